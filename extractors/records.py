@@ -1,0 +1,140 @@
+"""The typed records that cross newswatch's boundaries (DESIGN.md, "Records at the boundaries").
+
+They are frozen: a stage builds new records instead of editing old ones, so a record can be
+handed to a process pool or a loader without anyone changing it underneath. A stage that can
+fail on one item puts the failure on the record (`error_kind`, `error_message`) so one bad item
+never stops a batch; the loader stores failures like any other row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+SOURCE_KINDS = ("rss", "atom", "jsonfeed", "telegram", "substack", "sitemap")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A configured feed or channel, as validated from `feeds.yaml`."""
+
+    name: str
+    kind: str
+    url: str
+    language: str
+    country: str
+    outlet: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed. `content` is set when the feed carries the whole text itself
+    (a Telegram post): such an entry becomes an article without fetching a page."""
+
+    guid: str
+    url: str
+    title: str = ""
+    summary: str = ""
+    published: datetime | None = None
+    author: str = ""
+    content: str | None = None
+    views: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a feed body yielded. A broken feed still yields the entries that could be
+    recovered, with `error_kind`/`error_message` saying what was wrong."""
+
+    format: str
+    title: str = ""
+    entries: tuple[FeedEntry, ...] = ()
+    error_kind: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """The outcome of one HTTP fetch: a body, or an error as data."""
+
+    url: str
+    final_url: str
+    status: int | None
+    body: bytes = b""
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    elapsed_ms: float = 0.0
+    fetched_at: datetime | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    not_modified: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None and not self.not_modified
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The text and metadata extracted from one page (or one self-contained feed entry)."""
+
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    language: str | None = None
+    site_name: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One matched span: which alias matched where, with a short snippet around it."""
+
+    field: str  # "title" or "text"
+    start: int
+    end: int
+    matched: str
+    alias: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """An article's relation to one watchlist topic, with the evidence behind the score."""
+
+    topic: str
+    relevance: str  # "about" or "mention"
+    score: float
+    evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryKey:
+    """Which feed entry an article came from."""
+
+    source: str
+    guid: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedPage:
+    """One page (or self-contained entry) after extraction, fingerprinting and tagging:
+    what the loader stores. `entries` are the feed entries that linked to it (two feeds may
+    link the same URL). On failure `article` is None and the error says why."""
+
+    entries: tuple[EntryKey, ...]
+    source: str
+    outlet: str
+    fetched_at: datetime
+    article: Article | None = None
+    content_hash: str = ""
+    matches: tuple[TopicMatch, ...] = ()
+    extractor_version: str = ""
+    views: int | None = None
+    error_kind: str | None = None
+    error_message: str | None = None

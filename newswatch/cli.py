@@ -1,0 +1,242 @@
+"""The `newswatch` command line: thin commands that load settings and call flows and queries.
+
+Every command takes `--feeds`, `--watchlist` and `--db` (or `NEWSWATCH_FEEDS`,
+`NEWSWATCH_WATCHLIST`, `NEWSWATCH_DB`). A `NewswatchError` ends the command with one line on
+stderr and exit code 1; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from newswatch.errors import NewswatchError
+from newswatch.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="newswatch: follow how outlets cover a watchlist of topics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Piped output (to a file, to less) keeps whole rows instead of folding at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 240)
+
+FeedsOption = Annotated[
+    Path | None,
+    typer.Option("--feeds", help="Sources file [env NEWSWATCH_FEEDS; default seeds/feeds.yaml]."),
+]
+WatchlistOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--watchlist", help="Topics file [env NEWSWATCH_WATCHLIST; default seeds/watchlist.yaml]."
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file [env NEWSWATCH_DB; default data/newswatch.duckdb]."),
+]
+
+
+def _settings(feeds: Path | None, watchlist: Path | None, db: Path | None) -> Settings:
+    return load_settings(feeds=feeds, watchlist=watchlist, db=db)
+
+
+@app.command()
+def ingest(
+    feeds: FeedsOption = None, watchlist: WatchlistOption = None, db: DbOption = None
+) -> None:
+    """Poll every source, fetch new articles, tag them and load them into DuckDB.
+
+    Example: newswatch ingest --feeds seeds/feeds.yaml --db data/newswatch.duckdb
+    """
+    from flows.ingest import ingest as ingest_flow
+
+    settings = _settings(feeds, watchlist, db)
+    _check_config(settings)
+    result = ingest_flow(
+        feeds=str(settings.feeds), watchlist=str(settings.watchlist), db=str(settings.db)
+    )
+    _print_ingest(result)
+
+
+def _check_config(settings: Settings) -> None:
+    """Fail on a bad feeds or watchlist file before any flow starts, with one clear line."""
+    from extractors.topics import load_watchlist
+    from newswatch.config import load_sources
+
+    load_sources(settings.feeds)
+    load_watchlist(settings.watchlist)
+
+
+def _print_ingest(result: dict[str, Any]) -> None:
+    failures = ", ".join(f"{k} {v}" for k, v in sorted(result["failures"].items())) or "none"
+    console.print(
+        f"ingest {result['status']}: {result['sources']} sources polled "
+        f"({result['feeds_failed']} failed, {result['feeds_not_modified']} not modified), "
+        f"{result['entries_new']} new entries, {result['articles_new']} new articles, "
+        f"{result['duplicates']} duplicates, failures: {failures}"
+    )
+
+
+@app.command()
+def digest(
+    day: Annotated[
+        str | None, typer.Option(help="Day to digest, YYYY-MM-DD (default: yesterday, UTC).")
+    ] = None,
+    all_days: Annotated[
+        bool, typer.Option("--all-days", help="Write a digest for every day with articles.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for digest files (default: digests/ beside the database)."),
+    ] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the daily digest: per topic, the day's articles, stories and outlets.
+
+    Example: newswatch digest --day 2026-01-05
+    """
+    from flows.digest import digest as digest_flow
+
+    if day is not None:
+        _parse_day(day)
+    settings = _settings(feeds, watchlist, db)
+    paths = digest_flow(
+        day=day,
+        all_days=all_days,
+        watchlist=str(settings.watchlist),
+        db=str(settings.db),
+        out=str(out) if out else None,
+    )
+    for path in paths:
+        console.print(path)
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a day like 2026-01-05", param_hint="--day"
+        ) from None
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run SQL against the warehouse (opened read-only) and print the result as a table.
+
+    Example: newswatch sql "select topic, count(*) from topic_matches group by all"
+    """
+    import duckdb
+
+    from warehouse.db import connect
+    from warehouse.queries import run_query
+
+    settings = _settings(feeds, watchlist, db)
+    with connect(settings.db, read_only=True) as con:
+        try:
+            columns, rows = run_query(con, query)
+        except duckdb.Error as exc:
+            raise NewswatchError(f"SQL error: {exc}") from exc
+    console.print(_table(columns, rows))
+
+
+def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
+    table = Table(*columns, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    table.caption = f"{len(rows)} row{'s' if len(rows) != 1 else ''}"
+    return table
+
+
+@app.command()
+def sources(
+    feeds: FeedsOption = None, watchlist: WatchlistOption = None, db: DbOption = None
+) -> None:
+    """Show each configured source with its last poll and result.
+
+    Example: newswatch sources --db data/newswatch.duckdb
+    """
+    from warehouse.db import connect
+    from warehouse.queries import source_health
+
+    settings = _settings(feeds, watchlist, db)
+    with connect(settings.db, read_only=True) as con:
+        rows = source_health(con)
+    columns = [
+        "name",
+        "kind",
+        "last_poll_at",
+        "last_result",
+        "last_status",
+        "last_error_kind",
+        "last_error",
+        "consecutive_failures",
+        "entries",
+        "articles",
+    ]
+    table = _table(columns, [tuple(_short(r[c]) for c in columns) for r in rows])
+    console.print(table)
+
+
+def _short(value: Any) -> Any:
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, str) and len(value) > 60:
+        return value[:57] + "..."
+    return value
+
+
+@app.command()
+def demo(
+    snapshot: Annotated[Path, typer.Option(help="The offline snapshot to serve.")] = Path(
+        "seeds/demo"
+    ),
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the offline snapshot on 127.0.0.1, ingest it, write digests, show a query.
+
+    Example: newswatch demo --db data/newswatch.duckdb
+    """
+    from newswatch.demo import SUMMARY_SQL, run_demo
+
+    settings = _settings(None, watchlist, db)
+    report = run_demo(snapshot, settings, console.print)
+    _print_ingest(report.ingest)
+    console.print(
+        f"\nDuckDB: {report.db} ({report.articles} articles from {report.sources} sources)"
+    )
+    latest = report.digests[-1] if report.digests else "-"
+    console.print(f"Digests: {len(report.digests)} days, latest {latest}")
+    console.print(f'\n$ newswatch sql "{SUMMARY_SQL}"')
+    console.print(_table(report.columns, report.rows))
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    try:
+        app()
+    except NewswatchError as exc:
+        if debug:
+            raise
+        print(f"newswatch: error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,159 @@
+"""Loading and validating `feeds.yaml`: every error names the file, the line, the entry and the fix.
+
+The file is a mapping with a `sources:` list; each item has `name`, `kind`, `url`, `language`,
+`country`, and optionally `outlet` (defaults to the name) and `tags`. The watchlist has its
+own loader next to the tagger (`extractors.topics.load_watchlist`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from extractors.records import SOURCE_KINDS, Source
+from extractors.urls import is_http_url
+from newswatch.errors import ConfigError
+
+# A channel's public preview page: https://t.me/s/<channel> (the path is what matters).
+_TELEGRAM_PREVIEW = re.compile(r"/s/[A-Za-z0-9_]{4,64}/?$")
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str
+    kind: str
+    url: str
+    language: str
+    country: str
+    outlet: str | None = None
+    tags: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str) -> str:
+        if value not in SOURCE_KINDS:
+            raise ValueError(f"must be one of {', '.join(SOURCE_KINDS)}")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not is_http_url(value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2,3}", value):
+            raise ValueError("must be an ISO 639-1 code such as en, ru, uk, es, zh, fa")
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 code such as US, RU, VE")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _telegram_preview(self) -> SourceConfig:
+        if self.kind == "telegram" and not _TELEGRAM_PREVIEW.search(self.url):
+            raise ValueError(
+                "a telegram source's url must be its preview page, https://t.me/s/<channel>"
+            )
+        return self
+
+    def to_source(self) -> Source:
+        return Source(
+            name=self.name,
+            kind=self.kind,
+            url=self.url,
+            language=self.language,
+            country=self.country,
+            outlet=self.outlet or self.name,
+            tags=tuple(self.tags),
+        )
+
+
+def load_sources(path: str | Path) -> list[Source]:
+    """The sources of a feeds file, validated; raises `ConfigError` naming what to fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(str(path), "feeds file not found", fix="pass --feeds PATH")
+    text = path.read_text(encoding="utf-8")
+    data, node = _load_yaml(text, path)
+    items = data.get("sources") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(str(path), "expected a mapping with a 'sources:' list", line=1)
+    item_nodes = _sources_item_nodes(node)
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        line = item_nodes[index].start_mark.line + 1 if index < len(item_nodes) else None
+        source = _validate_item(item, index, path, line)
+        if source.name in seen:
+            raise ConfigError(
+                str(path),
+                f"source {source.name!r} is defined twice (first at line {seen[source.name]})",
+                line=line,
+                fix="give each source a unique name",
+            )
+        seen[source.name] = line or 0
+        sources.append(source)
+    return sources
+
+
+def _load_yaml(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(path), f"YAML syntax error: {problem}", line=line) from exc
+
+
+def _sources_item_nodes(root: yaml.Node | None) -> list[yaml.Node]:
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "sources" and isinstance(value, yaml.SequenceNode):
+            return list(value.value)
+    return []
+
+
+def _validate_item(item: Any, index: int, path: Path, line: int | None) -> Source:
+    label = f"source #{index + 1}"
+    if isinstance(item, dict) and isinstance(item.get("name"), str):
+        label += f" ({item['name']})"
+    if not isinstance(item, dict):
+        raise ConfigError(
+            str(path), f"{label}: expected a mapping with name, kind, url, ...", line=line
+        )
+    try:
+        return SourceConfig.model_validate(item).to_source()
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(str(path), f"{label}: {problems}", line=line) from exc
+
+
+def _describe(error: Any) -> str:
+    field = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "missing":
+        return f"field '{field}' is missing"
+    if error["type"] == "extra_forbidden":
+        return f"'{field}' is not a known key (name, kind, url, language, country, outlet, tags)"
+    return f"field '{field}' {error['msg'].removeprefix('Value error, ')}"

@@ -1,0 +1,62 @@
+"""`newswatch demo`: the whole pipeline on the offline snapshot in `seeds/demo/`.
+
+Serves the snapshot on 127.0.0.1 (port 8765, or any free port when that one is taken), allows
+only that address in the fetcher, ingests every source, writes a digest for every day with
+articles, and reports where everything is and the answer to one query.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from newswatch.errors import ConfigError
+from newswatch.settings import Settings
+from newswatch.snapshot import SNAPSHOT_BASE, rebase_file, serve_snapshot
+
+DEMO_PORT = int(SNAPSHOT_BASE.rsplit(":", 1)[1])
+SUMMARY_SQL = (
+    "SELECT topic, count(*) FILTER (WHERE relevance = 'about') AS about, "
+    "count(*) FILTER (WHERE relevance = 'mention') AS mentions, "
+    "count(DISTINCT outlet) AS outlets, min(day) AS first_day, max(day) AS last_day "
+    "FROM articles_tagged GROUP BY topic ORDER BY topic"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    db: Path
+    ingest: dict[str, Any]
+    articles: int
+    sources: int
+    digests: list[str]
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> DemoReport:
+    from flows.digest import digest
+    from flows.ingest import ingest
+    from warehouse.db import connect
+    from warehouse.queries import run_query
+
+    feeds_file = snapshot / "feeds.yaml"
+    if not feeds_file.is_file():
+        raise ConfigError(
+            str(feeds_file), "no demo snapshot here", fix="run from the repository root"
+        )
+    with serve_snapshot(snapshot, DEMO_PORT, any_port_if_taken=True) as server:
+        feeds = rebase_file(feeds_file, settings.data_dir / "demo-feeds.yaml", server.base)
+        os.environ["NEWSWATCH_ALLOWED_HOSTS"] = server.host_port
+        say(f"serving {snapshot} on {server.base}")
+        result = ingest(feeds=str(feeds), watchlist=str(settings.watchlist), db=str(settings.db))
+    paths = digest(all_days=True, watchlist=str(settings.watchlist), db=str(settings.db))
+    with connect(settings.db, read_only=True) as con:
+        columns, rows = run_query(con, SUMMARY_SQL)
+        articles, sources = con.execute(
+            "SELECT count(*), count(DISTINCT source) FROM articles"
+        ).fetchone() or (0, 0)
+    return DemoReport(settings.db.resolve(), result, articles, sources, paths, columns, rows)

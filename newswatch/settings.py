@@ -1,0 +1,77 @@
+"""Settings: one object, built once at the entry point (CLI command or flow) and passed down.
+
+Every field can come from the environment with the `NEWSWATCH_` prefix (`NEWSWATCH_DB`,
+`NEWSWATCH_ALLOWED_HOSTS`, ...); CLI options override the environment. A bad value fails
+loudly at start, not halfway through a run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newswatch import __version__
+from newswatch.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSWATCH_", extra="ignore")
+
+    feeds: Path = Path("seeds/feeds.yaml")
+    watchlist: Path = Path("seeds/watchlist.yaml")
+    db: Path = Path("data/newswatch.duckdb")
+    # Loopback and private addresses are refused unless listed here ("host" or "host:port").
+    allowed_hosts: str = ""
+    contact_url: str = "https://github.com/newswatch/newswatch"
+    # Fetching: whole-request time limit, body cap, redirects, concurrency.
+    feed_timeout: float = Field(20.0, gt=0)
+    page_timeout: float = Field(20.0, gt=0)
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(5, ge=0)
+    concurrency: int = Field(10, ge=1)
+    per_host_concurrency: int = Field(2, ge=1)
+    # Extraction: processes in the pool (0 = one per core).
+    extract_workers: int = Field(0, ge=0)
+
+    @property
+    def data_dir(self) -> Path:
+        """Everything newswatch writes besides the database goes beside it."""
+        return self.db.parent
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def digests_dir(self) -> Path:
+        return self.data_dir / "digests"
+
+    @property
+    def allowed_host_list(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+
+    @property
+    def user_agent(self) -> str:
+        return f"newswatch/{__version__} (+{self.contact_url})"
+
+    @property
+    def workers(self) -> int:
+        return self.extract_workers or os.cpu_count() or 1
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with non-None `overrides` (CLI options) on top."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            "settings",
+            f"{field}: {first['msg']}",
+            fix=f"check NEWSWATCH_{field.upper()} or the --{field.replace('_', '-')} option",
+        ) from exc

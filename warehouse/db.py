@@ -1,0 +1,96 @@
+"""Connecting to the warehouse: one DuckDB file, migrated on open.
+
+Migrations are the numbered files in `warehouse/migrations/`, applied in order inside one
+transaction each and recorded in `schema_migrations`. DuckDB allows one writing process per
+file; a second one gets a `WarehouseError` that says who to wait for, not a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from newswatch.errors import WarehouseError
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of every migration shipped with the package, in order."""
+    found = []
+    for item in resources.files("warehouse").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(item.name)
+        if match:
+            found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+@contextmanager
+def connect(path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating and migrating it when writable) and close it afterwards."""
+    con = open_connection(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def open_connection(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(
+            f"{path}: no database here yet (run `newswatch ingest` or `make demo`)"
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise WarehouseError(_lock_message(path, exc)) from exc
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        apply_migrations(con)
+    return con
+
+
+def _lock_message(path: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "lock" in text.lower():
+        pid = re.search(r"PID (\d+)", text)
+        holder = f" (process {pid.group(1)})" if pid else ""
+        return (
+            f"{path}: the database is in use by another newswatch process{holder}; "
+            "wait for it to finish (an ingest run holds it while it writes) and try again"
+        )
+    return f"{path}: cannot open the database: {text}"
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet recorded; returns the names applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT number FROM schema_migrations").fetchall()}
+    applied = []
+    for number, name, sql in migrations():
+        if number in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, datetime.now(UTC)]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"migration {name} failed: {exc}") from exc
+        applied.append(name)
+    return applied

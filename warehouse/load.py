@@ -1,0 +1,420 @@
+"""Loading records into the warehouse: idempotent, one transaction per batch, bulk through Arrow.
+
+Loading the same batch twice changes nothing: ids derive from canonical URLs, inserts skip
+rows that exist, and entries move from `pending` to `stored`/`duplicate` only once their
+article is in. A failed page leaves its entry `failed` with the reason, to be retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from extractors.records import FeedEntry, FetchResult, ParsedFeed, ProcessedPage, Source
+from extractors.urls import canonical_url
+
+MAX_PAGE_ATTEMPTS = 3
+
+
+def article_id(canonical: str) -> str:
+    """The article's id: stable across runs and machines, derived from its canonical URL."""
+    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]], *, mode: str = ""
+) -> None:
+    """Bulk insert `rows` (dicts keyed by column) through an Arrow table; `mode` is
+    "" , "OR IGNORE" or "OR REPLACE"."""
+    if not rows:
+        return
+    batch = pa.Table.from_pylist(list(rows))
+    con.register("_batch", batch)
+    try:
+        con.execute(f"INSERT {mode} INTO {table} BY NAME SELECT * FROM _batch")
+    finally:
+        con.unregister("_batch")
+
+
+# --- sources and polls ------------------------------------------------------------------------
+
+
+def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now: datetime) -> None:
+    """Make the `sources` table match the feeds file; removed sources are kept, flagged."""
+    rows = [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "url": s.url,
+            "outlet": s.outlet,
+            "language": s.language,
+            "country": s.country,
+            "tags": list(s.tags),
+            "in_config": True,
+            "added_at": now,
+            "updated_at": now,
+        }
+        for s in sources
+    ]
+    with transaction(con):
+        con.execute("UPDATE sources SET in_config = FALSE")
+        _insert(con, "sources", rows, mode="OR IGNORE")
+        if rows:
+            batch = pa.Table.from_pylist(rows)
+            con.register("_cfg", batch)
+            con.execute(
+                """
+                UPDATE sources SET kind = c.kind, url = c.url, outlet = c.outlet,
+                       language = c.language, country = c.country, tags = c.tags,
+                       in_config = TRUE,
+                       updated_at = CASE WHEN sources.url <> c.url OR sources.kind <> c.kind
+                                         THEN c.updated_at ELSE sources.updated_at END
+                FROM _cfg c WHERE sources.name = c.name
+                """
+            )
+            con.unregister("_cfg")
+        con.execute(
+            "INSERT OR IGNORE INTO feed_state (source) SELECT name FROM sources WHERE in_config"
+        )
+
+
+def _fetch_row(run_id: str, source: str | None, purpose: str, f: FetchResult) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "source": source,
+        "purpose": purpose,
+        "url": f.url,
+        "final_url": f.final_url,
+        "status": f.status,
+        "bytes": len(f.body),
+        "elapsed_ms": f.elapsed_ms,
+        "content_type": f.content_type,
+        "not_modified": f.not_modified,
+        "error_kind": f.error_kind,
+        "error": f.error_message,
+        "fetched_at": f.fetched_at,
+    }
+
+
+def _entry_row(source: str, e: FeedEntry, now: datetime) -> dict[str, Any]:
+    try:
+        canonical = canonical_url(e.url) if e.url else None
+    except ValueError:
+        canonical = None
+    return {
+        "source": source,
+        "guid": e.guid,
+        "url": e.url,
+        "canonical_url": canonical,
+        "title": e.title,
+        "summary": e.summary,
+        "published": e.published,
+        "author": e.author,
+        "content": e.content,
+        "views": e.views,
+        "first_seen_at": now,
+        "status": "pending",
+        "attempts": 0,
+    }
+
+
+def record_poll(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    source: str,
+    fetch: FetchResult,
+    parsed: ParsedFeed | None,
+    now: datetime,
+) -> int:
+    """Store one poll of one source: the fetch, its feed state and its new entries.
+    Returns how many entries were new."""
+    entries = parsed.entries if parsed else ()
+    error_kind = fetch.error_kind or (parsed.error_kind if parsed else None)
+    error = fetch.error_message or (parsed.error_message if parsed else None)
+    if fetch.not_modified:
+        result = "not_modified"
+    elif fetch.error_kind or (parsed and not parsed.entries and parsed.error_kind):
+        result = "failed"
+    elif error_kind:
+        result = "partial"
+    else:
+        result = "ok"
+    with transaction(con):
+        _insert(con, "fetches", [_fetch_row(run_id, source, "feed", fetch)])
+        before = _count_entries(con, source)
+        _insert(con, "entries", [_entry_row(source, e, now) for e in entries], mode="OR IGNORE")
+        new = _count_entries(con, source) - before
+        failed = result == "failed"
+        con.execute(
+            """
+            UPDATE feed_state SET
+                etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),
+                final_url = ?, last_poll_at = ?, last_status = ?, last_result = ?,
+                last_error_kind = ?, last_error = ?,
+                last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END,
+                consecutive_failures = CASE WHEN ? THEN consecutive_failures + 1 ELSE 0 END,
+                last_entries = CASE WHEN ? THEN last_entries ELSE ? END,
+                last_new_entries = ?
+            WHERE source = ?
+            """,
+            [
+                fetch.etag,
+                fetch.last_modified,
+                fetch.final_url if fetch.final_url != fetch.url else None,
+                now,
+                fetch.status,
+                result,
+                error_kind,
+                error,
+                failed,
+                now,
+                failed,
+                failed or fetch.not_modified,
+                len(entries),
+                new,
+                source,
+            ],
+        )
+        _link_known_urls(con)
+    return new
+
+
+def _count_entries(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    row = con.execute("SELECT count(*) FROM entries WHERE source = ?", [source]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _link_known_urls(con: duckdb.DuckDBPyConnection) -> None:
+    """A new entry whose URL is already an article needs no fetch: link it to that article."""
+    con.execute(
+        """
+        UPDATE entries SET status = 'duplicate', article_id = a.id
+        FROM articles a
+        WHERE entries.status = 'pending' AND entries.canonical_url = a.canonical_url
+        """
+    )
+
+
+def record_page_fetches(
+    con: duckdb.DuckDBPyConnection, run_id: str, fetches: Sequence[tuple[str, FetchResult]]
+) -> None:
+    """Log the page fetches of a run: (source, fetch) pairs."""
+    rows = [_fetch_row(run_id, source, "page", f) for source, f in fetches]
+    with transaction(con):
+        _insert(con, "fetches", rows)
+
+
+# --- articles -----------------------------------------------------------------------------------
+
+
+def store_pages(
+    con: duckdb.DuckDBPyConnection,
+    pages: Sequence[ProcessedPage],
+    watchlist_version: str,
+    now: datetime,
+) -> dict[str, int]:
+    """Store a batch of processed pages in one transaction: new articles, their stories and
+    topic matches, exact duplicates folded by content hash, and the entries' new status.
+    Returns counts: stored, duplicates, failed."""
+    good = [p for p in pages if p.article is not None]
+    failed = [p for p in pages if p.article is None]
+    with transaction(con):
+        stored, duplicates = _store_articles(con, good, watchlist_version, now)
+        _mark_failed(con, failed)
+    return {"stored": stored, "duplicates": duplicates, "failed": len(failed)}
+
+
+def _store_articles(
+    con: duckdb.DuckDBPyConnection,
+    pages: Sequence[ProcessedPage],
+    watchlist_version: str,
+    now: datetime,
+) -> tuple[int, int]:
+    # Earliest first, so that within a batch the original comes before its copies.
+    ordered = sorted(pages, key=lambda p: (p.article.published is None, p.article.published or now))  # type: ignore[union-attr]
+    ids = [article_id(p.article.canonical_url) for p in ordered]  # type: ignore[union-attr]
+    existing = _existing_ids(con, ids)
+    by_hash = _originals_by_hash(con, [p.content_hash for p in ordered])
+    article_rows, story_rows, match_rows, entry_rows = [], [], [], []
+    stored = duplicates = 0
+    for page, aid in zip(ordered, ids, strict=True):
+        entry_status = "stored"
+        if aid not in existing:
+            existing.add(aid)
+            original = by_hash.get(page.content_hash)
+            if original is None:
+                story_id, duplicate_of = aid, None
+                by_hash[page.content_hash] = (aid, aid)
+                story_rows.append(_story_row(page, aid, now))
+            else:
+                duplicate_of, story_id = original
+                duplicates += 1
+                entry_status = "duplicate"
+            article_rows.append(_article_row(page, aid, story_id, duplicate_of, now))
+            match_rows.extend(_match_rows(page, aid, watchlist_version, now))
+            stored += 1
+        entry_rows.extend(
+            {"source": e.source, "guid": e.guid, "status": entry_status, "article_id": aid}
+            for e in page.entries
+        )
+    _insert(con, "stories", story_rows, mode="OR IGNORE")
+    _insert(con, "articles", article_rows, mode="OR IGNORE")
+    _insert(con, "topic_matches", match_rows, mode="OR IGNORE")
+    _update_entries(con, entry_rows)
+    return stored - duplicates, duplicates
+
+
+def _existing_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    rows = con.execute("SELECT id FROM articles WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _originals_by_hash(
+    con: duckdb.DuckDBPyConnection, hashes: list[str]
+) -> dict[str, tuple[str, str]]:
+    """content hash -> (id, story id) of the first stored article with that text."""
+    if not hashes:
+        return {}
+    rows = con.execute(
+        """
+        SELECT content_hash, arg_min(id, coalesce(published, fetched_at)),
+               arg_min(story_id, coalesce(published, fetched_at))
+        FROM articles
+        WHERE content_hash IN (SELECT unnest(?)) AND duplicate_of IS NULL
+        GROUP BY content_hash
+        """,
+        [hashes],
+    ).fetchall()
+    return {h: (aid, sid) for h, aid, sid in rows}
+
+
+def _story_row(page: ProcessedPage, aid: str, now: datetime) -> dict[str, Any]:
+    assert page.article is not None
+    return {"id": aid, "title": page.article.title, "first_article_id": aid, "created_at": now}
+
+
+def _article_row(
+    page: ProcessedPage, aid: str, story_id: str, duplicate_of: str | None, now: datetime
+) -> dict[str, Any]:
+    a = page.article
+    assert a is not None
+    return {
+        "id": aid,
+        "canonical_url": a.canonical_url,
+        "url": a.url,
+        "source": page.source,
+        "outlet": page.outlet,
+        "title": a.title,
+        "authors": list(a.authors),
+        "published": a.published,
+        "language": a.language,
+        "site_name": a.site_name,
+        "description": a.description,
+        "text": a.text,
+        "content_hash": page.content_hash,
+        "story_id": story_id,
+        "duplicate_of": duplicate_of,
+        "extractor_version": page.extractor_version,
+        "views": page.views,
+        "fetched_at": page.fetched_at,
+    }
+
+
+def _match_rows(
+    page: ProcessedPage, aid: str, watchlist_version: str, now: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "article_id": aid,
+            "topic": m.topic,
+            "relevance": m.relevance,
+            "score": m.score,
+            "evidence": json.dumps([asdict(e) for e in m.evidence], ensure_ascii=False),
+            "watchlist_version": watchlist_version,
+            "tagged_at": now,
+        }
+        for m in page.matches
+    ]
+
+
+def _update_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    con.register("_done", pa.Table.from_pylist(rows))
+    con.execute(
+        """
+        UPDATE entries SET status = d.status, article_id = d.article_id,
+               attempts = attempts + 1, last_error_kind = NULL, last_error = NULL
+        FROM _done d WHERE entries.source = d.source AND entries.guid = d.guid
+        """
+    )
+    con.unregister("_done")
+
+
+def _mark_failed(con: duckdb.DuckDBPyConnection, pages: Sequence[ProcessedPage]) -> None:
+    rows = [
+        {
+            "source": e.source,
+            "guid": e.guid,
+            "error_kind": p.error_kind or "unknown",
+            "error": p.error_message or "",
+        }
+        for p in pages
+        for e in p.entries
+    ]
+    if not rows:
+        return
+    con.register("_failed", pa.Table.from_pylist(rows))
+    con.execute(
+        """
+        UPDATE entries SET status = 'failed', attempts = attempts + 1,
+               last_error_kind = f.error_kind, last_error = f.error
+        FROM _failed f WHERE entries.source = f.source AND entries.guid = f.guid
+        """
+    )
+    con.unregister("_failed")
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, flow: str, now: datetime) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO runs (id, flow, started_at, status) VALUES (?, ?, ?, 'running')",
+        [run_id, flow, now],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    counts: dict[str, Any],
+    now: datetime,
+    error: str | None = None,
+) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
+        [now, status, json.dumps(counts, sort_keys=True), error, run_id],
+    )
