@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/newswatch demo
 
 lint: $(STAMP)
@@ -27,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
+	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/pytest -q
 
 clean:

@@ -19,6 +19,9 @@ from extractors.urls import choose_canonical, is_http_url
 from newswatch.errors import ExtractionError
 
 EXTRACTOR_VERSION = "traf-2.3/1"
+# Less than this is a menu or a caption, not an article (40 characters is a short Chinese
+# paragraph, or a sentence in a language with spaces).
+MIN_TEXT_CHARS = 40
 
 # Keep the time of day and the original publication date, not the last-modified one.
 _DATE_PARAMS = {
@@ -45,8 +48,9 @@ def extract_article(html: str | bytes, url: str | None = None) -> Article:
         date_extraction_params=_DATE_PARAMS,
     )
     text = (doc.text or "").strip() if doc is not None else ""
-    if not text:
-        raise ExtractionError(f"no article text found in {url or 'page'}")
+    if len(text) < MIN_TEXT_CHARS:
+        found = f"only {len(text)} characters of text" if text else "no article text"
+        raise ExtractionError(f"{found} in {url or 'page'} (a home page or an empty page?)")
     page_url = url or doc.url or ""
     return Article(
         url=page_url,

@@ -7,6 +7,7 @@ rewrites that base in the text it serves, so links in feeds point back at it.
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import threading
 from collections.abc import Iterator
@@ -59,7 +60,9 @@ class SnapshotHandler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name.replace("_", "-"), value)
         self.end_headers()
-        self.wfile.write(body)
+        # The client may have given up (a timeout test, a cancelled fetch): nothing to answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: tests and demo
         return

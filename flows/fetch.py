@@ -1,0 +1,228 @@
+"""The HTTP fetcher: the one place that builds the httpx client and talks to the network.
+
+Feeds and pages are untrusted: before each request (and each redirect hop) every address the
+host resolves to is checked, and loopback, private, link-local, multicast and reserved ones are
+refused unless the host is listed in `allowed_hosts` (the demo and tests list their own
+loopback server). Bodies are capped in size and requests in total time. Every outcome, good or
+bad, comes back as a `FetchResult`; httpx errors never escape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from extractors.records import FetchResult
+from newswatch.settings import Settings
+
+REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One URL to fetch, with the validators of the last good fetch (for conditional GET)."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class AddressRefused(Exception):
+    """The URL's host resolves to an address we may not contact."""
+
+
+class Fetcher:
+    """Fetches many URLs concurrently within global and per-host limits."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.client = client
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.per_host_concurrency)
+        )
+
+    async def fetch_all(self, requests: Sequence[Request], timeout: float) -> list[FetchResult]:
+        return list(await asyncio.gather(*(self.fetch(r, timeout) for r in requests)))
+
+    async def fetch(self, request: Request, timeout: float) -> FetchResult:
+        host = (urlsplit(request.url).hostname or "").lower()
+        started = time.perf_counter()
+        async with self._global, self._per_host[host]:
+            try:
+                return await asyncio.wait_for(self._fetch(request, started), timeout)
+            except TimeoutError:
+                return _failure(
+                    request.url, started, "timeout", f"no complete answer in {timeout:g} s"
+                )
+
+    async def _fetch(self, request: Request, started: float) -> FetchResult:
+        url = request.url
+        headers = _conditional_headers(request)
+        for _hop in range(self.settings.max_redirects + 1):
+            try:
+                await self._check_address(url)
+                response = await self._get(url, headers)
+            except AddressRefused as exc:
+                return _failure(url, started, "refused_address", str(exc), original=request.url)
+            except ValueError as exc:
+                return _failure(url, started, "bad_url", str(exc), original=request.url)
+            except httpx.TimeoutException:
+                return _failure(url, started, "timeout", "timed out", original=request.url)
+            except httpx.TransportError as exc:
+                kind = "connection"
+                return _failure(url, started, kind, _describe(exc), original=request.url)
+            if isinstance(response, FetchResult):
+                return response
+            status, location = response
+            url = urljoin(url, location)
+            if status in (301, 308):
+                headers = {}  # validators belong to the old URL
+        return _failure(
+            url, started, "too_many_redirects", f"more than {self.settings.max_redirects} redirects"
+        )
+
+    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
+        """One request: a result, or (status, location) when it redirects."""
+        started = time.perf_counter()
+        async with self.client.stream("GET", url, headers=headers) as response:
+            location = response.headers.get("location")
+            if response.status_code in REDIRECTS and location:
+                return response.status_code, location
+            body, too_large = await self._read_capped(response)
+            return _result(url, response, body, too_large, self.settings, started)
+
+    async def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
+        """The decoded body, stopping at the cap (which also stops gzip bombs)."""
+        limit = self.settings.max_body_bytes
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                return b"", True
+            chunks.append(chunk)
+        return b"".join(chunks), False
+
+    async def _check_address(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        host = parts.hostname.lower()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if _allowed(host, port, self.settings.allowed_host_list):
+            return
+        for address in await _resolve(host, port):
+            if not address.is_global:
+                raise AddressRefused(
+                    f"{host} resolves to {address}, a non-public address; "
+                    "list it in NEWSWATCH_ALLOWED_HOSTS to allow it"
+                )
+
+
+def _allowed(host: str, port: int, allowed: Iterable[str]) -> bool:
+    return host in allowed or f"{host}:{port}" in allowed
+
+
+async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
+
+
+def _conditional_headers(request: Request) -> dict[str, str]:
+    headers = {}
+    if request.etag:
+        headers["If-None-Match"] = request.etag
+    if request.last_modified:
+        headers["If-Modified-Since"] = request.last_modified
+    return headers
+
+
+def _result(
+    url: str,
+    response: httpx.Response,
+    body: bytes,
+    too_large: bool,
+    settings: Settings,
+    started: float,
+) -> FetchResult:
+    status = response.status_code
+    error_kind = error = None
+    if too_large:
+        error_kind, error = "too_large", f"body larger than {settings.max_body_bytes} bytes"
+    elif status >= 400:
+        error_kind, error = "http_status", f"HTTP {status} {response.reason_phrase}".strip()
+    return FetchResult(
+        url=url,
+        final_url=str(response.url),
+        status=status,
+        body=b"" if error_kind else body,
+        content_type=response.headers.get("content-type", ""),
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+        fetched_at=datetime.now(UTC),
+        error_kind=error_kind,
+        error_message=error,
+        not_modified=status == 304,
+    )
+
+
+def _failure(
+    url: str, started: float, kind: str, message: str, *, original: str | None = None
+) -> FetchResult:
+    return FetchResult(
+        url=original or url,
+        final_url=url,
+        status=None,
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+        fetched_at=datetime.now(UTC),
+        error_kind=kind,
+        error_message=message,
+    )
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def build_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
+    """The one HTTP client: our User-Agent, no automatic redirects (we check every hop),
+    no proxies from the environment, a small connection pool (httpx slows with big ones)."""
+    return httpx.AsyncClient(
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=10),
+    )
+
+
+def fetch_many(
+    settings: Settings, requests: Sequence[Request], timeout: float
+) -> list[FetchResult]:
+    """Fetch `requests` concurrently; results in the same order."""
+
+    async def run() -> list[FetchResult]:
+        async with build_client(settings, timeout) as client:
+            return await Fetcher(settings, client).fetch_all(requests, timeout)
+
+    return asyncio.run(run())

@@ -1,0 +1,113 @@
+"""Run-wide fixtures: real servers on 127.0.0.1, real DuckDB files, one Prefect test harness.
+
+No test talks to any address but 127.0.0.1, and none sleeps to wait: the server's slow route
+blocks on an event that the fixture sets when the tests are done.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newswatch.settings import Settings
+from newswatch.snapshot import SnapshotHandler, SnapshotServer, rebase_file, serve_snapshot
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "seeds" / "demo"
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+
+# Released when the session ends, so a hanging route never outlives the tests.
+RELEASE = threading.Event()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Prefect state in a temporary home; no proxies, no stray newswatch settings."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    saved = dict(os.environ)
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    for name in list(os.environ):
+        if name.startswith("NEWSWATCH_") or name.lower().endswith("_proxy"):
+            del os.environ[name]
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+class FaultyHandler(SnapshotHandler):
+    """The snapshot plus the bad answers real feeds and pages give."""
+
+    def route(self, path: str) -> bool:
+        self.server.hits.append(path)  # type: ignore[attr-defined]
+        if path == "/faults/500.xml":
+            self.send_body(500, b"<h1>Internal Server Error</h1>", "text/html")
+        elif path == "/faults/not-xml.xml":
+            self.send_body(200, b"this is not a feed, just text\n", "application/rss+xml")
+        elif path == "/faults/hang.html":
+            RELEASE.wait(timeout=60)  # longer than any page timeout in the tests
+            self.send_body(200, b"<html><body>too late</body></html>", "text/html")
+        elif path == "/faults/hang-feed.xml":
+            self.send_body(200, _hang_feed(self.server.base), "application/rss+xml")
+        elif path == "/faults/redirect-loop":
+            self.send_body(302, b"", "text/plain", Location="/faults/redirect-loop")
+        elif path == "/faults/big.xml":
+            self.send_body(200, b"<rss>" + b" " * 2_000_000 + b"</rss>", "application/rss+xml")
+        else:
+            return False
+        return True
+
+
+def _hang_feed(base: str) -> bytes:
+    """A feed whose only item links to the page that never answers in time."""
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Hangs</title>'
+        f"<link>{base}/</link><description>x</description>"
+        f"<item><title>Slow page</title><link>{base}/faults/hang.html</link>"
+        "<guid>hang-1</guid><pubDate>Mon, 05 Jan 2026 10:00:00 GMT</pubDate></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[SnapshotServer]:
+    """The demo snapshot served on 127.0.0.1 (any free port), with fault routes."""
+    with serve_snapshot(DEMO, 0, FaultyHandler) as srv:
+        srv.hits = []  # type: ignore[attr-defined]
+        yield srv
+        RELEASE.set()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One Prefect test harness (a temporary API database) for every flow test."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture
+def settings(tmp_path: Path, server: SnapshotServer, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings aimed at a fresh database in tmp_path and the loopback server only.
+
+    Flows build their settings from the environment, so the same values are set there."""
+    feeds = rebase_file(DEMO / "feeds.yaml", tmp_path / "feeds.yaml", server.base)
+    env = {
+        "NEWSWATCH_FEEDS": str(feeds),
+        "NEWSWATCH_WATCHLIST": str(REPO / "seeds" / "watchlist.yaml"),
+        "NEWSWATCH_DB": str(tmp_path / "data" / "newswatch.duckdb"),
+        "NEWSWATCH_ALLOWED_HOSTS": server.host_port,
+        "NEWSWATCH_PAGE_TIMEOUT": "2",
+        "NEWSWATCH_FEED_TIMEOUT": "2",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings()

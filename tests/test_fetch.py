@@ -1,0 +1,65 @@
+"""The fetcher against a real loopback server: bodies, failures as data, the address guard."""
+
+from __future__ import annotations
+
+from flows.fetch import Request, fetch_many
+from newswatch.settings import Settings
+from newswatch.snapshot import SnapshotServer
+
+
+def _fetch(settings: Settings, url: str, timeout: float = 2.0):
+    return fetch_many(settings, [Request(url)], timeout)[0]
+
+
+def test_fetches_a_feed_with_headers(settings: Settings, server: SnapshotServer) -> None:
+    result = _fetch(settings, f"{server.base}/feeds/demo-wire.xml")
+    assert result.ok, result.error_message
+    assert result.status == 200
+    assert b"<rss" in result.body
+    assert result.content_type.startswith("application/rss+xml")
+    assert result.elapsed_ms > 0
+
+
+def test_http_errors_are_data(settings: Settings, server: SnapshotServer) -> None:
+    missing = _fetch(settings, f"{server.base}/no/such/page.html")
+    assert (missing.status, missing.error_kind) == (404, "http_status")
+    broken = _fetch(settings, f"{server.base}/faults/500.xml")
+    assert (broken.status, broken.error_kind) == (500, "http_status")
+    assert broken.body == b""
+
+
+def test_slow_page_times_out(settings: Settings, server: SnapshotServer) -> None:
+    result = _fetch(settings, f"{server.base}/faults/hang.html", timeout=0.5)
+    assert result.error_kind == "timeout"
+    assert "0.5" in (result.error_message or "")
+
+
+def test_redirect_loop_is_cut(settings: Settings, server: SnapshotServer) -> None:
+    result = _fetch(settings, f"{server.base}/faults/redirect-loop")
+    assert result.error_kind == "too_many_redirects"
+
+
+def test_body_cap(settings: Settings, server: SnapshotServer) -> None:
+    capped = settings.model_copy(update={"max_body_bytes": 100_000})
+    result = _fetch(capped, f"{server.base}/faults/big.xml")
+    assert result.error_kind == "too_large"
+
+
+def test_loopback_refused_unless_allowed(settings: Settings, server: SnapshotServer) -> None:
+    strict = settings.model_copy(update={"allowed_hosts": ""})
+    hits_before = len(server.hits)  # type: ignore[attr-defined]
+    result = _fetch(strict, f"{server.base}/faults/500.xml")
+    assert result.error_kind == "refused_address"
+    assert "NEWSWATCH_ALLOWED_HOSTS" in (result.error_message or "")
+    assert len(server.hits) == hits_before  # type: ignore[attr-defined]  # never contacted
+
+
+def test_other_port_on_allowed_host_is_refused(settings: Settings, server: SnapshotServer) -> None:
+    result = _fetch(settings, "http://127.0.0.1:9/feed.xml")
+    assert result.error_kind == "refused_address"
+
+
+def test_private_and_odd_schemes_refused(settings: Settings) -> None:
+    for url in ("http://10.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]:80/"):
+        assert _fetch(settings, url).error_kind == "refused_address", url
+    assert _fetch(settings, "file:///etc/passwd").error_kind == "bad_url"

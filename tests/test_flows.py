@@ -1,0 +1,130 @@
+"""The real flows under Prefect's test harness, over the demo snapshot served on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from flows.digest import digest
+from flows.ingest import ingest
+from newswatch.settings import Settings
+from newswatch.snapshot import SnapshotServer
+from warehouse.db import connect
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+TOPICS = {"venezuela", "ukraine", "taiwan", "iran"}
+
+
+def _run_ingest(settings: Settings) -> dict:
+    return ingest(feeds=str(settings.feeds), watchlist=str(settings.watchlist), db=str(settings.db))
+
+
+def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    tables = ("sources", "entries", "articles", "stories", "topic_matches")
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # type: ignore[index]
+
+
+def test_demo_ingest_digest_and_rerun(settings: Settings, tmp_path: Path) -> None:
+    first = _run_ingest(settings)
+    with connect(settings.db, read_only=True) as con:
+        counts = _table_counts(con)
+        with_text = con.execute(
+            "SELECT count(*) FROM articles WHERE length(text) > 200"
+        ).fetchone()[0]
+        sources = con.execute("SELECT count(DISTINCT source) FROM articles").fetchone()[0]
+        topics = {r[0] for r in con.execute("SELECT DISTINCT topic FROM topic_matches").fetchall()}
+        languages = {r[0] for r in con.execute("SELECT DISTINCT language FROM articles").fetchall()}
+        duplicates = con.execute(
+            "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL"
+        ).fetchone()[0]
+    assert first["status"] in ("completed", "partial")
+    assert counts["articles"] >= 40 and with_text >= 40
+    assert sources >= 4
+    assert topics == TOPICS
+    assert {"en", "ru", "uk", "es", "zh", "fa"} <= languages
+    assert duplicates >= 1  # the syndicated copy joined its original's story
+
+    second = _run_ingest(settings)
+    with connect(settings.db, read_only=True) as con:
+        assert _table_counts(con) == counts
+        runs = con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
+    assert second["articles_new"] == 0 and second["entries_new"] == 0
+    assert len(runs) == 2
+
+    out = tmp_path / "digests"
+    paths = digest(
+        all_days=True, watchlist=str(settings.watchlist), db=str(settings.db), out=str(out)
+    )
+    assert len(paths) >= 3
+    texts = [Path(p).read_text(encoding="utf-8") for p in paths]
+    assert any("Top story:" in t for t in texts)
+    for name in ("Venezuela", "Ukraine", "Taiwan", "Iran"):
+        assert any(f"## {name}" in t for t in texts)
+
+
+def test_bad_sources_are_recorded_and_others_land(
+    settings: Settings, server: SnapshotServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo = yaml.safe_load(settings.feeds.read_text(encoding="utf-8"))["sources"]
+    good = next(s for s in demo if s["kind"] == "rss" and "broken" not in s["url"])
+    broken = [
+        {
+            "name": "Server Error",
+            "kind": "rss",
+            "url": f"{server.base}/faults/500.xml",
+            "language": "en",
+            "country": "US",
+        },
+        {
+            "name": "Not XML",
+            "kind": "rss",
+            "url": f"{server.base}/faults/not-xml.xml",
+            "language": "en",
+            "country": "US",
+        },
+        {
+            "name": "Slow Pages",
+            "kind": "rss",
+            "url": f"{server.base}/faults/hang-feed.xml",
+            "language": "en",
+            "country": "US",
+        },
+    ]
+    feeds = tmp_path / "faulty-feeds.yaml"
+    feeds.write_text(yaml.safe_dump({"sources": [good, *broken]}), encoding="utf-8")
+    monkeypatch.setenv("NEWSWATCH_PAGE_TIMEOUT", "1")
+    faulty = settings.model_copy(update={"feeds": feeds, "page_timeout": 1.0})
+
+    result = _run_ingest(faulty)
+
+    with connect(faulty.db, read_only=True) as con:
+        state = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT source, last_result, last_status, last_error_kind, last_error"
+                " FROM feed_state"
+            ).fetchall()
+        }
+        page = con.execute(
+            "SELECT status, error_kind, error FROM fetches"
+            " WHERE purpose = 'page' AND url LIKE '%hang.html'"
+        ).fetchone()
+        entry = con.execute(
+            "SELECT status, last_error_kind FROM entries WHERE source = 'Slow Pages'"
+        ).fetchone()
+        landed = con.execute(
+            "SELECT count(*) FROM articles WHERE source = ?", [good["name"]]
+        ).fetchone()[0]
+    assert result["status"] == "partial"
+    assert state["Server Error"][:3] == ("failed", 500, "http_status")
+    assert state["Not XML"][0] == "failed" and state["Not XML"][2] == "not_a_feed"
+    assert state["Not XML"][3]  # the reason, in words
+    assert state["Slow Pages"][0] == "ok"
+    assert page == (None, "timeout", page[2]) and "1" in page[2]
+    assert entry == ("failed", "timeout")
+    assert landed >= 1
+    assert state[good["name"]][0] == "ok"

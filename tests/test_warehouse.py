@@ -1,0 +1,170 @@
+"""The warehouse on real DuckDB files: migrations, idempotent loads, exact-duplicate folding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extractors.records import (
+    Article,
+    EntryKey,
+    Evidence,
+    FeedEntry,
+    FetchResult,
+    ParsedFeed,
+    ProcessedPage,
+    Source,
+    TopicMatch,
+)
+from newswatch.errors import WarehouseError
+from warehouse import load, queries
+from warehouse.db import connect, migrations
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+SOURCES = [
+    Source("Wire", "rss", "http://127.0.0.1:1/wire.xml", "en", "GB", "Wire"),
+    Source("Copycat", "rss", "http://127.0.0.1:1/copy.xml", "en", "US", "Copycat"),
+]
+
+
+def _page(source: str, guid: str, url: str, text: str, hours: int = 0) -> ProcessedPage:
+    article = Article(
+        url=url,
+        canonical_url=url,
+        title=f"Title of {guid}",
+        text=text,
+        published=NOW + timedelta(hours=hours),
+        language="en",
+    )
+    match = TopicMatch("iran", "about", 0.8, (Evidence("text", 0, 4, "Iran", "Iran", "Iran …"),))
+    return ProcessedPage(
+        entries=(EntryKey(source, guid),),
+        source=source,
+        outlet=source,
+        fetched_at=NOW,
+        article=article,
+        content_hash=f"hash-of-{text}",
+        matches=(match,),
+        extractor_version="test",
+    )
+
+
+def _poll(con: duckdb.DuckDBPyConnection, source: str, *guids: str) -> int:
+    fetch = FetchResult(url="u", final_url="u", status=200, body=b"x", fetched_at=NOW)
+    entries = tuple(FeedEntry(guid=g, url=f"http://127.0.0.1:1/{g}.html") for g in guids)
+    return load.record_poll(con, "run", source, fetch, ParsedFeed("rss20", entries=entries), NOW)
+
+
+def test_migrations_apply_once(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with connect(db) as con:
+        applied = con.execute("SELECT name FROM schema_migrations").fetchall()
+    with connect(db) as con:
+        again = con.execute("SELECT name FROM schema_migrations").fetchall()
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+    assert [r[0] for r in applied] == [name for _, name, _ in migrations()] == [r[0] for r in again]
+    expected = {
+        "sources",
+        "feed_state",
+        "fetches",
+        "entries",
+        "articles",
+        "stories",
+        "topic_matches",
+        "runs",
+    }
+    assert expected | {"articles_tagged", "daily_topic_counts", "story_spread"} <= tables
+
+
+def test_loading_twice_changes_nothing(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        load.sync_sources(con, SOURCES, NOW)
+        assert _poll(con, "Wire", "a", "b") == 2
+        assert _poll(con, "Wire", "a", "b") == 0
+        pages = [_page("Wire", "a", "http://127.0.0.1:1/a.html", "alpha")]
+        first = load.store_pages(con, pages, "v1", NOW)
+        second = load.store_pages(con, pages, "v1", NOW)
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM topic_matches),"
+            " (SELECT count(*) FROM stories)"
+        ).fetchone()
+        pending = [p.entry.guid for p in queries.pending_entries(con)]
+    assert first == {"stored": 1, "duplicates": 0, "failed": 0}
+    assert second == {"stored": 0, "duplicates": 0, "failed": 0}
+    assert counts == (1, 1, 1)
+    assert pending == ["b"]
+
+
+def test_same_text_elsewhere_joins_the_story(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        load.sync_sources(con, SOURCES, NOW)
+        _poll(con, "Wire", "orig")
+        _poll(con, "Copycat", "copy")
+        original = _page("Wire", "orig", "http://127.0.0.1:1/orig.html", "same words", hours=0)
+        copy = _page("Copycat", "copy", "http://127.0.0.1:1/copy.html", "same words", hours=5)
+        counts = load.store_pages(
+            con, [copy, original], "v1", NOW
+        )  # order in the batch is not time
+        rows = con.execute(
+            "SELECT source, duplicate_of IS NULL, story_id FROM articles ORDER BY source"
+        ).fetchall()
+        spread = con.execute("SELECT articles, outlets, first_outlet FROM story_spread").fetchall()
+    assert counts == {"stored": 1, "duplicates": 1, "failed": 0}
+    assert rows[0][:2] == ("Copycat", False) and rows[1][:2] == ("Wire", True)
+    assert rows[0][2] == rows[1][2]
+    assert spread == [(2, 2, "Wire")]
+
+
+def test_failed_page_is_kept_for_retry(tmp_path: Path) -> None:
+    with connect(tmp_path / "w.duckdb") as con:
+        load.sync_sources(con, SOURCES, NOW)
+        _poll(con, "Wire", "x")
+        failure = ProcessedPage(
+            (EntryKey("Wire", "x"),),
+            "Wire",
+            "Wire",
+            NOW,
+            error_kind="timeout",
+            error_message="slow",
+        )
+        for _ in range(load.MAX_PAGE_ATTEMPTS - 1):
+            load.store_pages(con, [failure], "v1", NOW)
+            assert [p.entry.guid for p in queries.pending_entries(con)] == ["x"]
+        load.store_pages(con, [failure], "v1", NOW)
+        assert queries.pending_entries(con) == []
+        row = con.execute("SELECT status, attempts, last_error_kind FROM entries").fetchone()
+    assert row == ("failed", load.MAX_PAGE_ATTEMPTS, "timeout")
+
+
+def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('ok', flush=True);"
+            " sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with (
+            pytest.raises(WarehouseError, match="in use by another newswatch process"),
+            connect(db, read_only=True),
+        ):
+            pass
+    finally:
+        holder.communicate("")
