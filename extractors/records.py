@@ -25,6 +25,9 @@ class Source:
     country: str
     outlet: str
     tags: tuple[str, ...] = ()
+    # Bounds of the adaptive poll interval in seconds; None: the settings' defaults.
+    min_interval_s: int | None = None
+    max_interval_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,23 @@ class ParsedFeed:
     entries: tuple[FeedEntry, ...] = ()
     error_kind: str | None = None
     error_message: str | None = None
+    # Child sitemaps of a sitemap index, for the poller to follow.
+    children: tuple[str, ...] = ()
+    # How often the feed says it changes (<ttl>, sy:updatePeriod), in seconds.
+    ttl_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    """What a sitemap body yielded: a `<urlset>` lists articles (`entries`), a
+    `<sitemapindex>` lists other sitemaps (`sitemaps`). `format` says which it was
+    ("sitemap" or "sitemapindex"), or "unknown" when the body is neither."""
+
+    format: str
+    entries: tuple[FeedEntry, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    error_kind: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,11 @@ class FetchResult:
     error_kind: str | None = None
     error_message: str | None = None
     not_modified: bool = False
+    # Schedule hints from the server, in seconds: Retry-After (429/503), Cache-Control max-age.
+    retry_after_s: float | None = None
+    max_age_s: float | None = None
+    # Where an unbroken chain of permanent redirects (301/308) led: poll there from now on.
+    moved_to: str | None = None
 
     @property
     def ok(self) -> bool:

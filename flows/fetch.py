@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
+from urllib.robotparser import RobotFileParser
 
 import httpx
 
@@ -25,6 +28,7 @@ from extractors.records import FetchResult
 from newswatch.settings import Settings
 
 REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ class AddressRefused(Exception):
     """The URL's host resolves to an address we may not contact."""
 
 
+class DnsError(Exception):
+    """The URL's host name does not resolve."""
+
+
 class Fetcher:
     """Fetches many URLs concurrently within global and per-host limits."""
 
@@ -50,24 +58,46 @@ class Fetcher:
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
         )
+        self._next_start: dict[str, float] = {}
+        self._robots = RobotsCache(self)
 
-    async def fetch_all(self, requests: Sequence[Request], timeout: float) -> list[FetchResult]:
-        return list(await asyncio.gather(*(self.fetch(r, timeout) for r in requests)))
+    async def fetch_all(
+        self, requests: Sequence[Request], timeout: float, *, robots: bool = False
+    ) -> list[FetchResult]:
+        """Fetch all `requests`; with `robots`, each host's robots.txt is asked first."""
+        fetches = (self.fetch(r, timeout, robots=robots) for r in requests)
+        return list(await asyncio.gather(*fetches))
 
-    async def fetch(self, request: Request, timeout: float) -> FetchResult:
-        host = (urlsplit(request.url).hostname or "").lower()
+    async def fetch(self, request: Request, timeout: float, *, robots: bool = False) -> FetchResult:
         started = time.perf_counter()
+        if robots and not await self._robots.allowed(request.url, timeout):
+            message = "the site's robots.txt disallows this URL for newswatch"
+            return _failure(request.url, started, "robots_disallowed", message)
+        host = (urlsplit(request.url).hostname or "").lower()
         async with self._global, self._per_host[host]:
+            await self._wait_turn(host)
             try:
                 return await asyncio.wait_for(self._fetch(request, started), timeout)
             except TimeoutError:
-                return _failure(
-                    request.url, started, "timeout", f"no complete answer in {timeout:g} s"
-                )
+                message = f"no complete answer in {timeout:g} s"
+                return _failure(request.url, started, "timeout", message)
+
+    async def _wait_turn(self, host: str) -> None:
+        """Keep `per_host_delay` seconds between the starts of two requests to one host."""
+        delay = self.settings.per_host_delay
+        if delay <= 0:
+            return
+        now = time.monotonic()
+        start = max(now, self._next_start.get(host, now))
+        self._next_start[host] = start + delay
+        if start > now:
+            await asyncio.sleep(start - now)
 
     async def _fetch(self, request: Request, started: float) -> FetchResult:
         url = request.url
         headers = _conditional_headers(request)
+        moved_to: str | None = None  # set while every hop so far was permanent
+        permanent = True
         for _hop in range(self.settings.max_redirects + 1):
             try:
                 await self._check_address(url)
@@ -76,17 +106,20 @@ class Fetcher:
                 return _failure(url, started, "refused_address", str(exc), original=request.url)
             except ValueError as exc:
                 return _failure(url, started, "bad_url", str(exc), original=request.url)
+            except DnsError as exc:
+                return _failure(url, started, "dns", str(exc), original=request.url)
             except httpx.TimeoutException:
                 return _failure(url, started, "timeout", "timed out", original=request.url)
             except httpx.TransportError as exc:
-                kind = "connection"
+                kind = "tls" if _is_tls(exc) else "connection"
                 return _failure(url, started, kind, _describe(exc), original=request.url)
             if isinstance(response, FetchResult):
-                return response
+                return replace(response, url=request.url, moved_to=moved_to)
             status, location = response
             url = urljoin(url, location)
-            if status in (301, 308):
-                headers = {}  # validators belong to the old URL
+            permanent = permanent and status in (301, 308)
+            moved_to = url if permanent else None
+            headers = {}  # validators belong to the old URL
         return _failure(
             url, started, "too_many_redirects", f"more than {self.settings.max_redirects} redirects"
         )
@@ -143,7 +176,7 @@ async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddre
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        raise DnsError(f"cannot resolve {host}: {exc}") from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
@@ -183,7 +216,30 @@ def _result(
         error_kind=error_kind,
         error_message=error,
         not_modified=status == 304,
+        retry_after_s=_retry_after(response.headers.get("retry-after")),
+        max_age_s=_max_age(response.headers.get("cache-control")),
     )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _max_age(value: str | None) -> float | None:
+    match = _MAX_AGE.search(value or "")
+    return float(match.group(1)) if match else None
 
 
 def _failure(
@@ -204,6 +260,11 @@ def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _is_tls(exc: Exception) -> bool:
+    text = f"{exc} {exc.__cause__}".lower()
+    return "ssl" in text or "certificate" in text
+
+
 def build_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
     """The one HTTP client: our User-Agent, no automatic redirects (we check every hop),
     no proxies from the environment, a small connection pool (httpx slows with big ones)."""
@@ -217,12 +278,46 @@ def build_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
 
 
 def fetch_many(
-    settings: Settings, requests: Sequence[Request], timeout: float
+    settings: Settings, requests: Sequence[Request], timeout: float, *, robots: bool = False
 ) -> list[FetchResult]:
-    """Fetch `requests` concurrently; results in the same order."""
+    """Fetch `requests` concurrently; results in the same order. `robots`: honour robots.txt
+    (for article pages; feeds are published to be polled)."""
 
     async def run() -> list[FetchResult]:
         async with build_client(settings, timeout) as client:
-            return await Fetcher(settings, client).fetch_all(requests, timeout)
+            fetcher = Fetcher(settings, client)
+            return await fetcher.fetch_all(requests, timeout, robots=robots)
 
     return asyncio.run(run())
+
+
+class RobotsCache:
+    """robots.txt per origin, fetched once per fetcher through the same guard and limits.
+
+    Read as Python's robotparser reads it: 401/403 disallow everything, other 4xx allow
+    everything. A robots.txt that cannot be fetched (5xx, timeout) allows everything, so that
+    a flaky server does not cost us its articles."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+        self._parsers: dict[str, RobotFileParser] = {}
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def allowed(self, url: str, timeout: float) -> bool:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        async with self._locks[origin]:
+            if origin not in self._parsers:
+                self._parsers[origin] = await self._load(origin, timeout)
+        return self._parsers[origin].can_fetch(self.fetcher.settings.user_agent, url)
+
+    async def _load(self, origin: str, timeout: float) -> RobotFileParser:
+        parser = RobotFileParser(f"{origin}/robots.txt")
+        result = await self.fetcher.fetch(Request(f"{origin}/robots.txt"), timeout)
+        if result.status in (401, 403):
+            parser.disallow_all = True
+        elif result.ok:
+            parser.parse(result.body.decode("utf-8", "replace").splitlines())
+        else:
+            parser.allow_all = True
+        return parser

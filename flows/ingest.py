@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +19,12 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from extractors.feeds import parse_feed
-from extractors.records import EntryKey, FetchResult, ParsedFeed, ProcessedPage, Source
+from extractors.records import EntryKey, FetchResult, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
 from flows.extract import PageJob, process_pages, process_post
 from flows.fetch import Request, fetch_many
+from flows.poll import Poll, poll_sources
+from flows.schedule import Outcome, plan_next
 from newswatch.config import load_sources
 from newswatch.errors import NewswatchError
 from newswatch.settings import Settings, load_settings
@@ -31,13 +32,6 @@ from warehouse import load, queries
 from warehouse.db import connect
 
 PAGE_BATCH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Poll:
-    source: Source
-    fetch: FetchResult
-    parsed: ParsedFeed | None
 
 
 @dataclass
@@ -60,31 +54,20 @@ class IngestSummary:
 
 
 @task(name="poll-sources", cache_policy=NO_CACHE)
-def poll_sources(settings: Settings, sources: Sequence[Source], states: dict) -> list[Poll]:
-    """Fetch every source's feed (conditionally) and parse what changed."""
-    requests = [_feed_request(s, states.get(s.name)) for s in sources]
-    fetches = fetch_many(settings, requests, settings.feed_timeout)
-    return [
-        Poll(
-            s,
-            f,
-            parse_feed(f.body, f.final_url, content_type=f.content_type, kind=s.kind)
-            if f.ok
-            else None,
-        )
-        for s, f in zip(sources, fetches, strict=True)
-    ]
-
-
-def _feed_request(source: Source, state: queries.FeedState | None) -> Request:
-    if state is None:
-        return Request(source.url)
-    return Request(source.url, etag=state.etag, last_modified=state.last_modified)
+def poll_due_sources(
+    settings: Settings,
+    sources: Sequence[Source],
+    states: dict[str, queries.FeedState],
+    known_posts: dict[str, set[str]],
+) -> list[Poll]:
+    """Fetch each source's feed (conditionally) and parse what changed."""
+    return poll_sources(settings, sources, states, known_posts)
 
 
 @task(name="fetch-pages", cache_policy=NO_CACHE)
 def fetch_pages(settings: Settings, urls: Sequence[str]) -> list[FetchResult]:
-    return fetch_many(settings, [Request(u) for u in urls], settings.page_timeout)
+    requests = [Request(u) for u in urls]
+    return fetch_many(settings, requests, settings.page_timeout, robots=settings.respect_robots)
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
@@ -102,8 +85,14 @@ def load_pages(
 
 
 @flow(name="ingest")
-def ingest(feeds: str | None = None, watchlist: str | None = None, db: str | None = None) -> dict:
-    """Poll the sources of `feeds`, store new articles tagged against `watchlist` in `db`."""
+def ingest(
+    feeds: str | None = None,
+    watchlist: str | None = None,
+    db: str | None = None,
+    all_sources: bool = False,
+) -> dict:
+    """Poll the due sources of `feeds` (every enabled one with `all_sources`), store new
+    articles tagged against `watchlist` in `db`."""
     settings = load_settings(feeds=feeds, watchlist=watchlist, db=db)
     sources = load_sources(settings.feeds)
     wl = load_watchlist(settings.watchlist)
@@ -112,7 +101,7 @@ def ingest(feeds: str | None = None, watchlist: str | None = None, db: str | Non
     with connect(settings.db) as con:
         load.start_run(con, summary.run_id, "ingest", datetime.now(UTC))
         try:
-            _ingest(con, settings, sources, wl, summary)
+            _ingest(con, settings, sources, wl, summary, all_sources)
         except BaseException as exc:
             load.finish_run(
                 con, summary.run_id, "failed", summary.counts(), datetime.now(UTC), str(exc)
@@ -136,10 +125,16 @@ def _ingest(
     sources: list[Source],
     wl: Watchlist,
     summary: IngestSummary,
+    all_sources: bool,
 ) -> None:
-    load.sync_sources(con, sources, datetime.now(UTC))
-    polls = poll_sources(settings, sources, queries.feed_states(con))
-    _record_polls(con, summary, polls)
+    now = datetime.now(UTC)
+    load.sync_sources(con, sources, now)
+    enabled = queries.due_sources(con, None if all_sources else now)
+    due = [s for s in sources if s.name in enabled]
+    states = queries.feed_states(con)
+    telegram = [s.name for s in due if s.kind == "telegram"]
+    polls = poll_due_sources(settings, due, states, queries.known_guids(con, telegram))
+    _record_polls(con, settings, summary, polls, states)
     pending = queries.pending_entries(con)
     by_name = {s.name: s for s in sources}
     posts = [p for p in pending if p.entry.content is not None]
@@ -151,31 +146,72 @@ def _ingest(
 
 
 def _record_polls(
-    con: duckdb.DuckDBPyConnection, summary: IngestSummary, polls: list[Poll]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    summary: IngestSummary,
+    polls: list[Poll],
+    states: dict[str, queries.FeedState],
 ) -> None:
-    logger = get_run_logger()
+    """Store each poll, then plan each source's next one from what it found."""
+    now = datetime.now(UTC)
     for poll in polls:
-        now = datetime.now(UTC)
         summary.entries_new += load.record_poll(
-            con, summary.run_id, poll.source.name, poll.fetch, poll.parsed, now
+            con,
+            summary.run_id,
+            poll.source.name,
+            poll.fetch,
+            poll.parsed,
+            now,
+            body_hash=poll.body_hash,
+            unchanged=poll.unchanged,
+            extra_fetches=poll.extra_fetches,
         )
-        summary.sources += 1
-        failure = poll.fetch.error_kind or (
-            poll.parsed and not poll.parsed.entries and poll.parsed.error_kind
+        _count_poll(summary, poll)
+    rates = queries.published_last_week(con, [p.source.name for p in polls], now)
+    for poll in polls:
+        state = states.get(poll.source.name, queries.FeedState())
+        plan = plan_next(
+            _outcome(poll, rates[poll.source.name]),
+            now=now,
+            policy=settings.policy(poll.source),
+            failure_score=state.failure_score,
+            consecutive_failures=state.consecutive_failures,
         )
-        if poll.fetch.not_modified:
-            summary.feeds_not_modified += 1
-        elif failure:
-            summary.feeds_failed += 1
-            _count_failure(summary, str(failure))
-            logger.warning(
-                "feed failed source=%r url=%s status=%s error_kind=%s error=%s",
-                poll.source.name,
-                poll.fetch.url,
-                poll.fetch.status,
-                failure,
-                poll.fetch.error_message or (poll.parsed.error_message if poll.parsed else ""),
+        load.record_schedule(con, poll.source.name, **asdict(plan), now=now)
+        if plan.disabled_reason:
+            get_run_logger().warning(
+                "source disabled source=%r reason=%s", poll.source.name, plan.disabled_reason
             )
+
+
+def _outcome(poll: Poll, published_last_week: int) -> Outcome:
+    hints = [h for h in (poll.fetch.max_age_s, poll.parsed and poll.parsed.ttl_seconds) if h]
+    return Outcome(
+        failed=poll.failed,
+        error_kind=poll.error_kind,
+        status=poll.fetch.status,
+        error=poll.error,
+        retry_after_s=poll.fetch.retry_after_s,
+        hint_s=max(hints) if hints else None,
+        published_last_week=published_last_week,
+    )
+
+
+def _count_poll(summary: IngestSummary, poll: Poll) -> None:
+    summary.sources += 1
+    if poll.fetch.not_modified or poll.unchanged:
+        summary.feeds_not_modified += 1
+    elif poll.failed:
+        summary.feeds_failed += 1
+        _count_failure(summary, poll.error_kind or "unknown")
+        get_run_logger().warning(
+            "feed failed source=%r url=%s status=%s error_kind=%s error=%s",
+            poll.source.name,
+            poll.fetch.url,
+            poll.fetch.status,
+            poll.error_kind,
+            poll.error,
+        )
 
 
 def _process_posts(

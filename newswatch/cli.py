@@ -51,9 +51,17 @@ def _settings(feeds: Path | None, watchlist: Path | None, db: Path | None) -> Se
 
 @app.command()
 def ingest(
-    feeds: FeedsOption = None, watchlist: WatchlistOption = None, db: DbOption = None
+    all_sources: Annotated[
+        bool, typer.Option("--all-sources", help="Poll every enabled source, due or not.")
+    ] = False,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
 ) -> None:
-    """Poll every source, fetch new articles, tag them and load them into DuckDB.
+    """Poll the sources that are due, fetch new articles, tag them and load them into DuckDB.
+
+    Each source has its own next poll time, which follows how often it publishes and backs
+    off when it fails (see `newswatch sources`).
 
     Example: newswatch ingest --feeds seeds/feeds.yaml --db data/newswatch.duckdb
     """
@@ -62,7 +70,10 @@ def ingest(
     settings = _settings(feeds, watchlist, db)
     _check_config(settings)
     result = ingest_flow(
-        feeds=str(settings.feeds), watchlist=str(settings.watchlist), db=str(settings.db)
+        feeds=str(settings.feeds),
+        watchlist=str(settings.watchlist),
+        db=str(settings.db),
+        all_sources=all_sources,
     )
     _print_ingest(result)
 
@@ -164,41 +175,91 @@ def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
     return table
 
 
-@app.command()
+sources_app = typer.Typer(invoke_without_command=True)
+app.add_typer(sources_app, name="sources")
+
+HEALTH_COLUMNS = {
+    "name": "source",
+    "kind": "kind",
+    "last_poll_at": "last poll",
+    "status": "status",
+    "failure_score": "failures",
+    "next_poll_at": "next poll",
+    "volume": "7 days / usual",
+    "problem": "problem",
+}
+
+
+@sources_app.callback()
 def sources(
-    feeds: FeedsOption = None, watchlist: WatchlistOption = None, db: DbOption = None
+    ctx: typer.Context,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
 ) -> None:
-    """Show each configured source with its last poll and result.
+    """Show each configured source's health: last poll and result, failure score, next poll,
+    entries in the last 7 days against its usual weekly volume, and why it is disabled.
 
     Example: newswatch sources --db data/newswatch.duckdb
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import UTC, datetime
+
     from warehouse.db import connect
     from warehouse.queries import source_health
 
     settings = _settings(feeds, watchlist, db)
     with connect(settings.db, read_only=True) as con:
-        rows = source_health(con)
-    columns = [
-        "name",
-        "kind",
-        "last_poll_at",
-        "last_result",
-        "last_status",
-        "last_error_kind",
-        "last_error",
-        "consecutive_failures",
-        "entries",
-        "articles",
-    ]
-    table = _table(columns, [tuple(_short(r[c]) for c in columns) for r in rows])
+        rows = source_health(con, datetime.now(UTC))
+    table = _table(list(HEALTH_COLUMNS.values()), [_health_row(r) for r in rows])
     console.print(table)
+
+
+def _health_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    status = row["last_result"] or "never polled"
+    if row["last_status"]:
+        status += f" ({row['last_status']})"
+    quiet = row["usual_7d"] >= 3 and row["entries_7d"] < row["usual_7d"] / 3
+    volume = f"{row['entries_7d']} / {row['usual_7d']:g}" + (" QUIET" if quiet else "")
+    if row["disabled_reason"]:
+        problem = f"DISABLED: {row['disabled_reason']}"
+    elif row["slow_retry"]:
+        problem = f"SLOW RETRY: {row['last_error_kind']}: {row['last_error']}"
+    elif row["last_error_kind"]:
+        problem = f"{row['last_error_kind']}: {row['last_error']}"
+    else:
+        problem = ""
+    values = row | {"status": status, "volume": volume, "problem": problem}
+    return tuple(_short(values[c]) for c in HEALTH_COLUMNS)
+
+
+@sources_app.command("enable")
+def sources_enable(
+    name: Annotated[str, typer.Argument(help="The source's name, as in feeds.yaml.")],
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Re-enable a disabled source and forget its failures; it is polled on the next run.
+
+    Example: newswatch sources enable "Meduza"
+    """
+    from warehouse.db import connect
+    from warehouse.load import enable_source
+
+    settings = _settings(feeds, watchlist, db)
+    with connect(settings.db) as con:
+        if not enable_source(con, name):
+            raise NewswatchError(f"no source named {name!r} in {settings.db}")
+    console.print(f"{name}: enabled, polled on the next ingest run")
 
 
 def _short(value: Any) -> Any:
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, str) and len(value) > 60:
-        return value[:57] + "..."
+    if isinstance(value, str) and len(value) > 70:
+        return value[:67] + "..."
     return value
 
 

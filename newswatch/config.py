@@ -32,6 +32,13 @@ class SourceConfig(BaseModel):
     country: str
     outlet: str | None = None
     tags: list[str] = []
+    min_interval: int | str | None = None
+    max_interval: int | str | None = None
+
+    @field_validator("min_interval", "max_interval")
+    @classmethod
+    def _interval(cls, value: int | str | None) -> int | None:
+        return None if value is None else parse_duration(value)
 
     @field_validator("name")
     @classmethod
@@ -85,7 +92,21 @@ class SourceConfig(BaseModel):
             country=self.country,
             outlet=self.outlet or self.name,
             tags=tuple(self.tags),
+            min_interval_s=self.min_interval,  # type: ignore[arg-type]
+            max_interval_s=self.max_interval,  # type: ignore[arg-type]
         )
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: int | str) -> int:
+    """Seconds from 900, "900", "15m", "2h" or "1d"."""
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError("must be a duration such as 300, 15m, 2h or 1d")
+    return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
 def load_sources(path: str | Path) -> list[Source]:
@@ -155,5 +176,8 @@ def _describe(error: Any) -> str:
     if error["type"] == "missing":
         return f"field '{field}' is missing"
     if error["type"] == "extra_forbidden":
-        return f"'{field}' is not a known key (name, kind, url, language, country, outlet, tags)"
+        return (
+            f"'{field}' is not a known key (name, kind, url, language, country, outlet, tags, "
+            "min_interval, max_interval)"
+        )
     return f"field '{field}' {error['msg'].removeprefix('Value error, ')}"

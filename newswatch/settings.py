@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from extractors.records import Source
+from flows.schedule import Policy
 from newswatch import __version__
 from newswatch.errors import ConfigError
 
@@ -33,6 +35,20 @@ class Settings(BaseSettings):
     max_redirects: int = Field(5, ge=0)
     concurrency: int = Field(10, ge=1)
     per_host_concurrency: int = Field(2, ge=1)
+    # Politeness: minimum seconds between two requests to the same host; robots.txt for pages.
+    per_host_delay: float = Field(1.0, ge=0)
+    respect_robots: bool = True
+    # Polling: bounds of the adaptive interval (per-source bounds in feeds.yaml override them),
+    # the failure score after which a source is only retried once a day, and the score at
+    # which it is disabled.
+    min_interval: int = Field(300, ge=0)
+    max_interval: int = Field(24 * 3600, ge=1)
+    slow_retry_score: float = Field(10.0, gt=0)
+    failure_budget: float = Field(100.0, gt=0)
+    # Older pages of a Telegram channel fetched per poll until a known post is reached.
+    telegram_backfill_pages: int = Field(3, ge=0)
+    # Child sitemaps followed from a sitemap index, per source.
+    max_child_sitemaps: int = Field(50, ge=0)
     # Extraction: processes in the pool (0 = one per core).
     extract_workers: int = Field(0, ge=0)
 
@@ -56,6 +72,12 @@ class Settings(BaseSettings):
     @property
     def user_agent(self) -> str:
         return f"newswatch/{__version__} (+{self.contact_url})"
+
+    def policy(self, source: Source | None = None) -> Policy:
+        """The polling policy, with the source's own interval bounds when it has them."""
+        low = source.min_interval_s if source and source.min_interval_s else self.min_interval
+        high = source.max_interval_s if source and source.max_interval_s else self.max_interval
+        return Policy(low, max(low, high), self.slow_retry_score, self.failure_budget)
 
     @property
     def workers(self) -> int:

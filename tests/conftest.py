@@ -107,7 +107,35 @@ def settings(tmp_path: Path, server: SnapshotServer, monkeypatch: pytest.MonkeyP
         "NEWSWATCH_ALLOWED_HOSTS": server.host_port,
         "NEWSWATCH_PAGE_TIMEOUT": "2",
         "NEWSWATCH_FEED_TIMEOUT": "2",
+        # One loopback server stands in for every host: no politeness delay against it.
+        "NEWSWATCH_PER_HOST_DELAY": "0",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return Settings()
+
+
+class ScriptedHandler(SnapshotHandler):
+    """Answers each path with the function a test registered for it in `server.routes`
+    (called with the handler and the query string), else 404. Records every request."""
+
+    def route(self, path: str) -> bool:
+        srv = self.server
+        with srv.lock:  # type: ignore[attr-defined]
+            srv.requests.append((path, dict(self.headers)))  # type: ignore[attr-defined]
+        answer = srv.routes.get(path)  # type: ignore[attr-defined]
+        if answer is None:
+            self.send_body(404, b"not found", "text/plain")
+        else:
+            answer(self, self.path.partition("?")[2])
+        return True
+
+
+@pytest.fixture
+def scripted(tmp_path: Path) -> Iterator[SnapshotServer]:
+    """A loopback server whose answers the test scripts: `scripted.routes[path] = fn`."""
+    with serve_snapshot(tmp_path, 0, ScriptedHandler) as srv:
+        srv.routes = {}  # type: ignore[attr-defined]
+        srv.requests = []  # type: ignore[attr-defined]
+        srv.lock = threading.Lock()  # type: ignore[attr-defined]
+        yield srv

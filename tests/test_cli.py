@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 from newswatch.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["ingest", "digest", "sql", "sources", "demo"]
+COMMANDS = ["ingest", "digest", "sql", "sources", "sources enable", "demo"]
 runner = CliRunner()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_has_an_example_and_common_options(command: str) -> None:
-    result = runner.invoke(app, [command, "--help"], terminal_width=200)
+    result = runner.invoke(app, [*command.split(), "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert "Example:" in result.output and f"newswatch {command}" in result.output
     if command != "demo":

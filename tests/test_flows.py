@@ -48,12 +48,25 @@ def test_demo_ingest_digest_and_rerun(settings: Settings, tmp_path: Path) -> Non
     assert {"en", "ru", "uk", "es", "zh", "fa"} <= languages
     assert duplicates >= 1  # the syndicated copy joined its original's story
 
-    second = _run_ingest(settings)
+    second = _run_ingest(settings)  # nothing is due yet
+    third = ingest(
+        feeds=str(settings.feeds),
+        watchlist=str(settings.watchlist),
+        db=str(settings.db),
+        all_sources=True,
+    )
     with connect(settings.db, read_only=True) as con:
         assert _table_counts(con) == counts
         runs = con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
-    assert second["articles_new"] == 0 and second["entries_new"] == 0
-    assert len(runs) == 2
+        next_polls = con.execute(
+            "SELECT count(*) FROM feed_state WHERE next_poll_at > now()"
+        ).fetchone()[0]
+    assert second["sources"] == 0 and second["articles_new"] == 0
+    assert next_polls == counts["sources"]
+    # Every feed answers with the same bytes: none is parsed again, nothing is added.
+    assert third["sources"] == counts["sources"] and third["entries_new"] == 0
+    assert third["feeds_not_modified"] == counts["sources"] - third["feeds_failed"]
+    assert len(runs) == 3
 
     out = tmp_path / "digests"
     paths = digest(

@@ -168,3 +168,52 @@ def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
             pass
     finally:
         holder.communicate("")
+
+
+def test_schedule_disabling_and_enabling(tmp_path: Path) -> None:
+    later = NOW + timedelta(hours=1)
+    with connect(tmp_path / "w.duckdb") as con:
+        load.sync_sources(con, SOURCES, NOW)
+        assert queries.due_sources(con, NOW) == {"Wire", "Copycat"}
+        plan = {"interval_s": 3600, "failure_score": 0.0, "consecutive_failures": 0}
+        load.record_schedule(
+            con,
+            "Wire",
+            next_poll_at=later,
+            slow_retry=False,
+            disabled_reason=None,
+            note="7 entries in the last week",
+            now=NOW,
+            **plan,
+        )
+        load.record_schedule(
+            con,
+            "Copycat",
+            next_poll_at=later,
+            slow_retry=False,
+            now=NOW,
+            disabled_reason="HTTP 410 Gone",
+            note="gone",
+            **plan,
+        )
+        assert queries.due_sources(con, NOW) == set()
+        assert queries.due_sources(con, later) == {"Wire"}
+        assert queries.due_sources(con, None) == {"Wire"}
+        health = {r["name"]: r for r in queries.source_health(con, NOW)}
+        assert health["Copycat"]["disabled_reason"] == "HTTP 410 Gone"
+        assert load.enable_source(con, "Copycat") and not load.enable_source(con, "Nobody")
+        assert queries.due_sources(con, NOW) == {"Copycat"}
+
+
+def test_rewritten_guid_is_not_a_new_entry(tmp_path: Path) -> None:
+    fetch = FetchResult(url="u", final_url="u", status=200, body=b"x", fetched_at=NOW)
+    same_url = [FeedEntry(guid=g, url="http://127.0.0.1:1/a.html?utm_source=rss") for g in "12"]
+    with connect(tmp_path / "w.duckdb") as con:
+        load.sync_sources(con, SOURCES, NOW)
+        first = load.record_poll(
+            con, "r", "Wire", fetch, ParsedFeed("rss20", entries=(same_url[0],)), NOW
+        )
+        second = load.record_poll(
+            con, "r", "Wire", fetch, ParsedFeed("rss20", entries=(same_url[1],)), NOW
+        )
+    assert (first, second) == (1, 0)

@@ -69,6 +69,8 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
             "language": s.language,
             "country": s.country,
             "tags": list(s.tags),
+            "min_interval_s": s.min_interval_s,
+            "max_interval_s": s.max_interval_s,
             "in_config": True,
             "added_at": now,
             "updated_at": now,
@@ -85,6 +87,7 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
                 """
                 UPDATE sources SET kind = c.kind, url = c.url, outlet = c.outlet,
                        language = c.language, country = c.country, tags = c.tags,
+                       min_interval_s = c.min_interval_s, max_interval_s = c.max_interval_s,
                        in_config = TRUE,
                        updated_at = CASE WHEN sources.url <> c.url OR sources.kind <> c.kind
                                          THEN c.updated_at ELSE sources.updated_at END
@@ -144,51 +147,50 @@ def record_poll(
     fetch: FetchResult,
     parsed: ParsedFeed | None,
     now: datetime,
+    *,
+    body_hash: str | None = None,
+    unchanged: bool = False,
+    extra_fetches: Sequence[FetchResult] = (),
 ) -> int:
-    """Store one poll of one source: the fetch, its feed state and its new entries.
+    """Store one poll of one source: its fetches, its feed state and its new entries.
+    `unchanged`: the body was the same as last time and was not parsed.
     Returns how many entries were new."""
     entries = parsed.entries if parsed else ()
     error_kind = fetch.error_kind or (parsed.error_kind if parsed else None)
     error = fetch.error_message or (parsed.error_message if parsed else None)
-    if fetch.not_modified:
-        result = "not_modified"
-    elif fetch.error_kind or (parsed and not parsed.entries and parsed.error_kind):
-        result = "failed"
-    elif error_kind:
-        result = "partial"
-    else:
-        result = "ok"
+    result = _poll_result(fetch, parsed, unchanged)
+    parsed_ok = result in ("ok", "partial")
     with transaction(con):
-        _insert(con, "fetches", [_fetch_row(run_id, source, "feed", fetch)])
+        fetch_rows = [_fetch_row(run_id, source, "feed", f) for f in (fetch, *extra_fetches)]
+        _insert(con, "fetches", fetch_rows)
         before = _count_entries(con, source)
-        _insert(con, "entries", [_entry_row(source, e, now) for e in entries], mode="OR IGNORE")
+        _insert_new_entries(con, [_entry_row(source, e, now) for e in entries])
         new = _count_entries(con, source) - before
-        failed = result == "failed"
         con.execute(
             """
             UPDATE feed_state SET
                 etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),
-                final_url = ?, last_poll_at = ?, last_status = ?, last_result = ?,
+                final_url = coalesce(?, final_url), body_hash = coalesce(?, body_hash),
+                last_poll_at = ?, last_status = ?, last_result = ?,
                 last_error_kind = ?, last_error = ?,
                 last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END,
-                consecutive_failures = CASE WHEN ? THEN consecutive_failures + 1 ELSE 0 END,
-                last_entries = CASE WHEN ? THEN last_entries ELSE ? END,
+                last_entries = CASE WHEN ? THEN ? ELSE last_entries END,
                 last_new_entries = ?
             WHERE source = ?
             """,
             [
                 fetch.etag,
                 fetch.last_modified,
-                fetch.final_url if fetch.final_url != fetch.url else None,
+                fetch.moved_to,
+                body_hash if parsed_ok else None,
                 now,
                 fetch.status,
                 result,
                 error_kind,
                 error,
-                failed,
+                result == "failed",
                 now,
-                failed,
-                failed or fetch.not_modified,
+                parsed_ok,
                 len(entries),
                 new,
                 source,
@@ -196,6 +198,90 @@ def record_poll(
         )
         _link_known_urls(con)
     return new
+
+
+def _poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool) -> str:
+    if fetch.not_modified:
+        return "not_modified"
+    if unchanged:
+        return "unchanged"
+    if fetch.error_kind or parsed is None or (not parsed.entries and parsed.error_kind):
+        return "failed"
+    return "partial" if parsed.error_kind else "ok"
+
+
+def _insert_new_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert entries not seen before: by guid, and by canonical URL within the source, so a
+    feed that rewrites its guids does not make us fetch the same article again."""
+    if not rows:
+        return
+    con.register("_entries", pa.Table.from_pylist(rows))
+    try:
+        con.execute(
+            """
+            INSERT OR IGNORE INTO entries BY NAME
+            SELECT * FROM _entries b
+            WHERE b.canonical_url IS NULL OR NOT EXISTS (
+                SELECT 1 FROM entries e
+                WHERE e.source = b.source AND e.canonical_url = b.canonical_url
+            )
+            """
+        )
+    finally:
+        con.unregister("_entries")
+
+
+def record_schedule(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    next_poll_at: datetime,
+    interval_s: int,
+    failure_score: float,
+    consecutive_failures: int,
+    slow_retry: bool,
+    disabled_reason: str | None,
+    note: str,
+    now: datetime,
+) -> None:
+    """Store when a source is to be polled next, and why; a disabling reason disables it."""
+    con.execute(
+        """
+        UPDATE feed_state SET next_poll_at = ?, poll_interval_s = ?, failure_score = ?,
+               consecutive_failures = ?, slow_retry = ?, schedule_note = ?,
+               disabled_reason = coalesce(?, disabled_reason),
+               disabled_at = CASE WHEN ? IS NOT NULL AND disabled_reason IS NULL THEN ?
+                                  ELSE disabled_at END
+        WHERE source = ?
+        """,
+        [
+            next_poll_at,
+            interval_s,
+            failure_score,
+            consecutive_failures,
+            slow_retry,
+            note,
+            disabled_reason,
+            disabled_reason,
+            now,
+            source,
+        ],
+    )
+
+
+def enable_source(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """Re-enable a disabled source and forget its failures; False when there is no such
+    source. It is polled on the next run."""
+    row = con.execute(
+        """
+        UPDATE feed_state SET disabled_reason = NULL, disabled_at = NULL, failure_score = 0,
+               consecutive_failures = 0, slow_retry = FALSE, next_poll_at = NULL,
+               schedule_note = 're-enabled by hand'
+        WHERE source = ? RETURNING source
+        """,
+        [source],
+    ).fetchone()
+    return row is not None
 
 
 def _count_entries(con: duckdb.DuckDBPyConnection, source: str) -> int:

@@ -14,9 +14,14 @@ from warehouse.load import MAX_PAGE_ATTEMPTS
 
 @dataclass(frozen=True, slots=True)
 class FeedState:
-    etag: str | None
-    last_modified: str | None
-    final_url: str | None
+    """What the poller remembers of a source between runs."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_to: str | None = None  # where a permanent redirect moved the feed
+    body_hash: str | None = None
+    failure_score: float = 0.0
+    consecutive_failures: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +35,66 @@ class PendingEntry:
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
-    rows = con.execute("SELECT source, etag, last_modified, final_url FROM feed_state").fetchall()
-    return {r[0]: FeedState(r[1], r[2], r[3]) for r in rows}
+    rows = con.execute(
+        """
+        SELECT source, etag, last_modified, final_url, body_hash,
+               coalesce(failure_score, 0), consecutive_failures
+        FROM feed_state
+        """
+    ).fetchall()
+    return {r[0]: FeedState(*r[1:]) for r in rows}
+
+
+def due_sources(con: duckdb.DuckDBPyConnection, now: datetime | None) -> set[str]:
+    """Configured, enabled sources whose next poll time has come (or was never set);
+    with `now` None, every enabled source."""
+    rows = con.execute(
+        """
+        SELECT s.name FROM sources s JOIN feed_state f ON f.source = s.name
+        WHERE s.in_config AND f.disabled_reason IS NULL
+          AND (? IS NULL OR f.next_poll_at IS NULL OR f.next_poll_at <= ?)
+        """,
+        [now, now],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def known_guids(
+    con: duckdb.DuckDBPyConnection, sources: list[str], limit: int = 500
+) -> dict[str, set[str]]:
+    """The latest `limit` entry guids of each of `sources` (for Telegram backfill)."""
+    rows = con.execute(
+        """
+        SELECT source, guid FROM (
+            SELECT source, guid,
+                   row_number() OVER (PARTITION BY source ORDER BY first_seen_at DESC) AS n
+            FROM entries WHERE source IN (SELECT unnest(?))
+        ) WHERE n <= ?
+        """,
+        [sources, limit],
+    ).fetchall()
+    known: dict[str, set[str]] = {s: set() for s in sources}
+    for source, guid in rows:
+        known[source].add(guid)
+    return known
+
+
+def published_last_week(
+    con: duckdb.DuckDBPyConnection, sources: list[str], now: datetime
+) -> dict[str, int]:
+    """Entries each source published in the 7 days before `now` (by the feed's date, else
+    when we first saw them): the rate its polling interval follows."""
+    rows = con.execute(
+        """
+        SELECT source, count(*) FROM entries
+        WHERE source IN (SELECT unnest(?))
+          AND coalesce(published, first_seen_at) > ? - INTERVAL 7 DAY
+          AND coalesce(published, first_seen_at) <= ?
+        GROUP BY source
+        """,
+        [sources, now, now],
+    ).fetchall()
+    return {s: 0 for s in sources} | {r[0]: int(r[1]) for r in rows}
 
 
 def pending_entries(
@@ -67,19 +130,35 @@ def pending_entries(
     ]
 
 
-def source_health(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """One row per configured source: its last poll and result, and what it has given us."""
+def source_health(con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[str, Any]]:
+    """One row per configured source: its last poll and result, its failure score and next
+    poll, and its entries of the last 7 days against its usual weekly volume (the weekly
+    average of the 4 weeks before), so that a source gone quiet stands out."""
     cur = con.execute(
         """
+        WITH volume AS (
+            SELECT source,
+                   count(*) FILTER (WHERE seen > ? - INTERVAL 7 DAY) AS week,
+                   count(*) FILTER (WHERE seen <= ? - INTERVAL 7 DAY
+                                      AND seen > ? - INTERVAL 35 DAY) / 4.0 AS usual
+            FROM (SELECT source, coalesce(published, first_seen_at) AS seen FROM entries)
+            WHERE seen <= ?
+            GROUP BY source
+        )
         SELECT s.name, s.kind, s.language, f.last_poll_at, f.last_result, f.last_status,
-               f.last_error_kind, f.last_error, f.consecutive_failures, f.last_entries,
+               f.last_error_kind, f.last_error, f.consecutive_failures,
+               coalesce(f.failure_score, 0) AS failure_score, f.slow_retry, f.next_poll_at,
+               f.schedule_note, coalesce(v.week, 0) AS entries_7d,
+               coalesce(v.usual, 0) AS usual_7d,
                (SELECT count(*) FROM entries e WHERE e.source = s.name) AS entries,
                (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles,
                f.disabled_reason
         FROM sources s LEFT JOIN feed_state f ON f.source = s.name
+        LEFT JOIN volume v ON v.source = s.name
         WHERE s.in_config
-        ORDER BY s.name
-        """
+        ORDER BY f.disabled_reason IS NULL, f.slow_retry DESC, s.name
+        """,
+        [now, now, now, now],
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
