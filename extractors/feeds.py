@@ -1,6 +1,10 @@
 """Feed bodies to `ParsedFeed`: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 (through feedparser),
-JSON Feed 1.0/1.1 (parsed here), and public Telegram channel pages (handed to
-`extractors.telegram`).
+JSON Feed 1.0/1.1 (parsed here), public Telegram channel pages (handed to
+`extractors.telegram`), and sitemaps and sitemap indexes, plain or gzip (handed to
+`extractors.sitemaps`; an index's child sitemaps are in `children`, for the poller to fetch).
+
+RSS and Atom feeds may say how long they stay fresh (`<ttl>` minutes, or the syndication
+module's `sy:updatePeriod`/`sy:updateFrequency`); that hint is `ttl_seconds`.
 
 `parse_feed` never raises, whatever the bytes: a feed is untrusted input and one bad feed must
 not stop a poll. What went wrong is put on the record instead:
@@ -10,12 +14,13 @@ not stop a poll. What went wrong is put on the record instead:
 - `not_a_feed`: an HTML page, plain text, binary data, an empty body, JSON that is not a JSON
   Feed, XML that is not a feed (OPML, say); the message says which, for a user to act on.
 - `parser_error`: feedparser itself failed, which it is built never to do.
-- `telegram_not_public`: see `extractors.telegram`.
+- `telegram_not_public`: see `extractors.telegram`; `too_large`: see `extractors.sitemaps`.
 
-Entries are kept only when they carry an http(s) link we could fetch: an item without a link,
-or with a `javascript:`, `data:` or `mailto:` one, is not an article. They are dropped
-silently, because counting them as errors would flag healthy feeds (podcast and status feeds
-often have link-less items). Within one feed the first entry with a given guid wins.
+Only http(s) links are followed: a `javascript:`, `data:` or `mailto:` link counts as none.
+An item without a link is still an entry: its own text (summary or content) is its content,
+and it becomes an article without a fetch, like a Telegram post (many feeds carry whole
+notices without links); with no text either, it is stored as an entry and no more. Within one
+feed the first entry with a given guid wins.
 """
 
 from __future__ import annotations
@@ -28,31 +33,55 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
 
-from extractors.records import FeedEntry, ParsedFeed
+from extractors.records import FeedEntry, ParsedFeed, Sitemap
+from extractors.sitemaps import is_gzip, parse_sitemap
 from extractors.telegram import parse_channel_page
 from extractors.text import clip, collapse_whitespace, html_to_text
+from extractors.urls import resolve_http_url
 
 SUMMARY_LIMIT = 1_000
 JSON_FEED = "jsonfeed"
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_BYTES = 4_096
+# One comment, which cannot contain "-->". With a lazy ".*?" a run of comments could also be
+# read as one long comment, so a failed match retried every split: 2^n steps for n comments,
+# minutes for a body of 30 "<!---->" (untrusted input must not stall a poll).
+_COMMENT = rb"<!--(?:[^-]|-(?!->))*-->"
 _HTML_START = re.compile(
-    rb"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<(?:html|head|body)[\s>])",
-    re.IGNORECASE | re.DOTALL,
+    rb"^(?:<\?xml[^>]*>\s*)?(?:"
+    + _COMMENT
+    + rb"\s*)*(?:<!doctype\s+html|<(?:html|head|body)[\s>])",
+    re.IGNORECASE,
 )
 # An XHTML wrapper around a feed (seen in the wild) must still reach feedparser.
 _FEED_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]")
-# The first element name after the prolog (declarations, processing instructions, comments).
-_XML_ROOT = re.compile(rb"^(?:<[?!][^>]*>\s*|<!--.*?-->\s*)*<([A-Za-z_][\w.:-]*)", re.DOTALL)
+# The first element name after the prolog: processing instructions, comments, a doctype
+# (with its internal subset). Each alternative starts differently, so each reads one way.
+_XML_ROOT = re.compile(
+    rb"^(?:(?:<\?[^>]*>|"
+    + _COMMENT
+    + rb"|<![A-Za-z][^\[>]*(?:\[[^\]]*\]\s*)?>)\s*)*<([A-Za-z_][\w.:-]*)"
+)
 _CHARSET_PARAM = re.compile(r";\s*charset\s*=\s*\S", re.IGNORECASE)
 _TELEGRAM_HOSTS = frozenset(("t.me", "telegram.me"))
-_FETCHABLE_SCHEMES = frozenset(("http", "https"))
+_SITEMAP_ROOTS = frozenset(("urlset", "sitemapindex"))
+# sy:updatePeriod in seconds (a month and a year as 30 and 365 days: it is only a hint).
+_SY_PERIODS = {
+    "hourly": 3_600,
+    "daily": 86_400,
+    "weekly": 7 * 86_400,
+    "monthly": 30 * 86_400,
+    "yearly": 365 * 86_400,
+}
+# A feed asking not to be polled for more than a year means something else went wrong.
+_MAX_TTL_S = 366 * 86_400
+_POSITIVE_INT = re.compile(r"[0-9]{1,9}")
 
 
 def parse_feed(
@@ -60,10 +89,13 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse a fetched feed body. `url` is where it came from (relative links resolve against
     it); `content_type` is the HTTP header, whose charset wins over the XML declaration as
-    RFC 3023 says; `kind="telegram"` forces the Telegram channel-page parser."""
+    RFC 3023 says; `kind="telegram"` forces the Telegram channel-page parser and
+    `kind="sitemap"` the sitemap parser."""
     head = _sniff_head(body)
     if kind == "telegram" or _is_telegram_page(body, head, url):
         return parse_channel_page(body, url)
+    if kind == "sitemap" or _is_sitemap(body, head):
+        return _from_sitemap(parse_sitemap(body, url))
     if _is_json(head, content_type):
         return _parse_json_feed(body, url, content_type)
     if _HTML_START.match(head) and not _FEED_ELEMENT.search(body):
@@ -92,6 +124,24 @@ def _hostname(url: str) -> str | None:
         return None
 
 
+def _is_sitemap(body: bytes, head: bytes) -> bool:
+    # Of the formats we read, only sitemaps are published as gzip files (`.xml.gz`): a child
+    # of a sitemap index may be one, and the poller fetches children without a kind.
+    if is_gzip(body):
+        return True
+    return xml_root_name(head, local=True) in _SITEMAP_ROOTS
+
+
+def xml_root_name(head: bytes, *, local: bool = False) -> str | None:
+    """The name of the root element of the XML document starting `head` ("rss", "rdf:RDF";
+    with `local`, without its namespace prefix: "RDF"), or None when no element starts it."""
+    root = _XML_ROOT.match(head)
+    if root is None:
+        return None
+    name = root.group(1).decode("ascii", errors="replace")
+    return name.rpartition(":")[2] if local else name
+
+
 def _is_json(head: bytes, content_type: str) -> bool:
     # A server that labels XML as JSON is wrong about the label, not the bytes.
     return head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<"))
@@ -112,9 +162,9 @@ def _describe_body(head: bytes) -> str:
         return "an HTML page, not a feed"
     if b"\x00" in head[:512]:
         return "binary data, not a feed"
-    root = _XML_ROOT.match(head)
+    root = xml_root_name(head)
     if root:
-        return f"an XML document with root <{root.group(1).decode('ascii')}>, not a feed"
+        return f"an XML document with root <{root}>, not a feed"
     snippet = head[:40].decode("utf-8", errors="replace")
     return f"not a feed (it starts with {snippet!r})"
 
@@ -151,31 +201,49 @@ def _parse_with_feedparser(body: bytes, url: str, content_type: str) -> ParsedFe
         return _not_a_feed(_sniff_head(body), content_type)
     entries = _unique(_entry_from_feedparser(raw, url) for raw in raw_entries)
     problem = _bozo_problem(result, len(entries))
+    channel = result.get("feed") or {}
     return ParsedFeed(
         format=version or "unknown",
-        title=_detail_text(result.get("feed") or {}, "title"),
+        title=_detail_text(channel, "title"),
         entries=entries,
         error_kind="malformed" if problem else None,
         error_message=problem,
+        ttl_seconds=_ttl_seconds(channel),
     )
 
 
 def _entry_from_feedparser(raw: dict[str, Any], feed_url: str) -> FeedEntry | None:
-    link = _fetchable_url(raw.get("link"), feed_url)
-    if link is None:
-        return None
+    link = resolve_http_url(raw.get("link"), feed_url)
     title = _detail_text(raw, "title")
     # dict.get, not raw.get: FeedParserDict maps a missing "updated" to "published" with a
     # DeprecationWarning, and we want each value only when the feed really has it.
     raw_date = dict.get(raw, "published") or dict.get(raw, "updated") or ""
     parsed = dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")
-    return FeedEntry(
-        guid=_guid(raw.get("id"), link, title, raw_date),
-        url=link,
+    text = _summary_text(raw)
+    return _entry(
+        guid=_guid(raw.get("id"), link or "", title, raw_date),
+        link=link,
         title=title,
-        summary=clip(_summary_text(raw), SUMMARY_LIMIT),
+        text=text,
         published=_struct_to_utc(parsed),
         author=_feedparser_author(raw),
+    )
+
+
+def _entry(
+    *, guid: str, link: str | None, title: str, text: str, published: datetime | None, author: str
+) -> FeedEntry:
+    """An entry with a link is an article to fetch. One without a link carries its own text
+    as its content (the feed is all there is of it); one with neither is still an entry the
+    feed had, stored but with nothing to make an article of."""
+    return FeedEntry(
+        guid=guid,
+        url=link or "",
+        title=title,
+        summary=clip(text, SUMMARY_LIMIT),
+        published=published,
+        author=author,
+        content=None if link else text,
     )
 
 
@@ -221,6 +289,28 @@ def _struct_to_utc(parsed: Any) -> datetime | None:
         return None
 
 
+def _ttl_seconds(channel: Mapping[str, Any]) -> int | None:
+    """How long the feed says it stays fresh: RSS `<ttl>` (minutes), else the syndication
+    module's period divided by its frequency ("hourly" and "2": every 30 minutes). Values
+    that make no sense (zero, negative, not a number, over a year) are no hint at all."""
+    minutes = _positive_int(channel.get("ttl"))
+    if minutes is not None and minutes * 60 <= _MAX_TTL_S:
+        return minutes * 60
+    period = _SY_PERIODS.get(str(channel.get("sy_updateperiod") or "").strip().lower())
+    if period is None:
+        return None
+    # updateFrequency defaults to 1; a nonsense one is ignored like a missing one.
+    frequency = _positive_int(channel.get("sy_updatefrequency")) or 1
+    return max(1, period // frequency)
+
+
+def _positive_int(value: Any) -> int | None:
+    if not isinstance(value, str) or not _POSITIVE_INT.fullmatch(value.strip()):
+        return None
+    number = int(value.strip())
+    return number if number > 0 else None
+
+
 def _bozo_problem(result: Mapping[str, Any], recovered: int) -> str | None:
     """Why feedparser flagged the feed, or None when the flag is not about the feed."""
     if not result.get("bozo"):
@@ -238,6 +328,19 @@ def _bozo_problem(result: Mapping[str, Any], recovered: int) -> str | None:
     else:
         reason = f"feed is broken ({type(exc).__name__}: {exc})"
     return f"{reason}; {_recovered(recovered)}"
+
+
+# ---------------------------------------------------------------- sitemaps
+
+
+def _from_sitemap(sitemap: Sitemap) -> ParsedFeed:
+    return ParsedFeed(
+        format=sitemap.format,
+        entries=sitemap.entries,
+        error_kind=sitemap.error_kind,
+        error_message=sitemap.error_message,
+        children=sitemap.sitemaps,
+    )
 
 
 # ---------------------------------------------------------------- JSON Feed
@@ -346,16 +449,14 @@ def _is_json_feed(doc: Mapping[str, Any]) -> bool:
 def _entry_from_json(
     item: Mapping[str, Any], feed: Mapping[str, Any], feed_url: str
 ) -> FeedEntry | None:
-    link = _fetchable_url(item.get("url") or item.get("external_url"), feed_url)
-    if link is None:
-        return None
+    link = resolve_http_url(item.get("url") or item.get("external_url"), feed_url)
     title = html_to_text(_string(item.get("title")))
     raw_date = _string(item.get("date_published")) or _string(item.get("date_modified"))
-    return FeedEntry(
-        guid=_guid(item.get("id"), link, title, raw_date),
-        url=link,
+    return _entry(
+        guid=_guid(item.get("id"), link or "", title, raw_date),
+        link=link,
         title=title,
-        summary=clip(_json_summary(item), SUMMARY_LIMIT),
+        text=_json_summary(item),
         published=_parse_date(raw_date),
         author=_json_author(item) or _json_author(feed),
     )
@@ -405,29 +506,9 @@ def _string(value: Any) -> str:
 # ---------------------------------------------------------------- shared
 
 
-def _fetchable_url(link: Any, feed_url: str) -> str | None:
-    """The link resolved against the feed URL, or None unless it is http(s) with a host."""
-    if not isinstance(link, str):
-        return None
-    # Tabs and newlines inside a URL are dropped by browsers (WHATWG URL) and by urlsplit.
-    cleaned = re.sub(r"[\t\r\n]", "", link).strip()
-    if not cleaned:
-        return None
-    try:
-        resolved = urljoin(feed_url, cleaned)
-        parts = urlsplit(resolved)
-        hostname = parts.hostname
-    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1"
-        return None
-    if parts.scheme.lower() not in _FETCHABLE_SCHEMES or not hostname:
-        return None
-    return resolved
-
-
 def _guid(raw_id: Any, link: str, title: str, raw_date: str) -> str:
     """The entry's own id, else its link, else a hash of title and date: the same item gets
-    the same guid on every poll, so the warehouse can tell new entries from seen ones. (The
-    hash is a last resort: as long as link-less entries are dropped, there is always a link.)"""
+    the same guid on every poll, so the warehouse can tell new entries from seen ones."""
     if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)  # JSON Feed ids should be strings; some feeds send numbers
     if isinstance(raw_id, str) and raw_id.strip():

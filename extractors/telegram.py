@@ -12,24 +12,21 @@ answers with its "View in Telegram" page, is `error_kind="telegram_not_public"`.
 
 from __future__ import annotations
 
-import codecs
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
-from lxml import etree
 
 from extractors.records import FeedEntry, ParsedFeed
-from extractors.text import clip, collapse_whitespace
+from extractors.text import clip, collapse_whitespace, parse_html
 
 TELEGRAM = "telegram"
 TITLE_LIMIT = 120
 SUMMARY_LIMIT = 300
 
 _DATA_POST = re.compile(r"^([A-Za-z0-9_]+)/(\d+)$")
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _COUNT = re.compile(r"^([0-9]+(?:[.,][0-9]+)?)\s*([KMB]?)$", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 _SPACES = re.compile(r"\s+")
@@ -72,7 +69,7 @@ _OLDER_LINKS = (
 
 def parse_channel_page(html: bytes | str, url: str) -> ParsedFeed:
     """The text posts of one channel preview page, newest last as Telegram lists them."""
-    root = _parse_html(html)
+    root = parse_html(html)
     if root is None:
         return _failure("not_a_feed", "body is empty, not a Telegram channel page")
     title = _channel_title(root)
@@ -90,7 +87,7 @@ def parse_channel_page(html: bytes | str, url: str) -> ParsedFeed:
 def older_page_url(html: bytes | str, url: str) -> str | None:
     """The preview page with the posts before this one, or None when there is none: the page's
     own link when it has one, else `?before=<smallest post id>` on the channel's `/s/` page."""
-    root = _parse_html(html)
+    root = parse_html(html)
     if root is None:
         return None
     return _older_from_links(root, url) or _older_from_posts(root, url)
@@ -127,33 +124,6 @@ def parse_count(text: str) -> int | None:
 
 
 # ---------------------------------------------------------------- pages
-
-
-def _parse_html(html: bytes | str) -> lxml.html.HtmlElement | None:
-    """Parse as UTF-8 bytes whatever came in: lxml rejects `str` that carries an encoding
-    declaration, and guesses Latin-1 for bytes without a meta charset."""
-    data = html.encode("utf-8", errors="replace") if isinstance(html, str) else _to_utf8(html)
-    try:
-        root = lxml.html.document_fromstring(data, parser=lxml.html.HTMLParser(encoding="utf-8"))
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None  # "Document is empty" and friends
-    return root if isinstance(root, lxml.html.HtmlElement) else None
-
-
-def _to_utf8(body: bytes) -> bytes:
-    """The page re-encoded as UTF-8, read with its meta charset (t.me always declares utf-8)."""
-    if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8) :]
-    declared = _META_CHARSET.search(body[:4096])
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
-        name = "utf-8"
-    # A meta tag that could be read in ASCII cannot be UTF-16 or -32: HTML says ignore it.
-    if name.startswith(("utf-16", "utf-32")):
-        name = "utf-8"
-    return body.decode(name, errors="replace").encode("utf-8")
 
 
 def _channel_title(root: lxml.html.HtmlElement) -> str:

@@ -1,4 +1,5 @@
-"""Plain-text helpers shared by the feed parsers: HTML fragments to text, whitespace, clipping.
+"""Plain-text helpers shared by the feed parsers: HTML fragments to text, whitespace, clipping,
+and reading HTML pages (bytes in any declared charset) into an lxml tree.
 
 Feed titles and summaries arrive as HTML fragments of every quality (escaped twice, cut
 mid-tag, megabytes long). The warehouse and the watchlist want short plain text, so every
@@ -7,10 +8,15 @@ parser funnels its strings through here and they all clean text the same way.
 
 from __future__ import annotations
 
+import codecs
 import re
 from html.parser import HTMLParser
 
+import lxml.html
+from lxml import etree
+
 _WHITESPACE = re.compile(r"\s+")
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 
 # Tags after which a reader sees a line or block break; without a space there,
 # "<p>one</p><p>two</p>" would read "onetwo".
@@ -81,3 +87,34 @@ def clip(text: str, limit: int) -> str:
     if cut > limit // 2:
         head = head[:cut]
     return head.rstrip() + "…"
+
+
+def decode_html(body: bytes) -> str:
+    """An HTML page's text, read with its BOM or meta charset, else as UTF-8. lxml would
+    guess Latin-1 for bytes without a meta charset, and rejects `str` that still carries an
+    encoding declaration; decoding here first avoids both."""
+    if body.startswith(codecs.BOM_UTF8):
+        return body[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    declared = _META_CHARSET.search(body[:4096])
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = "utf-8"
+    # A meta tag that could be read in ASCII cannot be UTF-16 or -32: HTML says ignore it.
+    if name.startswith(("utf-16", "utf-32")):
+        name = "utf-8"
+    return body.decode(name, errors="replace")
+
+
+def parse_html(html: bytes | str) -> lxml.html.HtmlElement | None:
+    """The page as an lxml tree, or None when there is no document in it. Parsed as UTF-8
+    bytes whatever came in: lxml rejects `str` that carries an encoding declaration, and
+    guesses Latin-1 for bytes without a meta charset."""
+    text = html if isinstance(html, str) else decode_html(html)
+    data = text.encode("utf-8", errors="replace")
+    try:
+        root = lxml.html.document_fromstring(data, parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None  # "Document is empty" and friends
+    return root if isinstance(root, lxml.html.HtmlElement) else None

@@ -9,11 +9,15 @@ when it points at the same site (a page may not claim to be another site's artic
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from courlan import normalize_url
 
 ALLOWED_SCHEMES = ("http", "https")
+
+# Tabs and newlines inside a URL are dropped by browsers (WHATWG URL) and by urlsplit.
+_URL_NOISE = re.compile(r"[\t\r\n]")
 
 
 def canonical_url(url: str) -> str:
@@ -25,6 +29,26 @@ def canonical_url(url: str) -> str:
     normalised = urlsplit(normalize_url(url))
     path = normalised.path or "/"
     return urlunsplit((normalised.scheme, normalised.netloc.lower(), path, normalised.query, ""))
+
+
+def resolve_http_url(href: object, base: str) -> str | None:
+    """`href` (from a feed, sitemap or page: untrusted) resolved against `base`, or None
+    unless it is an http(s) URL with a host: `javascript:`, `data:`, `mailto:` and broken
+    URLs are nothing we could fetch."""
+    if not isinstance(href, str):
+        return None
+    cleaned = _URL_NOISE.sub("", href).strip()
+    if not cleaned:
+        return None
+    try:
+        resolved = urljoin(base, cleaned)
+        parts = urlsplit(resolved)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        return None
+    if parts.scheme.lower() not in ALLOWED_SCHEMES or not hostname:
+        return None
+    return resolved
 
 
 def is_http_url(url: str) -> bool:

@@ -8,6 +8,7 @@ work). Each worker compiles the watchlist once, at start. A page that fails come
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +20,7 @@ from extractors.articles import EXTRACTOR_VERSION, extract_article
 from extractors.fingerprints import content_hash
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
-from extractors.urls import canonical_url
+from extractors.urls import canonical_url, is_http_url
 from newswatch.errors import ExtractionError
 
 TELEGRAM_EXTRACTOR_VERSION = "telegram/1"
@@ -70,10 +71,11 @@ def process_post(
     watchlist: Watchlist,
     language: str | None = None,
 ) -> ProcessedPage:
-    """A self-contained entry (a Telegram post): its text is the article, nothing to fetch."""
+    """A self-contained entry (a Telegram post, a feed item without a link): its text is the
+    article, nothing to fetch."""
     article = Article(
         url=url,
-        canonical_url=canonical_url(url),
+        canonical_url=canonical_url(url) if is_http_url(url) else entry_urn(key),
         title=title,
         text=text,
         published=published,
@@ -82,6 +84,12 @@ def process_post(
     )
     page = _processed((key,), key.source, outlet, fetched_at, article, watchlist)
     return replace(page, views=views, extractor_version=TELEGRAM_EXTRACTOR_VERSION)
+
+
+def entry_urn(key: EntryKey) -> str:
+    """The stable identity of an article that has no URL of its own."""
+    digest = hashlib.sha1(f"{key.source}\n{key.guid}".encode()).hexdigest()
+    return f"urn:newswatch:entry:{digest}"
 
 
 def _processed(

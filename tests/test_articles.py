@@ -75,3 +75,39 @@ def test_canonical_urls() -> None:
         == "https://site.org/a"
     )
     assert choose_canonical("https://site.org/a", "https://other.org/a") == "https://site.org/a"
+
+
+def test_item_without_a_link_becomes_an_article_from_its_own_text() -> None:
+    from datetime import UTC
+
+    from extractors.records import EntryKey
+    from flows.extract import process_post
+
+    watchlist = load_watchlist(REPO / "seeds" / "watchlist.yaml")
+    text = "Iran's foreign minister said in Tehran that talks would resume. " * 3
+    page = process_post(
+        EntryKey("Notices", "n-1"),
+        "Notices",
+        "",
+        "Tehran notice",
+        text,
+        None,
+        None,
+        datetime.now(UTC),
+        watchlist,
+    )
+    other = process_post(
+        EntryKey("Notices", "n-2"),
+        "Notices",
+        "",
+        "Tehran notice",
+        text,
+        None,
+        None,
+        datetime.now(UTC),
+        watchlist,
+    )
+    assert page.article is not None and other.article is not None
+    assert page.article.canonical_url.startswith("urn:newswatch:entry:")
+    assert page.article.canonical_url != other.article.canonical_url
+    assert [m.topic for m in page.matches] == ["iran"]

@@ -135,7 +135,8 @@ def _entry_row(source: str, e: FeedEntry, now: datetime) -> dict[str, Any]:
         "content": e.content,
         "views": e.views,
         "first_seen_at": now,
-        "status": "pending",
+        # An entry with neither a link nor text of its own has nothing to make an article of.
+        "status": "pending" if e.url or e.content else "empty",
         "attempts": 0,
     }
 
