@@ -181,3 +181,35 @@ def _describe(error: Any) -> str:
             "min_interval, max_interval)"
         )
     return f"field '{field}' {error['msg'].removeprefix('Value error, ')}"
+
+
+def append_sources(path: str | Path, sources: list[Source]) -> None:
+    """Add `sources` at the end of a feeds file, keeping its comments, and check the result;
+    on any error the file is left as it was."""
+    path = Path(path)
+    before = path.read_text(encoding="utf-8") if path.exists() else "sources:\n"
+    block = yaml.safe_dump(
+        [_as_yaml(s) for s in sources], allow_unicode=True, sort_keys=False, width=100
+    )
+    indented = "".join(f"  {line}\n" for line in block.splitlines())
+    path.write_text(before.rstrip("\n") + "\n" + indented, encoding="utf-8")
+    try:
+        load_sources(path)
+    except ConfigError:
+        path.write_text(before, encoding="utf-8")
+        raise
+
+
+def _as_yaml(source: Source) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "language": source.language,
+        "country": source.country,
+    }
+    if source.outlet != source.name:
+        item["outlet"] = source.outlet
+    if source.tags:
+        item["tags"] = list(source.tags)
+    return item

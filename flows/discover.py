@@ -1,0 +1,93 @@
+"""Finding a site's feed for `newswatch sources add URL`.
+
+The URL may be a feed already, a site page that announces its feeds (`<link rel=alternate>`),
+a site whose feed sits at a common path (`/feed`, `/rss.xml`, ...), or a Telegram channel
+(`t.me/<name>` becomes its public preview `t.me/s/<name>`). A candidate counts only when it
+parses to at least one entry, so what gets saved is known to work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from extractors.discovery import candidate_urls, discover_feeds
+from extractors.feeds import parse_feed
+from extractors.records import FetchResult, ParsedFeed
+from flows.fetch import Request, fetch_many
+from newswatch.settings import Settings
+
+MAX_CANDIDATES = 20
+_TELEGRAM_CHANNEL = re.compile(r"^https?://(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """The feed found for a URL (None when there is none), and every URL tried, with why
+    it was not taken."""
+
+    feed_url: str | None
+    kind: str | None = None
+    title: str = ""
+    entries: int = 0
+    tried: tuple[tuple[str, str], ...] = ()
+
+
+def discover(settings: Settings, url: str) -> Discovery:
+    telegram = _TELEGRAM_CHANNEL.match(url)
+    if telegram:
+        url = f"https://t.me/s/{telegram.group(1)}"
+    page = fetch_many(settings, [Request(url)], settings.feed_timeout)[0]
+    tried: list[tuple[str, str]] = []
+    candidates: list[str] = []
+    if page.ok:
+        found = _check(page, tried)
+        if found:
+            return _found(found, tried)
+        candidates = [f.url for f in discover_feeds(page.body, page.final_url)]
+    else:
+        tried.append((url, _reason(page)))
+    base = page.final_url or url
+    candidates += [c for c in candidate_urls(base) if c not in candidates and c != base]
+    results = fetch_many(
+        settings, [Request(c) for c in candidates[:MAX_CANDIDATES]], settings.feed_timeout
+    )
+    for result in results:
+        found = _check(result, tried) if result.ok else None
+        if found:
+            return _found(found, tried)
+        if not result.ok:
+            tried.append((result.url, _reason(result)))
+    return Discovery(None, tried=tuple(tried))
+
+
+def _check(result: FetchResult, tried: list[tuple[str, str]]) -> tuple[str, ParsedFeed] | None:
+    parsed = parse_feed(result.body, result.final_url, content_type=result.content_type)
+    if parsed.entries:
+        return result.final_url, parsed
+    tried.append((result.url, parsed.error_message or "a feed with no entries"))
+    return None
+
+
+def _found(found: tuple[str, ParsedFeed], tried: list[tuple[str, str]]) -> Discovery:
+    url, parsed = found
+    return Discovery(url, kind_of(url, parsed), parsed.title, len(parsed.entries), tuple(tried))
+
+
+def kind_of(url: str, parsed: ParsedFeed) -> str:
+    """The `kind` a feeds.yaml entry takes for this feed."""
+    host = urlsplit(url).hostname or ""
+    if parsed.format == "telegram":
+        return "telegram"
+    if parsed.format.startswith("sitemap"):
+        return "sitemap"
+    if parsed.format == "jsonfeed":
+        return "jsonfeed"
+    if host.endswith(".substack.com"):
+        return "substack"
+    return "atom" if parsed.format.startswith("atom") else "rss"
+
+
+def _reason(result: FetchResult) -> str:
+    return f"{result.error_kind}: {result.error_message}"
