@@ -29,7 +29,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -38,7 +38,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
-from extractors.records import FeedEntry, ParsedFeed, Sitemap
+from extractors.records import FeedEntry, ParsedFeed, Sitemap, unique_entries
 from extractors.sitemaps import is_gzip, parse_sitemap
 from extractors.telegram import parse_channel_page
 from extractors.text import clip, collapse_whitespace, html_to_text
@@ -199,7 +199,7 @@ def _parse_with_feedparser(body: bytes, url: str, content_type: str) -> ParsedFe
     raw_entries = result.get("entries") or []
     if not version and not raw_entries:
         return _not_a_feed(_sniff_head(body), content_type)
-    entries = _unique(_entry_from_feedparser(raw, url) for raw in raw_entries)
+    entries = unique_entries(_entry_from_feedparser(raw, url) for raw in raw_entries)
     problem = _bozo_problem(result, len(entries))
     channel = result.get("feed") or {}
     return ParsedFeed(
@@ -355,7 +355,9 @@ def _parse_json_feed(body: bytes, url: str, content_type: str) -> ParsedFeed:
         return _not_a_feed(b"{", content_type, what if doc is not None else None)
     raw_items = doc.get("items")
     items = raw_items if isinstance(raw_items, list) else []
-    entries = _unique(_entry_from_json(item, doc, url) for item in items if isinstance(item, dict))
+    entries = unique_entries(
+        _entry_from_json(item, doc, url) for item in items if isinstance(item, dict)
+    )
     return ParsedFeed(
         format=JSON_FEED,
         title=html_to_text(_string(doc.get("title"))),
@@ -520,12 +522,3 @@ def _guid(raw_id: Any, link: str, title: str, raw_date: str) -> str:
 
 def _recovered(count: int) -> str:
     return f"{count} {'entry' if count == 1 else 'entries'} recovered"
-
-
-def _unique(entries: Iterable[FeedEntry | None]) -> tuple[FeedEntry, ...]:
-    """Drop missing entries and repeated guids, keeping the first of each."""
-    seen: dict[str, FeedEntry] = {}
-    for entry in entries:
-        if entry is not None and entry.guid not in seen:
-            seen[entry.guid] = entry
-    return tuple(seen.values())

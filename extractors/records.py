@@ -8,6 +8,7 @@ never stops a batch; the loader stores failures like any other row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,6 +44,15 @@ class FeedEntry:
     author: str = ""
     content: str | None = None
     views: int | None = None
+
+
+def unique_entries(entries: Iterable[FeedEntry | None]) -> tuple[FeedEntry, ...]:
+    """Drop missing entries and repeated guids, keeping the first of each."""
+    seen: dict[str, FeedEntry] = {}
+    for entry in entries:
+        if entry is not None and entry.guid not in seen:
+            seen[entry.guid] = entry
+    return tuple(seen.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from extractors.records import FeedEntry, Sitemap
+from extractors.records import FeedEntry, Sitemap, unique_entries
 from extractors.text import collapse_whitespace
 from extractors.urls import resolve_http_url
 
@@ -66,7 +66,7 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
     problem = gzip_problem or xml_problem
     cut_off = problem is not None and not _CLOSED.search(body[-_TAIL_BYTES:])
     if _local_name(root) == _URLSET:
-        entries = _unique_entries(_entry(node, url) for node in _children(root, "url", cut_off))
+        entries = unique_entries(_entry(node, url) for node in _children(root, "url", cut_off))
         message = _malformed(problem, len(entries), "entry", "entries")
         return Sitemap(SITEMAP, entries=entries, error_kind=_kind(message), error_message=message)
     sitemaps = _unique_urls(_loc(node, url) for node in _children(root, "sitemap", cut_off))
@@ -225,15 +225,6 @@ def parse_w3c_datetime(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-def _unique_entries(entries: Iterable[FeedEntry | None]) -> tuple[FeedEntry, ...]:
-    """Drop missing entries and repeated URLs, keeping the first of each."""
-    seen: dict[str, FeedEntry] = {}
-    for entry in entries:
-        if entry is not None and entry.guid not in seen:
-            seen[entry.guid] = entry
-    return tuple(seen.values())
 
 
 def _unique_urls(urls: Iterable[str | None]) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from extractors.feeds import parse_feed
-from extractors.records import FeedEntry, FetchResult, ParsedFeed, Source
+from extractors.records import FetchResult, ParsedFeed, Source, unique_entries
 from extractors.telegram import older_page_url
 from flows.fetch import Request, fetch_many
 from newswatch.settings import Settings
@@ -111,7 +111,7 @@ def _follow_sitemap_indexes(settings: Settings, polls: list[Poll]) -> list[Poll]
 
 def _merge_children(poll: Poll, children: list[ParsedFeed]) -> Poll:
     assert poll.parsed is not None
-    entries = _dedupe([*poll.parsed.entries, *(e for c in children for e in c.entries)])
+    entries = unique_entries([*poll.parsed.entries, *(e for c in children for e in c.entries)])
     grandchildren = tuple(url for c in children for url in c.children)
     error = None if children else "no child sitemap could be fetched"
     parsed = replace(
@@ -163,15 +163,5 @@ def _add_older(poll: Poll, url: str, fetch: FetchResult) -> Poll:
         e.guid in {x.guid for x in poll.parsed.entries} for e in older.entries[-1:]
     ):
         return poll  # the channel's beginning, or a page we already have
-    parsed = replace(poll.parsed, entries=_dedupe([*older.entries, *poll.parsed.entries]))
+    parsed = replace(poll.parsed, entries=unique_entries([*older.entries, *poll.parsed.entries]))
     return replace(poll, parsed=parsed, older_page=older_page_url(fetch.body, url))
-
-
-def _dedupe(entries: Sequence[FeedEntry]) -> tuple[FeedEntry, ...]:
-    seen: set[str] = set()
-    kept = []
-    for entry in entries:
-        if entry.guid not in seen:
-            seen.add(entry.guid)
-            kept.append(entry)
-    return tuple(kept)

@@ -15,7 +15,17 @@ from typer.testing import CliRunner
 from newswatch.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["ingest", "digest", "sql", "sources", "sources enable", "demo"]
+COMMANDS = [
+    "ingest",
+    "digest",
+    "sql",
+    "sources",
+    "sources enable",
+    "sources add",
+    "sources import-opml",
+    "sources export-opml",
+    "demo",
+]
 runner = CliRunner()
 
 
