@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +25,8 @@ from extractors.urls import canonical_url, is_http_url
 from newswatch.errors import ExtractionError
 
 TELEGRAM_EXTRACTOR_VERSION = "telegram/1"
-# Below this many pages, starting processes costs more than it saves.
-MIN_PAGES_FOR_POOL = 8
+# Time for a worker process to start and load the extractor and watchlist.
+WORKER_START_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,8 @@ class PageJob:
     fetched_at: datetime
     feed_published: datetime | None = None
     feed_title: str = ""
+    archive_path: str | None = None
+    archive_offset: int | None = None
 
 
 def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
@@ -56,7 +59,8 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
         title=article.title or job.feed_title,
         published=article.published or job.feed_published,  # the page is trusted over the feed
     )
-    return _processed(job.entries, job.source, job.outlet, job.fetched_at, article, watchlist)
+    page = _processed(job.entries, job.source, job.outlet, job.fetched_at, article, watchlist)
+    return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
 
 
 def process_post(
@@ -120,36 +124,89 @@ def _failed(job: PageJob, kind: str, message: str) -> ProcessedPage:
         fetched_at=job.fetched_at,
         error_kind=kind,
         error_message=message,
+        archive_path=job.archive_path,
+        archive_offset=job.archive_offset,
     )
 
 
 # --- the process pool -------------------------------------------------------------------------
+#
+# A page can hang the extractor (trafilatura on pathological markup). Each worker arms a timer
+# before each page; when it fires, the page is recorded as failed and the worker moves on. A
+# hang the timer cannot interrupt (inside C code) is caught by a deadline on the whole batch:
+# the pool is killed and the pages not done by then are recorded as failed.
 
 _worker_watchlist: Watchlist | None = None
+Extract = Callable[[PageJob, Watchlist], ProcessedPage]
+
+
+class PageTimeout(BaseException):
+    """Raised in a worker when a page's time is up. A BaseException, so that no library's
+    `except Exception` swallows it."""
+
+
+def _on_alarm(_signum: int, _frame: object) -> None:
+    raise PageTimeout
 
 
 def _init_worker(watchlist_path: str) -> None:
     global _worker_watchlist
     _worker_watchlist = load_watchlist(watchlist_path)
+    signal.signal(signal.SIGALRM, _on_alarm)
 
 
-def _process_in_worker(job: PageJob) -> ProcessedPage:
+def _process_in_worker(job: PageJob, limit: float, extract: Extract) -> ProcessedPage:
     assert _worker_watchlist is not None, "worker started without its watchlist"
-    return process_page(job, _worker_watchlist)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return extract(job, _worker_watchlist)
+    except PageTimeout:
+        return _timed_out(job, limit)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _timed_out(job: PageJob, limit: float) -> ProcessedPage:
+    return _failed(job, "extraction_timeout", f"extraction took longer than {limit:g} s")
 
 
 def process_pages(
-    jobs: Sequence[PageJob], watchlist: Watchlist, watchlist_path: Path, workers: int
+    jobs: Sequence[PageJob],
+    watchlist_path: Path,
+    workers: int,
+    page_timeout: float,
+    *,
+    extract: Extract = process_page,
+    start_allowance: float = WORKER_START_S,
 ) -> list[ProcessedPage]:
-    """Process `jobs` (in order), in a pool of `workers` processes when it pays off."""
-    if workers <= 1 or len(jobs) < MIN_PAGES_FOR_POOL:
-        return [process_page(job, watchlist) for job in jobs]
+    """Process `jobs` in a pool of `workers` processes; results in the same order. Workers
+    load their own watchlist from `watchlist_path`; `extract` is the work done per page."""
+    if not jobs:
+        return []
     # forkserver: workers fork from a clean process, not from one running Prefect's threads.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, workers),
+        mp_context=multiprocessing.get_context("forkserver"),
         initializer=_init_worker,
         initargs=(str(watchlist_path),),
-    ) as pool:
-        return list(pool.map(_process_in_worker, jobs, chunksize=4))
+    )
+    late: set[Future[ProcessedPage]] = set()
+    try:
+        futures = [pool.submit(_process_in_worker, job, page_timeout, extract) for job in jobs]
+        rounds = -(-len(jobs) // max(1, workers))  # pages each worker handles, rounded up
+        _done, late = wait(futures, timeout=page_timeout * (rounds + 1) + start_allowance)
+        return [
+            _timed_out(job, page_timeout) if f in late else f.result()
+            for f, job in zip(futures, jobs, strict=True)
+        ]
+    finally:
+        if late:
+            _kill_stragglers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_stragglers(pool: ProcessPoolExecutor) -> None:
+    """Kill workers still busy (a hang no timer could stop) so shutdown does not wait."""
+    for process in list((pool._processes or {}).values()):  # no public API for this
+        if process.is_alive():
+            process.kill()

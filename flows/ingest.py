@@ -1,8 +1,8 @@
-"""The `ingest` flow: poll sources, keep new entries, fetch, extract, dedupe, tag, load.
+"""The `ingest` flow: poll due sources, keep new entries, fetch, archive, extract, tag, load.
 
-The flow only sequences the steps; each task is a batch (all feeds, or a chunk of pages), never
-one article. Everything a step learns is stored before the next step starts, so a run that
-dies halfway leaves its entries `pending` and the next run picks them up.
+The flow only sequences the steps; each task is a batch (all due feeds, or a chunk of pages),
+never one article. Everything a step learns is stored before the next step starts, so a run
+that dies halfway leaves its entries `pending` and the next run picks them up.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from newswatch.config import load_sources
 from newswatch.errors import NewswatchError
 from newswatch.settings import Settings, load_settings
 from warehouse import load, queries
+from warehouse.archive import ArchiveWriter, Pointer
 from warehouse.db import connect
 
 PAGE_BATCH = 200
@@ -52,6 +53,32 @@ class IngestSummary:
     def counts(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "run_id"}
 
+    def failure(self, kind: str) -> None:
+        self.failures[kind] = self.failures.get(kind, 0) + 1
+
+    def loaded(self, counts: dict[str, int]) -> None:
+        self.articles_new += counts["stored"]
+        self.duplicates += counts["duplicates"]
+
+    def status(self) -> str:
+        if self.sources and self.feeds_failed == self.sources:
+            return "failed"
+        return "partial" if self.feeds_failed or self.pages_failed else "completed"
+
+
+@dataclass
+class Run:
+    """What every step of one run works with."""
+
+    con: duckdb.DuckDBPyConnection
+    settings: Settings
+    watchlist: Watchlist
+    archive: ArchiveWriter
+    summary: IngestSummary
+
+
+# --- tasks: one per batch -------------------------------------------------------------------
+
 
 @task(name="poll-sources", cache_policy=NO_CACHE)
 def poll_due_sources(
@@ -71,10 +98,8 @@ def fetch_pages(settings: Settings, urls: Sequence[str]) -> list[FetchResult]:
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
-def extract_pages(
-    settings: Settings, jobs: Sequence[PageJob], watchlist: Watchlist
-) -> list[ProcessedPage]:
-    return process_pages(jobs, watchlist, settings.watchlist, settings.workers)
+def extract_pages(settings: Settings, jobs: Sequence[PageJob]) -> list[ProcessedPage]:
+    return process_pages(jobs, settings.watchlist, settings.workers, settings.extract_timeout)
 
 
 @task(name="load-pages", cache_policy=NO_CACHE)
@@ -82,6 +107,9 @@ def load_pages(
     con: duckdb.DuckDBPyConnection, pages: Sequence[ProcessedPage], watchlist_version: str
 ) -> dict[str, int]:
     return load.store_pages(con, pages, watchlist_version, datetime.now(UTC))
+
+
+# --- the flow -------------------------------------------------------------------------------
 
 
 @flow(name="ingest")
@@ -97,67 +125,59 @@ def ingest(
     sources = load_sources(settings.feeds)
     wl = load_watchlist(settings.watchlist)
     summary = IngestSummary(run_id=_run_id())
-    logger = get_run_logger()
-    with connect(settings.db) as con:
+    with (
+        connect(settings.db) as con,
+        ArchiveWriter(settings.archive_dir, summary.run_id) as archive,
+    ):
+        run = Run(con, settings, wl, archive, summary)
         load.start_run(con, summary.run_id, "ingest", datetime.now(UTC))
         try:
-            _ingest(con, settings, sources, wl, summary, all_sources)
+            _ingest(run, sources, all_sources)
         except BaseException as exc:
             load.finish_run(
                 con, summary.run_id, "failed", summary.counts(), datetime.now(UTC), str(exc)
             )
             raise
-        status = _status(summary)
+        status = summary.status()
         load.finish_run(con, summary.run_id, status, summary.counts(), datetime.now(UTC))
-    logger.info(
-        "ingest done status=%s %s",
-        status,
-        " ".join(f"{k}={v}" for k, v in summary.counts().items()),
-    )
+    counts = " ".join(f"{k}={v}" for k, v in summary.counts().items())
+    get_run_logger().info("ingest done status=%s %s", status, counts)
     if status == "failed":
         raise NewswatchError(f"every one of {summary.sources} sources failed to poll")
     return summary.counts() | {"status": status, "run_id": summary.run_id}
 
 
-def _ingest(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    sources: list[Source],
-    wl: Watchlist,
-    summary: IngestSummary,
-    all_sources: bool,
-) -> None:
+def _ingest(run: Run, sources: list[Source], all_sources: bool) -> None:
     now = datetime.now(UTC)
-    load.sync_sources(con, sources, now)
-    enabled = queries.due_sources(con, None if all_sources else now)
+    load.sync_sources(run.con, sources, now)
+    enabled = queries.due_sources(run.con, None if all_sources else now)
     due = [s for s in sources if s.name in enabled]
-    states = queries.feed_states(con)
+    states = queries.feed_states(run.con)
     telegram = [s.name for s in due if s.kind == "telegram"]
-    polls = poll_due_sources(settings, due, states, queries.known_guids(con, telegram))
-    _record_polls(con, settings, summary, polls, states)
-    pending = queries.pending_entries(con)
-    by_name = {s.name: s for s in sources}
+    polls = poll_due_sources(run.settings, due, states, queries.known_guids(run.con, telegram))
+    _record_polls(run, polls, states)
+    pending = queries.pending_entries(run.con)
     posts = [p for p in pending if p.entry.content is not None]
     pages = [p for p in pending if p.entry.content is None and p.canonical_url]
     if posts:
-        _count_load(summary, load_pages(con, _process_posts(posts, by_name, wl), wl.version))
+        languages = {s.name: s.language for s in sources}
+        processed = _process_posts(posts, languages, run.watchlist)
+        run.summary.loaded(load_pages(run.con, processed, run.watchlist.version))
     for start in range(0, len(pages), PAGE_BATCH):
-        _ingest_pages(con, settings, wl, pages[start : start + PAGE_BATCH], summary)
+        _ingest_pages(run, pages[start : start + PAGE_BATCH])
 
 
-def _record_polls(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    summary: IngestSummary,
-    polls: list[Poll],
-    states: dict[str, queries.FeedState],
-) -> None:
-    """Store each poll, then plan each source's next one from what it found."""
+# --- polls ----------------------------------------------------------------------------------
+
+
+def _record_polls(run: Run, polls: list[Poll], states: dict[str, queries.FeedState]) -> None:
+    """Archive and store each poll, then plan each source's next one from what it found."""
     now = datetime.now(UTC)
     for poll in polls:
-        summary.entries_new += load.record_poll(
-            con,
-            summary.run_id,
+        pointers = [run.archive.write(f) for f in (poll.fetch, *poll.extra_fetches)]
+        run.summary.entries_new += load.record_poll(
+            run.con,
+            run.summary.run_id,
             poll.source.name,
             poll.fetch,
             poll.parsed,
@@ -165,19 +185,20 @@ def _record_polls(
             body_hash=poll.body_hash,
             unchanged=poll.unchanged,
             extra_fetches=poll.extra_fetches,
+            pointers=pointers,
         )
-        _count_poll(summary, poll)
-    rates = queries.published_last_week(con, [p.source.name for p in polls], now)
+        _count_poll(run.summary, poll)
+    rates = queries.published_last_week(run.con, [p.source.name for p in polls], now)
     for poll in polls:
         state = states.get(poll.source.name, queries.FeedState())
         plan = plan_next(
             _outcome(poll, rates[poll.source.name]),
             now=now,
-            policy=settings.policy(poll.source),
+            policy=run.settings.policy(poll.source),
             failure_score=state.failure_score,
             consecutive_failures=state.consecutive_failures,
         )
-        load.record_schedule(con, poll.source.name, **asdict(plan), now=now)
+        load.record_schedule(run.con, poll.source.name, **asdict(plan), now=now)
         if plan.disabled_reason:
             get_run_logger().warning(
                 "source disabled source=%r reason=%s", poll.source.name, plan.disabled_reason
@@ -203,7 +224,7 @@ def _count_poll(summary: IngestSummary, poll: Poll) -> None:
         summary.feeds_not_modified += 1
     elif poll.failed:
         summary.feeds_failed += 1
-        _count_failure(summary, poll.error_kind or "unknown")
+        summary.failure(poll.error_kind or "unknown")
         get_run_logger().warning(
             "feed failed source=%r url=%s status=%s error_kind=%s error=%s",
             poll.source.name,
@@ -214,9 +235,13 @@ def _count_poll(summary: IngestSummary, poll: Poll) -> None:
         )
 
 
+# --- articles -------------------------------------------------------------------------------
+
+
 def _process_posts(
-    pending: Sequence[queries.PendingEntry], sources: dict[str, Source], wl: Watchlist
+    pending: Sequence[queries.PendingEntry], languages: dict[str, str], wl: Watchlist
 ) -> list[ProcessedPage]:
+    """Entries that carry their own text (Telegram posts, items without links)."""
     now = datetime.now(UTC)
     return [
         process_post(
@@ -229,65 +254,38 @@ def _process_posts(
             p.entry.views,
             now,
             wl,
-            language=sources[p.source].language if p.source in sources else None,
+            language=languages.get(p.source),
         )
         for p in pending
     ]
 
 
-def _ingest_pages(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    wl: Watchlist,
-    pending: Sequence[queries.PendingEntry],
-    summary: IngestSummary,
-) -> None:
-    """One batch: fetch each distinct URL once, log the fetches, extract, load."""
+def _ingest_pages(run: Run, pending: Sequence[queries.PendingEntry]) -> None:
+    """One batch: fetch each distinct URL once, archive and log the fetches, extract, load."""
     groups: dict[str, list[queries.PendingEntry]] = defaultdict(list)
     for p in pending:
         groups[p.canonical_url or p.entry.url].append(p)
     firsts = [entries[0] for entries in groups.values()]
-    results = fetch_pages(settings, [p.entry.url for p in firsts])
+    results = fetch_pages(run.settings, [p.entry.url for p in firsts])
+    pointers = [run.archive.write(r) for r in results]
     load.record_page_fetches(
-        con, summary.run_id, [(p.source, r) for p, r in zip(firsts, results, strict=True)]
+        run.con,
+        run.summary.run_id,
+        [(p.source, r, ptr) for p, r, ptr in zip(firsts, results, pointers, strict=True)],
     )
     jobs, failed = [], []
-    for (key, entries), result in zip(groups.items(), results, strict=True):
-        keys = tuple(EntryKey(p.source, p.entry.guid) for p in entries)
-        first = entries[0]
-        summary.pages_fetched += 1
-        if result.ok:
-            jobs.append(
-                PageJob(
-                    keys,
-                    first.source,
-                    first.outlet,
-                    result.final_url or key,
-                    result.body,
-                    result.fetched_at or datetime.now(UTC),
-                    first.entry.published,
-                    first.entry.title,
-                )
-            )
-        else:
-            failed.append(
-                ProcessedPage(
-                    keys,
-                    first.source,
-                    first.outlet,
-                    result.fetched_at or datetime.now(UTC),
-                    error_kind=result.error_kind or "http_status",
-                    error_message=result.error_message or f"HTTP {result.status}",
-                )
-            )
-    processed = extract_pages(settings, jobs, wl) + failed
-    _count_load(summary, load_pages(con, processed, wl.version))
+    for entries, result, pointer in zip(groups.values(), results, pointers, strict=True):
+        run.summary.pages_fetched += 1
+        page = _page_job(entries, result, pointer)
+        (jobs if isinstance(page, PageJob) else failed).append(page)
+    processed = extract_pages(run.settings, jobs) + failed
+    run.summary.loaded(load_pages(run.con, processed, run.watchlist.version))
     for page in processed:
         if page.error_kind:
-            summary.pages_failed += 1
-            _count_failure(summary, page.error_kind)
+            run.summary.pages_failed += 1
+            run.summary.failure(page.error_kind)
             get_run_logger().warning(
-                "page failed source=%r url=%s error_kind=%s error=%s",
+                "page failed source=%r entry=%s error_kind=%s error=%s",
                 page.source,
                 page.entries[0].guid,
                 page.error_kind,
@@ -295,21 +293,34 @@ def _ingest_pages(
             )
 
 
-def _count_load(summary: IngestSummary, counts: dict[str, int]) -> None:
-    summary.articles_new += counts["stored"]
-    summary.duplicates += counts["duplicates"]
-
-
-def _count_failure(summary: IngestSummary, kind: str) -> None:
-    summary.failures[kind] = summary.failures.get(kind, 0) + 1
-
-
-def _status(summary: IngestSummary) -> str:
-    if summary.sources and summary.feeds_failed == summary.sources:
-        return "failed"
-    if summary.feeds_failed or summary.pages_failed:
-        return "partial"
-    return "completed"
+def _page_job(
+    entries: list[queries.PendingEntry], result: FetchResult, pointer: Pointer | None
+) -> PageJob | ProcessedPage:
+    """The extraction job of a fetched page, or the failure of a page that was not fetched."""
+    keys = tuple(EntryKey(p.source, p.entry.guid) for p in entries)
+    first = entries[0]
+    fetched_at = result.fetched_at or datetime.now(UTC)
+    if not result.ok:
+        return ProcessedPage(
+            keys,
+            first.source,
+            first.outlet,
+            fetched_at,
+            error_kind=result.error_kind or "http_status",
+            error_message=result.error_message or f"HTTP {result.status}",
+        )
+    return PageJob(
+        keys,
+        first.source,
+        first.outlet,
+        result.final_url or first.entry.url,
+        result.body,
+        fetched_at,
+        first.entry.published,
+        first.entry.title,
+        archive_path=pointer.path if pointer else None,
+        archive_offset=pointer.offset if pointer else None,
+    )
 
 
 def _run_id() -> str:

@@ -133,6 +133,33 @@ def digest(
         console.print(path)
 
 
+@app.command()
+def reprocess(
+    since: Annotated[
+        str | None, typer.Option(help="Only articles fetched since this day, YYYY-MM-DD.")
+    ] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Re-extract and re-tag stored articles from the raw archive, with no network: rows are
+    updated in place, so counts do not change.
+
+    Example: newswatch reprocess --since 2026-01-01
+    """
+    from flows.reprocess import reprocess as reprocess_flow
+
+    if since is not None:
+        _parse_day(since)
+    settings = _settings(feeds, watchlist, db)
+    counts = reprocess_flow(since=since, watchlist=str(settings.watchlist), db=str(settings.db))
+    console.print(
+        f"reprocess: {counts['pages']} pages re-extracted from the archive, "
+        f"{counts['posts']} posts re-tagged, {counts['unchanged_missing']} not in the archive "
+        f"and {counts['unchanged_failed']} no longer extracting (left as they were)"
+    )
+
+
 def _parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)

@@ -49,8 +49,10 @@ class Settings(BaseSettings):
     telegram_backfill_pages: int = Field(3, ge=0)
     # Child sitemaps followed from a sitemap index, per source.
     max_child_sitemaps: int = Field(50, ge=0)
-    # Extraction: processes in the pool (0 = one per core).
+    # Extraction: processes in the pool (0 = one per core), and the time one page may take
+    # before it is cut off and recorded as failed.
     extract_workers: int = Field(0, ge=0)
+    extract_timeout: float = Field(30.0, gt=0)
 
     @property
     def data_dir(self) -> Path:

@@ -24,6 +24,7 @@ COMMANDS = [
     "sources add",
     "sources import-opml",
     "sources export-opml",
+    "reprocess",
     "demo",
 ]
 runner = CliRunner()

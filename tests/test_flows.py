@@ -10,6 +10,7 @@ import yaml
 
 from flows.digest import digest
 from flows.ingest import ingest
+from flows.reprocess import reprocess
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
 from warehouse.db import connect
@@ -28,7 +29,18 @@ def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}  # type: ignore[index]
 
 
-def test_demo_ingest_digest_and_rerun(settings: Settings, tmp_path: Path) -> None:
+def _table_counts_with_text(settings: Settings) -> dict[str, int]:
+    with connect(settings.db, read_only=True) as con:
+        return _table_counts(con) | {
+            "with_text": con.execute(
+                "SELECT count(*) FROM articles WHERE length(text) > 0"
+            ).fetchone()[0]  # type: ignore[index]
+        }
+
+
+def test_demo_ingest_digest_and_rerun(
+    settings: Settings, server: SnapshotServer, tmp_path: Path
+) -> None:
     first = _run_ingest(settings)
     with connect(settings.db, read_only=True) as con:
         counts = _table_counts(con)
@@ -67,6 +79,24 @@ def test_demo_ingest_digest_and_rerun(settings: Settings, tmp_path: Path) -> Non
     assert third["sources"] == counts["sources"] and third["entries_new"] == 0
     assert third["feeds_not_modified"] == counts["sources"] - third["feeds_failed"]
     assert len(runs) == 3
+
+    # Reprocess: every page article comes back from the archive, with no request at all.
+    hits = len(server.hits)  # type: ignore[attr-defined]
+    counts_before = _table_counts_with_text(settings)
+    redone = reprocess(watchlist=str(settings.watchlist), db=str(settings.db))
+    assert len(server.hits) == hits  # type: ignore[attr-defined]
+    assert _table_counts_with_text(settings) == counts_before
+    with connect(settings.db, read_only=True) as con:
+        pages, posts = con.execute(
+            "SELECT count(*) FILTER (WHERE archive_path IS NOT NULL),"
+            " count(*) FILTER (WHERE archive_path IS NULL) FROM articles"
+        ).fetchone()
+        archived_fetches = con.execute(
+            "SELECT count(*) FROM fetches WHERE bytes > 0 AND archive_path IS NULL"
+        ).fetchone()[0]
+    assert (redone["pages"], redone["posts"]) == (pages, posts) and pages >= 40
+    assert redone["unchanged_missing"] == redone["unchanged_failed"] == 0
+    assert archived_fetches == 0  # every body that was fetched is in the archive
 
     out = tmp_path / "digests"
     paths = digest(

@@ -217,3 +217,30 @@ def test_rewritten_guid_is_not_a_new_entry(tmp_path: Path) -> None:
             con, "r", "Wire", fetch, ParsedFeed("rss20", entries=(same_url[1],)), NOW
         )
     assert (first, second) == (1, 0)
+
+
+def test_archive_round_trip(tmp_path: Path) -> None:
+    from warehouse.archive import ArchiveWriter, read_body
+
+    bodies = [b"<html>one</html>", b"", "<p>два</p>".encode()]
+    with ArchiveWriter(tmp_path, "run-1", NOW) as archive:
+        pointers = [
+            archive.write(
+                FetchResult(
+                    url=f"http://127.0.0.1:1/{i}",
+                    final_url=f"http://127.0.0.1:1/{i}",
+                    status=200,
+                    body=body,
+                    content_type="text/html; charset=utf-8",
+                    fetched_at=NOW,
+                )
+            )
+            for i, body in enumerate(bodies)
+        ]
+    assert pointers[1] is None  # nothing to keep
+    assert {p.path for p in pointers if p} == {"2026-01-05/run-1.warc.gz"}
+    third = read_body(tmp_path, pointers[2])  # type: ignore[arg-type]
+    assert (third.url, third.status, third.body) == ("http://127.0.0.1:1/2", 200, bodies[2])
+    assert third.content_type == "text/html; charset=utf-8" and third.fetched_at == NOW
+    with pytest.raises(WarehouseError, match="cannot read"):
+        read_body(tmp_path, type(pointers[0])("2026-01-05/missing.warc.gz", 0))  # type: ignore[arg-type]

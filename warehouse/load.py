@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from extractors.records import FeedEntry, FetchResult, ParsedFeed, ProcessedPage, Source
 from extractors.urls import canonical_url
+from warehouse.archive import Pointer
 
 MAX_PAGE_ATTEMPTS = 3
 
@@ -100,8 +101,12 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
         )
 
 
-def _fetch_row(run_id: str, source: str | None, purpose: str, f: FetchResult) -> dict[str, Any]:
+def _fetch_row(
+    run_id: str, source: str | None, purpose: str, f: FetchResult, pointer: Pointer | None = None
+) -> dict[str, Any]:
     return {
+        "archive_path": pointer.path if pointer else None,
+        "archive_offset": pointer.offset if pointer else None,
         "run_id": run_id,
         "source": source,
         "purpose": purpose,
@@ -152,6 +157,7 @@ def record_poll(
     body_hash: str | None = None,
     unchanged: bool = False,
     extra_fetches: Sequence[FetchResult] = (),
+    pointers: Sequence[Pointer | None] = (),
 ) -> int:
     """Store one poll of one source: its fetches, its feed state and its new entries.
     `unchanged`: the body was the same as last time and was not parsed.
@@ -162,7 +168,11 @@ def record_poll(
     result = _poll_result(fetch, parsed, unchanged)
     parsed_ok = result in ("ok", "partial")
     with transaction(con):
-        fetch_rows = [_fetch_row(run_id, source, "feed", f) for f in (fetch, *extra_fetches)]
+        fetches = (fetch, *extra_fetches)
+        pointers = [*pointers, *[None] * (len(fetches) - len(pointers))]
+        fetch_rows = [
+            _fetch_row(run_id, source, "feed", f, p) for f, p in zip(fetches, pointers, strict=True)
+        ]
         _insert(con, "fetches", fetch_rows)
         before = _count_entries(con, source)
         _insert_new_entries(con, [_entry_row(source, e, now) for e in entries])
@@ -302,10 +312,12 @@ def _link_known_urls(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_page_fetches(
-    con: duckdb.DuckDBPyConnection, run_id: str, fetches: Sequence[tuple[str, FetchResult]]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    fetches: Sequence[tuple[str, FetchResult, Pointer | None]],
 ) -> None:
-    """Log the page fetches of a run: (source, fetch) pairs."""
-    rows = [_fetch_row(run_id, source, "page", f) for source, f in fetches]
+    """Log the page fetches of a run: (source, fetch, where its body is archived)."""
+    rows = [_fetch_row(run_id, source, "page", f, p) for source, f, p in fetches]
     with transaction(con):
         _insert(con, "fetches", rows)
 
@@ -423,6 +435,8 @@ def _article_row(
         "story_id": story_id,
         "duplicate_of": duplicate_of,
         "extractor_version": page.extractor_version,
+        "archive_path": page.archive_path,
+        "archive_offset": page.archive_offset,
         "views": page.views,
         "fetched_at": page.fetched_at,
     }
@@ -505,3 +519,51 @@ def finish_run(
         "UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?",
         [now, status, json.dumps(counts, sort_keys=True), error, run_id],
     )
+
+
+def rewrite_articles(
+    con: duckdb.DuckDBPyConnection,
+    pages: Sequence[tuple[str, ProcessedPage]],
+    watchlist_version: str,
+    now: datetime,
+) -> None:
+    """Update stored articles in place from a new extraction or tagging, in one transaction:
+    (article id, processed page) pairs. Ids, stories and duplicate links stay as they are."""
+    rows = []
+    for aid, page in pages:
+        a = page.article
+        assert a is not None
+        rows.append(
+            {
+                "id": aid,
+                "title": a.title,
+                "authors": list(a.authors),
+                "published": a.published,
+                "language": a.language,
+                "site_name": a.site_name,
+                "description": a.description,
+                "text": a.text,
+                "content_hash": page.content_hash,
+                "extractor_version": page.extractor_version,
+            }
+        )
+    if not rows:
+        return
+    with transaction(con):
+        con.register("_rewrite", pa.Table.from_pylist(rows))
+        try:
+            con.execute(
+                """
+                UPDATE articles SET title = r.title, authors = r.authors,
+                       published = r.published, language = r.language,
+                       site_name = r.site_name, description = r.description, text = r.text,
+                       content_hash = r.content_hash, extractor_version = r.extractor_version
+                FROM _rewrite r WHERE articles.id = r.id
+                """
+            )
+        finally:
+            con.unregister("_rewrite")
+        ids = [aid for aid, _ in pages]
+        con.execute("DELETE FROM topic_matches WHERE article_id IN (SELECT unnest(?))", [ids])
+        matches = [r for aid, p in pages for r in _match_rows(p, aid, watchlist_version, now)]
+        _insert(con, "topic_matches", matches)

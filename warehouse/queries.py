@@ -210,3 +210,38 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list
 def latest_run(con: duckdb.DuckDBPyConnection, flow: str) -> datetime | None:
     row = con.execute("SELECT max(started_at) FROM runs WHERE flow = ?", [flow]).fetchone()
     return row[0] if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """What reprocessing needs of a stored article."""
+
+    id: str
+    url: str
+    source: str
+    outlet: str
+    title: str
+    text: str
+    language: str | None
+    published: datetime | None
+    fetched_at: datetime
+    archive_path: str | None
+    archive_offset: int | None
+    feed_published: datetime | None
+
+
+def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[StoredArticle]:
+    """Articles fetched since `since` (all with None), with their archive pointers and the
+    date their feed entry gave (the fallback when the page has none)."""
+    rows = con.execute(
+        """
+        SELECT a.id, a.url, a.source, a.outlet, a.title, a.text, a.language, a.published,
+               a.fetched_at, a.archive_path, a.archive_offset,
+               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id)
+        FROM articles a
+        WHERE ? IS NULL OR a.fetched_at >= ?
+        ORDER BY a.fetched_at, a.id
+        """,
+        [since, since],
+    ).fetchall()
+    return [StoredArticle(*r) for r in rows]

@@ -1,0 +1,69 @@
+"""The extraction pool: order kept, and a page that hangs the extractor is cut off and
+recorded as failed while the others land."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from extractors.records import EntryKey, ProcessedPage
+from extractors.topics import Watchlist
+from flows.extract import PageJob, process_page, process_pages
+
+REPO = Path(__file__).resolve().parents[1]
+WATCHLIST = REPO / "seeds" / "watchlist.yaml"
+PAGE = (
+    REPO
+    / "seeds"
+    / "demo"
+    / "pages"
+    / "demo-wire"
+    / "us-forces-seize-maduro-in-overnight-raid.html"
+)
+
+
+def _job(name: str) -> PageJob:
+    return PageJob(
+        (EntryKey("s", name),),
+        "s",
+        "S",
+        f"http://127.0.0.1:1/{name}.html",
+        PAGE.read_bytes(),
+        datetime.now(UTC),
+    )
+
+
+def hanging_extract(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
+    """Runs in a worker: a Python-level hang for pages named 'loop', a hang no timer can
+    interrupt for pages named 'stuck' (the alarm signal blocked), else the real work."""
+    if job.url.endswith("/loop.html"):
+        while True:
+            pass
+    if job.url.endswith("/stuck.html"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(120)
+    return process_page(job, watchlist)
+
+
+def test_pages_come_back_in_order() -> None:
+    jobs = [_job(f"p{i}") for i in range(5)]
+    pages = process_pages(jobs, WATCHLIST, 2, 20)
+    assert [p.entries for p in pages] == [j.entries for j in jobs]
+    assert all(p.article is not None and p.matches for p in pages)
+
+
+def test_a_hanging_page_is_cut_off_by_its_timer() -> None:
+    jobs = [_job("a"), _job("loop"), _job("b")]
+    pages = process_pages(jobs, WATCHLIST, 2, 1.0, extract=hanging_extract)
+    assert [p.error_kind for p in pages] == [None, "extraction_timeout", None]
+    assert "1 s" in (pages[1].error_message or "")
+
+
+def test_a_hang_no_timer_stops_is_cut_off_by_the_batch_deadline() -> None:
+    jobs = [_job("stuck"), _job("a")]
+    started = time.monotonic()
+    pages = process_pages(jobs, WATCHLIST, 2, 1.0, extract=hanging_extract, start_allowance=4)
+    assert [p.error_kind for p in pages] == ["extraction_timeout", None]
+    assert time.monotonic() - started < 30  # the stuck worker was killed, not waited for
