@@ -37,22 +37,24 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
 from http.server import ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import feedparser
 import httpx
 
 from extractors.records import Source
-from flows.poll import Poll, poll_sources
+from flows.poll import poll_sources, store_polls
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotHandler
 from warehouse import load, queries
+from warehouse.archive import ArchiveWriter
 from warehouse.db import connect
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
@@ -60,12 +62,13 @@ HOSTS = 10
 SEED = 20260105
 MAX_COMMANDS = 100  # the server process's command loop is bounded
 START_TIMEOUT_S = 60
+ANSWER_TIMEOUT_S = 30  # the server process answers a command within this, or we give up
 BASE_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z, Last-Modified of version 1
 _FIRST_ITEM = re.compile(rb"<(item|entry)[\s>/]")
 DELAY_NOTE = (
-    "per_host_delay=0: 200 feeds on each of 10 hosts is an artefact of the benchmark; real "
-    "feeds are spread over many hosts, where the default 1 s gap between two requests to one "
-    "host does not bound a cycle"
+    "per_host_delay=0 (default 1 s): {per_host} feeds on each of {hosts} hosts is an artefact "
+    "of the benchmark; real feeds are spread over many hosts, where the gap between two "
+    "requests to one host does not bound a cycle"
 )
 
 
@@ -151,12 +154,14 @@ class Counts:
     requests: int = 0
     not_modified: int = 0
     bytes_sent: int = 0
+    connections: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
             self.requests + other.requests,
             self.not_modified + other.not_modified,
             self.bytes_sent + other.bytes_sent,
+            self.connections + other.connections,
         )
 
 
@@ -164,6 +169,10 @@ class FeedHandler(SnapshotHandler):
     """Answers `/feeds/NNNN.xml` with the feed, or 304 when the client has its ETag."""
 
     server: FeedServer  # type: ignore[assignment]
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.count_connection()
 
     def route(self, path: str) -> bool:
         feed = self.server.feeds.get(path)
@@ -207,6 +216,10 @@ class FeedServer(ThreadingHTTPServer):
         with self._lock:
             self.counts = self.counts + Counts(1, int(status == 304), sent)
 
+    def count_connection(self) -> None:
+        with self._lock:
+            self.counts = self.counts + Counts(connections=1)
+
     def take_counts(self) -> Counts:
         with self._lock:
             counts, self.counts = self.counts, Counts()
@@ -238,7 +251,7 @@ def _serve(conn: Connection, bodies: list[Body], count: int) -> None:
             conn.send(None)
         elif command == "counts":
             total = sum((s.take_counts() for s in servers), Counts())
-            conn.send((total.requests, total.not_modified, total.bytes_sent))  # plain data
+            conn.send(astuple(total))  # plain data: the classes differ between the processes
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -261,12 +274,16 @@ class Servers:
         return f"http://{self.host_ports[index % HOSTS]}{feed_path(index)}"
 
     def change(self, indexes: Sequence[int]) -> None:
-        self.conn.send(("change", list(indexes)))
-        self.conn.recv()
+        self._ask("change", list(indexes))
 
     def take_counts(self) -> Counts:
-        self.conn.send(("counts", None))
-        return Counts(*self.conn.recv())
+        return Counts(*self._ask("counts", None))
+
+    def _ask(self, command: str, arg: object) -> Any:
+        self.conn.send((command, arg))
+        if not self.conn.poll(ANSWER_TIMEOUT_S):
+            raise RuntimeError(f"the feed servers did not answer {command!r}")
+        return self.conn.recv()
 
 
 @contextmanager
@@ -300,7 +317,7 @@ class Cycle:
     bytes_parsed: int
     feeds: int
     counts: Counts = field(default_factory=Counts)
-    parts: dict[str, float] = field(default_factory=dict)  # newswatch: where the time went
+    parts: dict[str, float] = field(default_factory=dict)  # where the time went
     new_entries: int = 0
     failed: int = 0
 
@@ -308,14 +325,16 @@ class Cycle:
 def newswatch_cycle(
     con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[Source], run_id: str
 ) -> Cycle:
-    """Read the feed states, poll every source, store every poll: the ingest flow's feed half."""
+    """Read the feed states, poll every source, archive and store the polls and plan the next
+    ones: the ingest flow's feed half, through the same functions."""
+    archive_dir = settings.archive_dir
     started = time.perf_counter()
     states = queries.feed_states(con)
     polled_at = time.perf_counter()
     polls = poll_sources(settings, sources, states, {})
     recorded_at = time.perf_counter()
-    now = datetime.now(UTC)
-    new = sum(_record(con, run_id, p, now) for p in polls)
+    with ArchiveWriter(archive_dir, run_id) as archive:
+        new, _plans = store_polls(con, settings, run_id, polls, states, archive, datetime.now(UTC))
     ended = time.perf_counter()
     return Cycle(
         wall_s=ended - started,
@@ -324,38 +343,30 @@ def newswatch_cycle(
         parts={
             "feed_states": polled_at - started,
             "poll_sources": recorded_at - polled_at,
-            "record_poll": ended - recorded_at,
+            "store_polls": ended - recorded_at,
         },
-        new_entries=new,
+        new_entries=sum(new.values()),
         failed=sum(p.failed for p in polls),
-    )
-
-
-def _record(con: duckdb.DuckDBPyConnection, run_id: str, poll: Poll, now: datetime) -> int:
-    return load.record_poll(
-        con,
-        run_id,
-        poll.source.name,
-        poll.fetch,
-        poll.parsed,
-        now,
-        body_hash=poll.body_hash,
-        unchanged=poll.unchanged,
-        extra_fetches=poll.extra_fetches,
     )
 
 
 def baseline_cycle(urls: Sequence[str]) -> Cycle:
     """Fetch and parse every feed, one after another, no conditional headers."""
     parsed = failed = 0
+    getting = parsing = 0.0
     started = time.perf_counter()
     with httpx.Client(trust_env=False, timeout=20) as client:
         for url in urls:
+            got_at = time.perf_counter()
             body = client.get(url).content
+            parse_at = time.perf_counter()
             result = feedparser.parse(body)
+            getting, parsing = getting + parse_at - got_at, parsing + time.perf_counter() - parse_at
             parsed += len(body)
             failed += not result.entries
-    return Cycle(time.perf_counter() - started, parsed, len(urls), failed=failed)
+    wall = time.perf_counter() - started
+    parts = {"get": getting, "feedparser.parse": parsing}
+    return Cycle(wall, parsed, len(urls), parts=parts, failed=failed)
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -379,11 +390,12 @@ def run(args: argparse.Namespace) -> int:
         f"feeds ({sum(len(b.data) for b in bodies) / len(bodies) / 1024:.1f} KiB on average); "
         f"{args.changed:.0%} change before cycle 2 (seed {args.seed})"
     )
-    print(DELAY_NOTE)
+    print(DELAY_NOTE.format(per_host=args.feeds // HOSTS, hosts=HOSTS))
     with feed_servers(bodies, args.feeds) as servers, tempfile.TemporaryDirectory() as tmp:
         settings = Settings(allowed_hosts=",".join(servers.host_ports), per_host_delay=0)
         sources = make_sources(servers, args.feeds)
-        with connect(Path(tmp) / "bench.duckdb") as con:
+        settings = settings.model_copy(update={"db": Path(tmp) / "bench.duckdb"})
+        with connect(settings.db) as con:
             load.sync_sources(con, sources, datetime.now(UTC))
             first = newswatch_cycle(con, settings, sources, "cycle-1")
             first.counts = servers.take_counts()
@@ -411,9 +423,14 @@ def report(first: Cycle, second: Cycle, baseline: Cycle) -> None:
     print(table([("newswatch", second), ("baseline", baseline)]))
     print()
     print(f"newswatch cycle 2 time: {_parts(second)}")
+    print(f"baseline cycle 2 time: {_parts(baseline)}")
     print(
         f"newswatch cycle 2 stored {second.new_entries} new entries, {second.failed} failed "
         f"polls; baseline: {baseline.failed} feeds without entries"
+    )
+    print(
+        "connections opened (depends on timing): "
+        f"newswatch {second.counts.connections:,}, baseline {baseline.counts.connections:,}"
     )
     print(
         f"ratio (baseline wall / newswatch wall): {baseline.wall_s / second.wall_s:.1f}x "

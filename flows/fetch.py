@@ -13,6 +13,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+import ssl
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -49,17 +50,36 @@ class DnsError(Exception):
 
 
 class Fetcher:
-    """Fetches many URLs concurrently within global and per-host limits."""
+    """Fetches many URLs concurrently within global and per-host limits.
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient) -> None:
+    Each host gets its own small httpx client (sharing one TLS context): httpcore scans its
+    whole connection pool on every request, so one client with connections to many hosts
+    gets slower the more hosts a poll touches. Use as `async with Fetcher(...) as fetcher`."""
+
+    def __init__(self, settings: Settings, timeout: float) -> None:
         self.settings = settings
-        self.client = client
+        self.timeout = timeout
+        self._tls = ssl.create_default_context()
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._global = asyncio.Semaphore(settings.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
         )
         self._next_start: dict[str, float] = {}
         self._robots = RobotsCache(self)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    def _client(self, host: str) -> httpx.AsyncClient:
+        if host not in self._clients:
+            self._clients[host] = build_client(self.settings, self.timeout, self._tls)
+        return self._clients[host]
 
     async def fetch_all(
         self, requests: Sequence[Request], timeout: float, *, robots: bool = False
@@ -127,7 +147,8 @@ class Fetcher:
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, location) when it redirects."""
         started = time.perf_counter()
-        async with self.client.stream("GET", url, headers=headers) as response:
+        client = self._client((urlsplit(url).hostname or "").lower())
+        async with client.stream("GET", url, headers=headers) as response:
             location = response.headers.get("location")
             if response.status_code in REDIRECTS and location:
                 return response.status_code, location
@@ -265,15 +286,21 @@ def _is_tls(exc: Exception) -> bool:
     return "ssl" in text or "certificate" in text
 
 
-def build_client(settings: Settings, timeout: float) -> httpx.AsyncClient:
-    """The one HTTP client: our User-Agent, no automatic redirects (we check every hop),
-    no proxies from the environment, a small connection pool (httpx slows with big ones)."""
+def build_client(
+    settings: Settings, timeout: float, tls: ssl.SSLContext | None = None
+) -> httpx.AsyncClient:
+    """An HTTP client for one host: our User-Agent, no automatic redirects (we check every
+    hop), no proxies from the environment, as many connections as one host may have."""
     return httpx.AsyncClient(
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=10),
+        verify=tls or ssl.create_default_context(),
+        limits=httpx.Limits(
+            max_connections=settings.per_host_concurrency,
+            max_keepalive_connections=settings.per_host_concurrency,
+        ),
     )
 
 
@@ -284,8 +311,7 @@ def fetch_many(
     (for article pages; feeds are published to be polled)."""
 
     async def run() -> list[FetchResult]:
-        async with build_client(settings, timeout) as client:
-            fetcher = Fetcher(settings, client)
+        async with Fetcher(settings, timeout) as fetcher:
             return await fetcher.fetch_all(requests, timeout, robots=robots)
 
     return asyncio.run(run())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +23,7 @@ from extractors.records import EntryKey, FetchResult, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
 from flows.extract import PageJob, process_pages, process_post
 from flows.fetch import Request, fetch_many
-from flows.poll import Poll, poll_sources
-from flows.schedule import Outcome, plan_next
+from flows.poll import Poll, poll_sources, store_polls
 from newswatch.config import load_sources
 from newswatch.errors import NewswatchError
 from newswatch.settings import Settings, load_settings
@@ -171,51 +170,18 @@ def _ingest(run: Run, sources: list[Source], all_sources: bool) -> None:
 
 
 def _record_polls(run: Run, polls: list[Poll], states: dict[str, queries.FeedState]) -> None:
-    """Archive and store each poll, then plan each source's next one from what it found."""
-    now = datetime.now(UTC)
-    for poll in polls:
-        pointers = [run.archive.write(f) for f in (poll.fetch, *poll.extra_fetches)]
-        run.summary.entries_new += load.record_poll(
-            run.con,
-            run.summary.run_id,
-            poll.source.name,
-            poll.fetch,
-            poll.parsed,
-            now,
-            body_hash=poll.body_hash,
-            unchanged=poll.unchanged,
-            extra_fetches=poll.extra_fetches,
-            pointers=pointers,
-        )
-        _count_poll(run.summary, poll)
-    rates = queries.published_last_week(run.con, [p.source.name for p in polls], now)
-    for poll in polls:
-        state = states.get(poll.source.name, queries.FeedState())
-        plan = plan_next(
-            _outcome(poll, rates[poll.source.name]),
-            now=now,
-            policy=run.settings.policy(poll.source),
-            failure_score=state.failure_score,
-            consecutive_failures=state.consecutive_failures,
-        )
-        load.record_schedule(run.con, poll.source.name, **asdict(plan), now=now)
-        if plan.disabled_reason:
-            get_run_logger().warning(
-                "source disabled source=%r reason=%s", poll.source.name, plan.disabled_reason
-            )
-
-
-def _outcome(poll: Poll, published_last_week: int) -> Outcome:
-    hints = [h for h in (poll.fetch.max_age_s, poll.parsed and poll.parsed.ttl_seconds) if h]
-    return Outcome(
-        failed=poll.failed,
-        error_kind=poll.error_kind,
-        status=poll.fetch.status,
-        error=poll.error,
-        retry_after_s=poll.fetch.retry_after_s,
-        hint_s=max(hints) if hints else None,
-        published_last_week=published_last_week,
+    """Archive and store the polls and plan each source's next one; count and log them."""
+    new, plans = store_polls(
+        run.con, run.settings, run.summary.run_id, polls, states, run.archive, datetime.now(UTC)
     )
+    run.summary.entries_new += sum(new.values())
+    for poll in polls:
+        _count_poll(run.summary, poll)
+    for plan in plans:
+        if plan["disabled_reason"]:
+            get_run_logger().warning(
+                "source disabled source=%r reason=%s", plan["source"], plan["disabled_reason"]
+            )
 
 
 def _count_poll(summary: IngestSummary, poll: Poll) -> None:

@@ -4,20 +4,31 @@ One poll of a batch of sources is a few rounds of concurrent fetches: the feeds 
 (with If-None-Match / If-Modified-Since, at the URL a permanent redirect moved them to), then
 the child sitemaps of sitemap indexes and the older pages of Telegram channels whose newest
 page held no post we knew. A body identical to the last one parsed (some servers send no
-validators, or the same ETag for a changed feed) is not parsed again.
+validators, or the same ETag for a changed feed) is not parsed again. `store_polls` stores
+a batch of polls and plans each source's next poll (`flows.schedule`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import multiprocessing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import duckdb
 
 from extractors.feeds import parse_feed
 from extractors.records import FetchResult, ParsedFeed, Source, unique_entries
 from extractors.telegram import older_page_url
-from flows.fetch import Request, fetch_many
+from flows.fetch import Fetcher, Request, fetch_many
+from flows.schedule import Outcome, plan_next
 from newswatch.settings import Settings
+from warehouse import load, queries
+from warehouse.archive import ArchiveWriter
 from warehouse.queries import FeedState
 
 
@@ -49,6 +60,10 @@ class Poll:
         return self.fetch.error_message or (self.parsed.error_message if self.parsed else None)
 
 
+# Below this many feeds, starting parser processes costs more than it saves.
+MIN_FEEDS_FOR_PARSER_POOL = 50
+
+
 def poll_sources(
     settings: Settings,
     sources: Sequence[Source],
@@ -57,11 +72,49 @@ def poll_sources(
 ) -> list[Poll]:
     """Poll `sources` (results in the same order). `known_posts`: guids already stored for
     Telegram sources, so backfilling stops at the first page that reaches them."""
-    requests = [_request(s, states.get(s.name)) for s in sources]
-    fetches = fetch_many(settings, requests, settings.feed_timeout)
-    polls = [_first_look(s, f, states.get(s.name)) for s, f in zip(sources, fetches, strict=True)]
+    polls = asyncio.run(_first_round(settings, sources, states))
     polls = _follow_sitemap_indexes(settings, polls)
     return _backfill_telegram(settings, polls, known_posts)
+
+
+async def _first_round(
+    settings: Settings, sources: Sequence[Source], states: Mapping[str, FeedState]
+) -> list[Poll]:
+    """Fetch every feed; each changed body is parsed as soon as it arrives, in a process
+    pool when there are many, so parsing overlaps with the fetches still in flight."""
+    pool = None
+    if len(sources) >= MIN_FEEDS_FOR_PARSER_POOL and settings.workers > 1:
+        pool = ProcessPoolExecutor(
+            settings.workers, mp_context=multiprocessing.get_context("forkserver")
+        )
+    try:
+        async with Fetcher(settings, settings.feed_timeout) as fetcher:
+            looks = (_poll_one(fetcher, s, states.get(s.name), pool) for s in sources)
+            return list(await asyncio.gather(*looks))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+async def _poll_one(
+    fetcher: Fetcher, source: Source, state: FeedState | None, pool: Executor | None
+) -> Poll:
+    fetch = await fetcher.fetch(_request(source, state), fetcher.settings.feed_timeout)
+    if not fetch.ok:
+        return Poll(source, fetch, None)
+    body_hash = hashlib.sha256(fetch.body).hexdigest()
+    if state is not None and state.body_hash == body_hash:
+        return Poll(source, fetch, None, body_hash, unchanged=True)
+    args = (fetch.body, fetch.final_url, fetch.content_type, source.kind)
+    if pool is None:
+        parsed = _parse(*args)
+    else:
+        parsed = await asyncio.get_running_loop().run_in_executor(pool, _parse, *args)
+    return Poll(source, fetch, parsed, body_hash)
+
+
+def _parse(body: bytes, url: str, content_type: str, kind: str) -> ParsedFeed:
+    return parse_feed(body, url, content_type=content_type, kind=kind)
 
 
 def _request(source: Source, state: FeedState | None) -> Request:
@@ -69,18 +122,6 @@ def _request(source: Source, state: FeedState | None) -> Request:
         return Request(source.url)
     # A permanent redirect moved the feed: poll its new home, with its validators.
     return Request(state.moved_to or source.url, state.etag, state.last_modified)
-
-
-def _first_look(source: Source, fetch: FetchResult, state: FeedState | None) -> Poll:
-    if not fetch.ok:
-        return Poll(source, fetch, None)
-    body_hash = hashlib.sha256(fetch.body).hexdigest()
-    if state is not None and state.body_hash == body_hash:
-        return Poll(source, fetch, None, body_hash, unchanged=True)
-    parsed = parse_feed(
-        fetch.body, fetch.final_url, content_type=fetch.content_type, kind=source.kind
-    )
-    return Poll(source, fetch, parsed, body_hash)
 
 
 def _follow_sitemap_indexes(settings: Settings, polls: list[Poll]) -> list[Poll]:
@@ -165,3 +206,61 @@ def _add_older(poll: Poll, url: str, fetch: FetchResult) -> Poll:
         return poll  # the channel's beginning, or a page we already have
     parsed = replace(poll.parsed, entries=unique_entries([*older.entries, *poll.parsed.entries]))
     return replace(poll, parsed=parsed, older_page=older_page_url(fetch.body, url))
+
+
+def store_polls(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    polls: Sequence[Poll],
+    states: Mapping[str, FeedState],
+    archive: ArchiveWriter | None,
+    now: datetime,
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Archive the bodies, store the polls, and plan and store each source's next poll, in a
+    few statements for the whole batch. Returns new entries per source and the plans."""
+    rows = [
+        load.PollRow(
+            poll.source.name,
+            poll.fetch,
+            poll.parsed,
+            poll.body_hash,
+            poll.unchanged,
+            poll.extra_fetches,
+            tuple(archive.write(f) for f in (poll.fetch, *poll.extra_fetches)) if archive else (),
+        )
+        for poll in polls
+    ]
+    new = load.record_polls(con, run_id, rows, now)
+    rates = queries.published_last_week(con, [p.source.name for p in polls], now)
+    plans = [_plan(settings, poll, states.get(poll.source.name), rates, now) for poll in polls]
+    load.record_schedules(con, plans, now)
+    return new, plans
+
+
+def _plan(
+    settings: Settings,
+    poll: Poll,
+    state: FeedState | None,
+    rates: Mapping[str, int],
+    now: datetime,
+) -> dict[str, Any]:
+    state = state or FeedState()
+    hints = [h for h in (poll.fetch.max_age_s, poll.parsed and poll.parsed.ttl_seconds) if h]
+    outcome = Outcome(
+        failed=poll.failed,
+        error_kind=poll.error_kind,
+        status=poll.fetch.status,
+        error=poll.error,
+        retry_after_s=poll.fetch.retry_after_s,
+        hint_s=max(hints) if hints else None,
+        published_last_week=rates.get(poll.source.name, 0),
+    )
+    plan = plan_next(
+        outcome,
+        now=now,
+        policy=settings.policy(poll.source),
+        failure_score=state.failure_score,
+        consecutive_failures=state.consecutive_failures,
+    )
+    return {"source": poll.source.name, **asdict(plan)}

@@ -175,26 +175,15 @@ def test_schedule_disabling_and_enabling(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
         load.sync_sources(con, SOURCES, NOW)
         assert queries.due_sources(con, NOW) == {"Wire", "Copycat"}
-        plan = {"interval_s": 3600, "failure_score": 0.0, "consecutive_failures": 0}
-        load.record_schedule(
+        plan = {"next_poll_at": later, "interval_s": 3600, "failure_score": 0.0}
+        plan |= {"consecutive_failures": 0, "slow_retry": False, "note": "weekly rate"}
+        load.record_schedules(
             con,
-            "Wire",
-            next_poll_at=later,
-            slow_retry=False,
-            disabled_reason=None,
-            note="7 entries in the last week",
-            now=NOW,
-            **plan,
-        )
-        load.record_schedule(
-            con,
-            "Copycat",
-            next_poll_at=later,
-            slow_retry=False,
-            now=NOW,
-            disabled_reason="HTTP 410 Gone",
-            note="gone",
-            **plan,
+            [
+                plan | {"source": "Wire", "disabled_reason": None},
+                plan | {"source": "Copycat", "disabled_reason": "HTTP 410 Gone"},
+            ],
+            NOW,
         )
         assert queries.due_sources(con, NOW) == set()
         assert queries.due_sources(con, later) == {"Wire"}

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from newswatch.errors import WarehouseError
 
@@ -94,3 +95,17 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise WarehouseError(f"migration {name} failed: {exc}") from exc
         applied.append(name)
     return applied
+
+
+@contextmanager
+def keys(con: duckdb.DuckDBPyConnection, values: list[str]) -> Iterator[str]:
+    """Make `values` queryable as the one-column table `_keys(k)` for the block.
+
+    Binding a long Python list as a parameter costs DuckDB several failed imports per element
+    (it probes for pandas and numpy): measured 0.74 s for 2 queries over 2,000 names. An
+    Arrow table costs nothing of the kind."""
+    con.register("_keys", pa.table({"k": pa.array(values, type=pa.string())}))
+    try:
+        yield "(SELECT k FROM _keys)"
+    finally:
+        con.unregister("_keys")

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ import pyarrow as pa
 from extractors.records import FeedEntry, FetchResult, ParsedFeed, ProcessedPage, Source
 from extractors.urls import canonical_url
 from warehouse.archive import Pointer
+from warehouse.db import keys
 
 MAX_PAGE_ATTEMPTS = 3
 
@@ -146,6 +147,44 @@ def _entry_row(source: str, e: FeedEntry, now: datetime) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class PollRow:
+    """One poll of one source, as the loader stores it. `unchanged`: the body was the same
+    as last time and was not parsed; `pointers`: where each fetch's body is archived."""
+
+    source: str
+    fetch: FetchResult
+    parsed: ParsedFeed | None
+    body_hash: str | None = None
+    unchanged: bool = False
+    extra_fetches: tuple[FetchResult, ...] = ()
+    pointers: tuple[Pointer | None, ...] = ()
+
+
+def record_polls(
+    con: duckdb.DuckDBPyConnection, run_id: str, polls: Sequence[PollRow], now: datetime
+) -> dict[str, int]:
+    """Store the polls of a run in one transaction, a few statements whatever their number:
+    the fetches, each source's feed state, and new entries. Returns new entries per source."""
+    if not polls:
+        return {}
+    names = [p.source for p in polls]
+    with transaction(con):
+        _insert(con, "fetches", [row for p in polls for row in _poll_fetch_rows(run_id, p)])
+        before = _entry_counts(con, names)
+        rows = [
+            _entry_row(p.source, e, now)
+            for p in polls
+            for e in (p.parsed.entries if p.parsed else ())
+        ]
+        _insert_new_entries(con, rows)
+        after = _entry_counts(con, names)
+        new = {name: after.get(name, 0) - before.get(name, 0) for name in names}
+        _update_feed_states(con, [_feed_state_row(p, new[p.source], now) for p in polls])
+        _link_known_urls(con)
+    return new
+
+
 def record_poll(
     con: duckdb.DuckDBPyConnection,
     run_id: str,
@@ -153,62 +192,91 @@ def record_poll(
     fetch: FetchResult,
     parsed: ParsedFeed | None,
     now: datetime,
-    *,
-    body_hash: str | None = None,
-    unchanged: bool = False,
-    extra_fetches: Sequence[FetchResult] = (),
-    pointers: Sequence[Pointer | None] = (),
+    **poll: Any,
 ) -> int:
-    """Store one poll of one source: its fetches, its feed state and its new entries.
-    `unchanged`: the body was the same as last time and was not parsed.
-    Returns how many entries were new."""
-    entries = parsed.entries if parsed else ()
-    error_kind = fetch.error_kind or (parsed.error_kind if parsed else None)
-    error = fetch.error_message or (parsed.error_message if parsed else None)
-    result = _poll_result(fetch, parsed, unchanged)
+    """Store one poll (see `record_polls`); returns how many entries were new."""
+    return record_polls(con, run_id, [PollRow(source, fetch, parsed, **poll)], now)[source]
+
+
+def _poll_fetch_rows(run_id: str, poll: PollRow) -> list[dict[str, Any]]:
+    fetches = (poll.fetch, *poll.extra_fetches)
+    pointers = [*poll.pointers, *[None] * (len(fetches) - len(poll.pointers))]
+    return [
+        _fetch_row(run_id, poll.source, "feed", f, p)
+        for f, p in zip(fetches, pointers, strict=True)
+    ]
+
+
+def _entry_counts(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[str, int]:
+    with keys(con, sources) as names:
+        rows = con.execute(
+            f"SELECT source, count(*) FROM entries WHERE source IN {names} GROUP BY source"
+        ).fetchall()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def _feed_state_row(poll: PollRow, new: int, now: datetime) -> dict[str, Any]:
+    fetch, parsed = poll.fetch, poll.parsed
+    result = _poll_result(fetch, parsed, poll.unchanged)
     parsed_ok = result in ("ok", "partial")
-    with transaction(con):
-        fetches = (fetch, *extra_fetches)
-        pointers = [*pointers, *[None] * (len(fetches) - len(pointers))]
-        fetch_rows = [
-            _fetch_row(run_id, source, "feed", f, p) for f, p in zip(fetches, pointers, strict=True)
+    return {
+        "source": poll.source,
+        "etag": fetch.etag,
+        "last_modified": fetch.last_modified,
+        "moved_to": fetch.moved_to,
+        "body_hash": poll.body_hash if parsed_ok else None,
+        "now": now,
+        "status": fetch.status,
+        "result": result,
+        "error_kind": fetch.error_kind or (parsed.error_kind if parsed else None),
+        "error": fetch.error_message or (parsed.error_message if parsed else None),
+        "failed": result == "failed",
+        "parsed_ok": parsed_ok,
+        "entries": len(parsed.entries) if parsed else 0,
+        "new": new,
+    }
+
+
+def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    schema = pa.schema(
+        [
+            ("source", pa.string()),
+            ("etag", pa.string()),
+            ("last_modified", pa.string()),
+            ("moved_to", pa.string()),
+            ("body_hash", pa.string()),
+            ("now", pa.timestamp("us", tz="UTC")),
+            ("status", pa.int32()),
+            ("result", pa.string()),
+            ("error_kind", pa.string()),
+            ("error", pa.string()),
+            ("failed", pa.bool_()),
+            ("parsed_ok", pa.bool_()),
+            ("entries", pa.int64()),
+            ("new", pa.int64()),
         ]
-        _insert(con, "fetches", fetch_rows)
-        before = _count_entries(con, source)
-        _insert_new_entries(con, [_entry_row(source, e, now) for e in entries])
-        new = _count_entries(con, source) - before
+    )
+    con.register("_polls", pa.Table.from_pylist(rows, schema=schema))
+    try:
         con.execute(
             """
             UPDATE feed_state SET
-                etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),
-                final_url = coalesce(?, final_url), body_hash = coalesce(?, body_hash),
-                last_poll_at = ?, last_status = ?, last_result = ?,
-                last_error_kind = ?, last_error = ?,
-                last_success_at = CASE WHEN ? THEN last_success_at ELSE ? END,
-                last_entries = CASE WHEN ? THEN ? ELSE last_entries END,
-                last_new_entries = ?
-            WHERE source = ?
-            """,
-            [
-                fetch.etag,
-                fetch.last_modified,
-                fetch.moved_to,
-                body_hash if parsed_ok else None,
-                now,
-                fetch.status,
-                result,
-                error_kind,
-                error,
-                result == "failed",
-                now,
-                parsed_ok,
-                len(entries),
-                new,
-                source,
-            ],
+                etag = coalesce(p.etag, feed_state.etag),
+                last_modified = coalesce(p.last_modified, feed_state.last_modified),
+                final_url = coalesce(p.moved_to, feed_state.final_url),
+                body_hash = coalesce(p.body_hash, feed_state.body_hash),
+                last_poll_at = p.now, last_status = p.status, last_result = p.result,
+                last_error_kind = p.error_kind, last_error = p.error,
+                last_success_at = CASE WHEN p.failed THEN feed_state.last_success_at
+                                       ELSE p.now END,
+                last_entries = CASE WHEN p.parsed_ok THEN p.entries
+                                    ELSE feed_state.last_entries END,
+                last_new_entries = p.new
+            FROM _polls p WHERE feed_state.source = p.source
+            """
         )
-        _link_known_urls(con)
-    return new
+    finally:
+        con.unregister("_polls")
 
 
 def _poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool) -> str:
@@ -242,42 +310,44 @@ def _insert_new_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
         con.unregister("_entries")
 
 
-def record_schedule(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    *,
-    next_poll_at: datetime,
-    interval_s: int,
-    failure_score: float,
-    consecutive_failures: int,
-    slow_retry: bool,
-    disabled_reason: str | None,
-    note: str,
-    now: datetime,
+def record_schedules(
+    con: duckdb.DuckDBPyConnection, plans: Sequence[dict[str, Any]], now: datetime
 ) -> None:
-    """Store when a source is to be polled next, and why; a disabling reason disables it."""
-    con.execute(
-        """
-        UPDATE feed_state SET next_poll_at = ?, poll_interval_s = ?, failure_score = ?,
-               consecutive_failures = ?, slow_retry = ?, schedule_note = ?,
-               disabled_reason = coalesce(?, disabled_reason),
-               disabled_at = CASE WHEN ? IS NOT NULL AND disabled_reason IS NULL THEN ?
-                                  ELSE disabled_at END
-        WHERE source = ?
-        """,
+    """Store when each source is to be polled next, and why, in one statement: dicts with
+    source, next_poll_at, interval_s, failure_score, consecutive_failures, slow_retry,
+    disabled_reason, note. A disabling reason disables the source."""
+    if not plans:
+        return
+    schema = pa.schema(
         [
-            next_poll_at,
-            interval_s,
-            failure_score,
-            consecutive_failures,
-            slow_retry,
-            note,
-            disabled_reason,
-            disabled_reason,
-            now,
-            source,
-        ],
+            ("source", pa.string()),
+            ("next_poll_at", pa.timestamp("us", tz="UTC")),
+            ("interval_s", pa.int64()),
+            ("failure_score", pa.float64()),
+            ("consecutive_failures", pa.int64()),
+            ("slow_retry", pa.bool_()),
+            ("disabled_reason", pa.string()),
+            ("note", pa.string()),
+        ]
     )
+    con.register("_plans", pa.Table.from_pylist(list(plans), schema=schema))
+    try:
+        con.execute(
+            """
+            UPDATE feed_state SET next_poll_at = p.next_poll_at, poll_interval_s = p.interval_s,
+                   failure_score = p.failure_score,
+                   consecutive_failures = p.consecutive_failures, slow_retry = p.slow_retry,
+                   schedule_note = p.note,
+                   disabled_reason = coalesce(p.disabled_reason, feed_state.disabled_reason),
+                   disabled_at = CASE WHEN p.disabled_reason IS NOT NULL
+                                       AND feed_state.disabled_reason IS NULL THEN ?
+                                      ELSE feed_state.disabled_at END
+            FROM _plans p WHERE feed_state.source = p.source
+            """,
+            [now],
+        )
+    finally:
+        con.unregister("_plans")
 
 
 def enable_source(con: duckdb.DuckDBPyConnection, source: str) -> bool:
@@ -293,11 +363,6 @@ def enable_source(con: duckdb.DuckDBPyConnection, source: str) -> bool:
         [source],
     ).fetchone()
     return row is not None
-
-
-def _count_entries(con: duckdb.DuckDBPyConnection, source: str) -> int:
-    row = con.execute("SELECT count(*) FROM entries WHERE source = ?", [source]).fetchone()
-    return int(row[0]) if row else 0
 
 
 def _link_known_urls(con: duckdb.DuckDBPyConnection) -> None:
@@ -385,7 +450,8 @@ def _store_articles(
 def _existing_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
     if not ids:
         return set()
-    rows = con.execute("SELECT id FROM articles WHERE id IN (SELECT unnest(?))", [ids]).fetchall()
+    with keys(con, ids) as wanted:
+        rows = con.execute(f"SELECT id FROM articles WHERE id IN {wanted}").fetchall()
     return {r[0] for r in rows}
 
 
@@ -395,16 +461,16 @@ def _originals_by_hash(
     """content hash -> (id, story id) of the first stored article with that text."""
     if not hashes:
         return {}
-    rows = con.execute(
-        """
-        SELECT content_hash, arg_min(id, coalesce(published, fetched_at)),
-               arg_min(story_id, coalesce(published, fetched_at))
-        FROM articles
-        WHERE content_hash IN (SELECT unnest(?)) AND duplicate_of IS NULL
-        GROUP BY content_hash
-        """,
-        [hashes],
-    ).fetchall()
+    with keys(con, hashes) as wanted:
+        rows = con.execute(
+            f"""
+            SELECT content_hash, arg_min(id, coalesce(published, fetched_at)),
+                   arg_min(story_id, coalesce(published, fetched_at))
+            FROM articles
+            WHERE content_hash IN {wanted} AND duplicate_of IS NULL
+            GROUP BY content_hash
+            """
+        ).fetchall()
     return {h: (aid, sid) for h, aid, sid in rows}
 
 
@@ -564,6 +630,7 @@ def rewrite_articles(
         finally:
             con.unregister("_rewrite")
         ids = [aid for aid, _ in pages]
-        con.execute("DELETE FROM topic_matches WHERE article_id IN (SELECT unnest(?))", [ids])
+        with keys(con, ids) as rewritten:
+            con.execute(f"DELETE FROM topic_matches WHERE article_id IN {rewritten}")
         matches = [r for aid, p in pages for r in _match_rows(p, aid, watchlist_version, now)]
         _insert(con, "topic_matches", matches)

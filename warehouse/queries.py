@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from extractors.records import FeedEntry
+from warehouse.db import keys
 from warehouse.load import MAX_PAGE_ATTEMPTS
 
 
@@ -63,16 +64,17 @@ def known_guids(
     con: duckdb.DuckDBPyConnection, sources: list[str], limit: int = 500
 ) -> dict[str, set[str]]:
     """The latest `limit` entry guids of each of `sources` (for Telegram backfill)."""
-    rows = con.execute(
-        """
-        SELECT source, guid FROM (
-            SELECT source, guid,
-                   row_number() OVER (PARTITION BY source ORDER BY first_seen_at DESC) AS n
-            FROM entries WHERE source IN (SELECT unnest(?))
-        ) WHERE n <= ?
-        """,
-        [sources, limit],
-    ).fetchall()
+    with keys(con, sources) as names:
+        rows = con.execute(
+            f"""
+            SELECT source, guid FROM (
+                SELECT source, guid,
+                       row_number() OVER (PARTITION BY source ORDER BY first_seen_at DESC) AS n
+                FROM entries WHERE source IN {names}
+            ) WHERE n <= ?
+            """,
+            [limit],
+        ).fetchall()
     known: dict[str, set[str]] = {s: set() for s in sources}
     for source, guid in rows:
         known[source].add(guid)
@@ -84,16 +86,17 @@ def published_last_week(
 ) -> dict[str, int]:
     """Entries each source published in the 7 days before `now` (by the feed's date, else
     when we first saw them): the rate its polling interval follows."""
-    rows = con.execute(
-        """
-        SELECT source, count(*) FROM entries
-        WHERE source IN (SELECT unnest(?))
-          AND coalesce(published, first_seen_at) > ? - INTERVAL 7 DAY
-          AND coalesce(published, first_seen_at) <= ?
-        GROUP BY source
-        """,
-        [sources, now, now],
-    ).fetchall()
+    with keys(con, sources) as names:
+        rows = con.execute(
+            f"""
+            SELECT source, count(*) FROM entries
+            WHERE source IN {names}
+              AND coalesce(published, first_seen_at) > ? - INTERVAL 7 DAY
+              AND coalesce(published, first_seen_at) <= ?
+            GROUP BY source
+            """,
+            [now, now],
+        ).fetchall()
     return {s: 0 for s in sources} | {r[0]: int(r[1]) for r in rows}
 
 
