@@ -48,7 +48,8 @@ class PageJob:
 def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     """Extract, fingerprint and tag one page."""
     try:
-        article = extract_article(job.body, job.url)
+        # Dates: the page's markup, then the feed's date, then htmldate's guess.
+        article = extract_article(job.body, job.url, feed_published=job.feed_published)
     except ExtractionError as exc:
         return _failed(job, exc.kind, str(exc))
     except (ValueError, TypeError, LookupError) as exc:
@@ -57,7 +58,7 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     article = replace(
         article,
         title=article.title or job.feed_title,
-        published=article.published or job.feed_published,  # the page is trusted over the feed
+        published=article.published or job.feed_published,
     )
     page = _processed(job.entries, job.source, job.outlet, job.fetched_at, article, watchlist)
     return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
