@@ -169,7 +169,11 @@ class ProcessedPage:
     article: Article | None = None
     content_hash: str = ""
     matches: tuple[TopicMatch, ...] = ()
+    signature: bytes | None = None  # MinHash of the text (extractors.fingerprints)
     extractor_version: str = ""
     views: int | None = None
     error_kind: str | None = None
     error_message: str | None = None
+    # Where the raw page is in the WARC archive (file relative to it, byte offset).
+    archive_path: str | None = None
+    archive_offset: int | None = None

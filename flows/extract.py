@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from extractors.articles import EXTRACTOR_VERSION, extract_article
-from extractors.fingerprints import content_hash
+from extractors.fingerprints import content_hash, signature
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from extractors.urls import canonical_url, is_http_url
@@ -112,6 +112,7 @@ def _processed(
         fetched_at=fetched_at,
         article=article,
         content_hash=content_hash(article.text),
+        signature=signature(article.text),
         matches=tuple(watchlist.tag(article.title, article.text, article.language)),
         extractor_version=EXTRACTOR_VERSION,
     )

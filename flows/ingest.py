@@ -11,7 +11,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -19,11 +19,13 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
+from extractors.fingerprints import NearDuplicateIndex
 from extractors.records import EntryKey, FetchResult, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
 from flows.extract import PageJob, process_pages, process_post
 from flows.fetch import Request, fetch_many
 from flows.poll import Poll, poll_sources, store_polls
+from flows.stories import build_index, near_duplicates
 from newswatch.config import load_sources
 from newswatch.errors import NewswatchError
 from newswatch.settings import Settings, load_settings
@@ -74,6 +76,7 @@ class Run:
     watchlist: Watchlist
     archive: ArchiveWriter
     summary: IngestSummary
+    stories: NearDuplicateIndex
 
 
 # --- tasks: one per batch -------------------------------------------------------------------
@@ -102,10 +105,11 @@ def extract_pages(settings: Settings, jobs: Sequence[PageJob]) -> list[Processed
 
 
 @task(name="load-pages", cache_policy=NO_CACHE)
-def load_pages(
-    con: duckdb.DuckDBPyConnection, pages: Sequence[ProcessedPage], watchlist_version: str
-) -> dict[str, int]:
-    return load.store_pages(con, pages, watchlist_version, datetime.now(UTC))
+def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
+    """Find near copies (the index keeps them for the rest of the run), then store."""
+    now = datetime.now(UTC)
+    near = near_duplicates(run.stories, pages, now)
+    return load.store_pages(run.con, pages, run.watchlist.version, now, near)
 
 
 # --- the flow -------------------------------------------------------------------------------
@@ -128,7 +132,8 @@ def ingest(
         connect(settings.db) as con,
         ArchiveWriter(settings.archive_dir, summary.run_id) as archive,
     ):
-        run = Run(con, settings, wl, archive, summary)
+        window = timedelta(days=settings.dedup_window_days)
+        run = Run(con, settings, wl, archive, summary, build_index(con, datetime.now(UTC), window))
         load.start_run(con, summary.run_id, "ingest", datetime.now(UTC))
         try:
             _ingest(run, sources, all_sources)
@@ -161,7 +166,7 @@ def _ingest(run: Run, sources: list[Source], all_sources: bool) -> None:
     if posts:
         languages = {s.name: s.language for s in sources}
         processed = _process_posts(posts, languages, run.watchlist)
-        run.summary.loaded(load_pages(run.con, processed, run.watchlist.version))
+        run.summary.loaded(load_pages(run, processed))
     for start in range(0, len(pages), PAGE_BATCH):
         _ingest_pages(run, pages[start : start + PAGE_BATCH])
 
@@ -245,7 +250,7 @@ def _ingest_pages(run: Run, pending: Sequence[queries.PendingEntry]) -> None:
         page = _page_job(entries, result, pointer)
         (jobs if isinstance(page, PageJob) else failed).append(page)
     processed = extract_pages(run.settings, jobs) + failed
-    run.summary.loaded(load_pages(run.con, processed, run.watchlist.version))
+    run.summary.loaded(load_pages(run, processed))
     for page in processed:
         if page.error_kind:
             run.summary.pages_failed += 1

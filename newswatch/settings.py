@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     telegram_backfill_pages: int = Field(3, ge=0)
     # Child sitemaps followed from a sitemap index, per source.
     max_child_sitemaps: int = Field(50, ge=0)
+    # Near copies are looked for among the articles of this many days (the index is in memory).
+    dedup_window_days: int = Field(14, ge=1)
     # Extraction: processes in the pool (0 = one per core), and the time one page may take
     # before it is cut off and recorded as failed.
     extract_workers: int = Field(0, ge=0)

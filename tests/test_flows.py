@@ -58,7 +58,7 @@ def test_demo_ingest_digest_and_rerun(
     assert sources >= 4
     assert topics == TOPICS
     assert {"en", "ru", "uk", "es", "zh", "fa"} <= languages
-    assert duplicates >= 1  # the syndicated copy joined its original's story
+    assert duplicates >= 2  # the identical and the trimmed copy joined their originals' stories
 
     second = _run_ingest(settings)  # nothing is due yet
     third = ingest(

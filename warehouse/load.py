@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -395,14 +395,17 @@ def store_pages(
     pages: Sequence[ProcessedPage],
     watchlist_version: str,
     now: datetime,
+    near: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
     """Store a batch of processed pages in one transaction: new articles, their stories and
-    topic matches, exact duplicates folded by content hash, and the entries' new status.
-    Returns counts: stored, duplicates, failed."""
+    topic matches, duplicates folded into the story of their original, and the entries' new
+    status. Exact copies are found here by content hash; `near` maps the ids of near copies
+    (found by `flows.stories`) to the article each copies. Returns counts: stored,
+    duplicates, failed."""
     good = [p for p in pages if p.article is not None]
     failed = [p for p in pages if p.article is None]
     with transaction(con):
-        stored, duplicates = _store_articles(con, good, watchlist_version, now)
+        stored, duplicates = _store_articles(con, good, watchlist_version, now, near or {})
         _mark_failed(con, failed)
     return {"stored": stored, "duplicates": duplicates, "failed": len(failed)}
 
@@ -412,19 +415,22 @@ def _store_articles(
     pages: Sequence[ProcessedPage],
     watchlist_version: str,
     now: datetime,
+    near: Mapping[str, str],
 ) -> tuple[int, int]:
     # Earliest first, so that within a batch the original comes before its copies.
     ordered = sorted(pages, key=lambda p: (p.article.published is None, p.article.published or now))  # type: ignore[union-attr]
     ids = [article_id(p.article.canonical_url) for p in ordered]  # type: ignore[union-attr]
     existing = _existing_ids(con, ids)
     by_hash = _originals_by_hash(con, [p.content_hash for p in ordered])
+    # article id -> (the original it copies or itself, its story), for near copies' lookups
+    families = _families(con, list(set(near.values())))
     article_rows, story_rows, match_rows, entry_rows = [], [], [], []
     stored = duplicates = 0
     for page, aid in zip(ordered, ids, strict=True):
         entry_status = "stored"
         if aid not in existing:
             existing.add(aid)
-            original = by_hash.get(page.content_hash)
+            original = by_hash.get(page.content_hash) or families.get(near.get(aid, ""))
             if original is None:
                 story_id, duplicate_of = aid, None
                 by_hash[page.content_hash] = (aid, aid)
@@ -433,6 +439,7 @@ def _store_articles(
                 duplicate_of, story_id = original
                 duplicates += 1
                 entry_status = "duplicate"
+            families[aid] = (duplicate_of or aid, story_id)
             article_rows.append(_article_row(page, aid, story_id, duplicate_of, now))
             match_rows.extend(_match_rows(page, aid, watchlist_version, now))
             stored += 1
@@ -445,6 +452,17 @@ def _store_articles(
     _insert(con, "topic_matches", match_rows, mode="OR IGNORE")
     _update_entries(con, entry_rows)
     return stored - duplicates, duplicates
+
+
+def _families(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Stored article id -> (the original it copies, or itself; its story)."""
+    if not ids:
+        return {}
+    with keys(con, ids) as wanted:
+        rows = con.execute(
+            f"SELECT id, coalesce(duplicate_of, id), story_id FROM articles WHERE id IN {wanted}"
+        ).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def _existing_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
@@ -498,6 +516,7 @@ def _article_row(
         "description": a.description,
         "text": a.text,
         "content_hash": page.content_hash,
+        "near_dup_signature": page.signature,
         "story_id": story_id,
         "duplicate_of": duplicate_of,
         "extractor_version": page.extractor_version,
@@ -610,6 +629,7 @@ def rewrite_articles(
                 "description": a.description,
                 "text": a.text,
                 "content_hash": page.content_hash,
+                "near_dup_signature": page.signature,
                 "extractor_version": page.extractor_version,
             }
         )
@@ -623,7 +643,8 @@ def rewrite_articles(
                 UPDATE articles SET title = r.title, authors = r.authors,
                        published = r.published, language = r.language,
                        site_name = r.site_name, description = r.description, text = r.text,
-                       content_hash = r.content_hash, extractor_version = r.extractor_version
+                       content_hash = r.content_hash, extractor_version = r.extractor_version,
+                       near_dup_signature = r.near_dup_signature
                 FROM _rewrite r WHERE articles.id = r.id
                 """
             )

@@ -248,3 +248,19 @@ def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> l
         [since, since],
     ).fetchall()
     return [StoredArticle(*r) for r in rows]
+
+
+def dedup_window(
+    con: duckdb.DuckDBPyConnection, since: datetime
+) -> list[tuple[str, datetime, str, bytes | None]]:
+    """(id, published, text, signature) of the articles published since `since`: what the
+    near-duplicate index is rebuilt from."""
+    rows = con.execute(
+        """
+        SELECT id, coalesce(published, fetched_at) AS seen, text, near_dup_signature
+        FROM articles WHERE coalesce(published, fetched_at) >= ?
+        ORDER BY seen, id
+        """,
+        [since],
+    ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
