@@ -8,11 +8,12 @@ file; a second one gets a `WarehouseError` that says who to wait for, not a trac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -98,14 +99,40 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 @contextmanager
+def registered(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    rows: Sequence[dict[str, Any]],
+    schema: pa.Schema | None = None,
+) -> Iterator[None]:
+    """Make `rows` (dicts keyed by column) queryable as the table `name` for the block. An
+    Arrow table is how batches go in: one statement for all rows, no per-row binding."""
+    con.register(name, pa.Table.from_pylist(list(rows), schema=schema))
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def execute_with(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    name: str,
+    rows: Sequence[dict[str, Any]],
+    schema: pa.Schema | None = None,
+) -> None:
+    """Run `sql`, which reads `rows` as the table `name`; nothing to do without rows."""
+    if rows:
+        with registered(con, name, rows, schema):
+            con.execute(sql)
+
+
+@contextmanager
 def keys(con: duckdb.DuckDBPyConnection, values: list[str]) -> Iterator[str]:
     """Make `values` queryable as the one-column table `_keys(k)` for the block.
 
     Binding a long Python list as a parameter costs DuckDB several failed imports per element
     (it probes for pandas and numpy): measured 0.74 s for 2 queries over 2,000 names. An
     Arrow table costs nothing of the kind."""
-    con.register("_keys", pa.table({"k": pa.array(values, type=pa.string())}))
-    try:
+    with registered(con, "_keys", [{"k": v} for v in values], pa.schema([("k", pa.string())])):
         yield "(SELECT k FROM _keys)"
-    finally:
-        con.unregister("_keys")

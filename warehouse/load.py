@@ -21,7 +21,7 @@ import pyarrow as pa
 from extractors.records import FeedEntry, FetchResult, ParsedFeed, ProcessedPage, Source
 from extractors.urls import canonical_url
 from warehouse.archive import Pointer
-from warehouse.db import keys
+from warehouse.db import execute_with, keys, registered
 
 MAX_PAGE_ATTEMPTS = 3
 
@@ -47,14 +47,7 @@ def _insert(
 ) -> None:
     """Bulk insert `rows` (dicts keyed by column) through an Arrow table; `mode` is
     "" , "OR IGNORE" or "OR REPLACE"."""
-    if not rows:
-        return
-    batch = pa.Table.from_pylist(list(rows))
-    con.register("_batch", batch)
-    try:
-        con.execute(f"INSERT {mode} INTO {table} BY NAME SELECT * FROM _batch")
-    finally:
-        con.unregister("_batch")
+    execute_with(con, f"INSERT {mode} INTO {table} BY NAME SELECT * FROM _batch", "_batch", rows)
 
 
 # --- sources and polls ------------------------------------------------------------------------
@@ -82,21 +75,20 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
     with transaction(con):
         con.execute("UPDATE sources SET in_config = FALSE")
         _insert(con, "sources", rows, mode="OR IGNORE")
-        if rows:
-            batch = pa.Table.from_pylist(rows)
-            con.register("_cfg", batch)
-            con.execute(
-                """
-                UPDATE sources SET kind = c.kind, url = c.url, outlet = c.outlet,
-                       language = c.language, country = c.country, tags = c.tags,
-                       min_interval_s = c.min_interval_s, max_interval_s = c.max_interval_s,
-                       in_config = TRUE,
-                       updated_at = CASE WHEN sources.url <> c.url OR sources.kind <> c.kind
-                                         THEN c.updated_at ELSE sources.updated_at END
-                FROM _cfg c WHERE sources.name = c.name
-                """
-            )
-            con.unregister("_cfg")
+        execute_with(
+            con,
+            """
+            UPDATE sources SET kind = c.kind, url = c.url, outlet = c.outlet,
+                   language = c.language, country = c.country, tags = c.tags,
+                   min_interval_s = c.min_interval_s, max_interval_s = c.max_interval_s,
+                   in_config = TRUE,
+                   updated_at = CASE WHEN sources.url <> c.url OR sources.kind <> c.kind
+                                     THEN c.updated_at ELSE sources.updated_at END
+            FROM _cfg c WHERE sources.name = c.name
+            """,
+            "_cfg",
+            rows,
+        )
         con.execute(
             "INSERT OR IGNORE INTO feed_state (source) SELECT name FROM sources WHERE in_config"
         )
@@ -256,10 +248,9 @@ def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
             ("new", pa.int64()),
         ]
     )
-    con.register("_polls", pa.Table.from_pylist(rows, schema=schema))
-    try:
-        con.execute(
-            """
+    execute_with(
+        con,
+        """
             UPDATE feed_state SET
                 etag = coalesce(p.etag, feed_state.etag),
                 last_modified = coalesce(p.last_modified, feed_state.last_modified),
@@ -273,10 +264,11 @@ def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
                                     ELSE feed_state.last_entries END,
                 last_new_entries = p.new
             FROM _polls p WHERE feed_state.source = p.source
-            """
-        )
-    finally:
-        con.unregister("_polls")
+        """,
+        "_polls",
+        rows,
+        schema,
+    )
 
 
 def _poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool) -> str:
@@ -292,22 +284,19 @@ def _poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool)
 def _insert_new_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     """Insert entries not seen before: by guid, and by canonical URL within the source, so a
     feed that rewrites its guids does not make us fetch the same article again."""
-    if not rows:
-        return
-    con.register("_entries", pa.Table.from_pylist(rows))
-    try:
-        con.execute(
-            """
-            INSERT OR IGNORE INTO entries BY NAME
-            SELECT * FROM _entries b
-            WHERE b.canonical_url IS NULL OR NOT EXISTS (
-                SELECT 1 FROM entries e
-                WHERE e.source = b.source AND e.canonical_url = b.canonical_url
-            )
-            """
+    execute_with(
+        con,
+        """
+        INSERT OR IGNORE INTO entries BY NAME
+        SELECT * FROM _entries b
+        WHERE b.canonical_url IS NULL OR NOT EXISTS (
+            SELECT 1 FROM entries e
+            WHERE e.source = b.source AND e.canonical_url = b.canonical_url
         )
-    finally:
-        con.unregister("_entries")
+        """,
+        "_entries",
+        rows,
+    )
 
 
 def record_schedules(
@@ -330,8 +319,7 @@ def record_schedules(
             ("note", pa.string()),
         ]
     )
-    con.register("_plans", pa.Table.from_pylist(list(plans), schema=schema))
-    try:
+    with registered(con, "_plans", plans, schema):
         con.execute(
             """
             UPDATE feed_state SET next_poll_at = p.next_poll_at, poll_interval_s = p.interval_s,
@@ -346,8 +334,6 @@ def record_schedules(
             """,
             [now],
         )
-    finally:
-        con.unregister("_plans")
 
 
 def enable_source(con: duckdb.DuckDBPyConnection, source: str) -> bool:
@@ -545,17 +531,16 @@ def _match_rows(
 
 
 def _update_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    con.register("_done", pa.Table.from_pylist(rows))
-    con.execute(
+    execute_with(
+        con,
         """
         UPDATE entries SET status = d.status, article_id = d.article_id,
                attempts = attempts + 1, last_error_kind = NULL, last_error = NULL
         FROM _done d WHERE entries.source = d.source AND entries.guid = d.guid
-        """
+        """,
+        "_done",
+        rows,
     )
-    con.unregister("_done")
 
 
 def _mark_failed(con: duckdb.DuckDBPyConnection, pages: Sequence[ProcessedPage]) -> None:
@@ -569,17 +554,16 @@ def _mark_failed(con: duckdb.DuckDBPyConnection, pages: Sequence[ProcessedPage])
         for p in pages
         for e in p.entries
     ]
-    if not rows:
-        return
-    con.register("_failed", pa.Table.from_pylist(rows))
-    con.execute(
+    execute_with(
+        con,
         """
         UPDATE entries SET status = 'failed', attempts = attempts + 1,
                last_error_kind = f.error_kind, last_error = f.error
         FROM _failed f WHERE entries.source = f.source AND entries.guid = f.guid
-        """
+        """,
+        "_failed",
+        rows,
     )
-    con.unregister("_failed")
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -636,20 +620,19 @@ def rewrite_articles(
     if not rows:
         return
     with transaction(con):
-        con.register("_rewrite", pa.Table.from_pylist(rows))
-        try:
-            con.execute(
-                """
-                UPDATE articles SET title = r.title, authors = r.authors,
-                       published = r.published, language = r.language,
-                       site_name = r.site_name, description = r.description, text = r.text,
-                       content_hash = r.content_hash, extractor_version = r.extractor_version,
-                       near_dup_signature = r.near_dup_signature
-                FROM _rewrite r WHERE articles.id = r.id
-                """
-            )
-        finally:
-            con.unregister("_rewrite")
+        execute_with(
+            con,
+            """
+            UPDATE articles SET title = r.title, authors = r.authors,
+                   published = r.published, language = r.language,
+                   site_name = r.site_name, description = r.description, text = r.text,
+                   content_hash = r.content_hash, extractor_version = r.extractor_version,
+                   near_dup_signature = r.near_dup_signature
+            FROM _rewrite r WHERE articles.id = r.id
+            """,
+            "_rewrite",
+            rows,
+        )
         ids = [aid for aid, _ in pages]
         with keys(con, ids) as rewritten:
             con.execute(f"DELETE FROM topic_matches WHERE article_id IN {rewritten}")
