@@ -97,7 +97,9 @@ class Fetcher:
         async with self._global, self._per_host[host]:
             await self._wait_turn(host)
             try:
-                return await asyncio.wait_for(self._fetch(request, started), timeout)
+                # asyncio.timeout, not wait_for: no extra task per request.
+                async with asyncio.timeout(timeout):
+                    return await self._fetch(request, started)
             except TimeoutError:
                 message = f"no complete answer in {timeout:g} s"
                 return _failure(request.url, started, "timeout", message)
