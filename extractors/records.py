@@ -111,6 +111,26 @@ class FetchResult:
         return self.error_kind is None and not self.not_modified
 
 
+def poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool = False) -> str:
+    """How one poll of a feed ended: not_modified (304), unchanged (the same body as last
+    time, not parsed), failed (no body, or a body with no entries and an error), partial
+    (entries recovered from a broken feed) or ok."""
+    if fetch.not_modified:
+        return "not_modified"
+    if unchanged:
+        return "unchanged"
+    if fetch.error_kind or parsed is None or (not parsed.entries and parsed.error_kind):
+        return "failed"
+    return "partial" if parsed.error_kind else "ok"
+
+
+def poll_error(fetch: FetchResult, parsed: ParsedFeed | None) -> tuple[str | None, str | None]:
+    """The kind and message of what went wrong in a poll: the fetch's, else the parser's."""
+    if fetch.error_kind:
+        return fetch.error_kind, fetch.error_message
+    return (parsed.error_kind, parsed.error_message) if parsed else (None, None)
+
+
 @dataclass(frozen=True, slots=True)
 class Article:
     """The text and metadata extracted from one page (or one self-contained feed entry)."""

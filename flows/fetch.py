@@ -82,15 +82,17 @@ class Fetcher:
         return self._clients[host]
 
     async def fetch_all(
-        self, requests: Sequence[Request], timeout: float, *, robots: bool = False
+        self, requests: Sequence[Request], *, robots: bool = False
     ) -> list[FetchResult]:
         """Fetch all `requests`; with `robots`, each host's robots.txt is asked first."""
-        fetches = (self.fetch(r, timeout, robots=robots) for r in requests)
+        fetches = (self.fetch(r, robots=robots) for r in requests)
         return list(await asyncio.gather(*fetches))
 
-    async def fetch(self, request: Request, timeout: float, *, robots: bool = False) -> FetchResult:
+    async def fetch(self, request: Request, *, robots: bool = False) -> FetchResult:
+        """One request, with redirects, within `self.timeout` seconds in all."""
         started = time.perf_counter()
-        if robots and not await self._robots.allowed(request.url, timeout):
+        timeout = self.timeout
+        if robots and not await self._robots.allowed(request.url):
             message = "the site's robots.txt disallows this URL for newswatch"
             return _failure(request.url, started, "robots_disallowed", message)
         host = (urlsplit(request.url).hostname or "").lower()
@@ -288,9 +290,7 @@ def _is_tls(exc: Exception) -> bool:
     return "ssl" in text or "certificate" in text
 
 
-def build_client(
-    settings: Settings, timeout: float, tls: ssl.SSLContext | None = None
-) -> httpx.AsyncClient:
+def build_client(settings: Settings, timeout: float, tls: ssl.SSLContext) -> httpx.AsyncClient:
     """An HTTP client for one host: our User-Agent, no automatic redirects (we check every
     hop), no proxies from the environment, as many connections as one host may have."""
     return httpx.AsyncClient(
@@ -298,7 +298,7 @@ def build_client(
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
-        verify=tls or ssl.create_default_context(),
+        verify=tls,
         limits=httpx.Limits(
             max_connections=settings.per_host_concurrency,
             max_keepalive_connections=settings.per_host_concurrency,
@@ -314,7 +314,7 @@ def fetch_many(
 
     async def run() -> list[FetchResult]:
         async with Fetcher(settings, timeout) as fetcher:
-            return await fetcher.fetch_all(requests, timeout, robots=robots)
+            return await fetcher.fetch_all(requests, robots=robots)
 
     return asyncio.run(run())
 
@@ -331,17 +331,17 @@ class RobotsCache:
         self._parsers: dict[str, RobotFileParser] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def allowed(self, url: str, timeout: float) -> bool:
+    async def allowed(self, url: str) -> bool:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         async with self._locks[origin]:
             if origin not in self._parsers:
-                self._parsers[origin] = await self._load(origin, timeout)
+                self._parsers[origin] = await self._load(origin)
         return self._parsers[origin].can_fetch(self.fetcher.settings.user_agent, url)
 
-    async def _load(self, origin: str, timeout: float) -> RobotFileParser:
+    async def _load(self, origin: str) -> RobotFileParser:
         parser = RobotFileParser(f"{origin}/robots.txt")
-        result = await self.fetcher.fetch(Request(f"{origin}/robots.txt"), timeout)
+        result = await self.fetcher.fetch(Request(f"{origin}/robots.txt"))
         if result.status in (401, 403):
             parser.disallow_all = True
         elif result.ok:

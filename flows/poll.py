@@ -23,7 +23,14 @@ from typing import Any
 import duckdb
 
 from extractors.feeds import parse_feed
-from extractors.records import FetchResult, ParsedFeed, Source, unique_entries
+from extractors.records import (
+    FetchResult,
+    ParsedFeed,
+    Source,
+    poll_error,
+    poll_result,
+    unique_entries,
+)
 from extractors.telegram import older_page_url
 from flows.fetch import Fetcher, Request, fetch_many
 from flows.schedule import Outcome, plan_next
@@ -48,17 +55,15 @@ class Poll:
 
     @property
     def failed(self) -> bool:
-        if self.fetch.error_kind:
-            return True
-        return bool(self.parsed and not self.parsed.entries and self.parsed.error_kind)
+        return poll_result(self.fetch, self.parsed, self.unchanged) == "failed"
 
     @property
     def error_kind(self) -> str | None:
-        return self.fetch.error_kind or (self.parsed.error_kind if self.parsed else None)
+        return poll_error(self.fetch, self.parsed)[0]
 
     @property
     def error(self) -> str | None:
-        return self.fetch.error_message or (self.parsed.error_message if self.parsed else None)
+        return poll_error(self.fetch, self.parsed)[1]
 
 
 # Below this many feeds, starting parser processes costs more than it saves.
@@ -103,7 +108,7 @@ async def _first_round(
 async def _poll_one(
     fetcher: Fetcher, source: Source, state: FeedState | None, pool: Executor | None
 ) -> Poll:
-    fetch = await fetcher.fetch(_request(source, state), fetcher.settings.feed_timeout)
+    fetch = await fetcher.fetch(_request(source, state))
     if not fetch.ok:
         return Poll(source, fetch, None)
     body_hash = hashlib.sha256(fetch.body).hexdigest()
@@ -202,9 +207,8 @@ def _add_older(poll: Poll, url: str, fetch: FetchResult) -> Poll:
     if not fetch.ok:
         return poll  # the newest page is in; older posts wait for the next poll
     older = parse_feed(fetch.body, url, content_type=fetch.content_type, kind="telegram")
-    if not older.entries or any(
-        e.guid in {x.guid for x in poll.parsed.entries} for e in older.entries[-1:]
-    ):
+    have = {e.guid for e in poll.parsed.entries}
+    if not older.entries or older.entries[-1].guid in have:
         return poll  # the channel's beginning, or a page we already have
     parsed = replace(poll.parsed, entries=unique_entries([*older.entries, *poll.parsed.entries]))
     return replace(poll, parsed=parsed, older_page=older_page_url(fetch.body, url))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
-from flows.extract import PageJob, process_pages, process_post
+from flows.extract import PageJob, process_post
+from flows.ingest import extract_pages
 from newswatch.errors import WarehouseError
 from newswatch.settings import Settings, load_settings
 from warehouse import load, queries
@@ -25,11 +25,6 @@ from warehouse.archive import Pointer, read_body
 from warehouse.db import connect
 
 BATCH = 500
-
-
-@task(name="reprocess-pages", cache_policy=NO_CACHE)
-def reextract(settings: Settings, jobs: list[PageJob]) -> list[ProcessedPage]:
-    return process_pages(jobs, settings.watchlist, settings.workers, settings.extract_timeout)
 
 
 @flow(name="reprocess")
@@ -73,7 +68,7 @@ def _reprocess_batch(
             continue
         jobs.append(_job(article, body.body))
         ids.append(article.id)
-    for aid, page in zip(ids, reextract(settings, jobs), strict=True):
+    for aid, page in zip(ids, extract_pages(settings, jobs), strict=True):
         if page.article is None:
             counts["unchanged_failed"] += 1
             continue

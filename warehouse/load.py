@@ -18,7 +18,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from extractors.records import FeedEntry, FetchResult, ParsedFeed, ProcessedPage, Source
+from extractors.records import (
+    FeedEntry,
+    FetchResult,
+    ParsedFeed,
+    ProcessedPage,
+    Source,
+    poll_error,
+    poll_result,
+)
 from extractors.urls import canonical_url
 from warehouse.archive import Pointer
 from warehouse.db import execute_with, keys, registered
@@ -209,8 +217,9 @@ def _entry_counts(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dict[st
 
 def _feed_state_row(poll: PollRow, new: int, now: datetime) -> dict[str, Any]:
     fetch, parsed = poll.fetch, poll.parsed
-    result = _poll_result(fetch, parsed, poll.unchanged)
+    result = poll_result(fetch, parsed, poll.unchanged)
     parsed_ok = result in ("ok", "partial")
+    error_kind, error = poll_error(fetch, parsed)
     return {
         "source": poll.source,
         "etag": fetch.etag,
@@ -220,8 +229,8 @@ def _feed_state_row(poll: PollRow, new: int, now: datetime) -> dict[str, Any]:
         "now": now,
         "status": fetch.status,
         "result": result,
-        "error_kind": fetch.error_kind or (parsed.error_kind if parsed else None),
-        "error": fetch.error_message or (parsed.error_message if parsed else None),
+        "error_kind": error_kind,
+        "error": error,
         "failed": result == "failed",
         "parsed_ok": parsed_ok,
         "entries": len(parsed.entries) if parsed else 0,
@@ -269,16 +278,6 @@ def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
         rows,
         schema,
     )
-
-
-def _poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool) -> str:
-    if fetch.not_modified:
-        return "not_modified"
-    if unchanged:
-        return "unchanged"
-    if fetch.error_kind or parsed is None or (not parsed.entries and parsed.error_kind):
-        return "failed"
-    return "partial" if parsed.error_kind else "ok"
 
 
 def _insert_new_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
