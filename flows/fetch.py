@@ -52,15 +52,20 @@ class DnsError(Exception):
 class Fetcher:
     """Fetches many URLs concurrently within global and per-host limits.
 
-    Each host gets its own small httpx client (sharing one TLS context): httpcore scans its
-    whole connection pool on every request, so one client with connections to many hosts
-    gets slower the more hosts a poll touches. Use as `async with Fetcher(...) as fetcher`."""
+    Each host gets its own small httpx transport (sharing one TLS context): httpcore scans its
+    whole connection pool on every request, so one pool with connections to many hosts gets
+    slower the more hosts a poll touches. Requests go to the transport directly, not through
+    `httpx.AsyncClient`: we follow redirects ourselves (checking every hop) and keep no
+    cookies, and the client's layers for those cost more per conditional GET (~0.3 ms) than
+    the request itself. Use as `async with Fetcher(...) as fetcher`."""
 
     def __init__(self, settings: Settings, timeout: float) -> None:
         self.settings = settings
         self.timeout = timeout
         self._tls = ssl.create_default_context()
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
+        self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._timeouts = httpx.Timeout(timeout).as_dict()
         self._global = asyncio.Semaphore(settings.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
@@ -72,14 +77,14 @@ class Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        for transport in self._transports.values():
+            await transport.aclose()
+        self._transports.clear()
 
-    def _client(self, host: str) -> httpx.AsyncClient:
-        if host not in self._clients:
-            self._clients[host] = build_client(self.settings, self.timeout, self._tls)
-        return self._clients[host]
+    def _transport(self, host: str) -> httpx.AsyncHTTPTransport:
+        if host not in self._transports:
+            self._transports[host] = build_transport(self.settings, self._tls)
+        return self._transports[host]
 
     async def fetch_all(
         self, requests: Sequence[Request], *, robots: bool = False
@@ -128,7 +133,7 @@ class Fetcher:
                 response = await self._get(url, headers)
             except AddressRefused as exc:
                 return _failure(url, started, "refused_address", str(exc), original=request.url)
-            except ValueError as exc:
+            except (ValueError, httpx.InvalidURL) as exc:
                 return _failure(url, started, "bad_url", str(exc), original=request.url)
             except DnsError as exc:
                 return _failure(url, started, "dns", str(exc), original=request.url)
@@ -151,13 +156,20 @@ class Fetcher:
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, location) when it redirects."""
         started = time.perf_counter()
-        client = self._client((urlsplit(url).hostname or "").lower())
-        async with client.stream("GET", url, headers=headers) as response:
+        request = httpx.Request(
+            "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeouts}
+        )
+        transport = self._transport(request.url.host)
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
             location = response.headers.get("location")
             if response.status_code in REDIRECTS and location:
                 return response.status_code, location
             body, too_large = await self._read_capped(response)
             return _result(url, response, body, too_large, self.settings, started)
+        finally:
+            await response.aclose()
 
     async def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
         """The decoded body, stopping at the cap (which also stops gzip bombs)."""
@@ -290,14 +302,10 @@ def _is_tls(exc: Exception) -> bool:
     return "ssl" in text or "certificate" in text
 
 
-def build_client(settings: Settings, timeout: float, tls: ssl.SSLContext) -> httpx.AsyncClient:
-    """An HTTP client for one host: our User-Agent, no automatic redirects (we check every
-    hop), no proxies from the environment, as many connections as one host may have."""
-    return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-        timeout=httpx.Timeout(timeout),
-        follow_redirects=False,
-        trust_env=False,
+def build_transport(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """The connection pool for one host: no proxies from the environment (a transport never
+    reads them), as many connections as one host may have."""
+    return httpx.AsyncHTTPTransport(
         verify=tls,
         limits=httpx.Limits(
             max_connections=settings.per_host_concurrency,
