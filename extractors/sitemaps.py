@@ -150,7 +150,12 @@ def _escape_bare_ampersands(data: bytes) -> bytes:
 
 
 def _local_name(node: etree._Element) -> str:
-    return etree.QName(node).localname if isinstance(node.tag, str) else ""
+    """The tag without its namespace. By hand, not `etree.QName`: the recovering parser can
+    build tags QName rejects (`sitemap:` from a mangled prefix), and a broken sitemap is
+    a recorded error, never an exception."""
+    if not isinstance(node.tag, str):
+        return ""
+    return node.tag.rpartition("}")[2]
 
 
 def _not_a_sitemap(root: etree._Element | None, data: bytes, packed: bool) -> Sitemap:
