@@ -1,151 +1,199 @@
-"""The `digest` flow: one Markdown file per day, per topic the stories, articles and outlets.
+"""The `digest` flow: per day, `digests/YYYY-MM-DD.json`, `.md` and `.html`.
 
-The digest is built in two steps: `build_digest` turns the warehouse rows of a day into a
-plain `Digest` record (the content), `render_markdown` writes it out (the form). Output is
-deterministic for the same database: rows are sorted on stable keys and no clock is read.
+The digest is built in three steps: the warehouse's rows of a day (`DayRows`, from
+`warehouse.queries`) become a `Digest` record (`build_digest`, the content: the JSON file is
+that record, see `flows/digest_model.py`), which `flows/digest_render.py` renders as Markdown
+and HTML (the form). Output is deterministic for the same database: rows are sorted on stable
+keys and no clock is read. The Markdown is also published as a Prefect artifact.
+
+Per topic: how many articles, about and mentioning, from which outlets and languages; a spike
+flag against the week before; a 14-day chart; the top stories, ranked by how many outlets
+carried them (stories about the topic before stories that only mention it), each with who had
+it first and when, the languages it crossed, whether it is new that day, and a quote of the
+evidence line; the outlets that covered the topic most.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from extractors.topics import Watchlist, load_watchlist
+from flows.digest_model import (
+    CHART_DAYS,
+    SCHEMA_VERSION,
+    TRAILING_DAYS,
+    DayCount,
+    Digest,
+    DigestStory,
+    OutletCount,
+    Quote,
+    Spike,
+    TopicDigest,
+    to_json,
+)
+from flows.digest_render import render_html, render_markdown
 from newswatch.settings import load_settings
 from warehouse import queries
 from warehouse.db import connect
 
-EVIDENCE_QUOTES = 1
+STORY_LIMIT = 10
+OUTLET_LIMIT = 5
+SPIKE_MIN_ARTICLES = 3
+SPIKE_RATIO = 2.0
+FORMATS = ("md", "html", "json")
 
 
 @dataclass(frozen=True, slots=True)
-class DigestArticle:
-    title: str
-    outlet: str
-    language: str | None
-    url: str
-    published: datetime
-    score: float
-    story_outlets: int
-    story_first_outlet: str
-    quote: str
+class DayRows:
+    """What the warehouse holds about one day, as `warehouse.queries` returns it."""
+
+    stories: list[dict[str, Any]]
+    totals: dict[str, dict[str, Any]]
+    outlets: list[tuple[str, str, int]]
+    counts: dict[tuple[str, date], int]  # (topic, day) -> articles, over the chart's days
+    day_totals: tuple[int, int]  # articles, outlets
 
 
-@dataclass(frozen=True, slots=True)
-class TopicSection:
-    topic: str
-    name: str
-    about: tuple[DigestArticle, ...]
-    mentions: tuple[DigestArticle, ...]
-    outlets: tuple[tuple[str, int], ...]  # outlet, articles: most first
+def read_day(con: duckdb.DuckDBPyConnection, day: date) -> DayRows:
+    return DayRows(
+        stories=queries.digest_stories(con, day),
+        totals=queries.digest_topic_totals(con, day),
+        outlets=queries.digest_outlets(con, day),
+        counts=queries.topic_counts_by_day(con, day - timedelta(days=CHART_DAYS - 1), day),
+        day_totals=queries.digest_day_totals(con, day),
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Digest:
-    day: date
-    sections: tuple[TopicSection, ...]
+def build_digest(day: date, watchlist: Watchlist, rows: DayRows) -> Digest:
+    stories: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows.stories:
+        stories[row["topic"]].append(row)
+    outlets: dict[str, list[OutletCount]] = defaultdict(list)
+    for topic, outlet, count in rows.outlets:
+        outlets[topic].append(OutletCount(outlet, count))
+    topics = tuple(
+        _topic(day, topic, watchlist.name(topic), rows, stories[topic], outlets[topic])
+        for topic in watchlist.topics
+    )
+    articles, outlet_count = rows.day_totals
+    return Digest(
+        schema_version=SCHEMA_VERSION,
+        day=day,
+        watchlist_version=watchlist.version,
+        articles=articles,
+        outlets=outlet_count,
+        empty=articles == 0,
+        spikes=tuple(t.topic for t in topics if t.spike.spiking),
+        topics=topics,
+    )
 
-    @property
-    def empty(self) -> bool:
-        return not any(s.about or s.mentions for s in self.sections)
+
+def _topic(
+    day: date,
+    topic: str,
+    name: str,
+    rows: DayRows,
+    story_rows: list[dict[str, Any]],
+    outlets: list[OutletCount],
+) -> TopicDigest:
+    totals = rows.totals.get(topic, {})
+    chart = tuple(
+        DayCount(d, rows.counts.get((topic, d), 0))
+        for d in (day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1))
+    )
+    stories = [_story(day, r) for r in story_rows]
+    new = sum(s.status == "new" for s in stories)
+    return TopicDigest(
+        topic=topic,
+        name=name,
+        articles=totals.get("articles", 0),
+        about=totals.get("about", 0),
+        mentions=totals.get("mentions", 0),
+        outlets=totals.get("outlets", 0),
+        languages=tuple(totals.get("languages", ())),
+        stories_total=len(stories),
+        new_stories=new,
+        continuing_stories=len(stories) - new,
+        spike=spike(chart),
+        stories=tuple(stories[:STORY_LIMIT]),
+        top_outlets=tuple(outlets[:OUTLET_LIMIT]),
+        chart=chart,
+    )
 
 
-def build_digest(day: date, rows: list[dict[str, Any]], watchlist: Watchlist) -> Digest:
-    by_topic: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        by_topic[row["topic"]].append(row)
-    sections = []
-    for topic in watchlist.topics:
-        topic_rows = by_topic.get(topic, [])
-        about = tuple(_article(r) for r in topic_rows if r["relevance"] == "about")
-        mentions = tuple(_article(r) for r in topic_rows if r["relevance"] == "mention")
-        outlets = Counter(r["outlet"] for r in topic_rows)
-        ranked = tuple(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0])))
-        sections.append(TopicSection(topic, watchlist.name(topic), about, mentions, ranked))
-    return Digest(day, tuple(sections))
+def spike(chart: tuple[DayCount, ...]) -> Spike:
+    """The last day of `chart` against the mean of the `TRAILING_DAYS` before it."""
+    today = chart[-1].articles
+    week = [c.articles for c in chart[-1 - TRAILING_DAYS : -1]]
+    mean = sum(week) / TRAILING_DAYS
+    return Spike(
+        spiking=today >= SPIKE_MIN_ARTICLES and today >= SPIKE_RATIO * max(mean, 1.0),
+        articles=today,
+        trailing_mean=round(mean, 2),
+        ratio=round(today / mean, 2) if mean else None,
+        min_articles=SPIKE_MIN_ARTICLES,
+        ratio_needed=SPIKE_RATIO,
+    )
 
 
-def _article(row: dict[str, Any]) -> DigestArticle:
-    evidence = json.loads(row["evidence"]) if row["evidence"] else []
-    # Quote the body where it can: the title is already on the line.
-    in_text = [e for e in evidence if e["field"] == "text"]
-    quote = (in_text or evidence)[0]["snippet"] if evidence else ""
-    return DigestArticle(
+def _story(day: date, row: dict[str, Any]) -> DigestStory:
+    first = _utc(row["first_published"])
+    return DigestStory(
+        story_id=row["story_id"],
         title=row["title"] or "(untitled)",
-        outlet=row["outlet"],
-        language=row["language"],
-        url=row["canonical_url"],
-        published=row["published"],
-        score=row["score"],
-        story_outlets=row["story_outlets"],
-        story_first_outlet=row["story_first_outlet"],
-        quote=quote,
+        url=row["first_url"],
+        relevance="about" if row["about"] else "mention",
+        status="new" if first.date() >= day else "continuing",
+        outlets=row["outlets"],
+        articles=row["articles"],
+        outlets_today=row["outlets_today"],
+        articles_today=row["articles_today"],
+        languages=tuple(row["languages"]),
+        first_outlet=row["first_outlet"],
+        first_published=first,
+        carried_by=tuple(row["carried_by"]),
+        quote=_quote(row),
     )
 
 
-def render_markdown(digest: Digest) -> str:
-    lines = [f"# newswatch digest: {digest.day.isoformat()}", ""]
-    if digest.empty:
-        lines += ["No watchlist article was published on this day.", ""]
-        return "\n".join(lines)
-    for section in digest.sections:
-        lines += _render_section(section)
-    return "\n".join(lines)
+def _quote(row: dict[str, Any]) -> Quote | None:
+    """The evidence line to quote: one from the text where there is one (the title is
+    already on the line), else from the title."""
+    evidence = json.loads(row["evidence"]) if row["evidence"] else []
+    in_text = [e for e in evidence if e.get("field") == "text" and e.get("snippet")]
+    chosen = (in_text or [e for e in evidence if e.get("snippet")] or [None])[0]
+    if chosen is None:
+        return None
+    field = "text" if chosen.get("field") == "text" else "title"
+    return Quote(chosen["snippet"], field, row["quote_outlet"], row["quote_language"])
 
 
-def _render_section(section: TopicSection) -> list[str]:
-    lines = [f"## {section.name}", ""]
-    if not section.about and not section.mentions:
-        return [*lines, "Nothing today.", ""]
-    if section.about:
-        top = section.about[0]
-        outlets = f"{top.story_outlets} outlet{'s' if top.story_outlets != 1 else ''}"
-        lines += [
-            f"Top story: **{_md(top.title)}**, carried by {outlets} "
-            f"(first: {_md(top.story_first_outlet)}).",
-            "",
-            f"### About {section.name} ({len(section.about)})",
-            "",
-        ]
-        lines += [_render_article(a) for a in section.about]
-        lines.append("")
-    if section.mentions:
-        lines += [f"### Also mentioned ({len(section.mentions)})", ""]
-        lines += [_render_article(a, quote=False) for a in section.mentions]
-        lines.append("")
-    outlets = ", ".join(f"{_md(o)} ({n})" for o, n in section.outlets)
-    lines += [f"Outlets: {outlets}", ""]
-    return lines
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
 
 
-def _render_article(a: DigestArticle, *, quote: bool = True) -> str:
-    spread = f", {a.story_outlets} outlets" if a.story_outlets > 1 else ""
-    line = (
-        f"- [{_md(a.title)}]({a.url}): {_md(a.outlet)}, {a.published:%H:%M} UTC"
-        f"{f', {a.language}' if a.language else ''}{spread}"
-    )
-    if quote and a.quote:
-        line += f"\n  > {_md(a.quote)}"
-    return line
+def write_digest(digest: Digest, out_dir: Path) -> dict[str, Path]:
+    """Write the three files of one digest; returns them by format."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = {"md": render_markdown(digest), "html": render_html(digest), "json": to_json(digest)}
+    paths = {}
+    for fmt in FORMATS:
+        paths[fmt] = digest_path(out_dir, digest.day, fmt)
+        paths[fmt].write_text(texts[fmt], encoding="utf-8")
+    return paths
 
 
-def _md(text: str) -> str:
-    """Article text is untrusted: keep it from forming Markdown links, HTML or headings."""
-    escaped = text.replace("\\", "\\\\").replace("\n", " ")
-    for char in "[]<>*_`#|":
-        escaped = escaped.replace(char, "\\" + char)
-    return escaped
-
-
-def digest_path(out_dir: Path, day: date) -> Path:
-    return out_dir / f"{day.isoformat()}.md"
+def digest_path(out_dir: Path, day: date, fmt: str = "md") -> Path:
+    return out_dir / f"{day.isoformat()}.{fmt}"
 
 
 def yesterday() -> date:
@@ -160,21 +208,23 @@ def digest(
     db: str | None = None,
     out: str | None = None,
 ) -> list[str]:
-    """Write the digest of `day` (default yesterday, UTC), or of every day with articles."""
+    """Write the digest of `day` (default yesterday, UTC), or of every day with articles:
+    `.md`, `.html` and `.json` side by side. Returns the Markdown paths."""
     settings = load_settings(watchlist=watchlist, db=db)
     out_dir = Path(out) if out else settings.digests_dir
     wl = load_watchlist(settings.watchlist)
-    written = []
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.warehouse_url, read_only=True) as con:
         days = queries.article_days(con) if all_days else [_day(day)]
-        for d in days:
-            text = render_markdown(build_digest(d, queries.day_articles(con, d), wl))
-            path = digest_path(out_dir, d)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            written.append(str(path))
-    if len(days) == 1:
-        create_markdown_artifact(markdown=text, key=f"digest-{days[0].isoformat()}")
+        digests = [build_digest(d, wl, read_day(con, d)) for d in days]
+    written = []
+    for d in digests:
+        paths = write_digest(d, out_dir)
+        create_markdown_artifact(
+            markdown=paths["md"].read_text(encoding="utf-8"),
+            key=f"digest-{d.day.isoformat()}",
+            description=f"newswatch digest of {d.day.isoformat()}",
+        )
+        written.append(str(paths["md"]))
     get_run_logger().info("digest written days=%d out=%s", len(written), out_dir)
     return written
 
