@@ -1,19 +1,22 @@
 """The watchlist: its file format, compiling it once, and tagging articles against it.
 
-Owns `watchlist.yaml` (topics, their aliases per language, exclude phrases) and its validation,
-where every error names the file, the line and the topic. Loading compiles all aliases of all
-languages into one Aho-Corasick automaton, so tagging an article costs one pass over its folded
-text whatever the number of aliases. Tagging returns one `TopicMatch` per matched topic: a 0..1
-score, `about` (score >= 0.5) or `mention`, and the evidence spans behind it, with offsets into
-the original title and text. `Watchlist.explain` gives the parts each score is made of.
+Owns `watchlist.yaml` (topics with aliases and weak aliases per language, exclude phrases,
+boolean rules with proximity, and the non-topic `places`) and its validation, where every
+error names the file, the line and the topic. Loading compiles every phrase of every topic
+and language into one Aho-Corasick automaton, so tagging an article costs one pass over its
+folded text whatever the number of aliases; rules and `NEAR/n` are then settled on the few
+phrases found. Tagging returns one `TopicMatch` per matched topic: a 0..1 score, `about`
+(score >= 0.5) or `mention`, and the evidence spans behind it, with offsets into the
+original title and text.
+`Watchlist.explain` gives the parts each score is made of.
 
-Every alias is tried on every text: language detection is wrong often enough, and scripts keep
+Every phrase is tried on every text: language detection is wrong often enough, and scripts keep
 languages apart anyway. Matching happens on a folded copy of the text (lower case; accents
 dropped in Latin, Greek and Cyrillic: é→e, ё→е, й→и; Arabic letter variants folded to their
 Persian form: ي→ی, ك→ک; Arabic diacritics, tatweel and invisible format characters dropped;
 ZWNJ and every whitespace run read as one space). A small offset map takes matches back to the
-original string. Aliases match whole words in scripts that put spaces between words; Han, kana
-and Hangul aliases match anywhere, as those scripts glue words (and particles) together.
+original string. Phrases match whole words in scripts that put spaces between words; Han, kana
+and Hangul phrases match anywhere, as those scripts glue words (and particles) together.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ahocorasick_rs
 import yaml
@@ -39,11 +43,15 @@ SNIPPET_CHARS = 60
 # How much each part weighs in the score. Parts that cannot be measured (no title, no text) are
 # left out and the rest renormalised, so a title-only feed entry or an untitled Telegram post
 # can still be `about` a topic.
-WEIGHTS = {"title": 0.30, "lead": 0.20, "count": 0.20, "spread": 0.15, "share": 0.15}
+WEIGHTS = {"title": 0.35, "lead": 0.20, "count": 0.20, "spread": 0.10, "share": 0.15}
 _TEXT_PARTS = ("lead", "count", "spread")
 _MAX_CHUNKS = 5  # spread: the text is cut in up to 5 chunks of at least LEAD_CHARS each
+# A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match, and a
+# topic found only through weak aliases, none in the title, has its score scaled by WEAK_ONLY:
+# "a Ukrainian playgroup in Melbourne" names Ukraine without being about it.
+WEAK = 0.5
+WEAK_ONLY = 0.6
 
-_TOPIC_KEYS = ("name", "aliases", "exclude")
 _TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 _LANGUAGE = re.compile(r"[a-z]{2}\Z")
 _MIN_STEM = 3  # a shorter stem matches half the dictionary
@@ -198,26 +206,59 @@ def _is_word(c: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Topic:
-    """One topic as written in the watchlist: aliases and excludes keyed by language."""
+class Near:
+    """`A NEAR/n B`: a phrase of `left` and one of `right` with at most `words` words between
+    them, in either order (`(a | b) NEAR/3 c` gives alternatives). In Han, kana and Hangul
+    text every character counts as a word."""
 
-    id: str
-    name: str
-    aliases: dict[str, tuple[str, ...]]
-    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    words: int
+    written: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """`@topic` in a rule: any alias of that topic found in the article (after its excludes)."""
+
+    topic: str
+    written: str
+
+
+Term = str | Near | TopicRef
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule of a topic: where a `match` term is found, it counts as evidence for the topic,
+    but only if every `all` entry (a term, or a list of alternatives), at least one `any` term
+    (when given) and no `none` term are found in the same article, title or text."""
+
+    match: tuple[str | Near, ...]
+    all: tuple[tuple[Term, ...], ...] = ()
+    any: tuple[Term, ...] = ()
+    none: tuple[Term, ...] = ()
     line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class _Pattern:
-    """What one automaton key means for one topic: an alias or an exclude phrase."""
+class Topic:
+    """One topic as written in the watchlist: aliases and excludes keyed by language, rules."""
 
-    topic: str
-    alias: str  # as written in the file, `*` included
-    stem: bool  # `Venezuel*`: extend the match over the rest of the word
-    left: bool  # needs a word boundary before it (its first char is a spaced-script letter)
-    right: bool  # needs a word boundary after it
-    exclude: bool
+    id: str
+    name: str
+    aliases: dict[str, tuple[str, ...]]
+    exclude: dict[str, tuple[str | Near, ...]] = field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    line: int = 0
+    weak: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+_TOP_KEYS = ("topics", "places")
+_TOPIC_KEYS = ("name", "aliases", "weak", "exclude", "rules")
+_RULE_KEYS = ("match", "all", "any", "none")
+_NEAR = re.compile(r"\s+NEAR/(\S*)\s+")
+_MAX_NEAR = 50
 
 
 def load_watchlist(path: str | Path) -> Watchlist:
@@ -235,8 +276,8 @@ def load_watchlist(path: str | Path) -> Watchlist:
 
 def parse_watchlist(text: str, path: str = "<watchlist>") -> Watchlist:
     """Validate and compile watchlist YAML; `path` only names the source in errors."""
-    topics = _parse_topics(_compose(text, path), path)
-    return Watchlist(text, path, topics)
+    topics, places = _parse_root(_compose(text, path), path)
+    return Watchlist(text, path, topics, places)
 
 
 def _compose(text: str, path: str) -> yaml.Node:
@@ -291,26 +332,46 @@ def _mapping(
     return entries
 
 
-def _parse_topics(root: yaml.Node, path: str) -> dict[str, Topic]:
-    entries = _mapping(root, path, "the watchlist")
-    for key, key_node, _ in entries:
-        if key != "topics":
-            raise _error(path, key_node, f"unknown top-level key {key!r}", fix="only `topics:`")
-    if not entries:
+class _Refs:
+    """`@topic` references seen while parsing, checked once every topic id is known."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, TopicRef, yaml.Node]] = []
+
+
+def _parse_root(root: yaml.Node, path: str) -> tuple[dict[str, Topic], dict[str, tuple[str, ...]]]:
+    entries = {
+        key: (key_node, value) for key, key_node, value in _mapping(root, path, "the watchlist")
+    }
+    for key, (key_node, _) in entries.items():
+        if key not in _TOP_KEYS:
+            fix = "known keys: " + ", ".join(_TOP_KEYS)
+            raise _error(path, key_node, f"unknown top-level key {key!r}", fix=fix)
+    if "topics" not in entries:
         raise _error(path, root, "no `topics:` mapping", fix="add `topics:` with one topic")
-    topics_node = entries[0][2]
+    topics_node = entries["topics"][1]
     topics = {}
+    refs = _Refs()
     for topic_id, key_node, value in _mapping(topics_node, path, "`topics`"):
         if not _TOPIC_ID.match(topic_id):
             fix = "use lower-case letters, digits, `_` or `-`, e.g. `north_korea`"
             raise _error(path, key_node, f"bad topic id {topic_id!r}", fix=fix)
-        topics[topic_id] = _parse_topic(topic_id, key_node, value, path)
+        topics[topic_id] = _parse_topic(topic_id, key_node, value, path, refs)
     if not topics:
         raise _error(path, topics_node, "`topics` is empty", fix="add at least one topic")
-    return topics
+    for topic_id, ref, node in refs.seen:
+        if ref.topic not in topics:
+            fix = "known topics: " + ", ".join(topics)
+            raise _error(path, node, f"rule refers to unknown topic {ref.written!r}", topic_id, fix)
+    places = {}
+    if "places" in entries:
+        places = _parse_phrases(entries["places"][1], path, "", "places")
+    return topics, places
 
 
-def _parse_topic(topic_id: str, key_node: yaml.Node, node: yaml.Node, path: str) -> Topic:
+def _parse_topic(
+    topic_id: str, key_node: yaml.Node, node: yaml.Node, path: str, refs: _Refs
+) -> Topic:
     no_aliases = ("has no aliases", topic_id, "add `aliases: {en: [...]}`")
     if not isinstance(node, yaml.MappingNode):
         raise _error(path, key_node, *no_aliases)
@@ -325,11 +386,17 @@ def _parse_topic(topic_id: str, key_node: yaml.Node, node: yaml.Node, path: str)
     aliases = _parse_phrases(fields["aliases"][1], path, topic_id, "aliases")
     if not any(aliases.values()):
         raise _error(path, fields["aliases"][0], *no_aliases)
+    weak = {}
+    if "weak" in fields:
+        weak = _parse_phrases(fields["weak"][1], path, topic_id, "weak")
     exclude = {}
     if "exclude" in fields:
-        exclude = _parse_phrases(fields["exclude"][1], path, topic_id, "exclude")
+        exclude = _parse_phrases(fields["exclude"][1], path, topic_id, "exclude", near=True)
+    rules: tuple[Rule, ...] = ()
+    if "rules" in fields:
+        rules = _parse_rules(fields["rules"][1], path, topic_id, refs)
     name = _parse_name(fields["name"][1] if "name" in fields else None, path, topic_id)
-    return Topic(topic_id, name, aliases, exclude, _line(key_node))
+    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak)  # type: ignore[arg-type]
 
 
 def _parse_name(node: yaml.Node | None, path: str, topic_id: str) -> str:
@@ -341,12 +408,24 @@ def _parse_name(node: yaml.Node | None, path: str, topic_id: str) -> str:
 
 
 def _parse_phrases(
-    node: yaml.Node, path: str, topic_id: str, what: str
-) -> dict[str, tuple[str, ...]]:
-    """`{language: [phrase, ...]}`: the shape shared by `aliases` and `exclude`."""
+    node: yaml.Node, path: str, topic_id: str, what: str, *, near: bool = False
+) -> dict[str, tuple[Any, ...]]:
+    """`{language: [phrase, ...]}`: the shape of `aliases`, `exclude` and `places`."""
     if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
         return {}
     phrases = {}
+    for language, items in _by_language(node, path, topic_id, what):
+        phrases[language] = tuple(
+            _parse_term(item, path, topic_id, what, near=near) for item in items
+        )
+    return phrases
+
+
+def _by_language(
+    node: yaml.Node, path: str, topic_id: str, what: str
+) -> list[tuple[str, list[yaml.Node]]]:
+    """The items of a `{language: [...]}` mapping, language by language."""
+    found = []
     for language, key_node, value in _mapping(node, path, f"`{what}`", topic_id):
         if not _LANGUAGE.match(language):
             fix = "use a two-letter ISO 639-1 code in lower case, e.g. en, ru, uk, es, zh, fa"
@@ -356,15 +435,130 @@ def _parse_phrases(
         if not isinstance(value, yaml.SequenceNode):
             fix = f"write `{language}: [first, second]`"
             raise _error(path, value, f"{what}.{language} must be a list", topic_id, fix)
-        phrases[language] = tuple(_parse_phrase(item, path, topic_id, what) for item in value.value)
-    return phrases
+        found.append((language, value.value))
+    return found
 
 
-def _parse_phrase(node: yaml.Node, path: str, topic_id: str, what: str) -> str:
+def _parse_rules(node: yaml.Node, path: str, topic_id: str, refs: _Refs) -> tuple[Rule, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        fix = "write `rules:` then `- match: [...]` items"
+        raise _error(path, node, "`rules` must be a non-empty list of rules", topic_id, fix)
+    return tuple(_parse_rule(item, path, topic_id, refs) for item in node.value)
+
+
+def _parse_rule(node: yaml.Node, path: str, topic_id: str, refs: _Refs) -> Rule:
+    parts: dict[str, tuple[Any, ...]] = {}
+    for key, key_node, value in _mapping(node, path, "a rule", topic_id):
+        if key not in _RULE_KEYS:
+            fix = "a rule has `match` and optionally `all`, `any`, `none`"
+            raise _error(path, key_node, f"rule: unknown key {key!r}", topic_id, fix)
+        parts[key] = _parse_rule_terms(value, path, topic_id, key, refs)
+    if "match" not in parts:
+        fix = "add `match: [...]`: the phrases this rule adds as evidence"
+        raise _error(path, node, "rule has no `match`", topic_id, fix)
+    for term in parts["match"]:
+        if isinstance(term, TopicRef):
+            fix = "`@topic` only goes in `all`, `any` or `none`"
+            raise _error(path, node, f"rule: {term.written!r} cannot be matched", topic_id, fix)
+    return Rule(
+        match=parts["match"],
+        all=parts.get("all", ()),
+        any=parts.get("any", ()),
+        none=parts.get("none", ()),
+        line=_line(node),
+    )
+
+
+def _parse_rule_terms(
+    node: yaml.Node, path: str, topic_id: str, key: str, refs: _Refs
+) -> tuple[Any, ...]:
+    """A rule's list of terms: a plain list, or a `{language: [...]}` mapping of lists. In
+    `all`, an item may itself be a list: alternatives, any one of which will do."""
+    what = f"rule {key}"
+    if isinstance(node, yaml.SequenceNode):
+        items = node.value
+    elif isinstance(node, yaml.MappingNode):
+        items = [item for _, group in _by_language(node, path, topic_id, what) for item in group]
+    else:
+        fix = f"write `{key}: [first, second]` or `{key}: {{en: [...], ru: [...]}}`"
+        raise _error(path, node, f"{what} must be a list", topic_id, fix)
+    if not items:
+        raise _error(path, node, f"{what} is empty", topic_id, fix="list at least one term")
+    terms: list[Any] = []
+    for item in items:
+        if key == "all" and isinstance(item, yaml.SequenceNode):
+            if not item.value:
+                raise _error(path, item, f"{what}: empty list of alternatives", topic_id)
+            group = [_parse_rule_term(i, path, topic_id, what, refs) for i in item.value]
+            terms.append(tuple(group))
+        else:
+            term = _parse_rule_term(item, path, topic_id, what, refs)
+            terms.append((term,) if key == "all" else term)
+    return tuple(terms)
+
+
+def _parse_rule_term(node: yaml.Node, path: str, topic_id: str, what: str, refs: _Refs) -> Term:
+    term = _parse_term(node, path, topic_id, what, near=True, ref=True)
+    if isinstance(term, TopicRef):
+        refs.seen.append((topic_id, term, node))
+    return term
+
+
+def _parse_term(
+    node: yaml.Node, path: str, topic_id: str, what: str, *, near: bool = False, ref: bool = False
+) -> Term:
+    """One entry: a phrase (`Kyiv`, `Венесуэл*`), or where allowed `A NEAR/n B` or `@topic`."""
     if not isinstance(node, yaml.ScalarNode):
         raise _error(path, node, f"{what}: every entry must be a string", topic_id)
-    phrase = node.value.strip()
-    if node.tag.endswith(":null") or not fold(phrase.rstrip("*")).text.strip():
+    written = node.value.strip()
+    if node.tag.endswith(":null") or not written:
+        raise _error(path, node, f"{what}: empty entry", topic_id, fix="remove it")
+    if written.startswith("@"):
+        if not ref:
+            fix = "`@topic` only goes in a rule's `all`, `any` or `none`"
+            raise _error(path, node, f"{what}: {written!r} is not a phrase", topic_id, fix)
+        if not _TOPIC_ID.match(written[1:]):
+            raise _error(path, node, f"{what}: bad topic reference {written!r}", topic_id)
+        return TopicRef(written[1:], written)
+    if "NEAR/" in written:
+        if not near:
+            fix = "proximity goes in `exclude` or a rule"
+            raise _error(
+                path, node, f"{what}: NEAR is not allowed here: {written!r}", topic_id, fix
+            )
+        return _parse_near(written, node, path, topic_id, what)
+    return _check_phrase(written, node, path, topic_id, what)
+
+
+def _parse_near(written: str, node: yaml.Node, path: str, topic_id: str, what: str) -> Near:
+    fix = "write `A NEAR/5 B` (at most 5 words between A and B; `(a | b)` for alternatives)"
+    pieces = _NEAR.split(written)
+    if len(pieces) != 3:
+        problem = "NEAR needs one phrase on each side" if len(pieces) < 3 else "one NEAR per term"
+        raise _error(path, node, f"{what}: {problem}: {written!r}", topic_id, fix)
+    left, words, right = pieces
+    if not words.isdigit() or not 0 <= int(words) <= _MAX_NEAR:
+        problem = f"NEAR/{words} needs a number of words from 0 to {_MAX_NEAR}: {written!r}"
+        raise _error(path, node, f"{what}: {problem}", topic_id, fix)
+    sides = [_near_side(side, node, path, topic_id, what, fix) for side in (left, right)]
+    return Near(sides[0], sides[1], int(words), written)
+
+
+def _near_side(
+    side: str, node: yaml.Node, path: str, topic_id: str, what: str, fix: str
+) -> tuple[str, ...]:
+    side = side.strip()
+    if side.startswith("(") and side.endswith(")"):
+        options = [o.strip() for o in side[1:-1].split("|")]
+    else:
+        options = [side]
+    if any(not o or "(" in o or ")" in o or "|" in o or o.startswith("@") for o in options):
+        raise _error(path, node, f"{what}: bad NEAR side {side!r}", topic_id, fix)
+    return tuple(_check_phrase(o, node, path, topic_id, what) for o in options)
+
+
+def _check_phrase(phrase: str, node: yaml.Node, path: str, topic_id: str, what: str) -> str:
+    if not fold(phrase.rstrip("*")).text.strip():
         raise _error(path, node, f"{what}: empty entry", topic_id, fix="remove it")
     if "*" in phrase.rstrip("*") or phrase.endswith("**"):
         raise _error(path, node, f"{what}: `*` only ends a stem: {phrase!r}", topic_id)
@@ -380,93 +574,274 @@ def _parse_phrase(node: yaml.Node, path: str, topic_id: str, what: str) -> str:
 
 # --- compiling ----------------------------------------------------------------------------
 
+_ALIAS, _EXCLUDE, _TERM, _PLACE, _WEAK = range(5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    """One folded phrase as the automaton finds it."""
+
+    key: str
+    stem: bool  # `Venezuel*`: extend the match over the rest of the word
+    left: bool  # needs a word boundary before it (its first char is a spaced-script letter)
+    right: bool  # needs a word boundary after it
+
+
+@dataclass(frozen=True, slots=True)
+class _Use:
+    """What a phrase means to one topic: an alias, an exclude, a rule term, or a place."""
+
+    topic: str  # "" for a place
+    role: int
+    written: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CNear:
+    left: tuple[int, ...]  # phrase ids
+    right: tuple[int, ...]
+    words: int
+    written: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CPhrase:
+    pid: int
+    written: str
+
+
+_CTerm = _CPhrase | _CNear | TopicRef
+
+
+@dataclass(frozen=True, slots=True)
+class _CRule:
+    match: tuple[_CPhrase | _CNear, ...]
+    all: tuple[tuple[_CTerm, ...], ...]
+    any: tuple[_CTerm, ...]
+    none: tuple[_CTerm, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _CTopic:
+    exclude_near: tuple[_CNear, ...]
+    rules: tuple[_CRule, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class _Automaton:
-    """Every folded alias and exclude phrase of every topic and language in one Aho-Corasick
-    automaton; `patterns[i]` says what key `i` means, for each topic that has it (topics may
-    share an alias, and one folded key may be a whole word in one topic and a stem in another)."""
+    """Every folded phrase of every topic, language and role in one Aho-Corasick automaton.
+    `keys[i]` are the phrase ids of automaton key `i` (one folded key may be a whole word in
+    one place and a stem in another); `uses[p]` say what phrase `p` means, for each topic."""
 
     search: ahocorasick_rs.AhoCorasick
-    patterns: tuple[tuple[_Pattern, ...], ...]
+    keys: tuple[tuple[int, ...], ...]
+    phrases: tuple[_Phrase, ...]
+    uses: tuple[tuple[_Use, ...], ...]
+    topics: dict[str, _CTopic]
 
 
-def _compile(topics: Iterable[Topic]) -> _Automaton:
-    by_key: dict[str, dict[tuple[str, bool, bool], _Pattern]] = {}
+class _Builder:
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, bool], int] = {}
+        self.phrases: list[_Phrase] = []
+        self.uses: list[dict[tuple[str, int], _Use]] = []
+
+    def phrase(self, written: str, topic: str, role: int) -> int:
+        stem = written.endswith("*")
+        key = fold(written.rstrip("*")).text.strip()
+        pid = self.ids.get((key, stem))
+        if pid is None:
+            pid = self.ids[(key, stem)] = len(self.phrases)
+            left, right = _is_word(key[0]), _is_word(key[-1]) and not stem
+            self.phrases.append(_Phrase(key, stem, left, right))
+            self.uses.append({})
+        # The same phrase twice in a topic and role (`Kiev` in en and es): keep the first.
+        self.uses[pid].setdefault((topic, role), _Use(topic, role, written))
+        return pid
+
+    def near(self, near: Near, topic: str, role: int) -> _CNear:
+        left = tuple(self.phrase(p, topic, role) for p in near.left)
+        right = tuple(self.phrase(p, topic, role) for p in near.right)
+        return _CNear(left, right, near.words, near.written)
+
+    def term(self, term: Term, topic: str) -> _CTerm:
+        if isinstance(term, TopicRef):
+            return term
+        if isinstance(term, Near):
+            return self.near(term, topic, _TERM)
+        return _CPhrase(self.phrase(term, topic, _TERM), term)
+
+
+def _compile(topics: Iterable[Topic], places: dict[str, tuple[str, ...]]) -> _Automaton:
+    b = _Builder()
+    compiled = {}
     for topic in topics:
-        for phrases, exclude in ((topic.aliases, False), (topic.exclude, True)):
-            for phrase in (p for ps in phrases.values() for p in ps):
-                key, pattern = _pattern(topic.id, phrase, exclude)
-                # Same folded key twice in a topic (`Kiev` in en and es): keep the first.
-                by_key.setdefault(key, {}).setdefault((topic.id, pattern.stem, exclude), pattern)
+        for phrase in (p for ps in topic.aliases.values() for p in ps):
+            b.phrase(phrase, topic.id, _ALIAS)
+        for phrase in (p for ps in topic.weak.values() for p in ps):
+            b.phrase(phrase, topic.id, _WEAK)
+        exclude_near = []
+        for term in (t for ts in topic.exclude.values() for t in ts):
+            if isinstance(term, Near):
+                # NEAR sides are looked up raw (`_TERM` uses are not cancelled by excludes
+                # before the exclude spans are known: see `_Field`).
+                exclude_near.append(b.near(term, topic.id, _TERM))
+            else:
+                b.phrase(term, topic.id, _EXCLUDE)
+        rules = tuple(
+            _CRule(
+                match=tuple(b.term(t, topic.id) for t in rule.match),  # type: ignore[misc]
+                all=tuple(tuple(b.term(t, topic.id) for t in group) for group in rule.all),
+                any=tuple(b.term(t, topic.id) for t in rule.any),
+                none=tuple(b.term(t, topic.id) for t in rule.none),
+            )
+            for rule in topic.rules
+        )
+        compiled[topic.id] = _CTopic(tuple(exclude_near), rules)
+    for phrase in (p for ps in places.values() for p in ps):
+        b.phrase(phrase, "", _PLACE)
+    by_key: dict[str, list[int]] = {}
+    for pid, phrase in enumerate(b.phrases):
+        by_key.setdefault(phrase.key, []).append(pid)
     search = ahocorasick_rs.AhoCorasick(
         list(by_key), implementation=ahocorasick_rs.Implementation.DFA
     )
-    return _Automaton(search, tuple(tuple(p.values()) for p in by_key.values()))
-
-
-def _pattern(topic_id: str, phrase: str, exclude: bool) -> tuple[str, _Pattern]:
-    stem = phrase.endswith("*")
-    key = fold(phrase.rstrip("*")).text.strip()
-    left, right = _is_word(key[0]), _is_word(key[-1]) and not stem
-    return key, _Pattern(topic_id, phrase, stem, left, right, exclude)
+    return _Automaton(
+        search,
+        tuple(tuple(pids) for pids in by_key.values()),
+        tuple(b.phrases),
+        tuple(tuple(u.values()) for u in b.uses),
+        compiled,
+    )
 
 
 # --- matching -----------------------------------------------------------------------------
 
-_Span = tuple[int, int, tuple[_Pattern, ...]]
+_Span = tuple[int, int]
+# Words for NEAR/n: a run of letters or digits of a spaced script, or one Han/kana/Hangul char.
+_TOKEN = re.compile(
+    r"[^\W_\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0010ffff]+"
+    r"|[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0010ffff]"
+)
 
 
-def _find(automaton: _Automaton, folded: str) -> list[_Span]:
-    """The accepted matches in `folded`, by start, once exclusions and overlaps are settled."""
-    found: dict[tuple[int, int], list[_Pattern]] = {}
-    # Overlapping search: a key that fails its boundary check must not hide a shorter one.
-    for index, start, end in automaton.search.find_matches_as_indexes(folded, overlapping=True):
-        for pattern in automaton.patterns[index]:
-            stop = _accept(folded, start, end, pattern)
-            if stop is not None:
-                found.setdefault((start, stop), []).append(pattern)
-    return _longest(_drop_excluded(found), len(folded))
-
-
-def _accept(folded: str, start: int, end: int, pattern: _Pattern) -> int | None:
-    """The end of the match if `pattern` found at `start:end` respects word boundaries."""
-    if pattern.left and start > 0 and _is_word(folded[start - 1]):
+def _accept(folded: str, start: int, end: int, phrase: _Phrase) -> int | None:
+    """The end of the match if `phrase` found at `start:end` respects word boundaries."""
+    if phrase.left and start > 0 and _is_word(folded[start - 1]):
         return None
-    if pattern.stem:
+    if phrase.stem:
         match = _WORD_TAIL.match(folded, end)
         return match.end() if match else end
-    if pattern.right and end < len(folded) and _is_word(folded[end]):
+    if phrase.right and end < len(folded) and _is_word(folded[end]):
         return None
     return end
 
 
-def _drop_excluded(found: dict[tuple[int, int], list[_Pattern]]) -> list[_Span]:
-    """Alias matches, less those overlapping an exclude phrase of their own topic, one pattern
-    per topic and span."""
-    excluded = [(s, e, p.topic) for (s, e), ps in found.items() for p in ps if p.exclude]
-    spans = []
-    for (start, end), patterns in found.items():
-        kept: dict[str, _Pattern] = {}
-        for p in patterns:
-            if p.exclude or any(t == p.topic and s < end and start < e for s, e, t in excluded):
-                continue
-            kept.setdefault(p.topic, p)
-        if kept:
-            spans.append((start, end, tuple(kept.values())))
-    return spans
+def _overlaps(span: _Span, others: list[_Span]) -> bool:
+    return any(s < span[1] and span[0] < e for s, e in others)
 
 
-def _longest(spans: list[_Span], size: int) -> list[_Span]:
+class _Field:
+    """What the automaton found in one folded field (title or text), sorted by topic: alias
+    spans, rule-term spans and place spans, with each topic's excludes already applied."""
+
+    def __init__(self, automaton: _Automaton, folded: str) -> None:
+        self.folded = folded
+        self.raw: dict[int, list[_Span]] = {}
+        phrases = automaton.phrases
+        # Overlapping search: a key that fails its boundary check must not hide a shorter one.
+        for index, start, end in automaton.search.find_matches_as_indexes(folded, overlapping=True):
+            for pid in automaton.keys[index]:
+                stop = _accept(folded, start, end, phrases[pid])
+                if stop is not None:
+                    self.raw.setdefault(pid, []).append((start, stop))
+        self.aliases: dict[str, list[tuple[int, int, str, bool]]] = {}  # (.., weak)
+        self.terms: dict[str, dict[int, list[_Span]]] = {}
+        self.places: list[tuple[int, int, str]] = []
+        excluded: dict[str, list[_Span]] = {}
+        for pid, spans in self.raw.items():
+            for use in automaton.uses[pid]:
+                if use.role in (_ALIAS, _WEAK):
+                    found = self.aliases.setdefault(use.topic, [])
+                    weak = use.role == _WEAK
+                    found.extend((s, e, use.written, weak) for s, e in spans)
+                elif use.role == _TERM:
+                    self.terms.setdefault(use.topic, {})[pid] = spans
+                elif use.role == _EXCLUDE:
+                    excluded.setdefault(use.topic, []).extend(spans)
+                else:
+                    self.places.extend((s, e, use.written) for s, e in spans)
+        for topic, compiled in automaton.topics.items():
+            for near in compiled.exclude_near:
+                # A NEAR exclude cancels what overlaps its two phrases, not the words between:
+                # in "Atlanta, Georgia, near Tbilisi" only the state's Georgia goes.
+                for a, b in self.near_pairs(near, self.raw):
+                    excluded.setdefault(topic, []).extend((a, b))
+        for topic, spans in excluded.items():
+            self._exclude(topic, spans)
+
+    def _exclude(self, topic: str, spans: list[_Span]) -> None:
+        if topic in self.aliases:
+            kept = [a for a in self.aliases[topic] if not _overlaps(a[:2], spans)]
+            self.aliases[topic] = kept
+        for pid, found in self.terms.get(topic, {}).items():
+            self.terms[topic][pid] = [t for t in found if not _overlaps(t, spans)]
+
+    def near(self, near: _CNear, found: dict[int, list[_Span]]) -> list[_Span]:
+        """The spans (from the first phrase's start to the other's end) where `near` holds."""
+        return [(first[0], second[1]) for first, second in self.near_pairs(near, found)]
+
+    def near_pairs(self, near: _CNear, found: dict[int, list[_Span]]) -> list[tuple[_Span, _Span]]:
+        """The (first, second) phrase spans, in text order, that `near` brings together."""
+        lefts = [s for pid in near.left for s in found.get(pid, ())]
+        rights = [s for pid in near.right for s in found.get(pid, ())] if lefts else []
+        pairs = []
+        for a in lefts:
+            for b in rights:
+                first, second = (a, b) if a[0] <= b[0] else (b, a)
+                if first[1] > second[0]:  # overlapping: the same words, not two phrases
+                    continue
+                gap = self.folded[first[1] : second[0]]
+                if len(gap) <= 40 * (near.words + 1) and len(_TOKEN.findall(gap)) <= near.words:
+                    pairs.append((first, second))
+        return pairs
+
+    def term_spans(self, topic: str, term: _CPhrase | _CNear) -> list[_Span]:
+        found = self.terms.get(topic, {})
+        if isinstance(term, _CPhrase):
+            return found.get(term.pid, [])
+        return self.near(term, found)
+
+    def has(self, topic: str, term: _CTerm) -> bool:
+        if isinstance(term, TopicRef):
+            return bool(self.aliases.get(term.topic))
+        return bool(self.term_spans(topic, term))
+
+
+def _fires(rule: _CRule, topic: str, fields: list[_Field]) -> bool:
+    def found(term: _CTerm) -> bool:
+        return any(f.has(topic, term) for f in fields)
+
+    return (
+        all(any(found(t) for t in group) for group in rule.all)
+        and (not rule.any or any(found(t) for t in rule.any))
+        and not any(found(t) for t in rule.none)
+    )
+
+
+def _longest(
+    spans: dict[_Span, dict[str, tuple[str, bool]]], size: int
+) -> list[tuple[int, int, dict[str, tuple[str, bool]]]]:
     """Of overlapping spans keep the longest (then the first); a span shared by several topics
     counts for each of them."""
     taken = bytearray(size)
     chosen = []
-    for span in sorted(spans, key=lambda sp: (sp[0] - sp[1], sp[0])):
-        start, end, _ = span
+    for (start, end), topics in sorted(
+        spans.items(), key=lambda sp: (sp[0][0] - sp[0][1], sp[0][0])
+    ):
         if taken.find(1, start, end) < 0:
             taken[start:end] = b"\x01" * (end - start)
-            chosen.append(span)
+            chosen.append((start, end, topics))
     return sorted(chosen, key=lambda sp: sp[0])
 
 
@@ -481,6 +856,11 @@ class _Hit:
     start: int
     end: int
     alias: str
+    weak: bool = False
+
+    @property
+    def weight(self) -> float:
+        return WEAK if self.weak else 1.0
 
 
 def _evidence(hit: _Hit, original: str) -> Evidence:
@@ -502,30 +882,41 @@ def _snippet(text: str, start: int, end: int) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
-def _parts(hits: list[_Hit], text_len: int, all_hits: int) -> dict[str, float]:
-    """The score parts, each in 0..1, with the counts they come from."""
-    in_text = [h.start for h in hits if h.field == "text"]
-    n_title = len(hits) - len(in_text)
-    n_lead = sum(1 for start in in_text if start < LEAD_CHARS)
-    chunks = max(1, min(_MAX_CHUNKS, text_len // LEAD_CHARS))
-    touched = {start * chunks // text_len for start in in_text}
+def _parts(hits: list[_Hit], text_len: int, all_hits: float) -> dict[str, float]:
+    """The score parts, each in 0..1, with the counts they come from. A weak hit counts as
+    `WEAK` of a match; `spread` is -1 (not measured) for a text too short to have parts."""
+    in_text = [h for h in hits if h.field == "text"]
+    in_title = [h for h in hits if h.field == "title"]
+    n_text = sum(h.weight for h in in_text)
+    n_lead = sum(h.weight for h in in_text if h.start < LEAD_CHARS)
+    chunks = min(_MAX_CHUNKS, text_len // LEAD_CHARS)
+    touched = {h.start * chunks // text_len for h in in_text} if chunks >= 2 else set()
     return {
-        "title": 1.0 if n_title else 0.0,
+        "title": 1.0 if in_title else 0.0,  # a demonym in a headline is no passing word
         "lead": 1 - 0.5**n_lead,  # one match in the lead: 0.5, two: 0.75
-        "count": 1 - 0.5 ** (len(in_text) / 3),  # three in the text: 0.5, six: 0.75
-        "spread": len(touched) / chunks,
-        "share": len(hits) / all_hits,
-        "title_matches": float(n_title),
+        "count": 1 - 0.5 ** (n_text / 3),  # three in the text: 0.5, six: 0.75
+        "spread": len(touched) / chunks if chunks >= 2 else -1.0,
+        "share": sum(h.weight for h in hits) / all_hits,
+        "title_matches": float(len(in_title)),
         "text_matches": float(len(in_text)),
+        "strong_matches": float(sum(not h.weak for h in hits)),
     }
 
 
 def _score(parts: dict[str, float], has_title: bool, has_text: bool) -> float:
+    """The weighed mean of the parts that could be measured (no title, no text, or a text too
+    short to have parts leave theirs out); scaled by `WEAK_ONLY` when only weak aliases, none
+    in the title, were found."""
     used = [
-        p for p in WEIGHTS if (p != "title" or has_title) and (p not in _TEXT_PARTS or has_text)
+        p
+        for p in WEIGHTS
+        if (p != "title" or has_title) and (p not in _TEXT_PARTS or has_text) and parts[p] >= 0
     ]
     total = sum(WEIGHTS[p] for p in used)
-    return round(sum(WEIGHTS[p] * parts[p] for p in used) / total, 4)
+    score = sum(WEIGHTS[p] * parts[p] for p in used) / total
+    if not parts["strong_matches"] and not parts["title"]:
+        score *= WEAK_ONLY
+    return round(score, 4)
 
 
 # --- the compiled watchlist ---------------------------------------------------------------
@@ -537,10 +928,17 @@ class Watchlist:
     It pickles as its source text and recompiles on arrival, so a process pool can receive it.
     """
 
-    def __init__(self, text: str, path: str, topics: dict[str, Topic]) -> None:
+    def __init__(
+        self,
+        text: str,
+        path: str,
+        topics: dict[str, Topic],
+        places: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self._source = (text, path)
         self._topics = topics
-        self._automaton = _compile(topics.values())
+        self.places: dict[str, tuple[str, ...]] = places or {}
+        self._automaton = _compile(topics.values(), self.places)
         # First 12 hex chars of the sha256 of the file text: stored with every match, so a
         # changed watchlist shows in the warehouse.
         self.version: str = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
@@ -577,30 +975,57 @@ class Watchlist:
         return {match.topic: parts for match, parts in self._analyse(title, text)}
 
     def _analyse(self, title: str, text: str) -> list[tuple[TopicMatch, dict[str, float]]]:
-        hits: dict[str, list[_Hit]] = {}
-        self._collect("title", title, hits)
-        self._collect("text", text, hits)
-        all_hits = sum(len(h) for h in hits.values())
+        originals = {"title": title, "text": text}
+        hits, places = self._hits(originals)
+        all_hits = sum(h.weight for hs in hits.values() for h in hs) + places
         has_title, has_text = bool(title.strip()), bool(text.strip())
         results = []
         for topic, topic_hits in hits.items():
             parts = _parts(topic_hits, len(text), all_hits)
             parts["score"] = score = _score(parts, has_title, has_text)
             relevance = "about" if score >= ABOUT_THRESHOLD else "mention"
-            originals = {"title": title, "text": text}
             evidence = tuple(_evidence(h, originals[h.field]) for h in topic_hits[:MAX_EVIDENCE])
             results.append((TopicMatch(topic, relevance, score, evidence), parts))
         results.sort(key=lambda r: (-r[0].score, r[0].topic))
         return results
 
-    def _collect(self, where: str, original: str, hits: dict[str, list[_Hit]]) -> None:
-        """Add the matches in one field; title first, so hits stay in reading order."""
-        if not original:
-            return
-        folded = fold(original)
-        for start, end, patterns in _find(self._automaton, folded.text):
-            o_start, o_end = folded.original(start, end)
-            for pattern in patterns:
-                hits.setdefault(pattern.topic, []).append(
-                    _Hit(where, o_start, o_end, pattern.alias)
-                )
+    def _hits(self, originals: dict[str, str]) -> tuple[dict[str, list[_Hit]], int]:
+        """Each topic's kept matches in reading order (title first), and the count of place
+        mentions that are no topic's."""
+        folded = {name: fold(value) for name, value in originals.items() if value}
+        fields = {name: _Field(self._automaton, f.text) for name, f in folded.items()}
+        fired = self._fired_rules(list(fields.values()))
+        hits: dict[str, list[_Hit]] = {}
+        places = 0
+        for name, found in fields.items():
+            candidates: dict[_Span, dict[str, tuple[str, bool]]] = {}
+            for topic, spans in found.aliases.items():
+                for s, e, written, weak in spans:
+                    here = candidates.setdefault((s, e), {})
+                    if topic not in here or (here[topic][1] and not weak):  # strong wins
+                        here[topic] = (written, weak)
+            for topic, rule in fired:
+                for term in rule.match:
+                    for span in found.term_spans(topic, term):
+                        candidates.setdefault(span, {}).setdefault(topic, (term.written, False))
+            for s, e, written in found.places:
+                candidates.setdefault((s, e), {}).setdefault("", (written, False))
+            for start, end, topics in _longest(candidates, len(found.folded)):
+                if "" in topics:  # a place, unless a topic has the same span
+                    places += len(topics) == 1
+                    topics.pop("")
+                o_start, o_end = folded[name].original(start, end)
+                for topic, (written, weak) in topics.items():
+                    hits.setdefault(topic, []).append(_Hit(name, o_start, o_end, written, weak))
+        return hits, places
+
+    def _fired_rules(self, fields: list[_Field]) -> list[tuple[str, _CRule]]:
+        """The rules whose match terms are found and whose conditions hold."""
+        fired = []
+        for topic, compiled in self._automaton.topics.items():
+            for rule in compiled.rules:
+                if any(f.term_spans(topic, t) for t in rule.match for f in fields) and _fires(
+                    rule, topic, fields
+                ):
+                    fired.append((topic, rule))
+        return fired

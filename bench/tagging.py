@@ -1,0 +1,232 @@
+"""Tagging benchmark: is newswatch's `about` right, and how fast is it? One command:
+
+    .venv/bin/python bench/tagging.py [--watchlist seeds/watchlist.yaml] [--seconds 3]
+
+Reads the hand-labelled development set in tests/data/topics/devset.jsonl (real articles,
+feed entries and texts in many languages; see its README.md) and prints, in one run:
+
+- per topic, precision, recall and F1 of `about` for newswatch (the full watchlist), next to a
+  baseline that tags an article as about a topic whenever it names the country or its capital
+  in any of the six languages (inflected Russian and Ukrainian forms included), and the macro
+  F1 of each with the ratio;
+- the same F1 per language of the items;
+- throughput on one core: articles tagged per second with the full watchlist over the whole
+  development set (each article's title and text), and the baseline's, in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from extractors.topics import Watchlist, load_watchlist, parse_watchlist  # noqa: E402
+
+DEVSET = REPO / "tests" / "data" / "topics" / "devset.jsonl"
+TOPICS = ("venezuela", "ukraine", "taiwan", "iran")
+
+# The baseline: the country's name and its capital, in en, es, ru, uk, zh and fa.
+BASELINE = """
+topics:
+  venezuela:
+    aliases:
+      en: [Venezuela, Caracas]
+      ru: [Венесуэл*, Каракас*]
+      uk: [Венесуел*, Каракас*]
+      zh: [委内瑞拉, 委內瑞拉, 加拉加斯]
+      fa: [ونزوئلا, کاراکاس]
+  ukraine:
+    aliases:
+      en: [Ukraine, Kyiv, Kiev]
+      es: [Ucrania]
+      ru: [Украин*, Киев*]
+      uk: [Україн*, Київ, Києв*]
+      zh: [乌克兰, 烏克蘭, 基辅, 基輔]
+      fa: [اوکراین, کیف, کی‌یف]
+  taiwan:
+    aliases:
+      en: [Taiwan, Taipei]
+      es: [Taiwán, Taipéi]
+      ru: [Тайван*, Тайбэ*]
+      uk: [Тайван*, Тайбе*]
+      zh: [台湾, 臺灣, 台灣, 台北, 臺北]
+      fa: [تایوان, تایپه]
+  iran:
+    aliases:
+      en: [Iran, Tehran]
+      es: [Irán, Teherán]
+      ru: [Иран*, Тегеран*]
+      uk: [Іран*, Тегеран*]
+      zh: [伊朗, 德黑兰, 德黑蘭]
+      fa: [ایران, تهران]
+"""
+
+Tagger = Callable[[dict], set[str]]
+SIX = ("en", "ru", "uk", "es", "zh", "fa")
+
+
+def language(item: dict) -> str:
+    """The item's language if it is one of the six, else "other" (de, fr, pt, ...)."""
+    return item["language"] if item["language"] in SIX else "other"
+
+
+def load_devset(path: Path = DEVSET) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def newswatch_tagger(wl: Watchlist) -> Tagger:
+    def tag(item: dict) -> set[str]:
+        matches = wl.tag(item["title"], item["text"], item["language"])
+        return {m.topic for m in matches if m.relevance == "about"}
+
+    return tag
+
+
+def baseline_tagger(wl: Watchlist) -> Tagger:
+    def tag(item: dict) -> set[str]:
+        return {m.topic for m in wl.tag(item["title"], item["text"], item["language"])}
+
+    return tag
+
+
+def scores(items: list[dict], predicted: list[set[str]], topic: str) -> tuple[float, float, float]:
+    """Precision, recall and F1 of `about` for one topic (1.0 where nothing was to be found
+    and nothing was found)."""
+    tp = sum(topic in p and topic in i["about"] for i, p in zip(items, predicted, strict=True))
+    fp = sum(topic in p and topic not in i["about"] for i, p in zip(items, predicted, strict=True))
+    fn = sum(topic not in p and topic in i["about"] for i, p in zip(items, predicted, strict=True))
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def macro_f1(items: list[dict], predicted: list[set[str]], topics: tuple[str, ...]) -> float:
+    present = [t for t in topics if any(t in i["about"] for i in items)]
+    if not present:
+        return float("nan")
+    return sum(scores(items, predicted, t)[2] for t in present) / len(present)
+
+
+def throughput(tag: Tagger, items: list[dict], seconds: float) -> float:
+    """Articles per second of this process's CPU time (one core: tagging is one thread), over
+    the whole set until `seconds` of CPU time have passed. CPU time, not wall time, so that
+    other work on a shared machine does not count against it."""
+    done = 0
+    started = time.process_time()
+    while time.process_time() - started < seconds:
+        for item in items:
+            tag(item)
+        done += len(items)
+    return done / (time.process_time() - started)
+
+
+def print_counts(items: list[dict]) -> None:
+    languages = Counter(map(language, items))
+    print(f"Development set: {len(items)} items ({DEVSET.relative_to(REPO)})")
+    print(f"{'language':<10} {'items':>6} " + " ".join(f"{t:>10}" for t in TOPICS))
+    for name, n in languages.most_common():
+        of = [i for i in items if language(i) == name]
+        print(
+            f"{name:<10} {n:>6} "
+            + " ".join(f"{sum(t in i['about'] for i in of):>10}" for t in TOPICS)
+        )
+    total = " ".join(f"{sum(t in i['about'] for i in items):>10}" for t in TOPICS)
+    print(f"{'all':<10} {len(items):>6} {total}   (items about each topic)\n")
+
+
+def print_quality(items: list[dict], ours: list[set[str]], base: list[set[str]]) -> None:
+    print(f"{'topic':<10} {'n':>3}  {'newswatch P   R    F1':>22}   {'baseline P   R    F1':>22}")
+    for topic in TOPICS:
+        n = sum(topic in i["about"] for i in items)
+        a, b = scores(items, ours, topic), scores(items, base, topic)
+        print(
+            f"{topic:<10} {n:>3}  {a[0]:>8.2f} {a[1]:>4.2f} {a[2]:>5.2f}   "
+            f"{b[0]:>8.2f} {b[1]:>4.2f} {b[2]:>5.2f}"
+        )
+    ours_f1, base_f1 = macro_f1(items, ours, TOPICS), macro_f1(items, base, TOPICS)
+    print(
+        f"{'macro F1':<10} {'':>3}  {ours_f1:>19.3f}   {base_f1:>19.3f}   "
+        f"ratio {ours_f1 / base_f1:.2f}x  (target >= 0.85 and above the baseline)\n"
+    )
+
+
+def print_by_language(items: list[dict], ours: list[set[str]], base: list[set[str]]) -> None:
+    print("Macro F1 by language (over the topics with items about them in that language):")
+    for name, _ in Counter(map(language, items)).most_common():
+        pick = [k for k, i in enumerate(items) if language(i) == name]
+        sub = [items[k] for k in pick]
+        if not any(i["about"] for i in sub):
+            wrong = sum(bool(ours[k]) for k in pick), sum(bool(base[k]) for k in pick)
+            print(f"  {name:<6} no item about a topic; false `about`: {wrong[0]} vs {wrong[1]}")
+            continue
+        f_ours = macro_f1(sub, [ours[k] for k in pick], TOPICS)
+        f_base = macro_f1(sub, [base[k] for k in pick], TOPICS)
+        print(f"  {name:<6} newswatch {f_ours:.2f}  baseline {f_base:.2f}")
+    print()
+
+
+def print_by_kind(items: list[dict], ours: list[set[str]], base: list[set[str]]) -> None:
+    print("Macro F1 by kind of item (page, seed, feed-entry, paragraphs: news; text: UA-GEC):")
+    for kind, n in Counter(i["kind"] for i in items).most_common():
+        pick = [k for k, i in enumerate(items) if i["kind"] == kind]
+        sub = [items[k] for k in pick]
+        f_ours = macro_f1(sub, [ours[k] for k in pick], TOPICS)
+        f_base = macro_f1(sub, [base[k] for k in pick], TOPICS)
+        print(f"  {kind:<11} {n:>4} items  newswatch {f_ours:.2f}  baseline {f_base:.2f}")
+    news = [k for k, i in enumerate(items) if i["kind"] != "text"]
+    sub = [items[k] for k in news]
+    f_ours = macro_f1(sub, [ours[k] for k in news], TOPICS)
+    f_base = macro_f1(sub, [base[k] for k in news], TOPICS)
+    print(
+        f"  {'news only':<11} {len(news):>4} items  newswatch {f_ours:.2f}  baseline {f_base:.2f}\n"
+    )
+
+
+def print_errors(items: list[dict], ours: list[set[str]]) -> None:
+    print("newswatch's errors (false and missed `about`):")
+    for item, predicted in zip(items, ours, strict=True):
+        truth = set(item["about"])
+        if predicted != truth:
+            extra, missed = sorted(predicted - truth), sorted(truth - predicted)
+            print(f"  {item['id']:<44} +{extra} -{missed}  {item['title'][:50]!r}")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--watchlist", type=Path, default=REPO / "seeds" / "watchlist.yaml")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per throughput run")
+    parser.add_argument("--errors", action="store_true", help="list newswatch's mistakes")
+    args = parser.parse_args()
+    items = load_devset()
+    wl = load_watchlist(args.watchlist)
+    ours_tag, base_tag = newswatch_tagger(wl), baseline_tagger(parse_watchlist(BASELINE))
+    ours = [ours_tag(i) for i in items]
+    base = [base_tag(i) for i in items]
+    print_counts(items)
+    print_quality(items, ours, base)
+    print_by_language(items, ours, base)
+    print_by_kind(items, ours, base)
+    if args.errors:
+        print_errors(items, ours)
+    chars = sum(len(i["title"]) + len(i["text"]) for i in items) / len(items)
+    rate, base_rate = (throughput(t, items, args.seconds) for t in (ours_tag, base_tag))
+    aliases = sum(len(a) for t in wl.topics for a in wl.topic(t).aliases.values())
+    print(
+        f"Throughput, one core, {len(wl.topics)} topics and {aliases} aliases, "
+        f"{chars:,.0f} chars per article on average:"
+    )
+    print(f"  newswatch {rate:8,.0f} articles/s   (target >= 2,000)")
+    print(f"  baseline  {base_rate:8,.0f} articles/s   (newswatch at {rate / base_rate:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
