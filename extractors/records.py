@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from extractors.fingerprints import Fingerprint
 
 SOURCE_KINDS = ("rss", "atom", "jsonfeed", "telegram", "substack", "sitemap")
 
@@ -197,3 +201,6 @@ class ProcessedPage:
     # Where the raw page is in the WARC archive (file relative to it, byte offset).
     archive_path: str | None = None
     archive_offset: int | None = None
+    # The text's shingles and MinHash, as the worker computed them: the near-duplicate lookup
+    # in the parent takes them instead of shingling the text again (None: it does).
+    fingerprint: Fingerprint | None = field(default=None, compare=False, repr=False)

@@ -1,24 +1,27 @@
 """CPU work of an ingest run: extraction, fingerprinting and tagging of fetched pages.
 
-Extraction costs tens of milliseconds a page, so a batch runs in a process pool sized to the
-cores, inside one Prefect task (a task per page would cost more in orchestration than the
-work). Each worker compiles the watchlist once, at start. A page that fails comes back as a
-`ProcessedPage` with the reason, never as an exception that would sink the batch.
+Extraction costs tens of milliseconds a page, so pages run in a process pool sized to the
+cores, one pool for a whole run, fed batch by batch from inside Prefect tasks (a task per page
+would cost more in orchestration than the work). Each worker compiles the watchlist once, at
+start. A page that fails comes back as a `ProcessedPage` with the reason, never as an
+exception that would sink the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.forkserver
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from extractors.articles import EXTRACTOR_VERSION, extract_article
-from extractors.fingerprints import content_hash, signature
+from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from extractors.urls import canonical_url, is_http_url
@@ -105,6 +108,7 @@ def _processed(
     article: Article,
     watchlist: Watchlist,
 ) -> ProcessedPage:
+    fp = fingerprint(article.text)
     return ProcessedPage(
         entries=entries,
         source=source,
@@ -112,9 +116,10 @@ def _processed(
         fetched_at=fetched_at,
         article=article,
         content_hash=content_hash(article.text),
-        signature=signature(article.text),
+        signature=fp.signature_bytes(),
         matches=tuple(watchlist.tag(article.title, article.text, article.language)),
         extractor_version=EXTRACTOR_VERSION,
+        fingerprint=fp,
     )
 
 
@@ -172,6 +177,22 @@ def _timed_out(job: PageJob, limit: float) -> ProcessedPage:
     return _failed(job, "extraction_timeout", f"extraction took longer than {limit:g} s")
 
 
+# What the server that worker pools fork from imports first: the main module (so no worker
+# imports it again), the feed parser (flows.poll forks its parsers from the same server) and
+# the extractor, run once (flows/warm_worker.py).
+WORKER_PRELOAD = ("__main__", "extractors.feeds", "flows.warm_worker")
+
+
+def start_worker_server() -> None:
+    """Start the process that worker pools fork from, with `WORKER_PRELOAD` imported, so an
+    extraction worker starts ready instead of importing and warming up the extractor itself
+    (~1.4 s of CPU each). It returns at once and the server warms up on another core while
+    the run polls its feeds; the first pool to need it waits for it. There is one such server
+    per process and the first start decides what it imports: call this before any pool."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
+    multiprocessing.forkserver.ensure_running()
+
+
 def process_pages(
     jobs: Sequence[PageJob],
     watchlist_path: Path,
@@ -185,26 +206,87 @@ def process_pages(
     load their own watchlist from `watchlist_path`; `extract` is the work done per page."""
     if not jobs:
         return []
-    # forkserver: workers fork from a clean process, not from one running Prefect's threads.
-    pool = ProcessPoolExecutor(
-        max_workers=max(1, workers),
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_init_worker,
-        initargs=(str(watchlist_path),),
-    )
-    late: set[Future[ProcessedPage]] = set()
-    try:
-        futures = [pool.submit(_process_in_worker, job, page_timeout, extract) for job in jobs]
-        rounds = -(-len(jobs) // max(1, workers))  # pages each worker handles, rounded up
-        _done, late = wait(futures, timeout=page_timeout * (rounds + 1) + start_allowance)
-        return [
-            _timed_out(job, page_timeout) if f in late else f.result()
-            for f, job in zip(futures, jobs, strict=True)
-        ]
-    finally:
-        if late:
-            _kill_stragglers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+    with ExtractionPool(
+        watchlist_path, workers, page_timeout, extract=extract, start_allowance=start_allowance
+    ) as pool:
+        return pool.collect(jobs, [pool.submit(job) for job in jobs])
+
+
+class ExtractionPool:
+    """Extraction workers for a whole run: started once, on the first page, and fed pages as
+    they are fetched, so extraction overlaps fetching and no batch pays for starting workers
+    (importing trafilatura and warming its caches costs a worker 1-2 s).
+
+    `collect` waits for a batch within its deadline; a batch with a page no timer could stop,
+    or a worker that died, costs the pool: its workers are killed and the next page starts a
+    new one. Use as `with ExtractionPool(...) as pool`."""
+
+    def __init__(
+        self,
+        watchlist_path: Path,
+        workers: int,
+        page_timeout: float,
+        *,
+        extract: Extract = process_page,
+        start_allowance: float = WORKER_START_S,
+    ) -> None:
+        self.watchlist_path = str(watchlist_path)
+        self.workers = max(1, workers)
+        self.page_timeout = page_timeout
+        self.extract = extract
+        self.start_allowance = start_allowance
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, job: PageJob) -> Future[ProcessedPage]:
+        if self._pool is None:
+            # forkserver: workers fork from a clean process, not from one running Prefect's
+            # threads.
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_init_worker,
+                initargs=(self.watchlist_path,),
+            )
+        return self._pool.submit(_process_in_worker, job, self.page_timeout, self.extract)
+
+    def collect(
+        self, jobs: Sequence[PageJob], futures: Sequence[Future[ProcessedPage]]
+    ) -> list[ProcessedPage]:
+        """The results of `futures` (submitted for `jobs`), in order. Pages not done by the
+        batch's deadline come back as timed out; pages whose worker died, as crashed."""
+        if not futures:
+            return []
+        rounds = -(-len(jobs) // self.workers)  # pages each worker handles, rounded up
+        deadline = self.page_timeout * (rounds + 1) + self.start_allowance
+        _done, late = wait(futures, timeout=deadline)
+        results, broken = [], False
+        for future, job in zip(futures, jobs, strict=True):
+            if future in late:
+                results.append(_timed_out(job, self.page_timeout))
+            elif (error := future.exception()) is not None:
+                broken = broken or isinstance(error, BrokenProcessPool)
+                message = f"{type(error).__name__}: {error}"
+                results.append(_failed(job, "extraction_crash", message))
+            else:
+                results.append(future.result())
+        if late or broken:
+            # Kill what still runs (a hang no timer could stop); the next page starts anew.
+            self.close(kill=True)
+        return results
+
+    def close(self, *, kill: bool = False) -> None:
+        if self._pool is None:
+            return
+        if kill:
+            _kill_stragglers(self._pool)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
 
 
 def _kill_stragglers(pool: ProcessPoolExecutor) -> None:

@@ -46,7 +46,7 @@ def near_duplicates(
         aid = article_id(page.article.canonical_url)
         if aid in index:
             continue  # stored already, or seen earlier in this batch
-        fp = fingerprint(page.article.text, page.signature)
+        fp = page.fingerprint or fingerprint(page.article.text, page.signature)
         hit = index.find(fp)
         if hit is not None and hit != aid:
             found[aid] = hit

@@ -3,6 +3,7 @@ recorded as failed while the others land."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist
-from flows.extract import PageJob, process_page, process_pages
+from flows.extract import ExtractionPool, PageJob, process_page, process_pages
 
 REPO = Path(__file__).resolve().parents[1]
 WATCHLIST = REPO / "seeds" / "watchlist.yaml"
@@ -47,6 +48,13 @@ def hanging_extract(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     return process_page(job, watchlist)
 
 
+def dying_extract(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
+    """Runs in a worker: the worker process dies on pages named 'die'."""
+    if job.url.endswith("/die.html"):
+        os._exit(1)
+    return process_page(job, watchlist)
+
+
 def test_pages_come_back_in_order() -> None:
     jobs = [_job(f"p{i}") for i in range(5)]
     pages = process_pages(jobs, WATCHLIST, 2, 20)
@@ -67,3 +75,14 @@ def test_a_hang_no_timer_stops_is_cut_off_by_the_batch_deadline() -> None:
     pages = process_pages(jobs, WATCHLIST, 2, 1.0, extract=hanging_extract, start_allowance=4)
     assert [p.error_kind for p in pages] == ["extraction_timeout", None]
     assert time.monotonic() - started < 30  # the stuck worker was killed, not waited for
+
+
+def test_a_dead_worker_is_recorded_and_the_next_batch_gets_a_new_pool() -> None:
+    with ExtractionPool(WATCHLIST, 2, 20, extract=dying_extract) as pool:
+        jobs = [_job("die"), _job("a")]
+        pages = pool.collect(jobs, [pool.submit(job) for job in jobs])
+        assert pages[0].error_kind == "extraction_crash"
+        assert pages[1].error_kind in (None, "extraction_crash")  # the pool broke under it
+        later = [_job("b"), _job("c")]
+        again = pool.collect(later, [pool.submit(job) for job in later])
+    assert [p.error_kind for p in again] == [None, None]

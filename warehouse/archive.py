@@ -11,6 +11,7 @@ recorded.
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,10 @@ from warcio.warcwriter import WARCWriter
 
 from extractors.records import FetchResult
 from newswatch.errors import WarehouseError
+
+# zlib level of the gzip members: 3 compresses a 150 KB page in 1.2 ms where warcio's level 9
+# takes 3.8 ms, for an archive 11% larger (corpus pages; bench/README.md, "Pipeline").
+GZIP_LEVEL = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +54,6 @@ class ArchiveWriter:
         day = day or datetime.now(UTC)
         self.relative = f"{day:%Y-%m-%d}/{run_id}.warc.gz"
         self._file: BinaryIO | None = None
-        self._writer: WARCWriter | None = None
 
     def write(self, fetch: FetchResult) -> Pointer | None:
         """Archive `fetch`'s body; None when there is no body to keep."""
@@ -59,11 +63,12 @@ class ArchiveWriter:
             path = self.root / self.relative
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("ab")
-            self._writer = WARCWriter(self._file, gzip=True)
-        assert self._writer is not None
+        record = io.BytesIO()
+        writer = WARCWriter(record, gzip=False)  # the record is gzipped here, one member each
+        writer.write_record(_record(writer, fetch))
         self._file.seek(0, io.SEEK_END)
         offset = self._file.tell()
-        self._writer.write_record(_record(self._writer, fetch))
+        self._file.write(_gzip_member(record.getvalue()))
         self._file.flush()
         return Pointer(self.relative, offset)
 
@@ -77,6 +82,11 @@ class ArchiveWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return compressor.compress(data) + compressor.flush()
 
 
 def _record(writer: WARCWriter, fetch: FetchResult):  # type: ignore[no-untyped-def]

@@ -1,0 +1,459 @@
+"""Benchmark: does an ingest run cost more per article as the warehouse grows? And the digest.
+
+What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articles (default;
+`--sizes`), built in seconds by DuckDB SQL over `range()`, not by Python loops:
+
+- the time per article of ingesting 1,000 new articles (25 new feeds of 40 entries), through
+  the ingest flow's own functions in the flow's order, minus the network, the page
+  extraction and Prefect: `sync_sources`, `due_sources` and `feed_states`, `store_polls`
+  (entries, feed states, schedules), `pending_entries`, `build_index` (the near-duplicate
+  index of the dedup window, rebuilt from DuckDB at the start of every run), then per batch
+  of 500: tagging and fingerprinting (`process_post`, the same `_processed` step the workers
+  run after extraction), `near_duplicates`, `record_page_fetches` and `store_pages`; then
+  `waiting_entries`. Opening the warehouse (migrations check) is timed too. Each step is
+  printed, so what grows shows. Extraction costs the same whatever the warehouse holds
+  (bench/pipeline.py measures it), and so does the network.
+- the digest of one day: `flows.digest.read_day` (the warehouse's queries) and
+  `build_digest`, for the last full day (2,000 articles, a quarter of them tagged).
+
+The synthetic warehouse grows the way a real one does: the same rate (2,000 articles a day
+from 500 sources) over a longer history (50 days for 100k, 500 days for 1M), so the dedup
+window (14 days, ~28,000 articles, with stored MinHash signatures) and a day's digest hold
+the same number of articles at both sizes; only the history behind them differs. Rows are
+inserted in time order, as runs append them. Every article has its entry and page fetch, 5%
+are copies of the one before (same story), a quarter match a topic. Texts are 40 words drawn
+from 20,000. The 1,000 new articles are real: the corpus pages' extracted texts, each copy
+with every third word replaced (seeded), so none is a copy of another.
+
+Not measured: the full-text search index (warehouse/search.py) that `newswatch ingest`
+brings up to date at the end of a run; building it over 1M articles takes minutes.
+
+Run: `.venv/bin/python bench/growth.py [--sizes 100000 1000000] [--repeat 2] [--cache DIR]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus" / "pages"
+WATCHLIST = REPO / "seeds" / "watchlist.yaml"
+RATE = 2_000  # articles a day
+SOURCES = 500
+NEW_FEEDS, PER_FEED = 25, 40
+BATCH = 500  # pages per batch, as flows.ingest.PAGE_BATCH
+WINDOW_DAYS = 14
+SEED = 20260105
+TARGETS = "targets: per-article time at 1M within 1.5x of 100k; one-day digest over 1M < 5 s"
+FIXED = "build_index (dedup window)"  # costs the same at every size: it reads the window
+FIXED_NOTE = "total without build_index"
+
+
+# --- the synthetic warehouse -------------------------------------------------------------------
+
+_BUILD = """
+CREATE TEMP TABLE gen AS
+SELECT i,
+       'src-' || lpad(CAST(i % {sources} AS VARCHAR), 3, '0') AS source,
+       'https://outlet' || (i % {sources}) || '.example/news/' || i AS url,
+       substr(md5(url), 1, 16) AS id,
+       CASE WHEN i % 20 = 19 THEN substr(md5('https://outlet' || ((i - 1) % {sources})
+                                              || '.example/news/' || (i - 1)), 1, 16) END
+           AS duplicate_of,
+       coalesce(duplicate_of, id) AS story_id,
+       TIMESTAMPTZ '{now}' - to_microseconds(CAST(({n} - i) * 86400000000.0 / {rate} AS BIGINT))
+           AS published,
+       array_to_string(
+           list_transform(range(40), k -> 'w' || CAST(hash(i * 40 + k) % 20000 AS VARCHAR)), ' '
+       ) AS text,
+       'Article ' || i || ' ' || split_part(text, ' ', 1) || ' ' || split_part(text, ' ', 2)
+           AS title,
+       ['en', 'ru', 'uk', 'es', 'zh', 'fa'][1 + i % 6] AS language
+FROM range({n}) t(i);
+
+INSERT INTO sources BY NAME
+SELECT 'src-' || lpad(CAST(s AS VARCHAR), 3, '0') AS name, 'rss' AS kind,
+       'https://outlet' || s || '.example/feed.xml' AS url, 'Outlet ' || s AS outlet,
+       ['en', 'ru', 'uk', 'es', 'zh', 'fa'][1 + s % 6] AS language, 'US' AS country,
+       TRUE AS in_config, TIMESTAMPTZ '{start}' AS added_at, TIMESTAMPTZ '{start}' AS updated_at
+FROM range({sources}) t(s);
+INSERT INTO feed_state (source) SELECT name FROM sources;
+
+INSERT INTO stories BY NAME
+SELECT id, title, id AS first_article_id, published AS created_at FROM gen
+WHERE duplicate_of IS NULL ORDER BY i;
+
+INSERT INTO articles BY NAME
+SELECT id, url AS canonical_url, url, source, 'Outlet ' || (i % {sources}) AS outlet, title,
+       [] AS authors, published, language, '' AS site_name, '' AS description, text,
+       sha256(text) AS content_hash, story_id, duplicate_of, 'synthetic/1' AS extractor_version,
+       published AS fetched_at, 'synthetic' AS watchlist_version
+FROM gen ORDER BY i;
+
+INSERT INTO entries BY NAME
+SELECT source, url AS guid, url, url AS canonical_url, title, '' AS summary, published,
+       published AS first_seen_at,
+       CASE WHEN duplicate_of IS NULL THEN 'stored' ELSE 'duplicate' END AS status,
+       id AS article_id, 1 AS attempts
+FROM gen ORDER BY i;
+
+INSERT INTO fetches BY NAME
+SELECT 'synthetic' AS run_id, source, 'page' AS purpose, url, url AS final_url, 200 AS status,
+       50000 AS bytes, 10.0 AS elapsed_ms, 'text/html' AS content_type, published AS fetched_at
+FROM gen ORDER BY i;
+
+INSERT INTO topic_matches BY NAME
+SELECT id AS article_id, ['venezuela', 'ukraine', 'taiwan', 'iran'][1 + (i // 4) % 4] AS topic,
+       CASE WHEN i % 8 = 0 THEN 'about' ELSE 'mention' END AS relevance,
+       CASE WHEN i % 8 = 0 THEN 0.8 ELSE 0.3 END AS score,
+       '[{{"field": "text", "start": 0, "end": 2, "matched": "w1", "alias": "w1", '
+       || '"snippet": "' || split_part(text, ' ', 3) || '"}}]' AS evidence,
+       'synthetic' AS watchlist_version, published AS tagged_at
+FROM gen WHERE i % 4 = 0 ORDER BY i;
+DROP TABLE gen;
+"""
+
+
+def build_warehouse(path: Path, n: int, now: datetime) -> float:
+    """A warehouse of `n` articles ending at `now`; returns the seconds it took."""
+    from extractors.fingerprints import signature
+    from warehouse.db import connect
+
+    started = time.perf_counter()
+    start = now - timedelta(days=n / RATE + 1)
+    with connect(path) as con:
+        con.execute(_BUILD.format(n=n, sources=SOURCES, rate=RATE, now=now, start=start))
+        # The dedup window's articles carry their MinHash signature, as stored ones do.
+        recent = con.execute(
+            "SELECT id, text FROM articles WHERE published >= ?", [now - timedelta(WINDOW_DAYS)]
+        ).fetchall()
+        signatures = pa.table(
+            {"id": [r[0] for r in recent], "sig": [signature(r[1]) for r in recent]}
+        )
+        con.register("_sigs", signatures)
+        con.execute(
+            "UPDATE articles SET near_dup_signature = s.sig FROM _sigs s WHERE articles.id = s.id"
+        )
+        con.unregister("_sigs")
+        con.execute("CHECKPOINT")
+    return time.perf_counter() - started
+
+
+# --- the 1,000 new articles --------------------------------------------------------------------
+
+_WORD = re.compile(r"\w+")
+
+
+def corpus_texts() -> list[tuple[str, str, str | None]]:
+    """(title, text, language) of the corpus pages newswatch extracts text from."""
+    from extractors.articles import extract_article
+    from newswatch.errors import ExtractionError
+
+    texts = []
+    for rec in json.loads((CORPUS / "index.json").read_text(encoding="utf-8")):
+        html = gzip.decompress((CORPUS / rec["file"]).read_bytes())
+        try:
+            article = extract_article(html, rec.get("url") or "https://corpus.example/")
+        except ExtractionError:
+            continue
+        texts.append((article.title, article.text, article.language))
+    return texts
+
+
+def variant(text: str, number: int) -> str:
+    """`text` with every third word replaced by a word of its own, drawn with a seed."""
+    words = _WORD.findall(text)
+    if not words:
+        return f"{text} {number}"
+    rng = random.Random(SEED + number)
+    position = 0
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal position
+        position += 1
+        return rng.choice(words) if position % 3 == 1 else match.group()
+
+    return _WORD.sub(swap, text)
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    source: str
+    url: str
+    title: str
+    text: str
+    language: str | None
+
+
+def new_articles(texts: Sequence[tuple[str, str, str | None]], run: int) -> list[NewArticle]:
+    out = []
+    for k in range(NEW_FEEDS * PER_FEED):
+        title, text, language = texts[k % len(texts)]
+        number = run * 100_000 + k
+        source = f"bench-{k // PER_FEED:02d}"
+        url = f"https://bench{k // PER_FEED}.example/run{run}/a/{k}"
+        out.append(NewArticle(source, url, f"{title} ({number})", variant(text, number), language))
+    return out
+
+
+# --- one ingest, step by step ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Timings:
+    steps: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started
+
+    @property
+    def total(self) -> float:
+        return sum(self.steps.values())
+
+
+def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings:
+    """The ingest flow's warehouse, dedup and tagging steps for `articles`, timed."""
+    from extractors.records import EntryKey, FeedEntry, FetchResult, ParsedFeed, Source
+    from extractors.topics import load_watchlist
+    from flows.extract import process_post
+    from flows.poll import Poll, store_polls
+    from flows.stories import build_index, near_duplicates
+    from newswatch.settings import Settings
+    from warehouse import load, queries
+    from warehouse.db import connect
+
+    t = Timings()
+    settings = Settings(db=path, watchlist=WATCHLIST)
+    watchlist = load_watchlist(WATCHLIST)
+    run_id = f"growth-{now:%H%M%S%f}"
+    feeds = sorted({a.source for a in articles})
+    sources = [
+        *(
+            Source(f"src-{s:03d}", "rss", f"https://outlet{s}.example/feed.xml", "en", "US", "o")
+            for s in range(SOURCES)
+        ),
+        *(Source(f, "rss", f"https://{f}.example/feed.xml", "en", "US", f) for f in feeds),
+    ]
+    with t.step("connect (migrations check)"), connect(path) as con:
+        pass
+    with connect(path) as con:
+        with t.step("sync_sources"):
+            load.sync_sources(con, sources, now)
+        with t.step("due_sources, feed_states"):
+            due = queries.due_sources(con, None)
+            states = queries.feed_states(con)
+        polls = []
+        for source in (s for s in sources if s.name in feeds and s.name in due):
+            entries = tuple(
+                FeedEntry(a.url, a.url, a.title, published=now - timedelta(minutes=k))
+                for k, a in enumerate(x for x in articles if x.source == source.name)
+            )
+            fetch = FetchResult(source.url, source.url, 200, b"<rss/>", fetched_at=now)
+            polls.append(Poll(source, fetch, ParsedFeed("rss", source.name, entries), "hash"))
+        with t.step("store_polls (entries, feed states, schedules)"):
+            store_polls(con, settings, run_id, polls, states, None, now)
+        with t.step("pending_entries"):
+            pending = queries.pending_entries(con, per_source=settings.max_entries_per_source)
+        with t.step(FIXED):
+            index = build_index(con, now, timedelta(days=WINDOW_DAYS))
+        by_url = {a.url: a for a in articles}
+        for first in range(0, len(pending), BATCH):
+            batch = pending[first : first + BATCH]
+            with t.step("tag + fingerprint (as in the workers)"):
+                pages = [
+                    process_post(
+                        EntryKey(p.source, p.entry.guid),
+                        p.outlet,
+                        p.entry.url,
+                        p.entry.title,
+                        by_url[p.entry.url].text,
+                        p.entry.published,
+                        None,
+                        now,
+                        watchlist,
+                        language=by_url[p.entry.url].language,
+                    )
+                    for p in batch
+                ]
+            fetches = [
+                (p.source, FetchResult(p.entry.url, p.entry.url, 200, b"x", fetched_at=now), None)
+                for p in batch
+            ]
+            with t.step("near_duplicates"):
+                near = near_duplicates(index, pages, now)
+            with t.step("record_page_fetches"):
+                load.record_page_fetches(con, run_id, fetches)
+            with t.step("store_pages"):
+                counts = load.store_pages(con, pages, watchlist.version, now, near)
+            assert counts["stored"] + counts["duplicates"] == len(batch), counts
+        with t.step("waiting_entries"):
+            queries.waiting_entries(con)
+    stored = len(pending)
+    assert stored == len(articles), f"{stored} pending of {len(articles)} new"
+    return t
+
+
+def digest_day(path: Path, day: date) -> tuple[float, dict[str, Any]]:
+    """Seconds to read and build the digest of `day`, and what it held."""
+    from extractors.topics import load_watchlist
+    from flows.digest import build_digest, read_day
+    from warehouse.db import connect
+
+    watchlist = load_watchlist(WATCHLIST)
+    with connect(path, read_only=True) as con:
+        started = time.perf_counter()
+        digest = build_digest(day, watchlist, read_day(con, day))
+        seconds = time.perf_counter() - started
+    return seconds, {"articles": digest.articles, "outlets": digest.outlets}
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SizeResult:
+    size: int
+    build_s: float
+    file_mb: float
+    runs: list[Timings]
+    digest_s: float
+    digest_info: dict[str, Any]
+
+    @property
+    def best(self) -> Timings:
+        return min(self.runs, key=lambda t: t.total)
+
+
+def measure(
+    size: int,
+    tmp: Path,
+    cache: Path | None,
+    texts: Sequence[tuple[str, str, str | None]],
+    repeat: int,
+    now: datetime,
+) -> SizeResult:
+    path = tmp / f"growth-{size}.duckdb"
+    cached = cache / f"growth-{size}-{now:%Y%m%d}.duckdb" if cache else None
+    if cached and cached.exists():
+        shutil.copyfile(cached, path)
+        build_s = float(cached.with_suffix(".seconds").read_text())
+    else:
+        build_s = build_warehouse(path, size, now)
+        if cached:
+            shutil.copyfile(path, cached)
+            cached.with_suffix(".seconds").write_text(f"{build_s}")
+    file_mb = path.stat().st_size / 2**20
+    print(f"  {size:>9,} articles: built in {build_s:.1f} s, {file_mb:,.0f} MB")
+    runs = []
+    for run in range(repeat):
+        runs.append(ingest(path, new_articles(texts, run), now + timedelta(seconds=run)))
+        print(f"    ingest {run + 1}: {runs[-1].total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
+    day = (now - timedelta(days=1)).date()
+    digests = [digest_day(path, day) for _ in range(2)]
+    digest_s = min(s for s, _ in digests)
+    return SizeResult(size, build_s, file_mb, runs, digest_s, digests[0][1])
+
+
+def _value(t: Timings, name: str) -> float:
+    """A step's seconds; the total; or the total without the dedup window's rebuild, which
+    costs the same at every size (it holds the window, not the warehouse)."""
+    if name == "total":
+        return t.total
+    if name == FIXED_NOTE:
+        return t.total - t.steps.get(FIXED, 0.0)
+    return t.steps.get(name, 0.0)
+
+
+def report(results: Sequence[SizeResult]) -> None:
+    new = NEW_FEEDS * PER_FEED
+    names = list(results[0].best.steps)
+    head = ["step (ms per article)", *(f"{r.size:,}" for r in results)]
+    if len(results) > 1:
+        head.append("ratio")
+    rows = [head]
+    for name in [*names, "total", FIXED_NOTE]:
+        values = [_value(r.best, name) * 1000 / new for r in results]
+        row = [name, *(f"{v:.3f}" for v in values)]
+        if len(results) > 1:
+            row.append(f"{values[-1] / values[0]:.2f}" if values[0] else "-")
+        rows.append(row)
+    digest = ["digest of one day (s)", *(f"{r.digest_s:.3f}" for r in results)]
+    if len(results) > 1:
+        digest.append(f"{results[-1].digest_s / results[0].digest_s:.2f}")
+    rows.append(digest)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    print()
+    for row in rows:
+        if row[0] in ("total", "digest of one day (s)"):
+            print("  ".join("-" * w for w in widths))
+        print(
+            "  ".join(
+                c.ljust(w) if j == 0 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    for r in results:
+        print(f"digest at {r.size:,}: {r.digest_info}")
+    first, last = results[0], results[-1]
+    print()
+    print(TARGETS)
+    if len(results) > 1:
+        ratio = last.best.total / first.best.total
+        verdict = "PASS" if ratio <= 1.5 else "FAIL"
+        print(f"{verdict}  per-article time at {last.size:,} / {first.size:,}: {ratio:.2f}x")
+        rest = _value(last.best, FIXED_NOTE) / _value(first.best, FIXED_NOTE)
+        print(f"      (without the dedup window's rebuild, a fixed cost per run: {rest:.2f}x)")
+    verdict = "PASS" if last.digest_s < 5 else "FAIL"
+    print(f"{verdict}  digest of one day over {last.size:,} articles: {last.digest_s:.2f} s")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=2, help="ingests per size; the best counts")
+    parser.add_argument("--cache", type=Path, help="keep built warehouses here and reuse them")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not (CORPUS / "index.json").is_file():
+        print(f"skipped: no page corpus at {CORPUS} (the shared corpus sits beside the repo)")
+        return 0
+    # A fixed "now" at a day boundary plus a bit, so both sizes digest the same kind of day.
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    texts = corpus_texts()
+    print(f"{len(texts)} corpus texts; {NEW_FEEDS * PER_FEED} new articles per ingest")
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="nw-growth-") as tmp:
+        for size in args.sizes:
+            results.append(measure(size, Path(tmp), args.cache, texts, args.repeat, now))
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,878 @@
+"""Benchmark: the whole ingest pipeline against its extraction ceiling and a naive pipeline.
+
+What it measures, for N article pages (default N = 1,000 then N = 10,000), in one run:
+
+- (a) the ceiling: newswatch's `extract_article` alone over the N pages, already in memory,
+  on every core (a process pool forked after the pages were built, so nothing is copied to
+  the workers); and beside it, for reference, plain `trafilatura.extract` the same way (a').
+- (b) a naive pipeline, as the issue defines it: one feed and one page at a time,
+  `httpx.get`, `feedparser.parse`, `trafilatura.extract`, a keyword match on the watchlist's
+  aliases and one DuckDB INSERT (autocommit) per article. A bare `httpx.get` builds a client,
+  with its TLS context, for every request (~16 ms here), so (b') runs the same loop through
+  one `httpx.Client` (keep-alive): the stricter baseline, shown beside it.
+- (c) `newswatch ingest --all-sources`: the real command, in a child process with its own
+  PREFECT_HOME, a fresh DuckDB file, the watchlist of `seeds/`, and the settings a loopback
+  run needs: NEWSWATCH_ALLOWED_HOSTS (the servers), NEWSWATCH_PER_HOST_DELAY=0 and
+  NEWSWATCH_RESPECT_ROBOTS=false; everything else is the defaults. It runs against a Prefect
+  server started beforehand (`prefect server start`, as deployments run), whose CPU time
+  during the run is counted in c's; `--prefect temporary` lets the command start Prefect's
+  temporary server itself instead (~5-10 s more per run). c's time is the whole command, from
+  process start to exit: Python and Prefect start-up, polling, fetching, archiving,
+  extraction, dedup, tagging, loading and the full-text search index.
+
+For each: articles per second (N pages in / wall seconds), CPU milliseconds per article (user
++ system of the process and all its children, pool workers included), and peak memory: the
+largest sum of the resident set sizes of the process tree, sampled every 0.1 s (a page shared
+by forked processes counts once per process, so this over-states a pool). For c, the CPU time
+and the resident sets at the peak are also given by process. The ratios `c/a`, `c/b` and
+`c/b'` compare articles per second.
+
+The pages: the real article pages of `../shared/corpus/pages/` (155), repeated to N under
+distinct URLs. Each copy is changed so that no two are copies of each other: every third
+word of the text (outside scripts and styles) is replaced by a word of the same page, drawn
+with a seed per copy, so word shingles differ and neither the content hash nor the MinHash
+index folds them (pages in scripts without spaces, a few percent, stay near copies, as
+syndicated articles would be). Copies keep the page's markup, size and language, so
+extraction costs what it costs on the real page. They are listed through a few hundred RSS
+feeds (N/40, at least 10, at most 250). A child process serves everything from 8 loopback
+hosts (127.0.0.2 .. 127.0.0.9, pages spread round-robin) with ready-made responses and
+keep-alive; its CPU time is shown apart (it is charged to no one, but it shares the cores).
+
+Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,c] [--py-spy FILE]`
+(`--py-spy x.txt`: c's main process sampled while it holds the GIL, as folded stacks)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import gzip
+import json
+import multiprocessing
+import os
+import random
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from functools import partial
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus" / "pages"
+WATCHLIST = REPO / "seeds" / "watchlist.yaml"
+HOSTS = 8
+ITEMS_PER_FEED = 40
+MAX_FEEDS = 250
+SEED = 20260105
+START_TIMEOUT_S = 300
+SAMPLE_S = 0.1
+PR_SET_CHILD_SUBREAPER = 36
+TARGETS = "targets at N = 10,000: c >= 0.8 a, c >= 2 b, peak memory of c < 2 GB"
+
+
+# --- the pages ---------------------------------------------------------------------------------
+
+_SKIP = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
+_TEXT_NODE = re.compile(rb">([^<]+)")
+_WORD = re.compile(rb"[A-Za-z0-9]+")
+REPLACE_EVERY = 3  # word shingles are 3 words: each one gets a replaced word
+
+
+@dataclass(frozen=True, slots=True)
+class PageTemplate:
+    """A corpus page cut at every third word of its text, and the words it can put there."""
+
+    url: str
+    chunks: tuple[bytes, ...]
+    vocabulary: tuple[bytes, ...]
+
+    @classmethod
+    def of(cls, url: str, html: bytes) -> PageTemplate:
+        chunks, vocabulary, last = [], set(), 0
+        for start, end in _outside_scripts(html):
+            for node in _TEXT_NODE.finditer(html, start, end):
+                for k, word in enumerate(_WORD.finditer(node.group(1))):
+                    if word.group().isalpha() and len(word.group()) >= 3:
+                        vocabulary.add(word.group())
+                    if k % REPLACE_EVERY == 0:
+                        chunks.append(html[last : node.start(1) + word.start()])
+                        last = node.start(1) + word.end()
+        chunks.append(html[last:])
+        return cls(url, tuple(chunks), tuple(sorted(vocabulary)) or (b"word",))
+
+    def copy(self, number: int) -> bytes:
+        words = random.Random(SEED + number).choices(self.vocabulary, k=len(self.chunks) - 1)
+        parts: list[bytes] = [b""] * (2 * len(self.chunks) - 1)
+        parts[0::2], parts[1::2] = self.chunks, words
+        return b"".join(parts)
+
+
+def _outside_scripts(html: bytes) -> Iterator[tuple[int, int]]:
+    position = 0
+    for block in _SKIP.finditer(html):
+        yield position, block.start()
+        position = block.end()
+    yield position, len(html)
+
+
+def load_templates(root: Path = CORPUS) -> list[PageTemplate]:
+    index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    return [
+        PageTemplate.of(rec.get("url") or f"https://corpus.example/{rec['id']}", _read(root, rec))
+        for rec in index
+    ]
+
+
+def _read(root: Path, rec: dict[str, Any]) -> bytes:
+    return gzip.decompress((root / rec["file"]).read_bytes())
+
+
+def page_body(templates: Sequence[PageTemplate], number: int) -> bytes:
+    return templates[number % len(templates)].copy(number)
+
+
+def feed_count(n: int) -> int:
+    return max(10, min(MAX_FEEDS, n // ITEMS_PER_FEED))
+
+
+def page_path(number: int) -> str:
+    return f"/articles/{number:06d}.html"
+
+
+def feed_path(feed: int) -> str:
+    return f"/feeds/{feed:04d}.xml"
+
+
+def feed_pages(n: int, feed: int) -> range:
+    """The page numbers feed `feed` lists: an even share of the N."""
+    feeds = feed_count(n)
+    return range(feed * n // feeds, (feed + 1) * n // feeds)
+
+
+def feed_body(n: int, feed: int, page_url: Callable[[int], str], now: datetime) -> bytes:
+    items = []
+    for number in feed_pages(n, feed):
+        url = page_url(number)
+        when = format_datetime(now - timedelta(seconds=5 * number), usegmt=True)
+        items.append(
+            f"<item><title>Bench article {number}</title><link>{url}</link>"
+            f"<guid>{url}</guid><pubDate>{when}</pubDate></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Bench feed {feed}</title><link>http://bench.example/{feed}</link>"
+        f"<description>bench</description>{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+# --- the servers (in a child process) ----------------------------------------------------------
+
+
+def _response(status: str, body: bytes, content_type: str) -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}"
+    return head.encode() + b"\r\n\r\n" + body
+
+
+NOT_FOUND = _response("404 Not Found", b"not found\n", "text/plain")
+
+
+async def _answer(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, responses: dict[bytes, bytes]
+) -> None:
+    """Answer GETs on one kept-alive connection with the ready-made responses."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            target = head.split(b" ", 2)[1].split(b"?", 1)[0]
+            writer.write(responses.get(target, NOT_FOUND))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, IndexError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _run_servers(conn: Connection, n: int) -> None:
+    """Build the pages and feeds, serve them from HOSTS loopback hosts, tell the parent where,
+    serve until it says stop. One asyncio loop with ready-made responses keeps the servers'
+    CPU time small (~0.1 ms a request): it shares the machine with what is measured."""
+    responses: list[dict[bytes, bytes]] = [{} for _ in range(HOSTS)]
+    servers = [
+        await asyncio.start_server(
+            lambda r, w, h=h: _answer(r, w, responses[h]), f"127.0.0.{h + 2}", 0
+        )
+        for h in range(HOSTS)
+    ]
+    hosts = [f"127.0.0.{h + 2}:{s.sockets[0].getsockname()[1]}" for h, s in enumerate(servers)]
+
+    def page_url(number: int) -> str:
+        return f"http://{hosts[number % HOSTS]}{page_path(number)}"
+
+    templates = load_templates()
+    for number in range(n):
+        html = page_body(templates, number)
+        responses[number % HOSTS][page_path(number).encode()] = _response(
+            "200 OK", html, "text/html"
+        )
+    now = datetime.now(UTC)
+    feeds = []
+    for feed in range(feed_count(n)):
+        body = feed_body(n, feed, page_url, now)
+        responses[feed % HOSTS][feed_path(feed).encode()] = _response(
+            "200 OK", body, "application/rss+xml"
+        )
+        feeds.append(f"http://{hosts[feed % HOSTS]}{feed_path(feed)}")
+    size = sum(len(r) for host in responses for r in host.values())
+    conn.send({"hosts": hosts, "feeds": feeds, "bytes": size})
+    stop = asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+    await stop
+    for server in servers:
+        server.close()
+
+
+def _serve(conn: Connection, n: int) -> None:
+    asyncio.run(_run_servers(conn, n))
+
+
+@dataclass(slots=True)
+class Servers:
+    pid: int
+    hosts: list[str]
+    feeds: list[str]
+    bytes: int
+
+    def cpu_s(self) -> float:
+        return _cpu_of(self.pid)
+
+
+@contextmanager
+def bench_servers(n: int) -> Iterator[Servers]:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve, args=(child, n), daemon=True)
+    process.start()
+    try:
+        if not parent.poll(START_TIMEOUT_S):
+            raise RuntimeError(f"the bench servers did not start in {START_TIMEOUT_S} s")
+        info = parent.recv()
+        assert process.pid is not None
+        yield Servers(process.pid, info["hosts"], info["feeds"], info["bytes"])
+    finally:
+        if process.is_alive():
+            parent.send("stop")
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+
+
+# --- measuring a process tree ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Result:
+    """One run: `pages` in, `articles` stored (or extracted), wall and CPU seconds, peak RSS."""
+
+    name: str
+    pages: int
+    articles: int
+    wall_s: float
+    cpu_s: float
+    peak_rss: int = 0
+    server_cpu_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.pages / self.wall_s if self.wall_s else 0.0
+
+
+def _children_of() -> dict[int, list[int]]:
+    """ppid -> pids, from /proc (this kernel has no /proc/<pid>/task/<tid>/children)."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _tree(root: int) -> list[int]:
+    tree, found, todo = _children_of(), [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(tree.get(pid, ()))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _cpu_of(pid: int, *, reaped: bool = True) -> float:
+    """User + system seconds of a live process (and of the children it has reaped)."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        stat = fh.read()
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return sum(int(f) for f in fields[11 : 15 if reaped else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int, root: int) -> str:
+    """Which part of a run a process is, for the CPU breakdown."""
+    if pid == root:
+        return "main"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            command = fh.read()
+    except OSError:
+        return "other"
+    if b"uvicorn" in command:
+        return "prefect server"
+    return "workers" if b"multiprocessing" in command else "other"
+
+
+class PeakSampler:
+    """Samples a process tree until stopped: the largest sum of its resident set sizes, and
+    the CPU seconds of each process last seen (a process that ends between two samples loses
+    up to 0.1 s), summed by role for the breakdown."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peak = root, 0
+        self.peak_by_role: dict[str, int] = {}  # resident sets at the peak, summed by role
+        self._cpu: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_S):
+            rss: dict[str, int] = {}
+            for pid in _tree(self.root):
+                try:
+                    cpu = _cpu_of(pid, reaped=False)
+                except OSError:
+                    continue
+                role = self._cpu[pid][0] if pid in self._cpu else _role(pid, self.root)
+                self._cpu[pid] = (role, cpu)
+                rss[role] = rss.get(role, 0) + _rss(pid)
+            if sum(rss.values()) > self.peak:
+                self.peak, self.peak_by_role = sum(rss.values()), rss
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+    def cpu_by_role(self) -> dict[str, float]:
+        roles: dict[str, float] = {}
+        for role, cpu in self._cpu.values():
+            roles[role] = roles.get(role, 0.0) + cpu
+        return roles
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _reap_orphans(keep: set[int], deadline_s: float = 30.0) -> None:
+    """Wait for the processes a run left behind (re-parented to us, the subreaper), so their
+    CPU time is counted; `keep` are our own children that stay (the servers)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        left = [p for p in _children_of().get(os.getpid(), []) if p not in keep]
+        if not left:
+            return
+        for pid in left:
+            with suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+
+
+# --- (a) the ceiling and (b) the naive pipeline, in child processes ----------------------------
+
+_PAGES: list[tuple[str, bytes]] = []
+
+
+def _extract_newswatch(i: int) -> int:
+    from extractors.articles import extract_article
+    from newswatch.errors import ExtractionError
+
+    url, html = _PAGES[i]
+    try:
+        return len(extract_article(html, url).text)
+    except ExtractionError:
+        return -1
+
+
+def _extract_trafilatura(i: int) -> int:
+    import trafilatura
+
+    url, html = _PAGES[i]
+    text = trafilatura.extract(html, url=url)
+    return len(text) if text else -1
+
+
+def _ceiling(conn: Connection, n: int, which: str) -> None:
+    """(a) / (a'): extraction alone, pages in memory, one worker per core."""
+    import trafilatura  # noqa: F401  (imported before forking, as a warm pool would have it)
+
+    import extractors.articles  # noqa: F401
+
+    templates = load_templates()
+    _PAGES.extend((t.url, page_body(templates, i)) for i, t in _numbered(templates, n))
+    work = _extract_newswatch if which == "newswatch" else _extract_trafilatura
+    work(0)  # lazy set-up (models, caches) happens once, before the workers fork
+    started, cpu = time.perf_counter(), _own_cpu()
+    with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
+        sizes = list(pool.imap_unordered(work, range(n), chunksize=4))
+        pool.close()
+        pool.join()
+    conn.send(
+        {
+            "wall": time.perf_counter() - started,
+            "cpu": _own_cpu() - cpu,
+            "articles": sum(s > 0 for s in sizes),
+        }
+    )
+
+
+def _numbered(templates: Sequence[PageTemplate], n: int) -> Iterator[tuple[int, PageTemplate]]:
+    return ((i, templates[i % len(templates)]) for i in range(n))
+
+
+def _own_cpu() -> float:
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _keywords() -> list[tuple[str, list[str]]]:
+    from extractors.topics import load_watchlist
+
+    wl = load_watchlist(WATCHLIST)
+    return [
+        (
+            topic,
+            sorted(
+                {
+                    a.rstrip("*").lower()
+                    for aliases in wl.topic(topic).aliases.values()
+                    for a in aliases
+                }
+            ),
+        )
+        for topic in wl.topics
+    ]
+
+
+def _naive(conn: Connection, feeds: list[str], db: str, keep_alive: bool) -> None:
+    """(b): one feed, then one page at a time; one INSERT per article. With `keep_alive`,
+    one `httpx.Client` for every request (b'), else `httpx.get` each time (b)."""
+    import duckdb
+    import feedparser
+    import httpx
+    import trafilatura
+
+    keywords = _keywords()
+    started, cpu = time.perf_counter(), _own_cpu()
+    con = duckdb.connect(db)
+    con.execute(
+        "CREATE TABLE articles (url VARCHAR PRIMARY KEY, title VARCHAR, text VARCHAR,"
+        " topics VARCHAR, fetched_at TIMESTAMPTZ)"
+    )
+    pages = articles = 0
+    with httpx.Client(trust_env=False, timeout=20) as client:
+        get = client.get if keep_alive else partial(httpx.get, trust_env=False, timeout=20)
+        for feed_url in feeds:
+            feed = feedparser.parse(get(feed_url).content)
+            for entry in feed.entries:
+                html = get(entry.link).content
+                pages += 1
+                text = trafilatura.extract(html, url=entry.link)
+                if not text:
+                    continue
+                lowered = text.lower()
+                topics = [t for t, words in keywords if any(w in lowered for w in words)]
+                con.execute(
+                    "INSERT INTO articles VALUES (?, ?, ?, ?, ?)",
+                    [entry.link, entry.get("title", ""), text, ",".join(topics), datetime.now(UTC)],
+                )
+                articles += 1
+    con.close()
+    conn.send(
+        {
+            "wall": time.perf_counter() - started,
+            "cpu": _own_cpu() - cpu,
+            "articles": articles,
+            "pages": pages,
+        }
+    )
+
+
+def run_child(
+    name: str, target: Callable[..., None], args: tuple, n: int, servers: Servers
+) -> Result:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=target, args=(child, *args))
+    process.start()
+    assert process.pid is not None
+    sampler = PeakSampler(process.pid)
+    server_cpu = servers.cpu_s()
+    try:
+        report = parent.recv()
+    finally:
+        process.join()
+        peak = sampler.stop()
+    return Result(
+        name,
+        report.get("pages", n),
+        report["articles"],
+        report["wall"],
+        report["cpu"],
+        peak,
+        servers.cpu_s() - server_cpu,
+    )
+
+
+# --- (c) newswatch ingest ----------------------------------------------------------------------
+
+
+def write_feeds_file(path: Path, feeds: Sequence[str]) -> None:
+    lines = ["sources:"]
+    for i, url in enumerate(feeds):
+        lines += [
+            f'  - name: "Bench feed {i:04d}"',
+            "    kind: rss",
+            f"    url: {url}",
+            "    language: en",
+            "    country: US",
+            f'    outlet: "Bench outlet {i % 97}"',
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@dataclass(slots=True)
+class PrefectServer:
+    """`prefect server start` on loopback, as a deployment runs ingest under; None: none,
+    the command starts Prefect's temporary server itself."""
+
+    pid: int
+    api_url: str
+
+    def cpu_s(self) -> float:
+        return sum(_cpu_of(pid) for pid in _tree(self.pid))
+
+
+@contextmanager
+def prefect_server(env: dict[str, str]) -> Iterator[PrefectServer]:
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            with suppress(httpx.HTTPError):
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Prefect server did not start")
+            time.sleep(0.2)
+        yield PrefectServer(process.pid, api)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run_newswatch(
+    n: int,
+    servers: Servers,
+    tmp: Path,
+    py_spy: str | None,
+    verbose: bool = False,
+    prefect: str = "server",
+) -> Result:
+    feeds_file = tmp / "feeds.yaml"
+    write_feeds_file(feeds_file, servers.feeds)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
+    env |= {
+        "PREFECT_HOME": str(tmp / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    if prefect == "server":
+        with prefect_server(env) as server:
+            env["PREFECT_API_URL"] = server.api_url
+            return _run_ingest(n, servers, tmp, env, py_spy, verbose, server)
+    # Prefect creates its database on the first run in a new home: a user pays that once, so
+    # it happens here, untimed, with a flow that does nothing.
+    warm = "from prefect import flow; flow(name='warm-up')(lambda: None)()"
+    subprocess.run([sys.executable, "-c", warm], env=env, check=True, capture_output=True)
+    return _run_ingest(n, servers, tmp, env, py_spy, verbose, None)
+
+
+def _run_ingest(
+    n: int,
+    servers: Servers,
+    tmp: Path,
+    env: dict[str, str],
+    py_spy: str | None,
+    verbose: bool,
+    prefect: PrefectServer | None,
+) -> Result:
+    feeds_file, db = tmp / "feeds.yaml", tmp / "data" / "newswatch.duckdb"
+    env = env | {
+        "NEWSWATCH_ALLOWED_HOSTS": ",".join(servers.hosts),
+        "NEWSWATCH_PER_HOST_DELAY": "0",
+        "NEWSWATCH_RESPECT_ROBOTS": "false",
+    }
+    command = [
+        str(Path(sys.executable).with_name("newswatch")),
+        "ingest",
+        "--all-sources",
+        "--feeds",
+        str(feeds_file),
+        "--watchlist",
+        str(WATCHLIST),
+        "--db",
+        str(db),
+    ]
+    if py_spy:
+        command = [
+            "py-spy",
+            "record",
+            "--gil",
+            "--rate",
+            "50",
+            "--format",
+            "raw" if py_spy.endswith(".txt") else "flamegraph",
+            "-o",
+            py_spy,
+            "--",
+            *command,
+        ]
+    log = (tmp / "ingest.log").open("wb")
+    cpu_before, server_cpu = _children_cpu(), servers.cpu_s()
+    prefect_cpu = prefect.cpu_s() if prefect else 0.0
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    sampler = PeakSampler(process.pid)
+    code = process.wait()
+    wall = time.perf_counter() - started
+    peak = sampler.stop()
+    keep = {servers.pid, prefect.pid} if prefect else {servers.pid}
+    _reap_orphans(keep)
+    cpu = _children_cpu() - cpu_before
+    roles = sampler.cpu_by_role()
+    if prefect:
+        roles["prefect server"] = prefect.cpu_s() - prefect_cpu
+        cpu += roles["prefect server"]
+    log.close()
+    output = (tmp / "ingest.log").read_text(encoding="utf-8", errors="replace")
+    if code != 0:
+        raise RuntimeError(f"newswatch ingest failed ({code}):\n{output[-3000:]}")
+    articles, notes = _stored(db)
+    summary = [line for line in output.splitlines() if line.startswith("ingest ")]
+    search = [float(m) for m in re.findall(r"search index built .* seconds=([0-9.]+)", output)]
+    notes.append(f"of its wall time, building the full-text search index: {sum(search):.1f} s")
+    ranked = sorted(roles.items(), key=lambda kv: -kv[1])
+    notes.append("CPU s by process (sampled): " + ", ".join(f"{r} {s:.1f}" for r, s in ranked))
+    at_peak = sorted(sampler.peak_by_role.items(), key=lambda kv: -kv[1])
+    notes.append("RSS MB at the peak: " + ", ".join(f"{r} {b / 2**20:,.0f}" for r, b in at_peak))
+    notes.append(
+        "Prefect: "
+        + (
+            "a server started beforehand, its CPU counted"
+            if prefect
+            else "the temporary server the command starts"
+        )
+    )
+    if verbose:
+        print(output)
+    return Result(
+        "c newswatch ingest",
+        n,
+        articles,
+        wall,
+        cpu,
+        peak,
+        servers.cpu_s() - server_cpu,
+        summary + notes,
+    )
+
+
+def _stored(db: Path) -> tuple[int, list[str]]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]
+        failed = con.execute(
+            "SELECT last_error_kind, count(*) FROM entries WHERE status = 'failed' GROUP BY ALL"
+        ).fetchall()
+        pending = con.execute("SELECT count(*) FROM entries WHERE status = 'pending'").fetchone()[0]  # type: ignore[index]
+    notes = [f"failed pages: {dict(failed) or 'none'}, still pending: {pending}"]
+    return int(articles), notes
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def bench(n: int, only: set[str], py_spy: str | None, verbose: bool, prefect: str) -> list[Result]:
+    results: list[Result] = []
+    with bench_servers(n) as servers, tempfile.TemporaryDirectory(prefix="nw-pipeline-") as tmp:
+        print(
+            f"\nN = {n:,}: {n:,} pages ({servers.bytes / 1e6:,.0f} MB served) in "
+            f"{len(servers.feeds)} feeds on {HOSTS} loopback hosts; {os.cpu_count()} cores"
+        )
+        if "a" in only:
+            results.append(
+                run_child("a  extract_article, all cores", _ceiling, (n, "newswatch"), n, servers)
+            )
+            results.append(
+                run_child(
+                    "a' trafilatura.extract, all cores", _ceiling, (n, "trafilatura"), n, servers
+                )
+            )
+        if "b" in only:
+            for name, keep_alive in (
+                ("b  naive, httpx.get", False),
+                ("b' naive, one client", True),
+            ):
+                db = str(Path(tmp) / f"naive-{keep_alive}.duckdb")
+                args = (servers.feeds, db, keep_alive)
+                results.append(run_child(name, _naive, args, n, servers))
+        if "c" in only:
+            results.append(run_newswatch(n, servers, Path(tmp), py_spy, verbose, prefect))
+    report(n, results)
+    return results
+
+
+def report(n: int, results: Sequence[Result]) -> None:
+    header = (
+        "run",
+        "pages",
+        "articles",
+        "wall s",
+        "articles/s",
+        "CPU ms/article",
+        "peak MB",
+        "server CPU ms/article",
+    )
+    rows = [header] + [
+        (
+            r.name,
+            f"{r.pages:,}",
+            f"{r.articles:,}",
+            f"{r.wall_s:.1f}",
+            f"{r.rate:.1f}",
+            f"{1000 * r.cpu_s / r.pages:.1f}",
+            f"{r.peak_rss / 2**20:,.0f}",
+            f"{1000 * r.server_cpu_s / r.pages:.2f}",
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print()
+    for row in rows:
+        print(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    for r in results:
+        for note in r.notes:
+            print(f"  {r.name.split()[0]}: {note}")
+    by = {r.name.split()[0]: r for r in results}
+    if "c" not in by:
+        return
+    c = by["c"]
+    checks = []
+    if "a" in by:
+        checks.append((f"c/a = {c.rate / by['a'].rate:.2f}", c.rate >= 0.8 * by["a"].rate))
+    if "b" in by:
+        checks.append((f"c/b = {c.rate / by['b'].rate:.2f}", c.rate >= 2 * by["b"].rate))
+    if "b'" in by:
+        strict = by["b'"]
+        checks.append((f"c/b' = {c.rate / strict.rate:.2f}", c.rate >= 2 * strict.rate))
+    checks.append((f"peak memory of c = {c.peak_rss / 2**30:.2f} GB", c.peak_rss < 2 * 2**30))
+    print(f"N = {n:,} ({TARGETS}):")
+    for line, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {line}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="page counts")
+    parser.add_argument("--only", default="a,b,c", help="which runs: a,b,c (default all)")
+    parser.add_argument(
+        "--py-spy",
+        help="profile c with py-spy into this file (.svg flame graph, .txt folded stacks)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print the ingest log")
+    parser.add_argument(
+        "--prefect",
+        choices=("server", "temporary"),
+        default="server",
+        help="c against a Prefect server started beforehand (default), or the temporary "
+        "server the command starts when PREFECT_API_URL is not set",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not (CORPUS / "index.json").is_file():
+        print(f"skipped: no page corpus at {CORPUS} (the shared corpus sits beside the repo)")
+        return 0
+    if args.py_spy and not shutil.which("py-spy"):
+        print("--py-spy needs py-spy on PATH: .venv/bin/pip install py-spy")
+        return 1
+    # Processes a run leaves behind (Prefect's server, forkservers) come back to us, so their
+    # CPU time is counted.
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    print(TARGETS)
+    for n in args.n:
+        bench(n, set(args.only.split(",")), args.py_spy, args.verbose, args.prefect)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

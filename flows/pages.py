@@ -1,0 +1,114 @@
+"""The article pages of an ingest run: fetched, archived and extracted as one stream.
+
+A batch of pending entries is fetched concurrently, one request per distinct page (two feeds
+linking one article cost one fetch). Each page is archived and handed to the run's
+extraction pool the moment it arrives, so the workers extract while the rest of the batch is
+still on the wire, instead of waiting for the batch's slowest fetch. The flow fetches the
+next batch while it stores this one (`flows.ingest`), so the workers are never idle waiting
+for the warehouse either.
+
+A page that could not be fetched, or not extracted, comes back as a failed `ProcessedPage`
+with the reason; the fetch of every page, good or bad, is returned for the fetch log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from extractors.records import EntryKey, FetchResult, ProcessedPage
+from flows.extract import ExtractionPool, PageJob
+from flows.fetch import Fetcher, Request
+from newswatch.settings import Settings
+from warehouse.archive import ArchiveWriter, Pointer
+from warehouse.queries import PendingEntry
+
+Group = Sequence[PendingEntry]  # the entries that link one page
+
+
+@dataclass(frozen=True, slots=True)
+class PageBatch:
+    """What fetching and extracting a batch of pages gave, in the order of its pages:
+    (source, fetch, archive pointer) for the fetch log, and each page processed or failed."""
+
+    fetches: list[tuple[str, FetchResult, Pointer | None]]
+    pages: list[ProcessedPage]
+
+
+def group_by_page(pending: Sequence[PendingEntry]) -> list[list[PendingEntry]]:
+    """Pending entries grouped by the page they link (canonical URL), in first-seen order."""
+    groups: dict[str, list[PendingEntry]] = {}
+    for p in pending:
+        groups.setdefault(p.canonical_url or p.entry.url, []).append(p)
+    return list(groups.values())
+
+
+def fetch_and_extract(
+    settings: Settings, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
+) -> PageBatch:
+    """Fetch the page of each group, archive it and extract it in `pool` as it arrives."""
+    fetched: list[tuple[FetchResult, Pointer | None] | None] = [None] * len(groups)
+    submitted: dict[int, tuple[PageJob, Future[ProcessedPage]]] = {}
+    failed: dict[int, ProcessedPage] = {}
+
+    def arrived(i: int, result: FetchResult) -> None:
+        pointer = archive.write(result)
+        fetched[i] = (result, pointer)
+        page = page_job(groups[i], result, pointer)
+        if isinstance(page, PageJob):
+            submitted[i] = (page, pool.submit(page))
+        else:
+            failed[i] = page
+
+    asyncio.run(_fetch(settings, [g[0].entry.url for g in groups], arrived))
+    order = sorted(submitted)
+    jobs = [submitted[i][0] for i in order]
+    extracted = dict(zip(order, pool.collect(jobs, [submitted[i][1] for i in order]), strict=True))
+    fetches = []
+    for group, done in zip(groups, fetched, strict=True):
+        assert done is not None, "every fetch ends with a result"
+        fetches.append((group[0].source, done[0], done[1]))
+    pages = [extracted[i] if i in extracted else failed[i] for i in range(len(groups))]
+    return PageBatch(fetches, pages)
+
+
+async def _fetch(
+    settings: Settings, urls: Sequence[str], arrived: Callable[[int, FetchResult], None]
+) -> None:
+    async with Fetcher(settings, settings.page_timeout) as fetcher:
+
+        async def one(i: int, url: str) -> None:
+            arrived(i, await fetcher.fetch(Request(url), robots=settings.respect_robots))
+
+        await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+
+
+def page_job(group: Group, result: FetchResult, pointer: Pointer | None) -> PageJob | ProcessedPage:
+    """The extraction job of a fetched page, or the failure of a page that was not fetched."""
+    keys = tuple(EntryKey(p.source, p.entry.guid) for p in group)
+    first = group[0]
+    fetched_at = result.fetched_at or datetime.now(UTC)
+    if not result.ok:
+        return ProcessedPage(
+            keys,
+            first.source,
+            first.outlet,
+            fetched_at,
+            error_kind=result.error_kind or "http_status",
+            error_message=result.error_message or f"HTTP {result.status}",
+        )
+    return PageJob(
+        keys,
+        first.source,
+        first.outlet,
+        result.final_url or first.entry.url,
+        result.body,
+        fetched_at,
+        first.entry.published,
+        first.entry.title,
+        archive_path=pointer.path if pointer else None,
+        archive_offset=pointer.offset if pointer else None,
+    )
