@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint install clean
+.PHONY: demo test test-slow test-all lint install clean chromium cluster-demo
 
 install: $(STAMP)
 
@@ -27,9 +27,29 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint chromium
 	mkdir -p "$(PREFECT_HOME)"
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow"
+
+# The slow tests alone (the crash test kills ten ingest runs; serve and cluster-demo start
+# Prefect servers and Postgres): a few minutes. `make test-all` is both.
+test-slow: $(STAMP)
+	mkdir -p "$(PREFECT_HOME)"
+	$(BIN)/pytest -q -m slow
+
+test-all: test test-slow
+
+# A test opens the HTML digest in Debian's headless chromium: installed here when absent (as
+# root; otherwise that test is skipped and says why).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "chromium is not installed and this is not root: the browser test will skip"; fi; }
+
+# Two Prefect workers ingest the demo at once into DuckLake (Postgres catalog, Parquet files);
+# installs Debian's postgresql when it is missing (as root). See docs/scaling.md.
+cluster-demo: $(STAMP)
+	$(BIN)/python scripts/cluster_demo.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

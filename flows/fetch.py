@@ -1,31 +1,33 @@
 """The HTTP fetcher: the one place that builds the httpx client and talks to the network.
 
-Feeds and pages are untrusted: before each request (and each redirect hop) every address the
-host resolves to is checked, and loopback, private, link-local, multicast and reserved ones are
-refused unless the host is listed in `allowed_hosts` (the demo and tests list their own
-loopback server). Bodies are capped in size and requests in total time. Every outcome, good or
-bad, comes back as a `FetchResult`; httpx errors never escape.
+Feeds and pages are untrusted: every connection (so every redirect hop) goes to an address
+checked first, and loopback, private, link-local, multicast and reserved ones are refused
+unless the host is listed in `allowed_hosts` (the demo and tests list their own loopback
+server; see `flows.guard`). Bodies are capped on the wire and unpacked, a cut-off body is an
+error (`flows.bodies`), and requests are capped in total time and redirects. Every outcome,
+good or bad, comes back as a `FetchResult`; httpx errors never escape.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
-import socket
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
+import httpcore
 import httpx
 
 from extractors.records import FetchResult
+from flows.bodies import BodyError, BodyLimits, read_body
+from flows.guard import AddressRefused, DnsError, GuardedBackend
 from newswatch.settings import Settings
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -39,14 +41,6 @@ class Request:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-
-
-class AddressRefused(Exception):
-    """The URL's host resolves to an address we may not contact."""
-
-
-class DnsError(Exception):
-    """The URL's host name does not resolve."""
 
 
 class Fetcher:
@@ -66,6 +60,7 @@ class Fetcher:
         self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
         self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
         self._timeouts = httpx.Timeout(timeout).as_dict()
+        self._limits = BodyLimits(settings.max_body_bytes, settings.max_unpacked_bytes)
         self._global = asyncio.Semaphore(settings.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_host_concurrency)
@@ -129,7 +124,7 @@ class Fetcher:
         permanent = True
         for _hop in range(self.settings.max_redirects + 1):
             try:
-                await self._check_address(url)
+                _check_scheme(url)
                 response = await self._get(url, headers)
             except AddressRefused as exc:
                 return _failure(url, started, "refused_address", str(exc), original=request.url)
@@ -166,55 +161,21 @@ class Fetcher:
             location = response.headers.get("location")
             if response.status_code in REDIRECTS and location:
                 return response.status_code, location
-            body, too_large = await self._read_capped(response)
-            return _result(url, response, body, too_large, self.settings, started)
+            try:
+                body = await read_body(response, self._limits)
+            except BodyError as exc:
+                return _result(url, response, b"", (exc.kind, str(exc)), started)
+            return _result(url, response, body, None, started)
         finally:
             await response.aclose()
 
-    async def _read_capped(self, response: httpx.Response) -> tuple[bytes, bool]:
-        """The decoded body, stopping at the cap (which also stops gzip bombs)."""
-        limit = self.settings.max_body_bytes
-        chunks, size = [], 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                return b"", True
-            chunks.append(chunk)
-        return b"".join(chunks), False
 
-    async def _check_address(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        host = parts.hostname.lower()
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if _allowed(host, port, self.settings.allowed_host_list):
-            return
-        for address in await _resolve(host, port):
-            if not address.is_global:
-                raise AddressRefused(
-                    f"{host} resolves to {address}, a non-public address; "
-                    "list it in NEWSWATCH_ALLOWED_HOSTS to allow it"
-                )
-
-
-def _allowed(host: str, port: int, allowed: Iterable[str]) -> bool:
-    return host in allowed or f"{host}:{port}" in allowed
-
-
-async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return [literal]
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise DnsError(f"cannot resolve {host}: {exc}") from exc
-    return [ipaddress.ip_address(info[4][0]) for info in infos]
+def _check_scheme(url: str) -> None:
+    """Only http(s) URLs with a host are fetched. The address check itself happens when a
+    connection is opened (`flows.guard.GuardedBackend`), on the address connected to."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
 
 
 def _conditional_headers(request: Request) -> dict[str, str]:
@@ -230,14 +191,14 @@ def _result(
     url: str,
     response: httpx.Response,
     body: bytes,
-    too_large: bool,
-    settings: Settings,
+    body_error: tuple[str, str] | None,
     started: float,
 ) -> FetchResult:
+    """The result of a response; `body_error` (kind, message) when the body was refused."""
     status = response.status_code
     error_kind = error = None
-    if too_large:
-        error_kind, error = "too_large", f"body larger than {settings.max_body_bytes} bytes"
+    if body_error is not None:
+        error_kind, error = body_error
     elif status >= 400:
         error_kind, error = "http_status", f"HTTP {status} {response.reason_phrase}".strip()
     return FetchResult(
@@ -304,14 +265,18 @@ def _is_tls(exc: Exception) -> bool:
 
 def build_transport(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     """The connection pool for one host: no proxies from the environment (a transport never
-    reads them), as many connections as one host may have."""
-    return httpx.AsyncHTTPTransport(
-        verify=tls,
-        limits=httpx.Limits(
-            max_connections=settings.per_host_concurrency,
-            max_keepalive_connections=settings.per_host_concurrency,
-        ),
+    reads them), as many connections as one host may have, and every connection opened
+    through the address guard (httpx takes no network backend, so its pool is replaced by
+    an identical one that has it)."""
+    transport = httpx.AsyncHTTPTransport(verify=tls)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=tls,
+        max_connections=settings.per_host_concurrency,
+        max_keepalive_connections=settings.per_host_concurrency,
+        keepalive_expiry=5.0,  # httpx's default
+        network_backend=GuardedBackend(settings.allowed_host_list),
     )
+    return transport
 
 
 def fetch_many(

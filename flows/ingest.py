@@ -8,8 +8,7 @@ that dies halfway leaves its entries `pending` and the next run picks them up.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,22 +17,31 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
+from prefect.utilities.annotations import quote
 
 from extractors.fingerprints import NearDuplicateIndex
-from extractors.records import EntryKey, FetchResult, ProcessedPage, Source
+from extractors.records import EntryKey, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
-from flows.extract import PageJob, process_pages, process_post
-from flows.fetch import Request, fetch_many
+from flows import pages as page_stream
+from flows.extract import (
+    ExtractionPool,
+    PageJob,
+    process_pages,
+    process_post,
+    start_worker_server,
+)
 from flows.poll import Poll, poll_sources, store_polls
 from flows.stories import build_index, near_duplicates
-from newswatch.config import load_sources
-from newswatch.errors import NewswatchError
+from newswatch.config import load_sources, shard_filter
+from newswatch.errors import NewswatchError, WarehouseError
 from newswatch.settings import Settings, load_settings
-from warehouse import load, queries
-from warehouse.archive import ArchiveWriter, Pointer
+from warehouse import load, queries, search
+from warehouse.archive import ArchiveWriter
 from warehouse.db import connect
 
-PAGE_BATCH = 200
+# Pages per fetch-extract task: large enough that Prefect's cost per task (tens of ms) stays
+# small against the work (~10 s for 500 pages on 2 cores), small enough to bound memory.
+PAGE_BATCH = 500
 
 
 @dataclass
@@ -49,6 +57,7 @@ class IngestSummary:
     pages_failed: int = 0
     articles_new: int = 0
     duplicates: int = 0
+    entries_waiting: int = 0  # pending beyond max_entries_per_source, left for the next runs
     failures: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
@@ -77,6 +86,7 @@ class Run:
     archive: ArchiveWriter
     summary: IngestSummary
     stories: NearDuplicateIndex
+    pool: ExtractionPool
 
 
 # --- tasks: one per batch -------------------------------------------------------------------
@@ -93,10 +103,12 @@ def poll_due_sources(
     return poll_sources(settings, sources, states, known_posts)
 
 
-@task(name="fetch-pages", cache_policy=NO_CACHE)
-def fetch_pages(settings: Settings, urls: Sequence[str]) -> list[FetchResult]:
-    requests = [Request(u) for u in urls]
-    return fetch_many(settings, requests, settings.page_timeout, robots=settings.respect_robots)
+@task(name="fetch-extract-pages", cache_policy=NO_CACHE)
+def fetch_extract_pages(
+    run: Run, groups: Sequence[Sequence[queries.PendingEntry]]
+) -> page_stream.PageBatch:
+    """Fetch a batch of pages, archiving each one and extracting it as it arrives."""
+    return page_stream.fetch_and_extract(run.settings, groups, run.archive, run.pool)
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
@@ -112,6 +124,22 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
     return load.store_pages(run.con, pages, run.watchlist.version, now, near)
 
 
+@task(name="index-for-search", cache_policy=NO_CACHE)
+def index_for_search(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the full-text index up to date with the articles (warehouse/search.py: what it
+    rebuilds and what that costs). Articles stay stored if it fails; search then says that
+    they are not searchable yet."""
+    try:
+        builds = search.ensure_index(con, datetime.now(UTC))
+    except WarehouseError as exc:
+        get_run_logger().warning("search index not rebuilt error=%s", exc)
+        return
+    for b in builds:
+        get_run_logger().info(
+            "search index built tier=%s articles=%d seconds=%.2f", b.tier, b.articles, b.seconds
+        )
+
+
 # --- the flow -------------------------------------------------------------------------------
 
 
@@ -121,22 +149,29 @@ def ingest(
     watchlist: str | None = None,
     db: str | None = None,
     all_sources: bool = False,
+    shard: str | None = None,
 ) -> dict:
     """Poll the due sources of `feeds` (every enabled one with `all_sources`), store new
-    articles tagged against `watchlist` in `db`."""
+    articles tagged against `watchlist` in `db`. With `shard` "k/n", only the sources of
+    shard k of n and their entries: n workers writing to one DuckLake share the sources."""
     settings = load_settings(feeds=feeds, watchlist=watchlist, db=db)
+    start_worker_server()  # warms up on another core while the feeds are polled
     sources = load_sources(settings.feeds)
+    mine = shard_filter(shard)
     wl = load_watchlist(settings.watchlist)
     summary = IngestSummary(run_id=_run_id())
     with (
-        connect(settings.db) as con,
+        connect(settings.warehouse_url) as con,
         ArchiveWriter(settings.archive_dir, summary.run_id) as archive,
+        ExtractionPool(settings.watchlist, settings.workers, settings.extract_timeout) as pool,
     ):
         window = timedelta(days=settings.dedup_window_days)
-        run = Run(con, settings, wl, archive, summary, build_index(con, datetime.now(UTC), window))
+        index = build_index(con, datetime.now(UTC), window)
+        run = Run(con, settings, wl, archive, summary, index, pool)
         load.start_run(con, summary.run_id, "ingest", datetime.now(UTC))
         try:
-            _ingest(run, sources, all_sources)
+            _ingest(run, sources, all_sources, mine)
+            index_for_search(con)
         except BaseException as exc:
             load.finish_run(
                 con, summary.run_id, "failed", summary.counts(), datetime.now(UTC), str(exc)
@@ -151,24 +186,29 @@ def ingest(
     return summary.counts() | {"status": status, "run_id": summary.run_id}
 
 
-def _ingest(run: Run, sources: list[Source], all_sources: bool) -> None:
+def _ingest(
+    run: Run, sources: list[Source], all_sources: bool, mine: Callable[[str], bool]
+) -> None:
     now = datetime.now(UTC)
     load.sync_sources(run.con, sources, now)
     enabled = queries.due_sources(run.con, None if all_sources else now)
-    due = [s for s in sources if s.name in enabled]
+    due = [s for s in sources if s.name in enabled and mine(s.name)]
     states = queries.feed_states(run.con)
     telegram = [s.name for s in due if s.kind == "telegram"]
     polls = poll_due_sources(run.settings, due, states, queries.known_guids(run.con, telegram))
     _record_polls(run, polls, states)
-    pending = queries.pending_entries(run.con)
+    # A bounded number per source, so a feed with 100,000 new entries cannot make one run
+    # endless; the rest stay pending (already recorded as seen) for the next runs.
+    per_source = run.settings.max_entries_per_source
+    pending = [p for p in queries.pending_entries(run.con, per_source=per_source) if mine(p.source)]
     posts = [p for p in pending if p.entry.content is not None]
     pages = [p for p in pending if p.entry.content is None and p.canonical_url]
     if posts:
         languages = {s.name: s.language for s in sources}
         processed = _process_posts(posts, languages, run.watchlist)
-        run.summary.loaded(load_pages(run, processed))
-    for start in range(0, len(pages), PAGE_BATCH):
-        _ingest_pages(run, pages[start : start + PAGE_BATCH])
+        run.summary.loaded(load_pages(run, quote(processed)))
+    _ingest_pages(run, pages)
+    run.summary.entries_waiting = queries.waiting_entries(run.con)
 
 
 # --- polls ----------------------------------------------------------------------------------
@@ -232,26 +272,33 @@ def _process_posts(
 
 
 def _ingest_pages(run: Run, pending: Sequence[queries.PendingEntry]) -> None:
-    """One batch: fetch each distinct URL once, archive and log the fetches, extract, load."""
-    groups: dict[str, list[queries.PendingEntry]] = defaultdict(list)
-    for p in pending:
-        groups[p.canonical_url or p.entry.url].append(p)
-    firsts = [entries[0] for entries in groups.values()]
-    results = fetch_pages(run.settings, [p.entry.url for p in firsts])
-    pointers = [run.archive.write(r) for r in results]
-    load.record_page_fetches(
-        run.con,
-        run.summary.run_id,
-        [(p.source, r, ptr) for p, r, ptr in zip(firsts, results, pointers, strict=True)],
-    )
-    jobs, failed = [], []
-    for entries, result, pointer in zip(groups.values(), results, pointers, strict=True):
-        run.summary.pages_fetched += 1
-        page = _page_job(entries, result, pointer)
-        (jobs if isinstance(page, PageJob) else failed).append(page)
-    processed = extract_pages(run.settings, jobs) + failed
-    run.summary.loaded(load_pages(run, processed))
-    for page in processed:
+    """Fetch, archive, extract and load the pages of `pending`, a batch at a time; each
+    distinct page is fetched once. While one batch is stored, the next one is fetched and
+    extracted (in a task thread), so the extraction workers do not wait for the warehouse."""
+    groups = page_stream.group_by_page(pending)
+    batches = [groups[i : i + PAGE_BATCH] for i in range(0, len(groups), PAGE_BATCH)]
+    ahead = None
+    try:
+        for k, batch in enumerate(batches):
+            # quote(): Prefect would otherwise walk every entry and page of a batch looking
+            # for futures in the task's arguments (~0.5 ms a page).
+            current = (
+                ahead.result() if ahead is not None else fetch_extract_pages(run, quote(batch))
+            )
+            following = batches[k + 1] if k + 1 < len(batches) else None
+            ahead = fetch_extract_pages.submit(run, quote(following)) if following else None
+            _store_pages(run, current)
+    finally:
+        if ahead is not None:
+            ahead.wait()  # nothing may still write the archive once the run closes it
+
+
+def _store_pages(run: Run, batch: page_stream.PageBatch) -> None:
+    """Log a batch's fetches, store its pages, and count and log its failures."""
+    load.record_page_fetches(run.con, run.summary.run_id, batch.fetches)
+    run.summary.pages_fetched += len(batch.fetches)
+    run.summary.loaded(load_pages(run, quote(batch.pages)))
+    for page in batch.pages:
         if page.error_kind:
             run.summary.pages_failed += 1
             run.summary.failure(page.error_kind)
@@ -262,36 +309,6 @@ def _ingest_pages(run: Run, pending: Sequence[queries.PendingEntry]) -> None:
                 page.error_kind,
                 page.error_message,
             )
-
-
-def _page_job(
-    entries: list[queries.PendingEntry], result: FetchResult, pointer: Pointer | None
-) -> PageJob | ProcessedPage:
-    """The extraction job of a fetched page, or the failure of a page that was not fetched."""
-    keys = tuple(EntryKey(p.source, p.entry.guid) for p in entries)
-    first = entries[0]
-    fetched_at = result.fetched_at or datetime.now(UTC)
-    if not result.ok:
-        return ProcessedPage(
-            keys,
-            first.source,
-            first.outlet,
-            fetched_at,
-            error_kind=result.error_kind or "http_status",
-            error_message=result.error_message or f"HTTP {result.status}",
-        )
-    return PageJob(
-        keys,
-        first.source,
-        first.outlet,
-        result.final_url or first.entry.url,
-        result.body,
-        fetched_at,
-        first.entry.published,
-        first.entry.title,
-        archive_path=pointer.path if pointer else None,
-        archive_offset=pointer.offset if pointer else None,
-    )
 
 
 def _run_id() -> str:

@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from flows.extract import PageJob, process_post
-from flows.ingest import extract_pages
+from flows.ingest import extract_pages, index_for_search
 from newswatch.errors import WarehouseError
 from newswatch.settings import Settings, load_settings
 from warehouse import load, queries
@@ -36,12 +36,13 @@ def reprocess(
     wl = load_watchlist(settings.watchlist)
     start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None
     counts = {"pages": 0, "posts": 0, "unchanged_missing": 0, "unchanged_failed": 0}
-    with connect(settings.db) as con:
+    with connect(settings.warehouse_url) as con:
         stored = queries.stored_articles(con, start)
         for first in range(0, len(stored), BATCH):
             batch = stored[first : first + BATCH]
             rewritten = _reprocess_batch(settings, wl, batch, counts)
             load.rewrite_articles(con, rewritten, wl.version, datetime.now(UTC))
+        index_for_search(con)  # texts changed in place: the search index follows
     get_run_logger().info("reprocess done %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
 

@@ -7,9 +7,11 @@ stderr and exit code 1; `--debug` shows the traceback instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,6 +56,10 @@ def ingest(
     all_sources: Annotated[
         bool, typer.Option("--all-sources", help="Poll every enabled source, due or not.")
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Only shard k/n of the sources, e.g. 1/2 (workers sharing a lake)."),
+    ] = None,
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
@@ -74,6 +80,7 @@ def ingest(
         watchlist=str(settings.watchlist),
         db=str(settings.db),
         all_sources=all_sources,
+        shard=shard,
     )
     _print_ingest(result)
 
@@ -89,11 +96,14 @@ def _check_config(settings: Settings) -> None:
 
 def _print_ingest(result: dict[str, Any]) -> None:
     failures = ", ".join(f"{k} {v}" for k, v in sorted(result["failures"].items())) or "none"
+    # Beyond NEWSWATCH_MAX_ENTRIES_PER_SOURCE: recorded, fetched by the next runs.
+    waiting = result.get("entries_waiting", 0)
     console.print(
         f"ingest {result['status']}: {result['sources']} sources polled "
         f"({result['feeds_failed']} failed, {result['feeds_not_modified']} not modified), "
         f"{result['entries_new']} new entries, {result['articles_new']} new articles, "
         f"{result['duplicates']} duplicates, failures: {failures}"
+        + (f"; {waiting} entries wait for the next runs" if waiting else "")
     )
 
 
@@ -113,7 +123,8 @@ def digest(
     watchlist: WatchlistOption = None,
     db: DbOption = None,
 ) -> None:
-    """Write the daily digest: per topic, the day's articles, stories and outlets.
+    """Write the daily digest as Markdown, HTML and JSON: per topic, the top stories by
+    outlets, new and continuing, a spike flag, a 14-day chart, quotes and outlets.
 
     Example: newswatch digest --day 2026-01-05
     """
@@ -129,8 +140,8 @@ def digest(
         db=str(settings.db),
         out=str(out) if out else None,
     )
-    for path in paths:
-        console.print(path)
+    for path in paths:  # the Markdown; the HTML and JSON of the same day lie beside it
+        console.print(f"{path} (+ .html, .json)", markup=False)
 
 
 @app.command()
@@ -160,38 +171,193 @@ def reprocess(
     )
 
 
-def _parse_day(value: str) -> date:
+@app.command()
+def retag(
+    all_articles: Annotated[
+        bool, typer.Option("--all", help="Re-tag every article, whatever it was tagged with.")
+    ] = False,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Tag stored articles again from their stored title and text, after the watchlist
+    changed: only those tagged with another watchlist version, unless --all.
+
+    Example: newswatch retag --watchlist seeds/watchlist.yaml
+    """
+    from extractors.topics import load_watchlist
+    from flows.retag import retag_articles
+
+    settings = _settings(feeds, watchlist, db)
+    load_watchlist(settings.watchlist)  # a broken watchlist fails here, in one line
+    counts = retag_articles(
+        all_articles=all_articles, watchlist=str(settings.watchlist), db=str(settings.db)
+    )
+    console.print(
+        f"retag: {counts['articles']} articles re-tagged with watchlist {counts['version']} "
+        f"({counts['matches']} topic matches, {counts['about']} about) "
+        f"in {counts['seconds']:.2f} s"
+    )
+
+
+@app.command()
+def explain(
+    article: Annotated[str, typer.Argument(help="The article id (or the start of it).")],
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show why an article is tagged as it is: each topic's score and its parts, and every
+    matched span with its offsets, alias and snippet, under the current watchlist; and what
+    the warehouse holds for it.
+
+    Example: newswatch explain 3f2a9c1d04b7e815
+    """
+    from extractors.topics import load_watchlist
+    from newswatch.explain import render_explanation
+    from warehouse.db import connect
+    from warehouse.queries import find_articles, stored_matches
+
+    settings = _settings(feeds, watchlist, db)
+    wl = load_watchlist(settings.watchlist)
+    with connect(settings.warehouse_url, read_only=True) as con:
+        found = find_articles(con, article)
+        if len(found) > 1 and found[0]["id"] != article:
+            ids = ", ".join(a["id"] for a in found)
+            raise NewswatchError(f"{article!r} starts several article ids ({ids}): give more")
+        if not found:
+            raise NewswatchError(
+                f"no article {article!r} in {settings.db} "
+                '(ids: newswatch sql "select id, title from articles")'
+            )
+        stored = stored_matches(con, found[0]["id"])
+    render_explanation(console, wl, found[0], stored)
+
+
+def _parse_day(value: str, option: str = "--day") -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not a day like 2026-01-05", param_hint="--day"
+            f"{value!r} is not a day like 2026-01-05", param_hint=option
         ) from None
+
+
+class SqlFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
 
 
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
+    fmt: Annotated[
+        SqlFormat,
+        typer.Option("--format", help="table (printed), csv, json (an array of objects), parquet."),
+    ] = SqlFormat.table,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write the rows to this file (csv, json, parquet) instead of stdout."),
+    ] = None,
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
 ) -> None:
-    """Run SQL against the warehouse (opened read-only) and print the result as a table.
+    """Run SQL against the warehouse (opened read-only) and print the result as a table, or
+    write it as csv, json or parquet. While an ingest run holds the database it says so.
 
-    Example: newswatch sql "select topic, count(*) from topic_matches group by all"
+    Example: newswatch sql "select * from story_spread" --format parquet --output spread.parquet
     """
     import duckdb
 
     from warehouse.db import connect
-    from warehouse.queries import run_query
+    from warehouse.queries import export_query, run_query
 
+    fmt_name = fmt.value
+    if fmt_name == "table" and output is not None:
+        raise typer.BadParameter("--output needs --format csv, json or parquet")
+    if fmt_name == "parquet" and output is None:
+        raise typer.BadParameter("parquet is binary: give --output FILE", param_hint="--format")
     settings = _settings(feeds, watchlist, db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.warehouse_url, read_only=True) as con:
         try:
-            columns, rows = run_query(con, query)
+            if fmt_name == "table":
+                columns, rows = run_query(con, query)
+            elif output is not None:
+                count = export_query(con, query, fmt_name, output)
+            else:
+                _export_to_stdout(con, query, fmt_name)
         except duckdb.Error as exc:
             raise NewswatchError(f"SQL error: {exc}") from exc
-    console.print(_table(columns, rows))
+    if fmt_name == "table":
+        console.print(_table(columns, rows))
+    elif output is not None:
+        console.print(f"wrote {count} row{'s' if count != 1 else ''} to {output} ({fmt_name})")
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help='Words that must all be in the article; "a phrase" in quotes.')
+    ],
+    topic: Annotated[str | None, typer.Option(help="Only articles tagged with this topic.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only articles published on or after this day, YYYY-MM-DD.")
+    ] = None,
+    outlet: Annotated[
+        str | None, typer.Option(help="Only outlets whose name contains this (any case).")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language (ISO 639-1).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many articles.")] = 20,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Full-text search of the articles' titles and texts, best match first (BM25), with
+    filters. Opens the database read-only; the index is rebuilt by each ingest run.
+
+    Example: newswatch search '"drone attack" Kyiv' --topic ukraine --since 2026-01-01
+    """
+    from warehouse.db import connect
+    from warehouse.search import SearchFilters
+    from warehouse.search import search as search_articles
+
+    day = _parse_day(since, "--since") if since is not None else None
+    filters = SearchFilters(topic, day, outlet, language, limit)
+    settings = _settings(feeds, watchlist, db)
+    with connect(settings.warehouse_url, read_only=True) as con:
+        result = search_articles(con, query, filters)
+    if result.unsearchable:
+        print(
+            f"newswatch: note: {result.unsearchable} articles are new or changed since the "
+            f"search index was built ({result.indexed_at:%Y-%m-%d %H:%M} UTC) and are not "
+            "searched as they are now; the next ingest run indexes them",
+            file=sys.stderr,
+        )
+    if not result.hits:
+        console.print("no article matches", markup=False)
+    for n, hit in enumerate(result.hits, 1):
+        # Article text is printed as it is: never as console markup.
+        console.print(
+            f"{n}. {hit.published:%Y-%m-%d %H:%M} {hit.outlet} ({hit.language or '?'}) "
+            f"score {hit.score:.2f}: {hit.title}\n   {hit.url}\n   {hit.snippet}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _export_to_stdout(con: Any, query: str, fmt: str) -> None:
+    import tempfile
+
+    from warehouse.queries import export_query
+
+    with tempfile.TemporaryDirectory(prefix="newswatch-sql-") as tmp:
+        path = Path(tmp) / f"result.{fmt}"
+        export_query(con, query, fmt, path)
+        sys.stdout.write(path.read_text(encoding="utf-8"))
 
 
 def _table(columns: list[str], rows: list[tuple[Any, ...]]) -> Table:
@@ -237,7 +403,7 @@ def sources(
     from warehouse.queries import source_health
 
     settings = _settings(feeds, watchlist, db)
-    with connect(settings.db, read_only=True) as con:
+    with connect(settings.warehouse_url, read_only=True) as con:
         rows = source_health(con, datetime.now(UTC))
     table = _table(list(HEALTH_COLUMNS.values()), [_health_row(r) for r in rows])
     console.print(table)
@@ -276,7 +442,7 @@ def sources_enable(
     from warehouse.load import enable_source
 
     settings = _settings(feeds, watchlist, db)
-    with connect(settings.db) as con:
+    with connect(settings.warehouse_url) as con:
         if not enable_source(con, name):
             raise NewswatchError(f"no source named {name!r} in {settings.db}")
     console.print(f"{name}: enabled, polled on the next ingest run")
@@ -410,6 +576,35 @@ def _short(value: Any) -> Any:
 
 
 @app.command()
+def serve(
+    project: Annotated[
+        Path | None,
+        typer.Option(help="Folder with prefect.yaml [default: $NEWSWATCH_HOME, else here]."),
+    ] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run the deployments of prefect.yaml on their schedules (ingest every 15 minutes, digest
+    daily at 06:00 UTC) until Ctrl-C. Without PREFECT_API_URL it starts a local Prefect server
+    (SQLite under PREFECT_HOME, UI on 127.0.0.1) and stops it on exit. The runs read their
+    settings from the environment; --feeds, --watchlist and --db are passed on through it.
+
+    Example: PREFECT_HOME=data/prefect newswatch serve --db data/newswatch.duckdb
+    """
+    from flows.serve import serve as serve_deployments
+
+    folder = (project or Path(os.environ.get("NEWSWATCH_HOME") or ".")).resolve()
+    settings = _settings(feeds, watchlist, db)
+    _check_config(settings)
+    # Relative paths would be read from the project folder the runs start in: make them whole.
+    os.environ["NEWSWATCH_FEEDS"] = str(settings.feeds.resolve())
+    os.environ["NEWSWATCH_WATCHLIST"] = str(settings.watchlist.resolve())
+    os.environ["NEWSWATCH_DB"] = str(settings.db.resolve())
+    serve_deployments(folder, lambda line: console.print(line, markup=False))
+
+
+@app.command()
 def demo(
     snapshot: Annotated[Path, typer.Option(help="The offline snapshot to serve.")] = Path(
         "seeds/demo"
@@ -435,10 +630,27 @@ def demo(
     console.print(_table(report.columns, report.rows))
 
 
+class _OneLineForExpectedErrors(logging.Filter):
+    """Prefect logs the exception that ended a flow or task with its traceback. For a
+    `NewswatchError` (a locked database, a bad config: said in one line, acted on by the
+    user) the traceback is noise; `--debug` keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], NewswatchError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
+    else:
+        for name in ("prefect.flow_runs", "prefect.task_runs"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, _OneLineForExpectedErrors) for f in logger.filters):
+                logger.addFilter(_OneLineForExpectedErrors())
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()

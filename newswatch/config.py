@@ -8,6 +8,8 @@ own loader next to the tagger (`extractors.topics.load_watchlist`).
 from __future__ import annotations
 
 import re
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +116,14 @@ def load_sources(path: str | Path) -> list[Source]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(str(path), "feeds file not found", fix="pass --feeds PATH")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            str(path), f"not UTF-8 text (byte {exc.start})", fix="save the file as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read the feeds file: {exc.strerror}") from exc
     data, node = _load_yaml(text, path)
     items = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(items, list):
@@ -213,3 +222,17 @@ def _as_yaml(source: Source) -> dict[str, Any]:
     if source.tags:
         item["tags"] = list(source.tags)
     return item
+
+
+def shard_filter(shard: str | None) -> Callable[[str], bool]:
+    """Which source names a run with `shard` "k/n" takes: shard k of n, by a stable hash of
+    the name, so that n workers polling at once never take the same source (None: all)."""
+    if shard is None:
+        return lambda name: True
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", shard)
+    k, n = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not 1 <= k <= n:
+        raise ConfigError(
+            "shard", f"{shard!r} is not k/n with 1 <= k <= n", fix="e.g. 1/2 on one worker, 2/2"
+        )
+    return lambda name: zlib.crc32(name.encode("utf-8")) % n == k - 1

@@ -7,7 +7,9 @@ loudly at start, not halfway through a run.
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -25,13 +27,19 @@ class Settings(BaseSettings):
     feeds: Path = Path("seeds/feeds.yaml")
     watchlist: Path = Path("seeds/watchlist.yaml")
     db: Path = Path("data/newswatch.duckdb")
+    # The warehouse when it is not the DuckDB file `db`: a DuckLake URL such as
+    # "ducklake:postgres:dbname=newswatch host=10.0.0.5 data_path=s3://bucket/newswatch/"
+    # (the forms are in warehouse/db.py). The archive and digests still go beside `db`.
+    warehouse: str = ""
     # Loopback and private addresses are refused unless listed here ("host" or "host:port").
     allowed_hosts: str = ""
     contact_url: str = "https://github.com/newswatch/newswatch"
-    # Fetching: whole-request time limit, body cap, redirects, concurrency.
+    # Fetching: whole-request time limit (all redirect hops and the body included), body caps
+    # on the wire and after gzip/deflate, redirects, concurrency.
     feed_timeout: float = Field(20.0, gt=0)
     page_timeout: float = Field(20.0, gt=0)
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_unpacked_bytes: int = Field(50 * 1024 * 1024, gt=0)
     max_redirects: int = Field(5, ge=0)
     concurrency: int = Field(10, ge=1)
     per_host_concurrency: int = Field(2, ge=1)
@@ -49,6 +57,9 @@ class Settings(BaseSettings):
     telegram_backfill_pages: int = Field(3, ge=0)
     # Child sitemaps followed from a sitemap index, per source.
     max_child_sitemaps: int = Field(50, ge=0)
+    # Entries of one source taken (fetched, extracted) per run; a feed that brings more new
+    # entries at once keeps the rest pending for the next runs, none lost.
+    max_entries_per_source: int = Field(500, ge=1)
     # Near copies are looked for among the articles of this many days (the index is in memory).
     dedup_window_days: int = Field(14, ge=1)
     # Extraction: processes in the pool (0 = one per core), and the time one page may take
@@ -60,6 +71,11 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         """Everything newswatch writes besides the database goes beside it."""
         return self.db.parent
+
+    @property
+    def warehouse_url(self) -> str | Path:
+        """What `warehouse.db.connect` opens: the DuckLake URL when one is set, else `db`."""
+        return self.warehouse or self.db
 
     @property
     def archive_dir(self) -> Path:
@@ -88,16 +104,43 @@ class Settings(BaseSettings):
         return self.extract_workers or os.cpu_count() or 1
 
 
+# Settings that every command also takes as an option.
+_CLI_OPTIONS = ("feeds", "watchlist", "db")
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with non-None `overrides` (CLI options) on top."""
+    """Settings from the environment, with non-None `overrides` (CLI options) on top. A bad
+    value, or a NEWSWATCH_ variable that looks like a misspelt setting, is a `ConfigError`
+    naming the variable, the value and the fix."""
+    _check_names(os.environ)
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        first = errors[0]
         field = ".".join(str(p) for p in first["loc"])
+        variable = f"NEWSWATCH_{field.upper()}"
+        source = f"the --{field} option" if field in given else variable
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        option = f" or pass --{field}" if field in _CLI_OPTIONS else ""
         raise ConfigError(
             "settings",
-            f"{field}: {first['msg']}",
-            fix=f"check NEWSWATCH_{field.upper()} or the --{field.replace('_', '-')} option",
+            f"{source}={first.get('input')!r}: {first['msg']}{more}",
+            fix=f"set {variable} to a valid value{option}; see newswatch/settings.py",
         ) from exc
+
+
+def _check_names(environ: Mapping[str, str]) -> None:
+    """A misspelt setting would be silently ignored; say which one was meant instead."""
+    known = [f"NEWSWATCH_{name.upper()}" for name in Settings.model_fields]
+    for variable in environ:
+        if not variable.startswith("NEWSWATCH_") or variable in known:
+            continue
+        close = difflib.get_close_matches(variable, known, n=1, cutoff=0.85)
+        if close:
+            raise ConfigError(
+                "settings",
+                f"{variable} is not a setting",
+                fix=f"did you mean {close[0]}?",
+            )

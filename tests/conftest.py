@@ -10,11 +10,16 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotHandler, SnapshotServer, rebase_file, serve_snapshot
+from tests import netguard
+
+# From here on nothing in this process connects, sends or looks up a name beyond 127.0.0.1.
+netguard.install()
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "seeds" / "demo"
@@ -40,6 +45,16 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _no_traffic_beyond_loopback() -> Iterator[None]:
+    """Fail the test during which anything tried to reach beyond 127.0.0.1 (tests/netguard.py
+    refused it before a packet left)."""
+    before = len(netguard.violations)
+    yield
+    new = netguard.violations[before:]
+    assert not new, f"network traffic beyond 127.0.0.1 attempted: {new}"
 
 
 class FaultyHandler(SnapshotHandler):
@@ -139,3 +154,26 @@ def scripted(tmp_path: Path) -> Iterator[SnapshotServer]:
         srv.requests = []  # type: ignore[attr-defined]
         srv.lock = threading.Lock()  # type: ignore[attr-defined]
         yield srv
+
+
+@pytest.fixture(scope="session")
+def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """What `make demo` does (`newswatch.demo.run_demo`: serve the snapshot, ingest, digest
+    every day), run once for the session in a temporary folder: the demo database and its
+    digests, for the tests that read them (issue 7). Returns the `DemoReport`."""
+    from newswatch.demo import run_demo
+
+    home = tmp_path_factory.mktemp("demo")
+    settings = Settings(
+        db=home / "data" / "newswatch.duckdb", watchlist=REPO / "seeds" / "watchlist.yaml"
+    )
+    # run_demo sets these for its own run; keep them from leaking into other tests.
+    saved = {k: os.environ.get(k) for k in ("NEWSWATCH_ALLOWED_HOSTS", "NEWSWATCH_PER_HOST_DELAY")}
+    try:
+        return run_demo(DEMO, settings, lambda _line: None)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

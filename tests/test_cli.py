@@ -19,12 +19,15 @@ COMMANDS = [
     "ingest",
     "digest",
     "sql",
+    "search",
     "sources",
     "sources enable",
     "sources add",
     "sources import-opml",
     "sources export-opml",
     "reprocess",
+    "retag",
+    "explain",
     "demo",
 ]
 runner = CliRunner()

@@ -87,5 +87,5 @@ def test_settings_from_env_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.allowed_host_list == ("127.0.0.1:8765", "example.org")
     assert settings.archive_dir == Path("/tmp/x/archive")
     monkeypatch.setenv("NEWSWATCH_CONCURRENCY", "many")
-    with pytest.raises(ConfigError, match="concurrency"):
+    with pytest.raises(ConfigError, match="NEWSWATCH_CONCURRENCY='many'"):
         load_settings()
