@@ -512,6 +512,20 @@ def test_essequibo_is_venezuela_news_only_with_venezuela_in_it() -> None:
     assert relevance("Essequibo dispute flares", claim)["venezuela"] == "about"
 
 
+def test_bare_surname_counts_once_the_full_name_is_in_the_article() -> None:
+    # A headline names a leader by surname; the body gives the full name once.
+    text = "MADRI (ANSA) - A ex-enfermeira do falecido Hugo Chávez depôs hoje em Madri."
+    assert relevance("Enfermeira de Chávez depõe em Corte", text) == {"venezuela": "about"}
+    found = by_topic(seeds_watchlist().tag("Enfermeira de Chávez depõe em Corte", text))
+    assert [e.field for e in found["venezuela"].evidence] == ["title", "text"]
+    # Without the full name a surname is anyone's: a boxer, a baseball player, a dancer.
+    assert relevance("Chávez retains his title", "Julio César Chávez Jr. won on points.") == {}
+    assert relevance("Machado homers twice", "The Padres beat the Dodgers 5-3.") == {}
+    assert relevance("Lai wins the dance final", "She trained in Hong Kong for years.") == {}
+    taiwan = "President Lai Ching-te said the island would not be coerced."
+    assert relevance("Lai rejects Beijing's terms", taiwan) == {"taiwan": "about"}
+
+
 def test_places_lower_the_share_of_a_topic() -> None:
     text = "Russia, Belarus and Kazakhstan met in Moscow; Ukraine was discussed."
     explained = seeds_watchlist().explain("", text)["ukraine"]
