@@ -443,6 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     # A fixed "now" at a day boundary plus a bit, so both sizes digest the same kind of day.
     now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    from pipeline import machine  # bench/pipeline.py, beside this script
+
+    print(machine())
     texts = corpus_texts()
     print(f"{len(texts)} corpus texts; {NEW_FEEDS * PER_FEED} new articles per ingest")
     if args.cache:

@@ -80,6 +80,7 @@ MAX_FEEDS = 250
 SEED = 20260105
 START_TIMEOUT_S = 300
 SAMPLE_S = 0.1
+TREE_SCAN_S = 1.0
 PR_SET_CHILD_SUBREAPER = 36
 TARGETS = "targets at N = 10,000: c >= 0.8 a, c >= 2 b, peak memory of c < 2 GB"
 
@@ -334,6 +335,17 @@ def _rss(pid: int) -> int:
         return 0
 
 
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _cpu_of(pid: int, *, reaped: bool = True) -> float:
     """User + system seconds of a live process (and of the children it has reaped)."""
     with open(f"/proc/{pid}/stat", "rb") as fh:
@@ -357,12 +369,14 @@ def _role(pid: int, root: int) -> str:
 
 
 class PeakSampler:
-    """Samples a process tree until stopped: the largest sum of its resident set sizes, and
-    the CPU seconds of each process last seen (a process that ends between two samples loses
-    up to 0.1 s), summed by role for the breakdown."""
+    """Samples a process tree until stopped: the largest sum of its resident set sizes (and
+    the proportional set sizes at that moment, which count a page shared by forked processes
+    once), and the CPU seconds of each process last seen (a process that ends between two
+    samples loses up to 0.1 s), summed by role for the breakdown. The tree is looked up once
+    a second: scanning /proc costs a few ms, which the measured run would pay for."""
 
     def __init__(self, root: int) -> None:
-        self.root, self.peak = root, 0
+        self.root, self.peak, self.peak_pss = root, 0, 0
         self.peak_by_role: dict[str, int] = {}  # resident sets at the peak, summed by role
         self._cpu: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
@@ -370,9 +384,13 @@ class PeakSampler:
         self._thread.start()
 
     def _run(self) -> None:
+        pids: list[int] = []
+        rescan = 0.0
         while not self._stop.wait(SAMPLE_S):
+            if time.monotonic() >= rescan:
+                pids, rescan = _tree(self.root), time.monotonic() + TREE_SCAN_S
             rss: dict[str, int] = {}
-            for pid in _tree(self.root):
+            for pid in pids:
                 try:
                     cpu = _cpu_of(pid, reaped=False)
                 except OSError:
@@ -382,6 +400,7 @@ class PeakSampler:
                 rss[role] = rss.get(role, 0) + _rss(pid)
             if sum(rss.values()) > self.peak:
                 self.peak, self.peak_by_role = sum(rss.values()), rss
+                self.peak_pss = sum(_pss(pid) for pid in pids)
 
     def stop(self) -> int:
         self._stop.set()
@@ -715,7 +734,11 @@ def _run_ingest(
     ranked = sorted(roles.items(), key=lambda kv: -kv[1])
     notes.append("CPU s by process (sampled): " + ", ".join(f"{r} {s:.1f}" for r, s in ranked))
     at_peak = sorted(sampler.peak_by_role.items(), key=lambda kv: -kv[1])
-    notes.append("RSS MB at the peak: " + ", ".join(f"{r} {b / 2**20:,.0f}" for r, b in at_peak))
+    notes.append(
+        "RSS MB at the peak: "
+        + ", ".join(f"{r} {b / 2**20:,.0f}" for r, b in at_peak)
+        + f"; proportional set size (shared pages counted once) {sampler.peak_pss / 2**20:,.0f}"
+    )
     notes.append(
         "Prefect: "
         + (
@@ -838,6 +861,24 @@ def report(n: int, results: Sequence[Result]) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {line}")
 
 
+def machine() -> str:
+    """The date and the machine, for pasting the table."""
+    import platform
+
+    import duckdb
+    import trafilatura
+
+    info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    cpu = names[0] if names else platform.processor()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB;"
+        f" Python {platform.python_version()}, duckdb {duckdb.__version__},"
+        f" trafilatura {trafilatura.__version__}"
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000], help="page counts")
@@ -868,6 +909,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Processes a run leaves behind (Prefect's server, forkservers) come back to us, so their
     # CPU time is counted.
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    print(machine())
     print(TARGETS)
     for n in args.n:
         bench(n, set(args.only.split(",")), args.py_spy, args.verbose, args.prefect)
