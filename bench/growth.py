@@ -25,8 +25,9 @@ are copies of the one before (same story), a quarter match a topic. Texts are 40
 from 20,000. The 1,000 new articles are real: the corpus pages' extracted texts, each copy
 with every third word replaced (seeded), so none is a copy of another.
 
-Not measured: the full-text search index (warehouse/search.py) that `newswatch ingest`
-brings up to date at the end of a run; building it over 1M articles takes minutes.
+Not measured: the full-text search index (warehouse/search.py), which is not part of ingest
+(the search-index flow rebuilds it after each run); building it over 1M articles takes
+minutes.
 
 Run: `.venv/bin/python bench/growth.py [--sizes 100000 1000000] [--repeat 2] [--cache DIR]`
 """

@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         recent = add_articles(path, args.articles, NEW_ARTICLES)
         print(
-            f"then {NEW_ARTICLES:,} new articles: ensure_index (what each ingest run does) "
+            f"then {NEW_ARTICLES:,} new articles: ensure_index (what each search-index run does) "
             f"rebuilt the recent index in {recent:.2f} s"
         )
         query = f'"{phrase}"'

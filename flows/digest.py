@@ -207,13 +207,15 @@ def digest(
     watchlist: str | None = None,
     db: str | None = None,
     out: str | None = None,
+    lock_wait: float = 0.0,
 ) -> list[str]:
     """Write the digest of `day` (default yesterday, UTC), or of every day with articles:
-    `.md`, `.html` and `.json` side by side. Returns the Markdown paths."""
+    `.md`, `.html` and `.json` side by side. Returns the Markdown paths. Waits up to
+    `lock_wait` seconds for a writer (an ingest run) to release the database file."""
     settings = load_settings(watchlist=watchlist, db=db)
     out_dir = Path(out) if out else settings.digests_dir
     wl = load_watchlist(settings.watchlist)
-    with connect(settings.warehouse_url, read_only=True) as con:
+    with connect(settings.warehouse_url, read_only=True, wait=lock_wait) as con:
         days = queries.article_days(con) if all_days else [_day(day)]
         digests = [build_digest(d, wl, read_day(con, d)) for d in days]
     written = []

@@ -13,6 +13,7 @@ import hashlib
 import multiprocessing
 import multiprocessing.forkserver
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -178,6 +179,10 @@ def _process_in_worker(job: PageJob, limit: float, extract: Extract) -> Processe
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _ready() -> None:
+    """Nothing: the task that makes a worker start (`ExtractionPool.start`)."""
+
+
 def _timed_out(job: PageJob, limit: float) -> ProcessedPage:
     return _failed(job, "extraction_timeout", f"extraction took longer than {limit:g} s")
 
@@ -241,6 +246,24 @@ class ExtractionPool:
         self.extract = extract
         self.start_allowance = start_allowance
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # guards the pool and the two maps below
+        # Pages submitted and not yet collected: when a batch's hang kills the pool, the
+        # pages of the next batch (already queued) are submitted again, not failed...
+        self._outstanding: dict[Future[ProcessedPage], PageJob] = {}
+        # ...and their old futures point to the new ones.
+        self._replaced: dict[Future[ProcessedPage], Future[ProcessedPage]] = {}
+
+    def start(self) -> None:
+        """Start the workers now, in the background, rather than on the first page: forking
+        them and loading their watchlist (~2 s) then overlaps the run's polling, which
+        leaves a core idle. `submit` waits for a start still under way."""
+        threading.Thread(target=self._start_all, name="extraction-pool-start", daemon=True).start()
+
+    def _start_all(self) -> None:
+        with self._lock:
+            pool = self._executor()
+            for _ in range(self.workers):  # one task per worker makes each worker start
+                pool.submit(_ready)
 
     def __enter__(self) -> ExtractionPool:
         return self
@@ -249,6 +272,14 @@ class ExtractionPool:
         self.close()
 
     def submit(self, job: PageJob) -> Future[ProcessedPage]:
+        with self._lock:
+            future = self._executor().submit(
+                _process_in_worker, job, self.page_timeout, self.extract
+            )
+            self._outstanding[future] = job
+        return future
+
+    def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # forkserver: workers fork from a clean process, not from one running Prefect's
             # threads.
@@ -258,7 +289,7 @@ class ExtractionPool:
                 initializer=_init_worker,
                 initargs=(self.watchlist_path,),
             )
-        return self._pool.submit(_process_in_worker, job, self.page_timeout, self.extract)
+        return self._pool
 
     def collect(
         self, jobs: Sequence[PageJob], futures: Sequence[Future[ProcessedPage]]
@@ -267,6 +298,7 @@ class ExtractionPool:
         batch's deadline come back as timed out; pages whose worker died, as crashed."""
         if not futures:
             return []
+        futures = [self._current(f) for f in futures]
         rounds = -(-len(jobs) // self.workers)  # pages each worker handles, rounded up
         deadline = self.page_timeout * (rounds + 1) + self.start_allowance
         _done, late = wait(futures, timeout=deadline)
@@ -280,18 +312,43 @@ class ExtractionPool:
                 results.append(_failed(job, "extraction_crash", message))
             else:
                 results.append(future.result())
+        with self._lock:
+            for future in futures:
+                self._outstanding.pop(future, None)
         if late or broken:
             # Kill what still runs (a hang no timer could stop); the next page starts anew.
             self.close(kill=True)
+            self._resubmit_casualties()
         return results
 
+    def _current(self, future: Future[ProcessedPage]) -> Future[ProcessedPage]:
+        with self._lock:
+            while future in self._replaced:
+                future = self._replaced.pop(future)
+        return future
+
+    def _resubmit_casualties(self) -> None:
+        """Submit again the pages of other batches that the kill cancelled or broke."""
+        with self._lock:
+            casualties = [
+                (f, job)
+                for f, job in self._outstanding.items()
+                if f.cancelled() or (f.done() and isinstance(f.exception(), BrokenProcessPool))
+            ]
+        for old, job in casualties:
+            new = self.submit(job)
+            with self._lock:
+                self._outstanding.pop(old, None)
+                self._replaced[old] = new
+
     def close(self, *, kill: bool = False) -> None:
-        if self._pool is None:
-            return
-        if kill:
-            _kill_stragglers(self._pool)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
+        with self._lock:
+            if self._pool is None:
+                return
+            if kill:
+                _kill_stragglers(self._pool)
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _kill_stragglers(pool: ProcessPoolExecutor) -> None:

@@ -3,6 +3,10 @@
 The flow only sequences the steps; each task is a batch (all due feeds, or a chunk of pages),
 never one article. Everything a step learns is stored before the next step starts, so a run
 that dies halfway leaves its entries `pending` and the next run picks them up.
+
+The full-text search index is not built here: it is derived from the stored articles, and
+its rebuild runs on one core while the extraction pool would idle, so it is its own flow
+(`flows/search_index.py`), run after ingest.
 """
 
 from __future__ import annotations
@@ -33,9 +37,9 @@ from flows.extract import (
 from flows.poll import Poll, poll_sources, store_polls
 from flows.stories import build_index, near_duplicates
 from newswatch.config import load_sources, shard_filter
-from newswatch.errors import NewswatchError, WarehouseError
+from newswatch.errors import NewswatchError
 from newswatch.settings import Settings, load_settings
-from warehouse import load, queries, search
+from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
 from warehouse.db import connect
 
@@ -103,12 +107,13 @@ def poll_due_sources(
     return poll_sources(settings, sources, states, known_posts)
 
 
-@task(name="fetch-extract-pages", cache_policy=NO_CACHE)
-def fetch_extract_pages(
+@task(name="fetch-pages", cache_policy=NO_CACHE)
+def fetch_pages(
     run: Run, groups: Sequence[Sequence[queries.PendingEntry]]
-) -> page_stream.PageBatch:
-    """Fetch a batch of pages, archiving each one and extracting it as it arrives."""
-    return page_stream.fetch_and_extract(run.settings, groups, run.archive, run.pool)
+) -> page_stream.FetchedBatch:
+    """Fetch a batch of pages, archiving each one and handing it to the extraction pool as
+    it arrives; returns when the last fetch has ended, with the extractions under way."""
+    return page_stream.fetch_batch(run.settings, groups, run.archive, run.pool)
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
@@ -124,22 +129,6 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
     return load.store_pages(run.con, pages, run.watchlist.version, now, near)
 
 
-@task(name="index-for-search", cache_policy=NO_CACHE)
-def index_for_search(con: duckdb.DuckDBPyConnection) -> None:
-    """Bring the full-text index up to date with the articles (warehouse/search.py: what it
-    rebuilds and what that costs). Articles stay stored if it fails; search then says that
-    they are not searchable yet."""
-    try:
-        builds = search.ensure_index(con, datetime.now(UTC))
-    except WarehouseError as exc:
-        get_run_logger().warning("search index not rebuilt error=%s", exc)
-        return
-    for b in builds:
-        get_run_logger().info(
-            "search index built tier=%s articles=%d seconds=%.2f", b.tier, b.articles, b.seconds
-        )
-
-
 # --- the flow -------------------------------------------------------------------------------
 
 
@@ -150,10 +139,12 @@ def ingest(
     db: str | None = None,
     all_sources: bool = False,
     shard: str | None = None,
+    lock_wait: float = 0.0,
 ) -> dict:
     """Poll the due sources of `feeds` (every enabled one with `all_sources`), store new
     articles tagged against `watchlist` in `db`. With `shard` "k/n", only the sources of
-    shard k of n and their entries: n workers writing to one DuckLake share the sources."""
+    shard k of n and their entries: n workers writing to one DuckLake share the sources.
+    Waits up to `lock_wait` seconds for another process to release the database file."""
     settings = load_settings(feeds=feeds, watchlist=watchlist, db=db)
     start_worker_server()  # warms up on another core while the feeds are polled
     sources = load_sources(settings.feeds)
@@ -161,17 +152,17 @@ def ingest(
     wl = load_watchlist(settings.watchlist)
     summary = IngestSummary(run_id=_run_id())
     with (
-        connect(settings.warehouse_url) as con,
+        connect(settings.warehouse_url, wait=lock_wait) as con,
         ArchiveWriter(settings.archive_dir, summary.run_id) as archive,
         ExtractionPool(settings.watchlist, settings.workers, settings.extract_timeout) as pool,
     ):
+        pool.start()  # workers start while the feeds are polled
         window = timedelta(days=settings.dedup_window_days)
         index = build_index(con, datetime.now(UTC), window)
         run = Run(con, settings, wl, archive, summary, index, pool)
         load.start_run(con, summary.run_id, "ingest", datetime.now(UTC))
         try:
             _ingest(run, sources, all_sources, mine)
-            index_for_search(con)
         except BaseException as exc:
             load.finish_run(
                 con, summary.run_id, "failed", summary.counts(), datetime.now(UTC), str(exc)
@@ -273,21 +264,23 @@ def _process_posts(
 
 def _ingest_pages(run: Run, pending: Sequence[queries.PendingEntry]) -> None:
     """Fetch, archive, extract and load the pages of `pending`, a batch at a time; each
-    distinct page is fetched once. While one batch is stored, the next one is fetched and
-    extracted (in a task thread), so the extraction workers do not wait for the warehouse."""
+    distinct page is fetched once. A batch's fetching starts (in a task thread) as soon as
+    the previous batch is fetched, while that one is still extracted and then stored: the
+    pool always has pages queued, so the workers wait neither for the warehouse nor for the
+    slowest page of a batch. At most two batches' pages wait in the pool."""
     groups = page_stream.group_by_page(pending)
     batches = [groups[i : i + PAGE_BATCH] for i in range(0, len(groups), PAGE_BATCH)]
-    ahead = None
+    if not batches:
+        return
+    # quote(): Prefect would otherwise walk every entry and page of a batch looking for
+    # futures in the task's arguments (~0.5 ms a page).
+    ahead = fetch_pages.submit(run, quote(batches[0]))
     try:
-        for k, batch in enumerate(batches):
-            # quote(): Prefect would otherwise walk every entry and page of a batch looking
-            # for futures in the task's arguments (~0.5 ms a page).
-            current = (
-                ahead.result() if ahead is not None else fetch_extract_pages(run, quote(batch))
-            )
-            following = batches[k + 1] if k + 1 < len(batches) else None
-            ahead = fetch_extract_pages.submit(run, quote(following)) if following else None
-            _store_pages(run, current)
+        for following in [*batches[1:], None]:
+            assert ahead is not None, "each round starts with a batch on the wire"
+            fetched = ahead.result()
+            ahead = fetch_pages.submit(run, quote(following)) if following else None
+            _store_pages(run, fetched.collect(run.pool))
     finally:
         if ahead is not None:
             ahead.wait()  # nothing may still write the archive once the run closes it

@@ -3,9 +3,12 @@
 A batch of pending entries is fetched concurrently, one request per distinct page (two feeds
 linking one article cost one fetch). Each page is archived and handed to the run's
 extraction pool the moment it arrives, so the workers extract while the rest of the batch is
-still on the wire, instead of waiting for the batch's slowest fetch. The flow fetches the
-next batch while it stores this one (`flows.ingest`), so the workers are never idle waiting
-for the warehouse either.
+still on the wire, instead of waiting for the batch's slowest fetch. Fetching (`fetch_batch`)
+and waiting for the extraction (`FetchedBatch.collect`) are two steps, so the flow fetches
+the next batch as soon as this one is on the wire, while this one's pages are still being
+extracted and then stored (`flows.ingest`): the workers never wait for the warehouse, nor for
+the slowest page of a batch. Only one batch is on the wire at a time, so the per-host limits
+hold across batches.
 
 A page that could not be fetched, or not extracted, comes back as a failed `ProcessedPage`
 with the reason; the fetch of every page, good or bad, is returned for the fetch log.
@@ -50,29 +53,52 @@ def fetch_and_extract(
     settings: Settings, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
 ) -> PageBatch:
     """Fetch the page of each group, archive it and extract it in `pool` as it arrives."""
-    fetched: list[tuple[FetchResult, Pointer | None] | None] = [None] * len(groups)
-    submitted: dict[int, tuple[PageJob, Future[ProcessedPage]]] = {}
-    failed: dict[int, ProcessedPage] = {}
+    return fetch_batch(settings, groups, archive, pool).collect(pool)
+
+
+@dataclass
+class FetchedBatch:
+    """A batch whose pages are fetched and archived, and being extracted in the pool."""
+
+    groups: Sequence[Group]
+    fetched: list[tuple[FetchResult, Pointer | None] | None]
+    submitted: dict[int, tuple[PageJob, Future[ProcessedPage]]]
+    failed: dict[int, ProcessedPage]
+
+    def collect(self, pool: ExtractionPool) -> PageBatch:
+        """Wait for the extraction of the batch's pages (within the pool's deadline)."""
+        order = sorted(self.submitted)
+        jobs = [self.submitted[i][0] for i in order]
+        futures = [self.submitted[i][1] for i in order]
+        extracted = dict(zip(order, pool.collect(jobs, futures), strict=True))
+        fetches = []
+        for group, done in zip(self.groups, self.fetched, strict=True):
+            assert done is not None, "every fetch ends with a result"
+            fetches.append((group[0].source, done[0], done[1]))
+        pages = [
+            extracted[i] if i in extracted else self.failed[i] for i in range(len(self.groups))
+        ]
+        return PageBatch(fetches, pages)
+
+
+def fetch_batch(
+    settings: Settings, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
+) -> FetchedBatch:
+    """Fetch the page of each group, archive it and submit it to `pool` as it arrives;
+    returns once every fetch has ended, with the extractions under way."""
+    batch = FetchedBatch(groups, [None] * len(groups), {}, {})
 
     def arrived(i: int, result: FetchResult) -> None:
         pointer = archive.write(result)
-        fetched[i] = (result, pointer)
+        batch.fetched[i] = (result, pointer)
         page = page_job(groups[i], result, pointer)
         if isinstance(page, PageJob):
-            submitted[i] = (page, pool.submit(page))
+            batch.submitted[i] = (page, pool.submit(page))
         else:
-            failed[i] = page
+            batch.failed[i] = page
 
     asyncio.run(_fetch(settings, [g[0].entry.url for g in groups], arrived))
-    order = sorted(submitted)
-    jobs = [submitted[i][0] for i in order]
-    extracted = dict(zip(order, pool.collect(jobs, [submitted[i][1] for i in order]), strict=True))
-    fetches = []
-    for group, done in zip(groups, fetched, strict=True):
-        assert done is not None, "every fetch ends with a result"
-        fetches.append((group[0].source, done[0], done[1]))
-    pages = [extracted[i] if i in extracted else failed[i] for i in range(len(groups))]
-    return PageBatch(fetches, pages)
+    return batch
 
 
 async def _fetch(

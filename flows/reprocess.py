@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import duckdb
 from prefect import flow, get_run_logger
 
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from flows.extract import PageJob, process_post
-from flows.ingest import extract_pages, index_for_search
+from flows.ingest import extract_pages
 from newswatch.errors import WarehouseError
 from newswatch.settings import Settings, load_settings
-from warehouse import load, queries
+from warehouse import load, queries, search
 from warehouse.archive import Pointer, read_body
 from warehouse.db import connect
 
@@ -42,9 +43,18 @@ def reprocess(
             batch = stored[first : first + BATCH]
             rewritten = _reprocess_batch(settings, wl, batch, counts)
             load.rewrite_articles(con, rewritten, wl.version, datetime.now(UTC))
-        index_for_search(con)  # texts changed in place: the search index follows
+        _reindex(con)
     get_run_logger().info("reprocess done %s", " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts
+
+
+def _reindex(con: duckdb.DuckDBPyConnection) -> None:
+    """Texts changed in place: the search index follows at once (a failure leaves it to the
+    next `search-index` run; the rewritten articles are stored either way)."""
+    try:
+        search.ensure_index(con, datetime.now(UTC))
+    except WarehouseError as exc:
+        get_run_logger().warning("search index not rebuilt error=%s", exc)
 
 
 def _reprocess_batch(

@@ -316,7 +316,8 @@ def search(
     db: DbOption = None,
 ) -> None:
     """Full-text search of the articles' titles and texts, best match first (BM25), with
-    filters. Opens the database read-only; the index is rebuilt by each ingest run.
+    filters. Opens the database read-only; `newswatch index` (or the search-index
+    deployment, after each scheduled ingest) brings the index up to date.
 
     Example: newswatch search '"drone attack" Kyiv' --topic ukraine --since 2026-01-01
     """
@@ -333,7 +334,7 @@ def search(
         print(
             f"newswatch: note: {result.unsearchable} articles are new or changed since the "
             f"search index was built ({result.indexed_at:%Y-%m-%d %H:%M} UTC) and are not "
-            "searched as they are now; the next ingest run indexes them",
+            "searched as they are now; `newswatch index` indexes them",
             file=sys.stderr,
         )
     if not result.hits:
@@ -347,6 +348,28 @@ def search(
             highlight=False,
             soft_wrap=True,
         )
+
+
+@app.command()
+def index(
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Bring the full-text search index up to date with the stored articles (what the
+    search-index deployment does five minutes after each scheduled ingest).
+
+    Example: newswatch index --db data/newswatch.duckdb
+    """
+    from flows.search_index import refresh_index
+
+    settings = _settings(feeds, watchlist, db)
+    builds = refresh_index(str(settings.db))
+    for b in builds:
+        articles = f"{b.articles} article{'s' if b.articles != 1 else ''}"
+        console.print(f"search index: {b.tier} rebuilt over {articles} in {b.seconds:.2f} s")
+    if not builds:
+        console.print("search index: already up to date")
 
 
 def _export_to_stdout(con: Any, query: str, fmt: str) -> None:

@@ -1,8 +1,9 @@
 """`newswatch demo`: the whole pipeline on the offline snapshot in `seeds/demo/`.
 
 Serves the snapshot on 127.0.0.1 (port 8765, or any free port when that one is taken), allows
-only that address in the fetcher, ingests every source, writes a digest for every day with
-articles, and reports where everything is and the answer to one query.
+only that address in the fetcher, ingests every source, indexes the articles for search,
+writes a digest for every day with articles, and reports where everything is and the answer
+to one query.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class DemoReport:
 def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> DemoReport:
     from flows.digest import digest
     from flows.ingest import ingest
+    from flows.search_index import search_index
     from warehouse.db import connect
     from warehouse.queries import run_query
 
@@ -56,6 +58,7 @@ def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> 
         os.environ["NEWSWATCH_PER_HOST_DELAY"] = "0"
         say(f"serving {snapshot} on {server.base}")
         result = ingest(feeds=str(feeds), watchlist=str(settings.watchlist), db=str(settings.db))
+    search_index(db=str(settings.db))
     paths = digest(all_days=True, watchlist=str(settings.watchlist), db=str(settings.db))
     with connect(settings.db, read_only=True) as con:
         columns, rows = run_query(con, SUMMARY_SQL)

@@ -72,3 +72,10 @@ class WarehouseError(NewswatchError):
     """The DuckDB warehouse could not be opened or written (lock held, bad migration)."""
 
     kind = "warehouse"
+
+
+class DatabaseInUse(WarehouseError):
+    """Another process holds the DuckDB file (DuckDB allows one writer, and no reader beside
+    a writer in another process); it passes when that process ends."""
+
+    transient = True

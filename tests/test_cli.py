@@ -103,6 +103,7 @@ def test_prefect_yaml_defines_the_deployments() -> None:
     deployments = {d["name"]: d for d in spec["deployments"]}
     assert deployments["ingest"]["schedules"][0]["cron"] == "*/15 * * * *"
     assert deployments["digest"]["schedules"][0]["cron"] == "0 6 * * *"
+    assert deployments["search-index"]["schedules"][0]["cron"] == "5-59/15 * * * *"
     for deployment in deployments.values():
         path, name = deployment["entrypoint"].split(":")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))

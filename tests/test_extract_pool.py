@@ -86,3 +86,21 @@ def test_a_dead_worker_is_recorded_and_the_next_batch_gets_a_new_pool() -> None:
         later = [_job("b"), _job("c")]
         again = pool.collect(later, [pool.submit(job) for job in later])
     assert [p.error_kind for p in again] == [None, None]
+
+
+def test_pages_queued_behind_a_killed_batch_are_extracted_again_not_failed() -> None:
+    # The flow submits the next batch before it collects this one: when this one's stuck page
+    # costs the pool, the next batch's pages (queued, or running on the killed workers) are
+    # submitted to the new pool.
+    with ExtractionPool(WATCHLIST, 2, 1.0, extract=hanging_extract, start_allowance=4) as pool:
+        first = [_job("stuck"), _job("stuck")]  # both workers stuck: the next batch waits
+        first_futures = [pool.submit(job) for job in first]
+        second = [_job(f"n{i}") for i in range(4)]
+        second_futures = [pool.submit(job) for job in second]
+        assert [p.error_kind for p in pool.collect(first, first_futures)] == [
+            "extraction_timeout",
+            "extraction_timeout",
+        ]
+        again = pool.collect(second, second_futures)
+    assert [p.error_kind for p in again] == [None] * 4
+    assert [p.entries for p in again] == [j.entries for j in second]

@@ -1,5 +1,6 @@
 """Full-text search: DuckDB's fts extension loaded from its wheel, the two indexes kept up to
-date by the writer, words, phrases, scripts and filters, and `newswatch search` (issue 7)."""
+date by the writer (`newswatch index`), words, phrases, scripts and filters, and `newswatch
+search` (issue 7)."""
 
 from __future__ import annotations
 
@@ -151,9 +152,29 @@ def test_search_without_an_index_says_what_builds_it(tmp_path: Path) -> None:
     _store(path, ARTICLES[:1])
     with (
         connect(path, read_only=True) as con,
-        pytest.raises(WarehouseError, match="newswatch ingest` builds it"),
+        pytest.raises(WarehouseError, match="newswatch index` builds it"),
     ):
         search.search(con, "drone")
+
+
+def test_newswatch_index_builds_what_search_misses(tmp_path: Path) -> None:
+    # Ingest stores articles without indexing them; `newswatch index` (the search-index
+    # flow's work) brings the index up to date, and says so when there is nothing to do.
+    path = tmp_path / "w.duckdb"
+    _store(path, ARTICLES)
+    runner = CliRunner()
+    first = runner.invoke(app, ["index", "--db", str(path)])
+    assert first.exit_code == 0, first.output
+    assert "main rebuilt over 6 articles" in first.output
+    assert _titles(path, "drones attack") == ["Drone attack on Kyiv", "Oil and Venezuela"]
+    _store(path, [("Late Wire", "en", 8, "Truce", "A truce in Kyiv.")], start=100)
+    with connect(path, read_only=True) as con:
+        assert search.search(con, "truce").unsearchable == 1
+    second = runner.invoke(app, ["index", "--db", str(path)])
+    assert "recent rebuilt over 1 article in" in second.output
+    assert _titles(path, "truce") == ["Truce"]
+    again = runner.invoke(app, ["index", "--db", str(path)])
+    assert again.exit_code == 0 and "already up to date" in again.output
 
 
 def test_fts_loads_from_the_wheel_without_install() -> None:
@@ -162,7 +183,7 @@ def test_fts_loads_from_the_wheel_without_install() -> None:
     assert con.execute("SELECT stem('attacks', 'porter')").fetchone() == ("attack",)
 
 
-def test_demo_ingest_builds_the_index_and_cli_searches(demo_run: Any) -> None:
+def test_demo_indexes_after_ingest_and_cli_searches(demo_run: Any) -> None:
     runner = CliRunner()
     db = str(demo_run.db)
     result = runner.invoke(

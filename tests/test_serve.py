@@ -20,6 +20,7 @@ from flows.serve import api_client
 from newswatch.snapshot import SnapshotServer, rebase_file
 from tests.conftest import DEMO, REPO
 from warehouse.db import connect
+from warehouse.search import unsearchable
 
 pytestmark = pytest.mark.slow
 
@@ -96,12 +97,11 @@ def test_serve_runs_the_deployments_on_a_local_server(
             schedules = {
                 name: [s["schedule"] for s in d["schedules"]] for name, d in deployments.items()
             }
-            run = client.post(
-                f"/deployments/{deployments['ingest']['id']}/create_flow_run", json={}
-            )
-            assert run.status_code == 201, run.text
-            run_id = run.json()["id"]
-            state = _final_state(client, run_id)
+            # What the schedules do every quarter hour: ingest, then index for search.
+            states = [
+                _final_state(client, _start(client, deployments[name]["id"]))
+                for name in ("ingest", "search-index")
+            ]
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
     finally:
@@ -110,12 +110,15 @@ def test_serve_runs_the_deployments_on_a_local_server(
             process.wait(timeout=60)
     with connect(tmp_path / "data" / "newswatch.duckdb", read_only=True) as con:
         articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]
+        not_indexed = unsearchable(con)
     assert schedules == {
         "ingest": [{"cron": "*/15 * * * *", "timezone": "UTC", "day_or": True}],
         "digest": [{"cron": "0 6 * * *", "timezone": "UTC", "day_or": True}],
+        "search-index": [{"cron": "5-59/15 * * * *", "timezone": "UTC", "day_or": True}],
     }
-    assert state == "COMPLETED", "".join(seen)
+    assert states == ["COMPLETED", "COMPLETED"], "".join(seen)
     assert articles >= 40
+    assert not_indexed == 0
     assert process.returncode == 0
     deadline = time.monotonic() + 30
     while not _gone(server_pid) and time.monotonic() < deadline:
@@ -123,6 +126,12 @@ def test_serve_runs_the_deployments_on_a_local_server(
     assert _gone(server_pid), f"the Prefect server (pid {server_pid}) outlived serve"
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{api}/health", timeout=2, trust_env=False)
+
+
+def _start(client: httpx.Client, deployment_id: str) -> str:
+    run = client.post(f"/deployments/{deployment_id}/create_flow_run", json={})
+    assert run.status_code == 201, run.text
+    return str(run.json()["id"])
 
 
 def _final_state(client: httpx.Client, run_id: str) -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from extractors.records import (
     Source,
     TopicMatch,
 )
-from newswatch.errors import WarehouseError
+from newswatch.errors import DatabaseInUse, WarehouseError
 from warehouse import load, queries
 from warehouse.db import connect, migrations
 
@@ -141,13 +145,8 @@ def test_failed_page_is_kept_for_retry(tmp_path: Path) -> None:
     assert row == ("failed", load.MAX_PAGE_ATTEMPTS, "timeout")
 
 
-def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    db = tmp_path / "w.duckdb"
-    with connect(db):
-        pass
+def _hold(db: Path) -> subprocess.Popen[str]:
+    """Another process holding `db` open for writing until its stdin closes."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -159,15 +158,58 @@ def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    return holder
+
+
+def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    holder = _hold(db)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
         with (
-            pytest.raises(WarehouseError, match="in use by another newswatch process"),
+            pytest.raises(DatabaseInUse, match="in use by another newswatch process"),
             connect(db, read_only=True),
         ):
             pass
     finally:
         holder.communicate("")
+
+
+def test_a_scheduled_flow_waits_for_the_database(tmp_path: Path) -> None:
+    # The digest of 06:00 meets the ingest of 06:00: it waits for the file instead of failing.
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    holder = _hold(db)
+    waiting = threading.Event()
+
+    class Seen(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "waiting up to" in record.getMessage():
+                waiting.set()
+
+    seen = Seen()
+    logging.getLogger("warehouse").addHandler(seen)
+    opened: list[int] = []
+
+    def read() -> None:
+        with connect(db, read_only=True, wait=300) as con:
+            opened.append(con.execute("SELECT count(*) FROM articles").fetchone()[0])  # type: ignore[index]
+
+    reader = threading.Thread(target=read)
+    try:
+        reader.start()
+        assert waiting.wait(timeout=60), "the reader never waited"
+        assert opened == []
+        holder.communicate("")  # the writer ends: the reader gets the file
+        reader.join(timeout=60)
+    finally:
+        logging.getLogger("warehouse").removeHandler(seen)
+        if holder.poll() is None:
+            holder.communicate("")
+    assert opened == [0]
 
 
 def test_schedule_disabling_and_enabling(tmp_path: Path) -> None:

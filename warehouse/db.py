@@ -3,8 +3,10 @@
 `connect(url)` picks the backend from `url`:
 
 - a plain path, or `duckdb:///abs/path.duckdb` (`duckdb:rel/path.duckdb`): one DuckDB file,
-  the default. DuckDB allows one writing process per file; a second one gets a
-  `WarehouseError` that says who to wait for, not a traceback.
+  the default. DuckDB allows one writing process per file, and no reader in another process
+  beside it; a second one gets a `DatabaseInUse` error that says who to wait for, or, given
+  `wait` seconds (scheduled flows: the digest of 06:00 meets the ingest of 06:00), waits
+  for the file to be free.
 - `ducklake:postgres:dbname=newswatch host=10.0.0.5 port=5432 user=nw data_path=s3://b/nw/`:
   DuckLake, with its catalog in Postgres (the libpq connection string; a password is better
   kept in PGPASSWORD or ~/.pgpass than in the URL) and its data as Parquet files under
@@ -47,7 +49,7 @@ from typing import Any, ParamSpec, TypeVar
 import duckdb
 import pyarrow as pa
 
-from newswatch.errors import WarehouseError
+from newswatch.errors import DatabaseInUse, WarehouseError
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 LAKE_ALIAS = "nw"
@@ -112,23 +114,49 @@ def parse_url(url: str | Path) -> Location:
 
 
 @contextmanager
-def connect(url: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (creating and migrating it when writable) and close it afterwards."""
-    con = open_connection(url, read_only=read_only)
+def connect(
+    url: str | Path, *, read_only: bool = False, wait: float = 0.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating and migrating it when writable) and close it afterwards.
+    A DuckDB file that another process holds is waited for up to `wait` seconds."""
+    con = open_connection(url, read_only=read_only, wait=wait)
     try:
         yield con
     finally:
         con.close()
 
 
-def open_connection(url: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_connection(
+    url: str | Path, *, read_only: bool = False, wait: float = 0.0
+) -> duckdb.DuckDBPyConnection:
     where = parse_url(url)
-    con = _open_lake(where, read_only) if where.is_lake else _open_file(where, read_only)
+    if where.is_lake:
+        con = _open_lake(where, read_only)  # many writers at once: nothing to wait for
+    else:
+        con = _open_file_when_free(where, read_only, wait)
     con.execute("SET TimeZone = 'UTC'")
     if not read_only and apply_migrations(con) and not where.is_lake:
         # Schema changes go to the file at once, not only to the WAL: see _replay_wal_attached.
         con.execute("CHECKPOINT")
     return con
+
+
+def _open_file_when_free(
+    where: Location, read_only: bool, wait: float
+) -> duckdb.DuckDBPyConnection:
+    """Open the file, trying again while another process holds it, for up to `wait` s."""
+    deadline = time.monotonic() + wait
+    pause = 0.1
+    while True:
+        try:
+            return _open_file(where, read_only)
+        except DatabaseInUse as exc:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            log.warning("waiting up to %.0f s for the database: %s", left, exc)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 5.0)
 
 
 def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -149,7 +177,9 @@ def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
             _replay_wal_attached(path)
             con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        raise WarehouseError(_lock_message(path, exc)) from exc
+        if "lock" in str(exc).lower():
+            raise DatabaseInUse(_lock_message(path, exc)) from exc
+        raise WarehouseError(f"{path}: cannot open the database: {exc}") from exc
     _LAKES[con] = False
     return con
 
@@ -232,15 +262,12 @@ def _literal(value: str) -> str:
 
 
 def _lock_message(path: Path, exc: Exception) -> str:
-    text = str(exc)
-    if "lock" in text.lower():
-        pid = re.search(r"PID (\d+)", text)
-        holder = f" (process {pid.group(1)})" if pid else ""
-        return (
-            f"{path}: the database is in use by another newswatch process{holder}; "
-            "wait for it to finish (an ingest run holds it while it writes) and try again"
-        )
-    return f"{path}: cannot open the database: {text}"
+    pid = re.search(r"PID (\d+)", str(exc))
+    holder = f" (process {pid.group(1)})" if pid else ""
+    return (
+        f"{path}: the database is in use by another newswatch process{holder}; "
+        "wait for it to finish (an ingest run holds it while it writes) and try again"
+    )
 
 
 # Which connections are lakes: set when we open them, asked of DuckDB for any other.

@@ -10,7 +10,8 @@ accents and spacing aside).
 
 DuckDB's index does not follow changes to the table it was built from, and building it costs
 about 0.7 ms per article (70 s for 100,000; bench/search.py). So there are two indexes, both
-built by the writer in `ensure_index` at the end of an ingest or reprocess run:
+built by the writer in `ensure_index`, run by the `search-index` flow after ingest (and by
+reprocess):
 
 - `main` covers the articles as they were at its last build; it is rebuilt when the articles
   outside it pass `MERGE_SHARE` of it (and `MERGE_MIN`), or when one inside it changed
@@ -295,8 +296,8 @@ def search(
     missing = unsearchable(con)
     if missing is None:
         raise WarehouseError(
-            "no search index in this database yet: `newswatch ingest` builds it at the end "
-            "of its run (so does `newswatch reprocess`)"
+            "no search index in this database yet: `newswatch index` builds it (so does "
+            "the search-index deployment, five minutes after each scheduled ingest)"
         )
     load_fts(con)
     candidates = _candidates(con, parsed, filters)
