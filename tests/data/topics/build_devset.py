@@ -224,11 +224,18 @@ def print_counts(items: list[DevItem]) -> None:
     print("splits:", dict(Counter(i.split for i in items)))
 
 
-def candidates(source: str, pattern: str | None, others: int, seed: int) -> Iterator[dict]:
-    """Unlabelled items of a source: those matching `pattern` and `others` more at random."""
+def candidates(
+    source: str, pattern: str | None, others: int, seed: int, language: str | None = None
+) -> Iterator[dict]:
+    """Unlabelled items of a source (in one language if given): those matching `pattern`, and
+    `others` more at random from the rest."""
     module = next(m for m in reader_modules() if source == m.SOURCE)
     labels = read_labels(source)
-    pool = [r for r in module.read(SHARED) if r["id"] not in labels]
+    pool = [
+        r
+        for r in module.read(SHARED)
+        if r["id"] not in labels and (language is None or r["language"] == language)
+    ]
     hits = [r for r in pool if pattern and re.search(pattern, f"{r['title']} {r['text']}")]
     rest = [r for r in pool if r not in hits]
     yield from hits
@@ -241,9 +248,10 @@ def main() -> None:
     parser.add_argument("--pattern", help="regular expression for --candidates")
     parser.add_argument("--others", type=int, default=0, help="random non-matching items")
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--language", help="only items in this language, for --candidates")
     args = parser.parse_args()
     if args.candidates:
-        for raw in candidates(args.candidates, args.pattern, args.others, args.seed):
+        for raw in candidates(args.candidates, args.pattern, args.others, args.seed, args.language):
             print(json.dumps(raw, ensure_ascii=False))
         return
     devset = build()
