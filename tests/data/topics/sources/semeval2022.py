@@ -43,8 +43,12 @@ def read(shared: Path) -> Iterator[dict]:
 
 
 def split_title(text: str) -> tuple[str, str]:
-    """The files run the headline into the text, separated by two spaces."""
-    head, sep, body = text.partition("  ")
-    if sep and 0 < len(head) <= 200 and not re.search(r"[.。]$", head.strip()):
+    """The headline opens the text, on a line of its own or followed by two spaces."""
+    head, body = "", ""
+    for sep in ("\n", "  "):
+        head, found, body = text.partition(sep)
+        if found:
+            break
+    if body and 0 < len(head.strip()) <= 200 and not re.search(r"[.。]$", head.strip()):
         return head.strip(), body.strip()
     return "", text
