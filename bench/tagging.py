@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/tagging.py [--watchlist seeds/watchlist.yaml] [--seconds 3]
 
-Reads the hand-labelled development set in tests/data/topics/devset.jsonl (real articles,
-feed entries and texts in many languages; see its README.md) and prints, in one run:
+Reads the hand-labelled development set built by tests/data/topics/build_devset.py from
+../shared and PyPI packages (real articles, feed entries and texts in many languages; see its
+README.md) and prints, in one run:
 
 - per topic, precision, recall and F1 of `about` for newswatch (the full watchlist), next to a
   baseline that tags an article as about a topic whenever it names the country or its capital
@@ -17,7 +18,7 @@ feed entries and texts in many languages; see its README.md) and prints, in one 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import sys
 import time
 from collections import Counter
@@ -29,7 +30,8 @@ sys.path.insert(0, str(REPO))
 
 from extractors.topics import Watchlist, load_watchlist, parse_watchlist  # noqa: E402
 
-DEVSET = REPO / "tests" / "data" / "topics" / "devset.jsonl"
+DEVSET = REPO / "tests" / "data" / "topics"
+SHARED = REPO.parent / "shared"
 TOPICS = ("venezuela", "ukraine", "taiwan", "iran")
 
 # The baseline: the country's name and its capital, in en, es, ru, uk, zh and fa.
@@ -77,8 +79,15 @@ def language(item: dict) -> str:
     return item["language"] if item["language"] in SIX else "other"
 
 
-def load_devset(path: Path = DEVSET) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def load_devset(shared: Path = SHARED) -> list[dict]:
+    """The development set as dicts; `kind` is the item's source, "text" for UA-GEC (not news)."""
+    sys.path.insert(0, str(DEVSET))
+    import build_devset as builder
+
+    return [
+        {**dataclasses.asdict(i), "kind": "text" if i.source == "ua_gec" else i.source}
+        for i in builder.load_devset(shared)
+    ]
 
 
 def newswatch_tagger(wl: Watchlist) -> Tagger:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
 import pickle
 import re
 import time
@@ -686,26 +685,50 @@ def test_the_real_watchlist_loads_and_has_rules_weak_and_places() -> None:
 
 # --- the development set ------------------------------------------------------------------
 
-DEVSET = DATA / "topics" / "devset.jsonl"
+SHARED = REPO.parent / "shared"
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "corpus").is_dir(),
+    reason="the development set reads its text from ../shared/corpus, which is absent",
+)
 
 
-def test_devset_is_real_labelled_and_large_enough() -> None:
-    items = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
-    assert len(items) >= 200
+def bench_tagging():
+    spec = importlib.util.spec_from_file_location("bench_tagging", REPO / "bench" / "tagging.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+@functools.cache
+def devset() -> tuple[dict, ...]:
+    return tuple(bench_tagging().load_devset(SHARED))
+
+
+@needs_shared
+def test_devset_is_real_labelled_split_and_large_enough() -> None:
+    items = devset()
+    assert len(items) >= 750
     assert len({i["id"] for i in items}) == len(items)
     for item in items:
         assert item["origin"].startswith(("shared/", "pypi:")), item["id"]
         assert set(item["about"]) <= {"venezuela", "ukraine", "taiwan", "iran"}
         assert not set(item["about"]) & set(item["mentions"])
+        assert item["split"] in ("train", "test") and item["outlet"], item["id"]
+    outlets: dict[str, set[str]] = {}
+    for item in items:
+        outlets.setdefault(item["outlet"], set()).add(item["split"])
+    assert all(len(splits) == 1 for splits in outlets.values())  # split by outlet
+    for language in ("en", "es", "zh"):
+        test = [i for i in items if i["language"] == language and i["split"] == "test"]
+        assert len(test) >= 50 and sum(bool(i["about"]) for i in test) >= 5, language
 
 
+@needs_shared
 def test_devset_macro_f1_beats_the_baseline() -> None:
     """The quality bar of bench/tagging.py, kept by the suite (nothing timed here)."""
-    spec = importlib.util.spec_from_file_location("bench_tagging", REPO / "bench" / "tagging.py")
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    items = bench.load_devset(DEVSET)
+    bench = bench_tagging()
+    items = list(devset())
     ours = [bench.newswatch_tagger(seeds_watchlist())(i) for i in items]
     base = [bench.baseline_tagger(parse_watchlist(bench.BASELINE))(i) for i in items]
     news = [k for k, i in enumerate(items) if i["kind"] != "text"]
