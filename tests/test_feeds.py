@@ -1,6 +1,6 @@
-"""extractors.feeds on real feeds from tests/data/feeds (origins in tests/data/README.md), on
-small hand-written bodies for the rules that real files do not cover, and on the whole shared
-corpus (../shared/corpus) when it is present."""
+"""extractors.feeds on real feeds read from ../shared/corpus (tests/conftest.py's TEST_FEEDS,
+origins in tests/data/README.md; those tests skip when it is absent), on small hand-written
+bodies for the rules that real files do not cover, and on the whole shared corpus."""
 
 from __future__ import annotations
 
@@ -19,15 +19,14 @@ from hypothesis import strategies as st
 
 from extractors.feeds import SUMMARY_LIMIT, parse_feed
 from extractors.records import FeedEntry, ParsedFeed
+from tests.conftest import CORPUS, SHARED, TEST_FEEDS, feed_bytes, shared_file
 
 DATA = Path(__file__).parent / "data"
-FEEDS = DATA / "feeds"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 FEED_URL = "https://feeds.example.org/news/feed.xml"
 
 
 def parse(name: str, *, content_type: str = "", url: str = FEED_URL) -> ParsedFeed:
-    return parse_feed((FEEDS / name).read_bytes(), url, content_type=content_type)
+    return parse_feed(feed_bytes(name), url, content_type=content_type)
 
 
 def rss(items: str, *, channel_title: str = "Test channel") -> bytes:
@@ -393,9 +392,7 @@ def test_json_that_is_not_a_json_feed() -> None:
 
 
 def test_xml_labelled_as_json_is_parsed_as_xml() -> None:
-    feed = parse_feed(
-        (FEEDS / "heraldsun.rss").read_bytes(), FEED_URL, content_type="application/json"
-    )
+    feed = parse_feed(feed_bytes("heraldsun.rss"), FEED_URL, content_type="application/json")
     assert (feed.format, len(feed.entries)) == ("rss092", 2)
 
 
@@ -598,9 +595,16 @@ def test_telegram_host_without_posts_is_not_public() -> None:
 # ---------------------------------------------------------------- properties
 
 
-REAL_BODIES = [path.read_bytes() for path in sorted(FEEDS.iterdir())]
+REAL_BODIES = [
+    (CORPUS / rel).read_bytes() for rel in TEST_FEEDS.values() if (CORPUS / rel).is_file()
+]
 
 
+@pytest.mark.skipif(
+    not REAL_BODIES,
+    reason=f"needs ../shared/corpus/feeds: the third-party corpus is not in this repository"
+    f" (looked in {SHARED})",
+)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_truncated_or_mutated_real_feeds_never_raise(data: st.DataObject) -> None:
@@ -637,9 +641,7 @@ def feedparser_finds_a_fetchable_link(body: bytes) -> bool:
 
 
 def test_every_corpus_feed(capsys: pytest.CaptureFixture[str]) -> None:
-    index_path = CORPUS / "feeds" / "index.json"
-    if not index_path.exists():
-        pytest.skip(f"shared corpus not found at {CORPUS} (expected beside the repository)")
+    index_path = shared_file("corpus/feeds/index.json")
     records = json.loads(index_path.read_text(encoding="utf-8"))
     kinds: Counter[str] = Counter()
     formats: Counter[str] = Counter()
