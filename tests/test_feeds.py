@@ -58,14 +58,16 @@ def test_rss20_news_feed() -> None:
     assert (feed.format, feed.title, feed.error_kind) == ("rss20", "Livemint - News", None)
     assert len(feed.entries) == 25
     first = feed.entries[0]
-    assert first.title == "PM Modi-Xi Jinping informal summit in Varanasi this October: Report"
+    # Titles and summaries are checked by a fragment and their length: the repository quotes
+    # no third-party headline whole (tests/test_no_third_party.py).
+    assert first.title.startswith("PM Modi-Xi Jinping") and len(first.title) == 67
     assert first.url == (
         "https://www.livemint.com/news/india/"
         "pm-modi-xi-jinping-informal-summit-in-varanasi-this-october-report-1559104147038.html"
     )
     assert first.published == datetime(2019, 5, 29, 10, 16, tzinfo=UTC)
     assert first.author == "Elizabeth Roche"
-    assert first.summary.startswith("PM Modi hosting Xi in Varanasi is in return for Xi")
+    assert first.summary.startswith("PM Modi hosting Xi")
     assert_well_formed_entries(feed.entries)
 
 
@@ -79,15 +81,15 @@ def test_guids_are_stable_across_runs() -> None:
 
 def test_atom10_german_feed() -> None:
     feed = parse("heise.atom")
-    assert (feed.format, feed.title) == ("atom10", "heise developer neueste Meldungen")
+    assert feed.format == "atom10" and feed.title.startswith("heise developer ")
     assert len(feed.entries) == 15
     first = feed.entries[0]
     assert first.guid == "http://heise.de/-3088438"
-    assert first.title == "Java-Anwendungsserver: Red Hat gibt WildFly 10 frei"
+    assert first.title.startswith("Java-Anwendungsserver:") and len(first.title) == 51
     assert first.url.startswith("http://www.heise.de/developer/meldung/Java-Anwendungsserver-")
     # <published> 17:22+01:00 wins over <updated> 17:54+01:00.
     assert first.published == datetime(2016, 2, 1, 16, 22, tzinfo=UTC)
-    assert first.summary.startswith("Die nun verfügbare Version 10 des Enterprise-Java-Servers")
+    assert first.summary.startswith("Die nun verfügbare")
     assert_well_formed_entries(feed.entries)
 
 
@@ -95,14 +97,13 @@ def test_rss10_rdf_in_latin1_with_escaped_html() -> None:
     feed = parse("rss_1.0_iso8859.xml")
     assert (feed.format, feed.title, len(feed.entries)) == ("rss10", "Golem.de", 1)
     entry = feed.entries[0]
-    assert entry.title == "Digitalministerium: Neue Glasfaserförderung mit Schnellkasse"
+    assert entry.title.startswith("Digitalministerium:") and "Glasfaserförderung" in entry.title
     assert entry.author == "Achim Sawall"
     assert entry.published == datetime(2023, 1, 25, 18, 3, 2, tzinfo=UTC)
     # The description is escaped HTML with links and a tracking pixel: only the words stay.
-    assert entry.summary == (
-        "Ab April soll es wieder Förderung für den Ausbau von Glasfaser geben. Das "
-        "Bundesdigitalministerium will es diesmal besser machen. (Infrastruktur, Glasfaser)"
-    )
+    assert entry.summary.startswith("Ab April soll es")
+    assert entry.summary.endswith(". (Infrastruktur, Glasfaser)")
+    assert len(entry.summary) == 156 and "<" not in entry.summary and "  " not in entry.summary
 
 
 def test_rss092_without_dates() -> None:
@@ -122,7 +123,8 @@ def test_json_feed_11() -> None:
     assert feed.title == "Blog – InfluxData"  # "&#8211;" in the JSON string, decoded
     assert len(feed.entries) == 3
     first = feed.entries[0]
-    assert first.title == "InfluxDB vs. Graphite for Time Series Data & Metrics Benchmark"
+    assert first.title.startswith("InfluxDB vs. Graphite") and len(first.title) == 62
+    assert " Data & Metrics " in first.title  # "&amp;" in the JSON string, decoded
     # No "id" in these items: the URL is the guid.
     assert (
         first.guid
@@ -135,7 +137,7 @@ def test_json_feed_11() -> None:
     # "Fri, 31 May 2019 12:17:58 -0700": RFC 822, not the RFC 3339 the spec asks for.
     assert first.published == datetime(2019, 5, 31, 19, 17, 58, tzinfo=UTC)
     assert first.author == "Chris Churilo, Fake Author 1"  # 1.1 `authors` beats 1.0 `author`
-    assert first.summary.startswith("This blog post has been updated on September 10, 2020")
+    assert first.summary.startswith("This blog post has been")
     # An item without authors inherits the feed's.
     assert feed.entries[2].author == "Fake Author 3, Fake Author 4"
 
@@ -145,7 +147,7 @@ def test_json_feed_10() -> None:
     assert (feed.format, feed.title, len(feed.entries)) == ("jsonfeed", "And now it’s all this", 12)
     first = feed.entries[0]
     assert first.guid == "http://leancrew.com/all-this/2017/11/last-thoughts-on-modifier-keys/"
-    assert first.title == "Last thoughts on modifier keys"
+    assert first.title.startswith("Last thoughts") and len(first.title) == 30
     assert first.summary == "The first shall be last."
     assert first.published == datetime(2017, 11, 23, 21, 8, 29, tzinfo=UTC)
     assert first.author == "Dr. Drang"
@@ -175,7 +177,8 @@ def test_broken_feed_yields_what_can_be_recovered() -> None:
     )
     assert len(feed.entries) == 8
     first = feed.entries[0]
-    assert first.title == "Cyfrowy Kanon Krajoznawczy Polski będzie opracowywany przez OSMP!"
+    assert first.title.startswith("Cyfrowy Kanon") and len(first.title) == 65
+    assert "będzie" in first.title
     assert first.author == "Włodzimierz Bartczak"
     assert first.published == datetime(2024, 8, 11, 9, 8, 25, tzinfo=UTC)
     assert_well_formed_entries(feed.entries)
@@ -185,11 +188,8 @@ def test_russian_feed() -> None:
     feed = parse("feed-test-ru.xml")
     assert (feed.format, feed.title, len(feed.entries)) == ("rss20", "Аргументы и Факты", 1)
     entry = feed.entries[0]
-    assert entry.title == "СМИ: собака в Таиланде спасла заживо похороненного младенца"
-    assert (
-        entry.summary
-        == "15-летняя мать ребенка решила избавиться от него, побоявшись гнева родителей"
-    )
+    assert entry.title.startswith("СМИ: собака") and len(entry.title) == 59
+    assert entry.summary.startswith("15-летняя мать") and len(entry.summary) == 76
     assert entry.published == datetime(2019, 5, 18, 7, 52, 50, tzinfo=UTC)  # 10:52:50 +0300
 
 
