@@ -6,6 +6,7 @@ blocks on an event that the fixture sets when the tests are done.
 
 from __future__ import annotations
 
+import gzip
 import os
 import threading
 from collections.abc import Iterator
@@ -24,8 +25,54 @@ netguard.install()
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "seeds" / "demo"
 DATA = Path(__file__).resolve().parent / "data"
-SHARED = REPO.parent / "shared"
+# Third-party text (the corpus, the example articles) is never in the repository: it is read
+# from ../shared beside it. NEWSWATCH_SHARED points elsewhere (e.g. /nonexistent, to run the
+# suite as a clone without ../shared would); it is read here, once, before the session fixture
+# below clears every NEWSWATCH_* variable.
+SHARED = Path(os.environ.get("NEWSWATCH_SHARED") or REPO.parent / "shared")
 CORPUS = SHARED / "corpus"
+
+# The corpus feeds the feed, discovery and property tests read, by the name the tests use
+# (origins in tests/data/README.md and ../shared/corpus/feeds/index.json).
+TEST_FEEDS = {
+    "livemint.xml": "feeds/real/netnewswire/livemint.xml",
+    "heise.atom": "feeds/real/rss-parser/heise.atom",
+    "rss_1.0_iso8859.xml": "feeds/real/feed-rs/rss1/rss_1.0_iso8859.xml",
+    "heraldsun.rss": "feeds/real/rss-parser/heraldsun.rss",
+    "jsonfeed_elastic_1.1.json": "feeds/real/feed-rs/jsonfeed/jsonfeed_elastic_1.1.json",
+    "allthis.json": "feeds/real/netnewswire/allthis.json",
+    "allthis-partial.json": "feeds/real/netnewswire/allthis-partial.json",
+    "osm-pl.xml": "feeds/real/fastfeedparser/osm-pl.xml",
+    "feed-test-ru.xml": "feeds/real/prof18-rssparser/feed-test-ru.xml",
+    "http_text_xml_charset_2.xml": "feeds/edge/feedparser/encoding/http_text_xml_charset_2.xml",
+    "http_text_xml_charset_overrides_encoding_2.xml": (
+        "feeds/edge/feedparser/encoding/http_text_xml_charset_overrides_encoding_2.xml"
+    ),
+}
+
+
+def shared_file(relpath: str) -> Path:
+    """`../shared/<relpath>`; skips the calling test, saying why, when it is not there."""
+    path = SHARED / relpath
+    if not path.is_file():
+        pytest.skip(
+            f"needs ../shared/{relpath}: the third-party corpus is not in this repository"
+            f" (looked in {SHARED})"
+        )
+    return path
+
+
+def corpus_bytes(relpath: str) -> bytes:
+    """The bytes of `../shared/corpus/<relpath>`, gunzipped when the corpus stores them so
+    (pages are `html/*.html.gz`); skips the calling test when the corpus is absent."""
+    raw = shared_file(f"corpus/{relpath}").read_bytes()
+    return gzip.decompress(raw) if relpath.endswith(".gz") else raw
+
+
+def feed_bytes(name: str) -> bytes:
+    """One of TEST_FEEDS, read from the corpus (skips when it is absent)."""
+    return corpus_bytes(TEST_FEEDS[name])
+
 
 # Released when the session ends, so a hanging route never outlives the tests.
 RELEASE = threading.Event()

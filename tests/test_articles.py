@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from extractors.articles import extract_article
 from extractors.fingerprints import content_hash
@@ -110,3 +111,23 @@ def test_item_without_a_link_becomes_an_article_from_its_own_text() -> None:
     assert page.article.canonical_url.startswith("urn:newswatch:entry:")
     assert page.article.canonical_url != other.article.canonical_url
     assert [m.topic for m in page.matches] == ["iran"]
+
+
+def test_manifest_matches_the_demo_sources() -> None:
+    """manifest.json's sources are demo/feeds.yaml's sources, and each feed file lists as many
+    entries as the manifest says; every page it lists is there and is linked from one feed."""
+    from extractors.feeds import parse_feed
+
+    sources = yaml.safe_load((DEMO / "feeds.yaml").read_text(encoding="utf-8"))["sources"]
+    assert [(f["name"], f["url"]) for f in MANIFEST["sources"]] == [
+        (s["name"], s["url"]) for s in sources
+    ]
+    linked: list[str] = []
+    for feed in MANIFEST["sources"]:
+        if feed["kind"] in ("rss", "atom", "jsonfeed"):
+            parsed = parse_feed((DEMO / feed["file"]).read_bytes(), feed["url"])
+            assert len(parsed.entries) == feed["n"], feed["name"]
+            linked += [e.url.removeprefix(f"{BASE}/") for e in parsed.entries]
+    pages = [p["path"] for p in MANIFEST["pages"]]
+    assert all((DEMO / path).is_file() for path in pages)
+    assert sorted(linked) == sorted(pages)

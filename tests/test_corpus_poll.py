@@ -18,10 +18,11 @@ from extractors.records import Source
 from flows.poll import poll_sources
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotHandler, serve_snapshot
+from tests.conftest import CORPUS
 from warehouse import load
 from warehouse.db import connect
 
-FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
+FEEDS = CORPUS / "feeds"
 TYPES = {".json": "application/json", ".opml": "text/x-opml", ".txt": "text/plain"}
 
 
@@ -44,7 +45,11 @@ def _header(line: str) -> tuple[str, str]:
     return name.strip().lower(), value.strip()
 
 
-@pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/corpus/feeds is absent")
+@pytest.mark.skipif(
+    not FEEDS.is_dir(),
+    reason="needs ../shared/corpus/feeds: the third-party corpus is not in this repository"
+    f" (looked in {FEEDS})",
+)
 def test_every_corpus_feed_through_the_poller(tmp_path: Path) -> None:
     records = json.loads((FEEDS / "index.json").read_text(encoding="utf-8"))
     with serve_snapshot(FEEDS, 0, CorpusHandler) as server:

@@ -1,12 +1,11 @@
-"""extractors.discovery on the real blog pages NetNewsWire tests its autodiscovery with, on
-newspaper4k's feed-discovery sample (which is a feed, not a page), all in tests/data/discovery
-(origins in tests/data/README.md), and on small hand-written pages for the rules."""
+"""extractors.discovery on the real blog pages NetNewsWire tests its autodiscovery with and on
+newspaper4k's feed-discovery sample (which is a feed, not a page), all read from
+../shared/corpus/pages (origins in tests/data/README.md; skipped when it is absent), and on
+small hand-written pages for the rules."""
 
 from __future__ import annotations
 
-import gzip
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +17,11 @@ from extractors.discovery import (
     looks_like_feed,
 )
 from extractors.feeds import parse_feed
-
-DATA = Path(__file__).parent / "data"
-PAGES = DATA / "discovery"
+from tests.conftest import TEST_FEEDS, corpus_bytes, feed_bytes
 
 
 def page(name: str) -> bytes:
-    return gzip.decompress((PAGES / f"{name}.html.gz").read_bytes())
+    return corpus_bytes(f"pages/html/{name}.html.gz")
 
 
 # ---------------------------------------------------------------- real pages
@@ -197,16 +194,13 @@ def test_common_paths_are_unique() -> None:
 # ---------------------------------------------------------------- sniffing
 
 
-FEEDS = sorted((DATA / "feeds").iterdir())
-
-
-@pytest.mark.parametrize("path", FEEDS, ids=[p.name for p in FEEDS])
-def test_every_test_feed_looks_like_a_feed(path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(TEST_FEEDS))
+def test_every_test_feed_looks_like_a_feed(name: str) -> None:
     # Except the JSON Feed cut off before its `version` (which comes after the items there):
     # without it, JSON with an "items" list could be any API's answer. parse_feed, which
     # only ever sees configured feeds, still reads it.
-    expected = path.name != "allthis-partial.json"
-    assert looks_like_feed(path.read_bytes(), "") is expected
+    expected = name != "allthis-partial.json"
+    assert looks_like_feed(feed_bytes(name), "") is expected
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
 """Article extraction on pages in the languages we watch: language, dates, text rules.
 
-The ru, uk and fa pages were written for these tests; the es and zh pages are real pages
-copied from the shared corpus (see tests/data/README.md).
+The ru, uk and fa pages were written for these tests (tests/data/pages); the es and zh pages
+are real pages read from ../shared/corpus/pages (see tests/data/README.md; those cases skip
+when it is absent).
 """
 
 from __future__ import annotations
 
-import gzip
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from extractors.articles import extract_article
+from tests.conftest import corpus_bytes
 
 PAGES = Path(__file__).resolve().parent / "data" / "pages"
 URL = "https://news.example.org/article/1"
@@ -32,8 +33,10 @@ _HTML_LANG = re.compile(rb"(<html\b[^>]*?)\s+lang\s*=\s*[\"']?[\w-]+[\"']?", re.
 
 
 def _page(name: str) -> bytes:
-    raw = (PAGES / name).read_bytes()
-    return gzip.decompress(raw) if name.endswith(".gz") else raw
+    """A page of tests/data/pages, or a corpus page (`*.html.gz`) from ../shared."""
+    if name.endswith(".gz"):
+        return corpus_bytes(f"pages/html/{name}")
+    return (PAGES / name).read_bytes()
 
 
 def _with_lang(raw: bytes, lang: str | None) -> bytes:

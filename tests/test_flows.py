@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,11 @@ from warehouse.db import connect
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 TOPICS = {"venezuela", "ukraine", "taiwan", "iran"}
+_MANIFEST = json.loads(
+    (Path(__file__).resolve().parents[1] / "seeds/demo/manifest.json").read_text()
+)
+# Every demo page, and every Telegram post with text (seeds/demo/README.md): 51 + 9.
+DEMO_ARTICLES = len(_MANIFEST["pages"]) + sum(p["has_text"] for p in _MANIFEST["telegram"]["posts"])
 
 
 def _run_ingest(settings: Settings) -> dict:
@@ -54,8 +60,10 @@ def test_demo_ingest_digest_and_rerun(
             "SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL"
         ).fetchone()[0]
     assert first["status"] in ("completed", "partial")
-    assert counts["articles"] >= 40 and with_text >= 40
-    assert sources >= 4
+    assert DEMO_ARTICLES == 60
+    assert counts["articles"] == DEMO_ARTICLES
+    assert with_text == DEMO_ARTICLES - 1  # one Telegram post is a single short line
+    assert sources == 13  # all 14 but the broken feed
     assert topics == TOPICS
     assert {"en", "ru", "uk", "es", "zh", "fa"} <= languages
     assert duplicates >= 2  # the identical and the trimmed copy joined their originals' stories

@@ -1,6 +1,6 @@
-"""extractors.opml on NetNewsWire's two real subscription lists (tests/data/opml, origins in
-tests/data/README.md), on a round trip of the project's own seeds/feeds.yaml, and on small
-hand-written files for the rules."""
+"""extractors.opml on NetNewsWire's two real subscription lists (read from ../shared/corpus,
+origins in tests/data/README.md; skipped when it is absent), on a round trip of the project's
+own seeds/feeds.yaml, and on small hand-written files for the rules."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ from extractors.opml import NEWSWATCH_NS, OpmlOutline, parse_opml, write_opml
 from extractors.records import Source
 from newswatch.config import load_sources
 from newswatch.errors import ConfigError
+from tests.conftest import corpus_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
-OPML = Path(__file__).parent / "data" / "opml"
+
+
+def opml(name: str) -> bytes:
+    return corpus_bytes(f"feeds/real/netnewswire/{name}")
 
 
 def as_source(outline: OpmlOutline) -> Source:
@@ -39,7 +43,7 @@ def as_source(outline: OpmlOutline) -> Source:
 
 
 def test_netnewswire_subscriptions() -> None:
-    outlines = parse_opml((OPML / "Subs.opml").read_bytes(), "Subs.opml")
+    outlines = parse_opml(opml("Subs.opml"), "Subs.opml")
     assert len(outlines) == 207
     assert Counter(o.category for o in outlines) == {
         None: 69,  # top-level feeds, outside any folder
@@ -63,8 +67,8 @@ def test_netnewswire_subscriptions() -> None:
 
 def test_titles_fall_back_to_text() -> None:
     # The same list, exported without `title` attributes (OPML 2.0, with an <editor> comment).
-    with_titles = parse_opml((OPML / "Subs.opml").read_bytes())
-    without = parse_opml((OPML / "SubsNoTitleAttributes.opml").read_bytes())
+    with_titles = parse_opml(opml("Subs.opml"))
+    without = parse_opml(opml("SubsNoTitleAttributes.opml"))
     assert [(o.title, o.xml_url, o.category) for o in without] == [
         (o.title, o.xml_url, o.category) for o in with_titles
     ]

@@ -28,10 +28,11 @@ from extractors.topics import (
     parse_watchlist,
 )
 from newswatch.errors import ConfigError
+from tests.conftest import SHARED
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = SHARED / "seeds"
 needs_shared = pytest.mark.skipif(
     not SEEDS.exists(), reason="../shared/seeds is absent: the example articles are not here"
 )
