@@ -59,9 +59,9 @@ from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from trafilatura.utils import decode_file, load_html
 
+from extractors.errors import ExtractionError
 from extractors.records import Article
 from extractors.urls import choose_canonical, is_http_url
-from newswatch.errors import ExtractionError
 
 EXTRACTOR_VERSION = "traf-2.3/2"
 # Less than this is a menu or a caption, not an article (40 characters is a short Chinese

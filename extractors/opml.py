@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from extractors.errors import ConfigError
 from extractors.records import Source
 from extractors.text import collapse_whitespace
 from extractors.urls import resolve_http_url
-from newswatch.errors import ConfigError
 
 NEWSWATCH_NS = "https://newswatch.invalid/opml"
 _NEWSWATCH_FIELDS = ("kind", "country", "outlet")

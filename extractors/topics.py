@@ -33,8 +33,8 @@ from typing import Any
 import ahocorasick_rs
 import yaml
 
+from extractors.errors import ConfigError
 from extractors.records import Evidence, TopicMatch
-from newswatch.errors import ConfigError
 
 ABOUT_THRESHOLD = 0.5
 LEAD_CHARS = 400  # the part of the text that a reader (and an editor) treats as the lead

@@ -49,7 +49,7 @@ from typing import Any, ParamSpec, TypeVar
 import duckdb
 import pyarrow as pa
 
-from newswatch.errors import DatabaseInUse, WarehouseError
+from extractors.errors import DatabaseInUse, WarehouseError
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 LAKE_ALIAS = "nw"

@@ -36,7 +36,7 @@ from importlib import resources
 
 import duckdb
 
-from newswatch.errors import WarehouseError
+from extractors.errors import WarehouseError
 from warehouse.db import is_lake, keys
 
 TIERS = {"main": "search_docs", "recent": "search_recent"}  # tier -> the table it indexes
