@@ -33,6 +33,7 @@ from typing import Any
 import ahocorasick_rs
 import yaml
 
+from extractors import seedfile
 from extractors.errors import ConfigError
 from extractors.records import Evidence, TopicMatch
 
@@ -263,15 +264,7 @@ _MAX_NEAR = 50
 
 def load_watchlist(path: str | Path) -> Watchlist:
     """Read and compile the watchlist file at `path`; `ConfigError` if it is missing or wrong."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read the watchlist: {exc.strerror}") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), "not UTF-8 text", fix="save the file as UTF-8") from exc
-    return parse_watchlist(text, str(path))
+    return parse_watchlist(seedfile.read_text(path, "watchlist"), str(path))
 
 
 def parse_watchlist(text: str, path: str = "<watchlist>") -> Watchlist:
@@ -281,55 +274,38 @@ def parse_watchlist(text: str, path: str = "<watchlist>") -> Watchlist:
 
 
 def _compose(text: str, path: str) -> yaml.Node:
-    # compose, not load: nodes keep their line numbers for errors, and keys stay strings
+    # Nodes, not loaded data: they keep their line numbers for errors, and keys stay strings
     # (`no:` would load as False, the Norwegian language key).
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        near = _topic_before(text, line) if line else None
-        problem = (f"topic {near!r}: " if near else "") + f"YAML syntax error: {exc.problem}"
-        raise ConfigError(path, problem, line=line, fix="check indentation and brackets") from exc
+    fix = "check indentation and brackets"
+    root = seedfile.compose(text, path, near=_topic_before, fix=fix)
     if root is None:
-        raise ConfigError(path, "the watchlist is empty", fix="add a `topics:` mapping")
+        raise ConfigError(path, "the watchlist is empty", line=1, fix="add a `topics:` mapping")
     return root
 
 
-def _topic_before(text: str, line: int) -> str | None:
-    """The topic id a broken line most likely belongs to: the last least-indented bare key
-    (`  venezuela:`) above it, since the file itself cannot be parsed."""
+def _topic_before(text: str, line: int) -> str:
+    """The topic a broken line most likely belongs to ("topic 'x': ", or ""): the last
+    least-indented bare key (`  venezuela:`) above it, since the file cannot be parsed."""
     keys = re.findall(r"(?m)^( +)([\w-]+):[ \t]*(?:#.*)?$", "\n".join(text.splitlines()[:line]))
     if not keys:
-        return None
+        return ""
     indent = min(len(spaces) for spaces, _ in keys)
-    return [key for spaces, key in keys if len(spaces) == indent][-1]
+    return f"topic {[key for spaces, key in keys if len(spaces) == indent][-1]!r}: "
 
 
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
+_line = seedfile.line_of
 
 
 def _error(path: str, node: yaml.Node, problem: str, topic: str = "", fix: str = "") -> ConfigError:
-    where = f"topic {topic!r}: " if topic else ""
-    return ConfigError(path, where + problem, line=_line(node), fix=fix)
+    entry = f"topic {topic!r}" if topic else ""
+    return seedfile.error_at(node, path, problem, entry=entry, fix=fix)
 
 
 def _mapping(
     node: yaml.Node, path: str, what: str, topic: str = ""
 ) -> list[tuple[str, yaml.Node, yaml.Node]]:
-    """The (key, key node, value node) entries of a mapping node, refusing duplicate keys
-    (plain YAML would silently keep the last one)."""
-    if not isinstance(node, yaml.MappingNode):
-        raise _error(path, node, f"{what} must be a mapping", topic)
-    entries: list[tuple[str, yaml.Node, yaml.Node]] = []
-    for key_node, value in node.value:
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise _error(path, key_node, f"{what} has a key that is not a plain string", topic)
-        if any(key_node.value == key for key, _, _ in entries):
-            raise _error(path, key_node, f"{what} repeats the key {key_node.value!r}", topic)
-        entries.append((key_node.value, key_node, value))
-    return entries
+    """The (key, key node, value node) entries of a mapping node, refusing duplicate keys."""
+    return seedfile.mapping_items(node, path, what, entry=f"topic {topic!r}" if topic else "")
 
 
 class _Refs:
@@ -411,7 +387,7 @@ def _parse_phrases(
     node: yaml.Node, path: str, topic_id: str, what: str, *, near: bool = False
 ) -> dict[str, tuple[Any, ...]]:
     """`{language: [phrase, ...]}`: the shape of `aliases`, `exclude` and `places`."""
-    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+    if seedfile.is_null(node):
         return {}
     phrases = {}
     for language, items in _by_language(node, path, topic_id, what):
@@ -511,7 +487,7 @@ def _parse_term(
     if not isinstance(node, yaml.ScalarNode):
         raise _error(path, node, f"{what}: every entry must be a string", topic_id)
     written = node.value.strip()
-    if node.tag.endswith(":null") or not written:
+    if seedfile.is_null(node) or not written:
         raise _error(path, node, f"{what}: empty entry", topic_id, fix="remove it")
     if written.startswith("@"):
         if not ref:

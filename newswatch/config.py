@@ -2,7 +2,8 @@
 
 The file is a mapping with a `sources:` list; each item has `name`, `kind`, `url`, `language`,
 `country`, and optionally `outlet` (defaults to the name) and `tags`. The watchlist has its
-own loader next to the tagger (`extractors.topics.load_watchlist`).
+own loader next to the tagger (`extractors.topics.load_watchlist`); both read the file
+through `extractors.seedfile`, which keeps the line of every entry and field.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from extractors import seedfile
+from extractors.errors import ConfigError
 from extractors.records import SOURCE_KINDS, Source
 from extractors.urls import is_http_url
-from newswatch.errors import ConfigError
 
 # A channel's public preview page: https://t.me/s/<channel> (the path is what matters).
 _TELEGRAM_PREVIEW = re.compile(r"/s/[A-Za-z0-9_]{4,64}/?$")
@@ -34,10 +36,10 @@ class SourceConfig(BaseModel):
     country: str
     outlet: str | None = None
     tags: list[str] = []
-    min_interval: int | str | None = None
-    max_interval: int | str | None = None
+    min_interval: int | None = None
+    max_interval: int | None = None
 
-    @field_validator("min_interval", "max_interval")
+    @field_validator("min_interval", "max_interval", mode="before")
     @classmethod
     def _interval(cls, value: int | str | None) -> int | None:
         return None if value is None else parse_duration(value)
@@ -94,8 +96,8 @@ class SourceConfig(BaseModel):
             country=self.country,
             outlet=self.outlet or self.name,
             tags=tuple(self.tags),
-            min_interval_s=self.min_interval,  # type: ignore[arg-type]
-            max_interval_s=self.max_interval,  # type: ignore[arg-type]
+            min_interval_s=self.min_interval,
+            max_interval_s=self.max_interval,
         )
 
 
@@ -111,32 +113,26 @@ def parse_duration(value: int | str) -> int:
     return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
+_KNOWN_KEYS = tuple(SourceConfig.model_fields)
+
+
 def load_sources(path: str | Path) -> list[Source]:
     """The sources of a feeds file, validated; raises `ConfigError` naming what to fix."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(str(path), "feeds file not found", fix="pass --feeds PATH")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            str(path), f"not UTF-8 text (byte {exc.start})", fix="save the file as UTF-8"
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read the feeds file: {exc.strerror}") from exc
-    data, node = _load_yaml(text, path)
+    name = str(path)
+    text = seedfile.read_text(path, "feeds file", fix_missing="pass --feeds PATH")
+    located = seedfile.to_data(seedfile.compose(text, name), name)
+    data = located.data
     items = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise ConfigError(str(path), "expected a mapping with a 'sources:' list", line=1)
-    item_nodes = _sources_item_nodes(node)
+        raise ConfigError(name, "expected a mapping with a 'sources:' list", line=1)
     sources: list[Source] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        line = item_nodes[index].start_mark.line + 1 if index < len(item_nodes) else None
-        source = _validate_item(item, index, path, line)
+        line = located.line(("sources", index))
+        source = _validate_item(item, index, name, located)
         if source.name in seen:
             raise ConfigError(
-                str(path),
+                name,
                 f"source {source.name!r} is defined twice (first at line {seen[source.name]})",
                 line=line,
                 fix="give each source a unique name",
@@ -146,50 +142,18 @@ def load_sources(path: str | Path) -> list[Source]:
     return sources
 
 
-def _load_yaml(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
-    try:
-        return yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), f"YAML syntax error: {problem}", line=line) from exc
-
-
-def _sources_item_nodes(root: yaml.Node | None) -> list[yaml.Node]:
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if key.value == "sources" and isinstance(value, yaml.SequenceNode):
-            return list(value.value)
-    return []
-
-
-def _validate_item(item: Any, index: int, path: Path, line: int | None) -> Source:
+def _validate_item(item: Any, index: int, path: str, located: seedfile.Located) -> Source:
     label = f"source #{index + 1}"
     if isinstance(item, dict) and isinstance(item.get("name"), str):
         label += f" ({item['name']})"
     if not isinstance(item, dict):
-        raise ConfigError(
-            str(path), f"{label}: expected a mapping with name, kind, url, ...", line=line
-        )
+        line = located.line(("sources", index))
+        raise ConfigError(path, f"{label}: expected a mapping with name, kind, url, ...", line=line)
     try:
         return SourceConfig.model_validate(item).to_source()
     except ValidationError as exc:
-        problems = "; ".join(_describe(error) for error in exc.errors())
-        raise ConfigError(str(path), f"{label}: {problems}", line=line) from exc
-
-
-def _describe(error: Any) -> str:
-    field = ".".join(str(p) for p in error["loc"])
-    if error["type"] == "missing":
-        return f"field '{field}' is missing"
-    if error["type"] == "extra_forbidden":
-        return (
-            f"'{field}' is not a known key (name, kind, url, language, country, outlet, tags, "
-            "min_interval, max_interval)"
-        )
-    return f"field '{field}' {error['msg'].removeprefix('Value error, ')}"
+        base = ("sources", index)
+        raise seedfile.validation_error(exc, path, located, base, label, _KNOWN_KEYS) from exc
 
 
 def append_sources(path: str | Path, sources: list[Source]) -> None:
