@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from extractors.records import FeedEntry
-from warehouse.db import keys
+from warehouse.arrow import keys
 from warehouse.load import MAX_PAGE_ATTEMPTS
 
 

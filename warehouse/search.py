@@ -37,7 +37,8 @@ from importlib import resources
 import duckdb
 
 from extractors.errors import WarehouseError
-from warehouse.db import is_lake, keys
+from warehouse.arrow import keys
+from warehouse.transactions import is_lake
 
 TIERS = {"main": "search_docs", "recent": "search_recent"}  # tier -> the table it indexes
 MERGE_SHARE = 0.10
