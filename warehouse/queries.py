@@ -364,11 +364,6 @@ def export_query(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path)
     return table.num_rows
 
 
-def latest_run(con: duckdb.DuckDBPyConnection, flow: str) -> datetime | None:
-    row = con.execute("SELECT max(started_at) FROM runs WHERE flow = ?", [flow]).fetchone()
-    return row[0] if row else None
-
-
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     """What reprocessing needs of a stored article."""
