@@ -49,16 +49,20 @@ __all__ = [
 
 
 class NewswatchError(Exception):
-    """Root of every error newswatch raises on purpose."""
+    """Root of every error newswatch raises on purpose. A subclass names its `kind` in its
+    class statement (`class DnsFailure(PermanentFetchError, kind="dns")`)."""
 
     kind = "error"
     transient = False
 
+    def __init_subclass__(cls, *, kind: str | None = None, **rest: object) -> None:
+        super().__init_subclass__(**rest)
+        if kind is not None:
+            cls.kind = kind
 
-class ConfigError(NewswatchError):
+
+class ConfigError(NewswatchError, kind="config"):
     """A config file or setting is missing or wrong; the message names the file, entry and fix."""
-
-    kind = "config"
 
     def __init__(self, path: str, problem: str, *, line: int | None = None, fix: str = "") -> None:
         self.path = path
@@ -69,11 +73,9 @@ class ConfigError(NewswatchError):
         super().__init__(f"{where}: {problem}" + (f" ({fix})" if fix else ""))
 
 
-class FetchError(NewswatchError):
+class FetchError(NewswatchError, kind="fetch"):
     """An HTTP fetch did not produce a usable body. `detail` is the message without the URL
     (what `fetches.error_message` stores); `status` is the HTTP status when there was one."""
-
-    kind = "fetch"
 
     def __init__(self, url: str, detail: str, *, status: int | None = None) -> None:
         self.url = url
@@ -82,26 +84,21 @@ class FetchError(NewswatchError):
         super().__init__(f"{url}: {detail}")
 
 
-class TransientFetchError(FetchError):
+class TransientFetchError(FetchError, kind="transient"):
     """A fetch failed in a way that may pass: timeout, connection error, 429, 5xx."""
 
-    kind = "transient"
     transient = True
 
 
-class PermanentFetchError(FetchError):
+class PermanentFetchError(FetchError, kind="permanent"):
     """A fetch failed in a way that will not pass by itself: 404, 410, refused address, bad TLS."""
-
-    kind = "permanent"
 
 
 # Transient fetch failures.
 
 
-class FetchTimeout(TransientFetchError):
+class FetchTimeout(TransientFetchError, kind="timeout"):
     """No complete answer within the time allowed (`seconds`, when known)."""
-
-    kind = "timeout"
 
     def __init__(self, url: str, seconds: float | None = None) -> None:
         self.seconds = seconds
@@ -109,16 +106,12 @@ class FetchTimeout(TransientFetchError):
         super().__init__(url, detail)
 
 
-class ConnectionFailed(TransientFetchError):
+class ConnectionFailed(TransientFetchError, kind="connection"):
     """The connection could not be opened, or broke before the answer was complete."""
 
-    kind = "connection"
 
-
-class BodyTruncated(TransientFetchError):
+class BodyTruncated(TransientFetchError, kind="truncated"):
     """The body ended before its declared end (Content-Length, chunking, gzip trailer)."""
-
-    kind = "truncated"
 
     def __init__(self, url: str, received: int, reason: str) -> None:
         self.received = received
@@ -126,11 +119,9 @@ class BodyTruncated(TransientFetchError):
         super().__init__(url, f"body cut off after {received} bytes: {reason}")
 
 
-class HttpStatusError(FetchError):
+class HttpStatusError(FetchError, kind="http_status"):
     """The server answered with an error status (4xx, 5xx). `retry_after_s` is the server's
     Retry-After, when it sent one."""
-
-    kind = "http_status"
 
     def __init__(
         self, url: str, status: int, reason: str = "", *, retry_after_s: float | None = None
@@ -140,55 +131,43 @@ class HttpStatusError(FetchError):
         super().__init__(url, f"HTTP {status} {reason}".strip(), status=status)
 
 
-class TransientHttpStatus(HttpStatusError, TransientFetchError):
+class TransientHttpStatus(HttpStatusError, TransientFetchError, kind="http_status"):
     """408, 425, 429 or a 5xx: the server may answer next time."""
+
+
+class PermanentHttpStatus(HttpStatusError, PermanentFetchError, kind="http_status"):
+    """Any other 4xx (404, 410, 401, 403, ...): asking again will not help."""
 
 
 # Permanent fetch failures.
 
 
-class PermanentHttpStatus(HttpStatusError, PermanentFetchError):
-    """Any other 4xx (404, 410, 401, 403, ...): asking again will not help."""
-
-
-class DnsFailure(PermanentFetchError):
+class DnsFailure(PermanentFetchError, kind="dns"):
     """The URL's host name does not resolve."""
 
-    kind = "dns"
 
-
-class RefusedAddress(PermanentFetchError):
+class RefusedAddress(PermanentFetchError, kind="refused_address"):
     """The host resolves to an address we may not contact (private, loopback, link-local)."""
 
-    kind = "refused_address"
 
-
-class TlsError(PermanentFetchError):
-    """The TLS handshake failed (bad certificate, no common protocol)."""
-
-    kind = "tls"
-
-
-class BadUrl(PermanentFetchError):
-    """The URL is not an http(s) URL with a host."""
-
-    kind = "bad_url"
-
-
-class TooManyRedirects(PermanentFetchError):
+class TooManyRedirects(PermanentFetchError, kind="too_many_redirects"):
     """More redirects than allowed (`limit`)."""
-
-    kind = "too_many_redirects"
 
     def __init__(self, url: str, limit: int) -> None:
         self.limit = limit
         super().__init__(url, f"more than {limit} redirects")
 
 
-class BodyTooLarge(PermanentFetchError):
-    """The body (on the wire, or unpacked) is over the cap (`limit` bytes)."""
+class TlsError(PermanentFetchError, kind="tls"):
+    """The TLS handshake failed (bad certificate, no common protocol)."""
 
-    kind = "too_large"
+
+class BadUrl(PermanentFetchError, kind="bad_url"):
+    """The URL is not an http(s) URL with a host."""
+
+
+class BodyTooLarge(PermanentFetchError, kind="too_large"):
+    """The body (on the wire, or unpacked) is over the cap (`limit` bytes)."""
 
     def __init__(self, url: str, limit: int, *, declared: int | None = None) -> None:
         self.limit = limit
@@ -201,16 +180,12 @@ class BodyTooLarge(PermanentFetchError):
         super().__init__(url, detail)
 
 
-class BadContentEncoding(PermanentFetchError):
+class BadContentEncoding(PermanentFetchError, kind="bad_encoding"):
     """The body's Content-Encoding is unsupported or its bytes do not decode."""
 
-    kind = "bad_encoding"
 
-
-class RobotsDisallowed(PermanentFetchError):
+class RobotsDisallowed(PermanentFetchError, kind="robots_disallowed"):
     """The site's robots.txt disallows the URL for newswatch."""
-
-    kind = "robots_disallowed"
 
     def __init__(self, url: str) -> None:
         super().__init__(url, "the site's robots.txt disallows this URL for newswatch")
@@ -219,46 +194,37 @@ class RobotsDisallowed(PermanentFetchError):
 # A body that arrived but is not a feed we can use.
 
 
-class FeedParseError(FetchError):
+class FeedParseError(FetchError, kind="not_a_feed"):
     """A feed body held no entries we could recover (not a feed, or broken beyond repair)."""
 
-    kind = "not_a_feed"
 
-
-class NotAFeed(FeedParseError):
+class NotAFeed(FeedParseError, kind="not_a_feed"):
     """The body is something else (an HTML page, empty, another XML document)."""
 
-    kind = "not_a_feed"
 
-
-class FeedParserCrashed(FeedParseError):
+class FeedParserCrashed(FeedParseError, kind="parser_error"):
     """The feed parser itself failed on the body."""
 
-    kind = "parser_error"
+
+class MalformedFeed(FeedParseError, kind="malformed"):
+    """The feed is broken; `recovered` entries could be read all the same (a partial poll
+    when there are some)."""
+
+    def __init__(self, url: str, detail: str, *, recovered: int = 0) -> None:
+        self.recovered = recovered
+        super().__init__(url, detail)
 
 
-class MalformedFeed(FeedParseError):
-    """The feed is broken; stored as a partial poll when some entries were recovered."""
-
-    kind = "malformed"
-
-
-class TelegramNotPublic(FeedParseError):
+class TelegramNotPublic(FeedParseError, kind="telegram_not_public"):
     """The Telegram channel has no public preview page (`t.me/s/<name>`)."""
 
-    kind = "telegram_not_public"
 
-
-class ExtractionError(NewswatchError):
+class ExtractionError(NewswatchError, kind="extraction"):
     """A page yielded no article text."""
 
-    kind = "extraction"
 
-
-class WarehouseError(NewswatchError):
+class WarehouseError(NewswatchError, kind="warehouse"):
     """The DuckDB warehouse could not be opened or written (lock held, bad migration)."""
-
-    kind = "warehouse"
 
 
 class DatabaseInUse(WarehouseError):

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from extractors import seedfile
 from extractors.errors import ConfigError
@@ -24,6 +31,22 @@ from extractors.urls import is_http_url
 
 # A channel's public preview page: https://t.me/s/<channel> (the path is what matters).
 _TELEGRAM_PREVIEW = re.compile(r"/s/[A-Za-z0-9_]{4,64}/?$")
+
+
+# What each plain field of a source must be, and the message saying so when it is not.
+_FIELD_CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
+    "name": (bool, "must not be empty"),
+    "kind": (SOURCE_KINDS.__contains__, f"must be one of {', '.join(SOURCE_KINDS)}"),
+    "url": (is_http_url, "must be an http:// or https:// URL"),
+    "language": (
+        re.compile(r"[a-z]{2,3}").fullmatch,
+        "must be an ISO 639-1 code such as en, ru, uk, es, zh, fa",
+    ),
+    "country": (
+        re.compile(r"[A-Za-z]{2}").fullmatch,
+        "must be an ISO 3166-1 alpha-2 code such as US, RU, VE",
+    ),
+}
 
 
 class SourceConfig(BaseModel):
@@ -44,40 +67,13 @@ class SourceConfig(BaseModel):
     def _interval(cls, value: int | str | None) -> int | None:
         return None if value is None else parse_duration(value)
 
-    @field_validator("name")
+    @field_validator(*_FIELD_CHECKS)
     @classmethod
-    def _name(cls, value: str) -> str:
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        if value not in SOURCE_KINDS:
-            raise ValueError(f"must be one of {', '.join(SOURCE_KINDS)}")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not is_http_url(value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2,3}", value):
-            raise ValueError("must be an ISO 639-1 code such as en, ru, uk, es, zh, fa")
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{2}", value):
-            raise ValueError("must be an ISO 3166-1 alpha-2 code such as US, RU, VE")
-        return value.upper()
+    def _check(cls, value: str, info: ValidationInfo) -> str:
+        holds, expected = _FIELD_CHECKS[info.field_name or ""]
+        if not holds(value):
+            raise ValueError(expected)
+        return value.upper() if info.field_name == "country" else value
 
     @model_validator(mode="after")
     def _telegram_preview(self) -> SourceConfig:

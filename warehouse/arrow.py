@@ -17,6 +17,22 @@ import pyarrow as pa
 
 from warehouse.migrate import insert_new_sql
 
+_TYPES = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "int32": pa.int32(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "utc": pa.timestamp("us", tz="UTC"),
+}
+
+
+def arrow_schema(columns: str) -> pa.Schema:
+    """The Arrow schema of "name type, name type, ..." (types: str, int, int32, float, bool,
+    utc): for batches whose types Arrow cannot infer from the rows (all NULL, or aware times)."""
+    pairs = (column.split() for column in columns.split(","))
+    return pa.schema([(name, _TYPES[kind]) for name, kind in pairs])
+
 
 @contextmanager
 def registered(
@@ -54,7 +70,7 @@ def keys(con: duckdb.DuckDBPyConnection, values: list[str]) -> Iterator[str]:
     Binding a long Python list as a parameter costs DuckDB several failed imports per element
     (it probes for pandas and numpy): measured 0.74 s for 2 queries over 2,000 names. An
     Arrow table costs nothing of the kind."""
-    with registered(con, "_keys", [{"k": v} for v in values], pa.schema([("k", pa.string())])):
+    with registered(con, "_keys", [{"k": v} for v in values], arrow_schema("k str")):
         yield "(SELECT k FROM _keys)"
 
 

@@ -183,6 +183,21 @@ def _article_row(
         "url": a.url,
         "source": page.source,
         "outlet": page.outlet,
+        **_extracted_columns(page),
+        "story_id": story_id,
+        "duplicate_of": duplicate_of,
+        "archive_path": page.archive_path,
+        "archive_offset": page.archive_offset,
+        "views": page.views,
+        "fetched_at": page.fetched_at,
+    }
+
+
+def _extracted_columns(page: ProcessedPage) -> dict[str, Any]:
+    """The columns of `articles` that extraction produces: what a rewrite replaces."""
+    a = page.article
+    assert a is not None
+    return {
         "title": a.title,
         "authors": list(a.authors),
         "published": a.published,
@@ -192,13 +207,7 @@ def _article_row(
         "text": a.text,
         "content_hash": page.content_hash,
         "near_dup_signature": page.signature,
-        "story_id": story_id,
-        "duplicate_of": duplicate_of,
         "extractor_version": page.extractor_version,
-        "archive_path": page.archive_path,
-        "archive_offset": page.archive_offset,
-        "views": page.views,
-        "fetched_at": page.fetched_at,
     }
 
 
@@ -295,26 +304,10 @@ def rewrite_articles(
 ) -> None:
     """Update stored articles in place from a new extraction or tagging, in one transaction:
     (article id, processed page) pairs. Ids, stories and duplicate links stay as they are."""
-    rows = []
-    for aid, page in pages:
-        a = page.article
-        assert a is not None
-        rows.append(
-            {
-                "id": aid,
-                "title": a.title,
-                "authors": list(a.authors),
-                "published": a.published,
-                "language": a.language,
-                "site_name": a.site_name,
-                "description": a.description,
-                "text": a.text,
-                "content_hash": page.content_hash,
-                "near_dup_signature": page.signature,
-                "extractor_version": page.extractor_version,
-                "watchlist_version": watchlist_version,
-            }
-        )
+    rows = [
+        {"id": aid, **_extracted_columns(page), "watchlist_version": watchlist_version}
+        for aid, page in pages
+    ]
     if not rows:
         return
     with transaction(con):

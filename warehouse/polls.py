@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from extractors.records import FeedEntry, FetchResult, ParsedFeed, Source, poll_error, poll_result
 from extractors.urls import canonical_url
 from warehouse.archive import Pointer
-from warehouse.arrow import execute_with, insert_rows, keys, registered
+from warehouse.arrow import arrow_schema, execute_with, insert_rows, keys, registered
 from warehouse.migrate import insert_new_sql
 from warehouse.transactions import retry_conflicts, transaction
 
@@ -205,23 +204,10 @@ def _feed_state_row(poll: PollRow, new: int, now: datetime) -> dict[str, Any]:
 
 
 def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
-    schema = pa.schema(
-        [
-            ("source", pa.string()),
-            ("etag", pa.string()),
-            ("last_modified", pa.string()),
-            ("moved_to", pa.string()),
-            ("body_hash", pa.string()),
-            ("now", pa.timestamp("us", tz="UTC")),
-            ("status", pa.int32()),
-            ("result", pa.string()),
-            ("error_kind", pa.string()),
-            ("error", pa.string()),
-            ("failed", pa.bool_()),
-            ("parsed_ok", pa.bool_()),
-            ("entries", pa.int64()),
-            ("new", pa.int64()),
-        ]
+    schema = arrow_schema(
+        "source str, etag str, last_modified str, moved_to str, body_hash str, now utc, "
+        "status int32, result str, error_kind str, error str, failed bool, parsed_ok bool, "
+        "entries int, new int"
     )
     execute_with(
         con,
@@ -268,17 +254,9 @@ def record_schedules(
     disabled_reason, note. A disabling reason disables the source."""
     if not plans:
         return
-    schema = pa.schema(
-        [
-            ("source", pa.string()),
-            ("next_poll_at", pa.timestamp("us", tz="UTC")),
-            ("interval_s", pa.int64()),
-            ("failure_score", pa.float64()),
-            ("consecutive_failures", pa.int64()),
-            ("slow_retry", pa.bool_()),
-            ("disabled_reason", pa.string()),
-            ("note", pa.string()),
-        ]
+    schema = arrow_schema(
+        "source str, next_poll_at utc, interval_s int, failure_score float, "
+        "consecutive_failures int, slow_retry bool, disabled_reason str, note str"
     )
     with registered(con, "_plans", plans, schema):
         con.execute(

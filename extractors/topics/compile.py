@@ -39,25 +39,21 @@ class _Use:
 
 
 @dataclass(frozen=True, slots=True)
-class _CNear:
-    left: tuple[int, ...]  # phrase ids
-    right: tuple[int, ...]
-    words: int
-    written: str
-
-
-@dataclass(frozen=True, slots=True)
 class _CPhrase:
+    """A phrase term of a rule, by its phrase id."""
+
     pid: int
     written: str
 
 
-_CTerm = _CPhrase | _CNear | TopicRef
+_CTerm = _CPhrase | Near[int] | TopicRef
 
 
 @dataclass(frozen=True, slots=True)
 class _CRule:
-    match: tuple[_CPhrase | _CNear, ...]
+    """A `Rule` with its terms compiled."""
+
+    match: tuple[_CPhrase | Near[int], ...]
     all: tuple[tuple[_CTerm, ...], ...]
     any: tuple[_CTerm, ...]
     none: tuple[_CTerm, ...]
@@ -65,7 +61,9 @@ class _CRule:
 
 @dataclass(frozen=True, slots=True)
 class _CTopic:
-    exclude_near: tuple[_CNear, ...]
+    """What a topic needs beyond its phrases: its NEAR excludes and its rules, compiled."""
+
+    exclude_near: tuple[Near[int], ...]
     rules: tuple[_CRule, ...]
 
 
@@ -101,10 +99,10 @@ class _Builder:
         self.uses[pid].setdefault((topic, role), _Use(topic, role, written))
         return pid
 
-    def near(self, near: Near, topic: str, role: int) -> _CNear:
+    def near(self, near: Near[str], topic: str, role: int) -> Near[int]:
         left = tuple(self.phrase(p, topic, role) for p in near.left)
         right = tuple(self.phrase(p, topic, role) for p in near.right)
-        return _CNear(left, right, near.words, near.written)
+        return Near(left, right, near.words, near.written)
 
     def term(self, term: Term, topic: str) -> _CTerm:
         if isinstance(term, TopicRef):

@@ -16,14 +16,13 @@ from extractors.topics.compile import (
     _TERM,
     _WEAK,
     _Automaton,
-    _CNear,
     _CPhrase,
     _CRule,
     _CTerm,
     _Phrase,
 )
 from extractors.topics.folding import _WORD_TAIL, _is_word
-from extractors.topics.spec import TopicRef
+from extractors.topics.spec import Near, TopicRef
 
 _Span = tuple[int, int]
 # Words for NEAR/n: a run of letters or digits of a spaced script, or one Han/kana/Hangul char.
@@ -95,11 +94,13 @@ class _Field:
         for pid, found in self.terms.get(topic, {}).items():
             self.terms[topic][pid] = [t for t in found if not _overlaps(t, spans)]
 
-    def near(self, near: _CNear, found: dict[int, list[_Span]]) -> list[_Span]:
+    def near(self, near: Near[int], found: dict[int, list[_Span]]) -> list[_Span]:
         """The spans (from the first phrase's start to the other's end) where `near` holds."""
         return [(first[0], second[1]) for first, second in self.near_pairs(near, found)]
 
-    def near_pairs(self, near: _CNear, found: dict[int, list[_Span]]) -> list[tuple[_Span, _Span]]:
+    def near_pairs(
+        self, near: Near[int], found: dict[int, list[_Span]]
+    ) -> list[tuple[_Span, _Span]]:
         """The (first, second) phrase spans, in text order, that `near` brings together."""
         lefts = [s for pid in near.left for s in found.get(pid, ())]
         rights = [s for pid in near.right for s in found.get(pid, ())] if lefts else []
@@ -114,7 +115,7 @@ class _Field:
                     pairs.append((first, second))
         return pairs
 
-    def term_spans(self, topic: str, term: _CPhrase | _CNear) -> list[_Span]:
+    def term_spans(self, topic: str, term: _CPhrase | Near[int]) -> list[_Span]:
         found = self.terms.get(topic, {})
         if isinstance(term, _CPhrase):
             return found.get(term.pid, [])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
@@ -24,14 +24,19 @@ _LANGUAGE = re.compile(r"[a-z]{2}\Z")
 _MIN_STEM = 3  # a shorter stem matches half the dictionary
 
 
+# The phrases of a NEAR term: as written (`Near[str]`, in the file's records) or as the
+# compiled automaton's phrase ids (`Near[int]`).
+P = TypeVar("P", str, int)
+
+
 @dataclass(frozen=True, slots=True)
-class Near:
+class Near(Generic[P]):
     """`A NEAR/n B`: a phrase of `left` and one of `right` with at most `words` words between
     them, in either order (`(a | b) NEAR/3 c` gives alternatives). In Han, kana and Hangul
     text every character counts as a word."""
 
-    left: tuple[str, ...]
-    right: tuple[str, ...]
+    left: tuple[P, ...]
+    right: tuple[P, ...]
     words: int
     written: str
 
@@ -44,7 +49,7 @@ class TopicRef:
     written: str
 
 
-Term = str | Near | TopicRef
+Term = str | Near[str] | TopicRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,7 @@ class Rule:
     but only if every `all` entry (a term, or a list of alternatives), at least one `any` term
     (when given) and no `none` term are found in the same article, title or text."""
 
-    match: tuple[str | Near, ...]
+    match: tuple[str | Near[str], ...]
     all: tuple[tuple[Term, ...], ...] = ()
     any: tuple[Term, ...] = ()
     none: tuple[Term, ...] = ()
@@ -67,7 +72,7 @@ class Topic:
     id: str
     name: str
     aliases: dict[str, tuple[str, ...]]
-    exclude: dict[str, tuple[str | Near, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[str | Near[str], ...]] = field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
     line: int = 0
     weak: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -319,7 +324,7 @@ def _parse_term(
     return _check_phrase(written, node, path, topic_id, what)
 
 
-def _parse_near(written: str, node: yaml.Node, path: str, topic_id: str, what: str) -> Near:
+def _parse_near(written: str, node: yaml.Node, path: str, topic_id: str, what: str) -> Near[str]:
     fix = "write `A NEAR/5 B` (at most 5 words between A and B; `(a | b)` for alternatives)"
     pieces = _NEAR.split(written)
     if len(pieces) != 3:
