@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
+from trafilatura.settings import Document
 from trafilatura.utils import decode_file, load_html
 
 from extractors.dates import published_date, stated_date
@@ -124,9 +125,7 @@ def extract_article(
     # Precision mode without the external comparators first; a short result gets the full
     # cascade (readability, justext), and nothing at all the default mode with its rescues.
     for mode, enough in _MODES:
-        doc = trafilatura.bare_extraction(
-            tree, url=url, with_metadata=meta is None, date_extraction_params=dates, **mode
-        )
+        doc = _bare_extraction(tree, url, meta is None, dates, mode)
         meta = meta or doc
         extracted = _restore(doc.text) if doc is not None else ""
         # A precision run's answer stands; the default mode's only when it found more.
@@ -157,6 +156,19 @@ def extract_article(
         site_name=site_name,
         description=description,
     )
+
+
+def _bare_extraction(
+    tree: HtmlElement, url: str | None, metadata: bool, dates: dict[str, Any], mode: dict[str, Any]
+) -> Document | None:
+    """trafilatura's extraction of `tree`: a `Document` (never its dict form, which is asked
+    for with `as_dict=True` only), or None when it found nothing."""
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=metadata, date_extraction_params=dates, **mode
+    )
+    if isinstance(doc, dict):
+        raise TypeError("trafilatura returned a dict without as_dict=True")
+    return doc
 
 
 def _canonical(page_url: str, declared: str | None) -> str:
@@ -257,13 +269,11 @@ def _lead(tree: HtmlElement, description: str) -> str | None:
     if body is None:
         return None
     needle = wanted[:_MIN_LEAD]
-    for node in _TEXT_WITH(body, needle=needle):
-        block = node.getparent()
-        if block is None or not isinstance(block.tag, str):
-            continue
-        while block.tag in _INLINE and block.getparent() is not None:
-            block = block.getparent()
-        if block.tag in _NOT_TEXT or block.tag in _HEADINGS:
+    found = _TEXT_WITH(body, needle=needle)
+    nodes = found if isinstance(found, list) else []
+    for node in nodes:
+        block = _block_of(node)
+        if block is None or block.tag in _NOT_TEXT or block.tag in _HEADINGS:
             continue
         if any(a.tag in _NOT_TEXT for a in block.iterancestors()):
             continue
@@ -271,6 +281,19 @@ def _lead(tree: HtmlElement, description: str) -> str | None:
         if needle in text and len(text) <= 1.5 * len(wanted) + 50:
             return text.translate(_RESTORE)
     return None
+
+
+def _block_of(node: object) -> HtmlElement | None:
+    """The block element (not an inline one like `<span>`) a text node of the tree is in."""
+    block = node.getparent() if isinstance(node, etree._ElementUnicodeResult) else None
+    if not isinstance(block, HtmlElement):
+        return None
+    while block.tag in _INLINE:
+        parent = block.getparent()
+        if not isinstance(parent, HtmlElement):
+            break
+        block = parent
+    return block
 
 
 # --- title and authors ----------------------------------------------------------------------

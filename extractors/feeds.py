@@ -234,7 +234,8 @@ def _feedparser_author(raw: Mapping[str, Any]) -> str:
 def _struct_to_utc(parsed: Any) -> datetime | None:
     """feedparser's `*_parsed` values are `time.struct_time` already converted to UTC."""
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = parsed[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 

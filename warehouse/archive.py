@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
@@ -91,7 +91,7 @@ def _gzip_member(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def _record(writer: WARCWriter, fetch: FetchResult):  # type: ignore[no-untyped-def]
+def _record(writer: WARCWriter, fetch: FetchResult) -> Any:  # warcio's ArcWarcRecord, untyped
     status = fetch.status or 200
     headers = [("Content-Type", fetch.content_type)] if fetch.content_type else []
     http = StatusAndHeaders(f"{status} -", headers, protocol="HTTP/1.1")

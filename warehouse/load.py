@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from extractors.records import ProcessedPage, TopicMatch
+from extractors.records import Article, ProcessedPage, TopicMatch
 from warehouse.arrow import execute_with, insert_rows, keys
 from warehouse.polls import (
     PollRow,
@@ -89,13 +89,18 @@ def _store_articles(
     near: Mapping[str, str],
 ) -> tuple[int, int]:
     # Earliest first, so that within a batch the original comes before its copies.
-    ordered = sorted(pages, key=lambda p: (p.article.published is None, p.article.published or now))  # type: ignore[union-attr]
-    ids = [article_id(p.article.canonical_url) for p in ordered]  # type: ignore[union-attr]
+    ordered = sorted(
+        pages, key=lambda p: (_article(p).published is None, _article(p).published or now)
+    )
+    ids = [article_id(_article(p).canonical_url) for p in ordered]
     existing = _existing_ids(con, ids)
     by_hash = _originals_by_hash(con, [p.content_hash for p in ordered])
     # article id -> (the original it copies or itself, its story), for near copies' lookups
     families = _families(con, list(set(near.values())))
-    article_rows, story_rows, match_rows, entry_rows = [], [], [], []
+    article_rows: list[dict[str, Any]] = []
+    story_rows: list[dict[str, Any]] = []
+    match_rows: list[dict[str, Any]] = []
+    entry_rows: list[dict[str, Any]] = []
     stored = duplicates = 0
     for page, aid in zip(ordered, ids, strict=True):
         entry_status = "stored"
@@ -165,6 +170,17 @@ def _originals_by_hash(
             """
         ).fetchall()
     return {h: (aid, sid) for h, aid, sid in rows}
+
+
+def _published_order(article: Article, now: datetime) -> tuple[bool, datetime]:
+    """Sort key: earliest published first, articles without a date last (taken as `now`)."""
+    return article.published is None, article.published or now
+
+
+def _article(page: ProcessedPage) -> Article:
+    """The article of a page that has one: `store_pages` hands on only those."""
+    assert page.article is not None
+    return page.article
 
 
 def _story_row(page: ProcessedPage, aid: str, now: datetime) -> dict[str, Any]:

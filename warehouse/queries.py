@@ -361,7 +361,7 @@ def export_query(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path)
         con.execute(f"COPY _export TO '{target}' ({EXPORT_FORMATS[fmt]})")
     finally:
         con.unregister("_export")
-    return table.num_rows
+    return int(table.num_rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -314,7 +314,8 @@ def _candidates(
 ) -> list[tuple[str, float]]:
     """(id, score) of the articles with every word that pass the filters, best first. The
     filters read no text, so they cost little even on many candidates."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if f.language:
         where.append("a.language = ?")
         params.append(f.language.lower())

@@ -105,8 +105,9 @@ class _Builder:
         return Near(left, right, near.words, near.written)
 
     def term(self, term: Term, topic: str) -> _CTerm:
-        if isinstance(term, TopicRef):
-            return term
+        return term if isinstance(term, TopicRef) else self.match_term(term, topic)
+
+    def match_term(self, term: str | Near[str], topic: str) -> _CPhrase | Near[int]:
         if isinstance(term, Near):
             return self.near(term, topic, _TERM)
         return _CPhrase(self.phrase(term, topic, _TERM), term)
@@ -130,7 +131,7 @@ def _compile(topics: Iterable[Topic], places: dict[str, tuple[str, ...]]) -> _Au
                 b.phrase(term, topic.id, _EXCLUDE)
         rules = tuple(
             _CRule(
-                match=tuple(b.term(t, topic.id) for t in rule.match),  # type: ignore[misc]
+                match=tuple(b.match_term(t, topic.id) for t in rule.match),
                 all=tuple(tuple(b.term(t, topic.id) for t in group) for group in rule.all),
                 any=tuple(b.term(t, topic.id) for t in rule.any),
                 none=tuple(b.term(t, topic.id) for t in rule.none),
@@ -141,8 +142,8 @@ def _compile(topics: Iterable[Topic], places: dict[str, tuple[str, ...]]) -> _Au
     for phrase in (p for ps in places.values() for p in ps):
         b.phrase(phrase, "", _PLACE)
     by_key: dict[str, list[int]] = {}
-    for pid, phrase in enumerate(b.phrases):
-        by_key.setdefault(phrase.key, []).append(pid)
+    for pid, compiled_phrase in enumerate(b.phrases):
+        by_key.setdefault(compiled_phrase.key, []).append(pid)
     search = ahocorasick_rs.AhoCorasick(
         list(by_key), implementation=ahocorasick_rs.Implementation.DFA
     )

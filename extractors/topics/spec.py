@@ -183,14 +183,14 @@ def _parse_topic(
     weak = {}
     if "weak" in fields:
         weak = _parse_phrases(fields["weak"][1], path, topic_id, "weak")
-    exclude = {}
+    exclude: dict[str, tuple[str | Near[str], ...]] = {}
     if "exclude" in fields:
         exclude = _parse_phrases(fields["exclude"][1], path, topic_id, "exclude", near=True)
     rules: tuple[Rule, ...] = ()
     if "rules" in fields:
         rules = _parse_rules(fields["rules"][1], path, topic_id, refs)
     name = _parse_name(fields["name"][1] if "name" in fields else None, path, topic_id)
-    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak)  # type: ignore[arg-type]
+    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak)
 
 
 def _parse_name(node: yaml.Node | None, path: str, topic_id: str) -> str:
@@ -198,7 +198,7 @@ def _parse_name(node: yaml.Node | None, path: str, topic_id: str) -> str:
         return topic_id
     if not isinstance(node, yaml.ScalarNode) or not node.value.strip():
         raise _error(path, node, "`name` must be a non-empty string", topic_id)
-    return node.value.strip()
+    return str(node.value).strip()
 
 
 def _parse_phrases(
