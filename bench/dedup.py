@@ -67,17 +67,14 @@ from pathlib import Path
 import numpy as np
 
 from extractors.articles import extract_article
-from extractors.fingerprints import (
-    CHAR_SHINGLE,
+from extractors.fingerprints import CHAR_SHINGLE, WORD_SHINGLE, fingerprint, shingles
+from extractors.near_dups import (
     DEFAULT_WINDOW,
-    WORD_SHINGLE,
     Candidate,
     DedupRule,
     NearDuplicateIndex,
     Overlap,
-    fingerprint,
     overlap,
-    shingles,
 )
 from newswatch.errors import ExtractionError
 

@@ -30,38 +30,29 @@ evaluation pages.
   that part names the site (its `og:site_name` or host): titles matching trafilatura's
   evaluation data 62/108 -> 82/108.
 
-Dates: the publication date the page states in its markup (JSON-LD `datePublished`,
-`article:published_time`, `itemprop="datePublished"`, ...) comes first, with its time zone;
-then the feed's date, when the caller passes it; then htmldate's reading of the page (through
-trafilatura: URL, visible dates). Always an aware datetime in UTC; a time without a zone is
-taken as UTC.
-
-Language: what the page declares (`<html lang>`, `Content-Language`), unless the text is long
-enough to tell and py3langid finds the declared language implausible: a site template's
-`lang="en"` on a Spanish page, for one. Read from the parsed tree, so an `<html lang="en">`
-inside an old-IE conditional comment is not taken for the page's (4 corpus pages).
+The publication date is `extractors.dates`'s (the page's markup, then the feed, then
+htmldate) and the language `extractors.language`'s (the page's declaration, unless its text
+plainly says otherwise).
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
 from lxml.html import HtmlElement
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura.settings import Document
 from trafilatura.utils import decode_file, load_html
 
+from extractors.dates import published_date, stated_date
+from extractors.errors import ExtractionError
+from extractors.language import page_language
 from extractors.records import Article
 from extractors.urls import choose_canonical, is_http_url
-from newswatch.errors import ExtractionError
 
 EXTRACTOR_VERSION = "traf-2.3/2"
 # Less than this is a menu or a caption, not an article (40 characters is a short Chinese
@@ -127,16 +118,14 @@ def extract_article(
     tree = load_html(_decode(raw))
     if tree is None:
         raise ExtractionError(f"no HTML document in {url or 'page'}")
-    stated, stated_time = _stated_date(tree)
+    stated, stated_time = stated_date(tree)
     # htmldate's search of the whole text is only needed when the markup gives no time.
     dates = _DATE_PARAMS if stated is None or not stated_time else _QUICK_DATE_PARAMS
     meta, text = None, ""
     # Precision mode without the external comparators first; a short result gets the full
     # cascade (readability, justext), and nothing at all the default mode with its rescues.
     for mode, enough in _MODES:
-        doc = trafilatura.bare_extraction(
-            tree, url=url, with_metadata=meta is None, date_extraction_params=dates, **mode
-        )
+        doc = _bare_extraction(tree, url, meta is None, dates, mode)
         meta = meta or doc
         extracted = _restore(doc.text) if doc is not None else ""
         # A precision run's answer stands; the default mode's only when it found more.
@@ -162,11 +151,24 @@ def extract_article(
         title=_clean_title(title, site_name, page_url),
         text=text,
         authors=_authors(_restore(doc.author)),
-        published=_published(stated, stated_time, doc.date, feed_published),
-        language=_language(tree, text),
+        published=published_date(stated, stated_time, doc.date, feed_published),
+        language=page_language(tree, text),
         site_name=site_name,
         description=description,
     )
+
+
+def _bare_extraction(
+    tree: HtmlElement, url: str | None, metadata: bool, dates: dict[str, Any], mode: dict[str, Any]
+) -> Document | None:
+    """trafilatura's extraction of `tree`: a `Document` (never its dict form, which is asked
+    for with `as_dict=True` only), or None when it found nothing."""
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=metadata, date_extraction_params=dates, **mode
+    )
+    if isinstance(doc, dict):
+        raise TypeError("trafilatura returned a dict without as_dict=True")
+    return doc
 
 
 def _canonical(page_url: str, declared: str | None) -> str:
@@ -267,13 +269,11 @@ def _lead(tree: HtmlElement, description: str) -> str | None:
     if body is None:
         return None
     needle = wanted[:_MIN_LEAD]
-    for node in _TEXT_WITH(body, needle=needle):
-        block = node.getparent()
-        if block is None or not isinstance(block.tag, str):
-            continue
-        while block.tag in _INLINE and block.getparent() is not None:
-            block = block.getparent()
-        if block.tag in _NOT_TEXT or block.tag in _HEADINGS:
+    found = _TEXT_WITH(body, needle=needle)
+    nodes = found if isinstance(found, list) else []
+    for node in nodes:
+        block = _block_of(node)
+        if block is None or block.tag in _NOT_TEXT or block.tag in _HEADINGS:
             continue
         if any(a.tag in _NOT_TEXT for a in block.iterancestors()):
             continue
@@ -281,6 +281,19 @@ def _lead(tree: HtmlElement, description: str) -> str | None:
         if needle in text and len(text) <= 1.5 * len(wanted) + 50:
             return text.translate(_RESTORE)
     return None
+
+
+def _block_of(node: object) -> HtmlElement | None:
+    """The block element (not an inline one like `<span>`) a text node of the tree is in."""
+    block = node.getparent() if isinstance(node, etree._ElementUnicodeResult) else None
+    if not isinstance(block, HtmlElement):
+        return None
+    while block.tag in _INLINE:
+        parent = block.getparent()
+        if not isinstance(parent, HtmlElement):
+            break
+        block = parent
+    return block
 
 
 # --- title and authors ----------------------------------------------------------------------
@@ -339,188 +352,3 @@ def _authors(value: str | None) -> tuple[str, ...]:
         return ()
     names = (_AUTHOR_PREFIX.sub("", name.strip()).strip() for name in value.split(";"))
     return tuple(dict.fromkeys(name for name in names if name))
-
-
-# --- dates ----------------------------------------------------------------------------------
-
-_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|WebPage|ItemPage", re.IGNORECASE)
-_META_DATES = (
-    "article:published_time",
-    "og:article:published_time",
-    "article.published",
-    "datepublished",
-    "pubdate",
-    "publishdate",
-    "publish-date",
-    "publish_date",
-    "parsely-pub-date",
-    "sailthru.date",
-    "dc.date.issued",
-    "dcterms.issued",
-    "dcterms.created",
-)
-
-
-def _published(
-    stated: datetime | None,
-    stated_time: bool,
-    htmldate: str | None,
-    feed_published: datetime | None,
-) -> datetime | None:
-    """The page's stated date, else the feed's, else htmldate's; a date-only statement takes
-    htmldate's time of day when htmldate found the same day."""
-    guessed = parse_datetime(htmldate)
-    if stated is not None:
-        if not stated_time and guessed is not None and guessed.date() == stated.date():
-            return guessed
-        return stated
-    return _as_utc(feed_published) or guessed
-
-
-def _stated_date(tree: HtmlElement) -> tuple[datetime | None, bool]:
-    """The publication date in the page's markup, and whether it had a time of day."""
-    for value in _date_values(tree):
-        parsed = _parse_stated(value)
-        if parsed is not None:
-            return parsed, ("T" in value or ":" in value or value.strip().isdigit())
-    return None, False
-
-
-def _date_values(tree: HtmlElement) -> Iterator[str]:
-    for script in tree.iterfind(".//script[@type]"):
-        if "ld+json" in (script.get("type") or "").lower() and script.text:
-            yield from _json_ld_dates(script.text)
-    head = tree.find("head")
-    metas = list(head.iterfind("meta")) if head is not None else []
-    for key in _META_DATES:
-        for meta in metas:
-            name = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
-            if name.lower() == key and meta.get("content"):
-                yield meta.get("content", "")
-    for elem in tree.iterfind(".//*[@itemprop='datePublished']"):
-        value = elem.get("datetime") or elem.get("content")
-        if value:
-            yield value
-
-
-def _json_ld_dates(payload: str) -> Iterator[str]:
-    try:
-        data = json.loads(payload, strict=False)
-    except (ValueError, RecursionError):
-        return
-    items = data if isinstance(data, list) else [data]
-    for item in list(items):
-        if isinstance(item, dict) and isinstance(item.get("@graph"), list):
-            items.extend(item["@graph"])
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        types = item.get("@type")
-        types = types if isinstance(types, list) else [types]
-        kinds = " ".join(k for k in types if isinstance(k, str))
-        value = item.get("datePublished")
-        if isinstance(value, str) and _ARTICLE_TYPES.search(kinds):
-            yield value
-
-
-def _parse_stated(value: str) -> datetime | None:
-    value = value.strip()
-    if value.isdigit() and len(value) in (10, 13):  # seconds or milliseconds since the epoch
-        return datetime.fromtimestamp(int(value[:10]), UTC)
-    parsed = parse_datetime(value)
-    if parsed is None:
-        try:
-            parsed = _as_utc(parsedate_to_datetime(value))
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed is not None and not 1990 <= parsed.year <= datetime.now(UTC).year + 1:
-        return None
-    return parsed
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    """An aware UTC datetime from an ISO string; a date without a zone is taken as UTC."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return _as_utc(parsed)
-
-
-# --- language -------------------------------------------------------------------------------
-
-# py3langid names some Chinese varieties apart; for monitoring they are all Chinese text.
-_LANG_ALIASES = {"wuu": "zh", "yue": "zh", "cmn": "zh", "iw": "he", "in": "id", "ji": "yi"}
-_LANG_TAG = re.compile(r"^([a-z]{2,3})(?:[-_]|$)")
-# The text must be this long, and the declared language this unlikely to the detector, to
-# overrule the page. Not a threshold on the detector's confidence in its own answer: that is
-# often below 0.95 on Chinese text that is plainly not the English a template declared.
-_OVERRULE_CHARS = 250
-_IMPLAUSIBLE = 0.01
-_DETECT_CHARS = 600  # enough to tell, and detection time grows with the sample
-# Languages a detector mixes up with a neighbour; the declaration wins between these.
-_CLOSE = [{"no", "nb", "nn", "da"}, {"hr", "sr", "bs"}, {"ms", "id"}, {"gl", "pt"}, {"ca", "es"}]
-
-
-def _language(tree: HtmlElement, text: str) -> str | None:
-    declared = _declared_language(tree)
-    scores = _detect(text)
-    detected = next(iter(scores), None)
-    if declared is None or detected is None or detected == declared:
-        return declared or detected
-    if (
-        len(text) >= _OVERRULE_CHARS
-        and scores.get(declared, 0.0) < _IMPLAUSIBLE
-        and not any({declared, detected} <= group for group in _CLOSE)
-    ):
-        return detected
-    return declared
-
-
-def _declared_language(tree: HtmlElement) -> str | None:
-    values = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
-    head = tree.find("head")
-    if head is not None:
-        values += [
-            m.get("content")
-            for m in head.iterfind("meta[@http-equiv]")
-            if (m.get("http-equiv") or "").lower() == "content-language"
-        ]
-    for value in values:
-        match = _LANG_TAG.match((value or "").strip().lower())
-        if match and match.group(1) not in ("und", "mul", "zxx"):
-            return _LANG_ALIASES.get(match.group(1), match.group(1))
-    return None
-
-
-@lru_cache(maxsize=1)
-def _identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def _detect(text: str) -> dict[str, float]:
-    """Language -> probability for the start of `text`, most likely first; empty when the
-    text is too short to tell."""
-    sample = text[:_DETECT_CHARS]
-    if len(sample.strip()) < 20:
-        return {}
-    scores: dict[str, float] = {}
-    for code, probability in _identifier().rank(sample):
-        lang = _LANG_ALIASES.get(code, code)
-        scores[lang] = scores.get(lang, 0.0) + probability
-    return dict(sorted(scores.items(), key=lambda item: -item[1]))
-
-
-def detect_language(text: str) -> str | None:
-    """The language of `text` as an ISO 639-1 code, or None for text too short to tell."""
-    return next(iter(_detect(text)), None)

@@ -6,6 +6,9 @@ JSON Feed 1.0/1.1 (parsed here), public Telegram channel pages (handed to
 RSS and Atom feeds may say how long they stay fresh (`<ttl>` minutes, or the syndication
 module's `sy:updatePeriod`/`sy:updateFrequency`); that hint is `ttl_seconds`.
 
+JSON Feed is parsed by `extractors.jsonfeed`; what every format shares (entries, guids, naming
+a body that is not a feed) is `extractors.feed_common`'s.
+
 `parse_feed` never raises, whatever the bytes: a feed is untrusted input and one bad feed must
 not stop a poll. What went wrong is put on the record instead:
 
@@ -25,49 +28,35 @@ feed the first entry with a given guid wins.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
 
+from extractors.feed_common import (
+    HTML_START,
+    SUMMARY_LIMIT,
+    entry_guid,
+    feed_entry,
+    not_a_feed,
+    recovered_note,
+    xml_root_name,
+)
+from extractors.jsonfeed import parse_json_feed
 from extractors.records import FeedEntry, ParsedFeed, Sitemap, unique_entries
 from extractors.sitemaps import is_gzip, parse_sitemap
 from extractors.telegram import parse_channel_page
-from extractors.text import clip, collapse_whitespace, html_to_text
+from extractors.text import collapse_whitespace, html_to_text
 from extractors.urls import resolve_http_url
-
-SUMMARY_LIMIT = 1_000
-JSON_FEED = "jsonfeed"
 
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_BYTES = 4_096
-# One comment, which cannot contain "-->". With a lazy ".*?" a run of comments could also be
-# read as one long comment, so a failed match retried every split: 2^n steps for n comments,
-# minutes for a body of 30 "<!---->" (untrusted input must not stall a poll).
-_COMMENT = rb"<!--(?:[^-]|-(?!->))*-->"
-_HTML_START = re.compile(
-    rb"^(?:<\?xml[^>]*>\s*)?(?:"
-    + _COMMENT
-    + rb"\s*)*(?:<!doctype\s+html|<(?:html|head|body)[\s>])",
-    re.IGNORECASE,
-)
-# An XHTML wrapper around a feed (seen in the wild) must still reach feedparser.
 _FEED_ELEMENT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]")
-# The first element name after the prolog: processing instructions, comments, a doctype
-# (with its internal subset). Each alternative starts differently, so each reads one way.
-_XML_ROOT = re.compile(
-    rb"^(?:(?:<\?[^>]*>|"
-    + _COMMENT
-    + rb"|<![A-Za-z][^\[>]*(?:\[[^\]]*\]\s*)?>)\s*)*<([A-Za-z_][\w.:-]*)"
-)
 _CHARSET_PARAM = re.compile(r";\s*charset\s*=\s*\S", re.IGNORECASE)
 _TELEGRAM_HOSTS = frozenset(("t.me", "telegram.me"))
 _SITEMAP_ROOTS = frozenset(("urlset", "sitemapindex"))
@@ -83,6 +72,8 @@ _SY_PERIODS = {
 _MAX_TTL_S = 366 * 86_400
 _POSITIVE_INT = re.compile(r"[0-9]{1,9}")
 
+__all__ = ["SUMMARY_LIMIT", "parse_feed", "xml_root_name"]
+
 
 def parse_feed(
     body: bytes, url: str, *, content_type: str = "", kind: str | None = None
@@ -97,9 +88,9 @@ def parse_feed(
     if kind == "sitemap" or _is_sitemap(body, head):
         return _from_sitemap(parse_sitemap(body, url))
     if _is_json(head, content_type):
-        return _parse_json_feed(body, url, content_type)
-    if _HTML_START.match(head) and not _FEED_ELEMENT.search(body):
-        return _not_a_feed(head, content_type)
+        return parse_json_feed(body, url, content_type)
+    if HTML_START.match(head) and not _FEED_ELEMENT.search(body):
+        return not_a_feed(head, content_type)
     return _parse_with_feedparser(body, url, content_type)
 
 
@@ -112,7 +103,7 @@ def _sniff_head(body: bytes) -> bytes:
 
 
 def _is_telegram_page(body: bytes, head: bytes, url: str) -> bool:
-    if not _HTML_START.match(head):
+    if not HTML_START.match(head):
         return False
     return b"tgme_widget_message" in body or _hostname(url) in _TELEGRAM_HOSTS
 
@@ -132,41 +123,9 @@ def _is_sitemap(body: bytes, head: bytes) -> bool:
     return xml_root_name(head, local=True) in _SITEMAP_ROOTS
 
 
-def xml_root_name(head: bytes, *, local: bool = False) -> str | None:
-    """The name of the root element of the XML document starting `head` ("rss", "rdf:RDF";
-    with `local`, without its namespace prefix: "RDF"), or None when no element starts it."""
-    root = _XML_ROOT.match(head)
-    if root is None:
-        return None
-    name = root.group(1).decode("ascii", errors="replace")
-    return name.rpartition(":")[2] if local else name
-
-
 def _is_json(head: bytes, content_type: str) -> bool:
     # A server that labels XML as JSON is wrong about the label, not the bytes.
     return head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<"))
-
-
-def _not_a_feed(head: bytes, content_type: str, what: str | None = None) -> ParsedFeed:
-    message = f"body is {what or _describe_body(head)}"
-    if content_type:
-        message += f" (content-type {content_type})"
-    return ParsedFeed(format="unknown", error_kind="not_a_feed", error_message=message)
-
-
-def _describe_body(head: bytes) -> str:
-    """Name what the bytes are, in words a user who configured the URL understands."""
-    if not head:
-        return "empty, not a feed"
-    if _HTML_START.match(head):
-        return "an HTML page, not a feed"
-    if b"\x00" in head[:512]:
-        return "binary data, not a feed"
-    root = xml_root_name(head)
-    if root:
-        return f"an XML document with root <{root}>, not a feed"
-    snippet = head[:40].decode("utf-8", errors="replace")
-    return f"not a feed (it starts with {snippet!r})"
 
 
 # ---------------------------------------------------------------- XML feeds via feedparser
@@ -206,7 +165,7 @@ def _parse_with_feedparser(body: bytes, url: str, content_type: str) -> ParsedFe
     version = result.get("version") or ""
     raw_entries = result.get("entries") or []
     if not version and not raw_entries:
-        return _not_a_feed(_sniff_head(body), content_type)
+        return not_a_feed(_sniff_head(body), content_type)
     entries = unique_entries(_entry_from_feedparser(raw, url) for raw in raw_entries)
     problem = _bozo_problem(result, len(entries))
     channel = result.get("feed") or {}
@@ -228,30 +187,13 @@ def _entry_from_feedparser(raw: dict[str, Any], feed_url: str) -> FeedEntry | No
     raw_date = dict.get(raw, "published") or dict.get(raw, "updated") or ""
     parsed = dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")
     text = _summary_text(raw)
-    return _entry(
-        guid=_guid(raw.get("id"), link or "", title, raw_date),
+    return feed_entry(
+        guid=entry_guid(raw.get("id"), link or "", title, raw_date),
         link=link,
         title=title,
         text=text,
         published=_struct_to_utc(parsed),
         author=_feedparser_author(raw),
-    )
-
-
-def _entry(
-    *, guid: str, link: str | None, title: str, text: str, published: datetime | None, author: str
-) -> FeedEntry:
-    """An entry with a link is an article to fetch. One without a link carries its own text
-    as its content (the feed is all there is of it); one with neither is still an entry the
-    feed had, stored but with nothing to make an article of."""
-    return FeedEntry(
-        guid=guid,
-        url=link or "",
-        title=title,
-        summary=clip(text, SUMMARY_LIMIT),
-        published=published,
-        author=author,
-        content=None if link else text,
     )
 
 
@@ -292,7 +234,8 @@ def _feedparser_author(raw: Mapping[str, Any]) -> str:
 def _struct_to_utc(parsed: Any) -> datetime | None:
     """feedparser's `*_parsed` values are `time.struct_time` already converted to UTC."""
     try:
-        return datetime(*parsed[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = parsed[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 
@@ -335,7 +278,7 @@ def _bozo_problem(result: Mapping[str, Any], recovered: int) -> str | None:
         reason = f"feed declares the wrong character encoding ({exc})"
     else:
         reason = f"feed is broken ({type(exc).__name__}: {exc})"
-    return f"{reason}; {_recovered(recovered)}"
+    return f"{reason}; {recovered_note(recovered)}"
 
 
 # ---------------------------------------------------------------- sitemaps
@@ -352,181 +295,3 @@ def _from_sitemap(sitemap: Sitemap) -> ParsedFeed:
 
 
 # ---------------------------------------------------------------- JSON Feed
-
-
-def _parse_json_feed(body: bytes, url: str, content_type: str) -> ParsedFeed:
-    # JSON on the wire is UTF-8 (RFC 8259); a stray bad byte costs one character, not the feed.
-    text = body.decode("utf-8-sig", errors="replace")
-    doc, problem = _load_json(text)
-    if not isinstance(doc, dict) or not _is_json_feed(doc):
-        what = "JSON but not a JSON Feed (no jsonfeed.org version and no items list)"
-        return _not_a_feed(b"{", content_type, what if doc is not None else None)
-    raw_items = doc.get("items")
-    items = raw_items if isinstance(raw_items, list) else []
-    entries = unique_entries(
-        _entry_from_json(item, doc, url) for item in items if isinstance(item, dict)
-    )
-    return ParsedFeed(
-        format=JSON_FEED,
-        title=html_to_text(_string(doc.get("title"))),
-        entries=entries,
-        error_kind="malformed" if problem else None,
-        error_message=f"{problem}; {_recovered(len(entries))}" if problem else None,
-    )
-
-
-def _load_json(text: str) -> tuple[Any, str | None]:
-    """The decoded document and None, or what could be salvaged and the reason it broke."""
-    try:
-        # strict=False lets raw control characters inside strings through, as browsers do.
-        return json.loads(text, strict=False), None
-    except json.JSONDecodeError as exc:
-        salvaged = _salvage_object(text)
-        problem = f"feed is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno})"
-        return (salvaged or None), problem
-    except RecursionError:
-        return None, "feed is not valid JSON (nested too deeply)"
-
-
-def _salvage_object(text: str) -> dict[str, Any]:
-    """Decode a broken JSON object member by member, up to the break. The `items` array is
-    decoded item by item, so a feed cut off in its tenth item still yields nine."""
-    decoder = json.JSONDecoder(strict=False)
-    found: dict[str, Any] = {}
-    pos = _skip_space(text, 0)
-    if not text.startswith("{", pos):
-        return found
-    pos += 1
-    while True:
-        try:
-            key, pos = decoder.raw_decode(text, _skip_space(text, pos))
-            pos = _skip_space(text, pos)
-            if not isinstance(key, str) or not text.startswith(":", pos):
-                return found
-            pos = _skip_space(text, pos + 1)
-            if key == "items":
-                found[key], pos, complete = _salvage_array(decoder, text, pos)
-                if not complete:
-                    return found
-            else:
-                found[key], pos = decoder.raw_decode(text, pos)
-        except (ValueError, RecursionError):
-            return found
-        pos = _skip_space(text, pos)
-        if not text.startswith(",", pos):
-            return found
-        pos += 1
-
-
-def _salvage_array(decoder: json.JSONDecoder, text: str, pos: int) -> tuple[list[Any], int, bool]:
-    """The elements of the array at `pos` that decode, the position after them, and whether
-    the array closed properly."""
-    values: list[Any] = []
-    if not text.startswith("[", pos):
-        return values, pos, False
-    pos = _skip_space(text, pos + 1)
-    if text.startswith("]", pos):
-        return values, pos + 1, True
-    while True:
-        try:
-            value, pos = decoder.raw_decode(text, _skip_space(text, pos))
-        except (ValueError, RecursionError):
-            return values, pos, False
-        values.append(value)
-        pos = _skip_space(text, pos)
-        if text.startswith("]", pos):
-            return values, pos + 1, True
-        if not text.startswith(",", pos):
-            return values, pos, False
-        pos += 1
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
-
-
-def _is_json_feed(doc: Mapping[str, Any]) -> bool:
-    version = doc.get("version")
-    if isinstance(version, str):
-        return "jsonfeed.org/version/" in version
-    # `version` is required, but some feeds put it after `items`, where a cut-off body
-    # never reaches it.
-    return version is None and isinstance(doc.get("items"), list)
-
-
-def _entry_from_json(
-    item: Mapping[str, Any], feed: Mapping[str, Any], feed_url: str
-) -> FeedEntry | None:
-    link = resolve_http_url(item.get("url") or item.get("external_url"), feed_url)
-    title = html_to_text(_string(item.get("title")))
-    raw_date = _string(item.get("date_published")) or _string(item.get("date_modified"))
-    return _entry(
-        guid=_guid(item.get("id"), link or "", title, raw_date),
-        link=link,
-        title=title,
-        text=_json_summary(item),
-        published=_parse_date(raw_date),
-        author=_json_author(item) or _json_author(feed),
-    )
-
-
-def _json_summary(item: Mapping[str, Any]) -> str:
-    # `summary` should be plain text but is often HTML in the wild; `content_text` is plain
-    # text that may contain a literal "<", which an HTML parser would eat.
-    summary = html_to_text(_string(item.get("summary")))
-    if summary:
-        return summary
-    content_text = collapse_whitespace(_string(item.get("content_text")))
-    return content_text or html_to_text(_string(item.get("content_html")))
-
-
-def _json_author(node: Mapping[str, Any]) -> str:
-    """Names from JSON Feed 1.1 `authors`, else 1.0 `author`. Items without either inherit the
-    feed's, as the 1.1 spec says."""
-    candidates = node.get("authors")
-    if not isinstance(candidates, list):
-        candidates = [node.get("author")]
-    names = [_string(a.get("name")) for a in candidates if isinstance(a, dict)]
-    return collapse_whitespace(", ".join(name for name in names if name))
-
-
-def _parse_date(value: str) -> datetime | None:
-    """RFC 3339 (what JSON Feed specifies), else RFC 822 (what some JSON Feeds send anyway)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    # A date without a zone is taken as UTC: guessing the publisher's zone is worse.
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _string(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-# ---------------------------------------------------------------- shared
-
-
-def _guid(raw_id: Any, link: str, title: str, raw_date: str) -> str:
-    """The entry's own id, else its link, else a hash of title and date: the same item gets
-    the same guid on every poll, so the warehouse can tell new entries from seen ones."""
-    if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
-        raw_id = str(raw_id)  # JSON Feed ids should be strings; some feeds send numbers
-    if isinstance(raw_id, str) and raw_id.strip():
-        return raw_id.strip()
-    if link:
-        return link
-    return "sha1:" + hashlib.sha1(f"{title}\n{raw_date}".encode()).hexdigest()
-
-
-def _recovered(count: int) -> str:
-    return f"{count} {'entry' if count == 1 else 'entries'} recovered"

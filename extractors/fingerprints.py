@@ -29,45 +29,18 @@ signature.
   0.29 at 0.2, 0.68 at 0.3, 0.94 at 0.4, 0.996 at 0.5. Copies of the issue's kinds have J of
   0.4 and more (all were candidates in the bench); a copy both halved and house-style edited
   sits near J = 0.35 and is a candidate about 85-95% of the time.
-- Verification on the exact shingle sets, because MinHash estimates Jaccard, and Jaccard is
-  the wrong measure for copies: a copy trimmed to 70% of its original has J = 0.7 at best,
-  and with a new lead or a house-style edit it falls to 0.4-0.6. What makes a copy is that
-  most of the shorter text is found in the longer one: containment = |S ∩ L| / |S| for the
-  smaller shingle set S and the larger L. A candidate is a near duplicate when
 
-      containment >= 0.5 (MIN_CONTAINMENT), the text of S has >= 60 words (MIN_WORDS)
-      and |S| >= 0.2 |L| (MIN_LENGTH_RATIO); or Jaccard >= 0.7 (MIN_JACCARD).
-
-  The guards are there because containment alone would make every quote a copy: a 30-word
-  excerpt is wholly contained in its source but is not a copy of it. Texts under 60 words
-  (a chatty Telegram post) are copies only when nearly the whole text is shared (Jaccard).
-
-These numbers were chosen on `bench/dedup.py`'s near-duplicate set (real pages of
-`../shared/corpus/` and the demo snapshot: 615 copies of the five kinds the issue names,
-401 texts that must stay apart). Copies keep a containment of 0.57 to 1.0 with their
-original (p10 0.78 for a new headline and lead, 0.82-1.0 for the others); distinct articles
-on the same event share at most 0.10 (synthetic, with the same names and a shared quote) or
-0.09 (real, the demo's); follow-ups carrying 15-40% of the first story share up to 0.45.
-The sweep: containment 0.4 matches 4 follow-ups, 0.6 loses a copy; a minimum of 40 words
-matches a quoted excerpt, 120 loses short copies. At the chosen values precision and recall
-are both 1.000 on that set.
-
-`NearDuplicateIndex` holds the articles of a time window (`DEFAULT_WINDOW`, 14 days; the
-caller evicts by published time) and is rebuilt at start from stored rows: `add` takes the
-stored text and, when it is of the current version, the stored signature, which saves the
-MinHash. An indexed article costs about 9 KB (a 375-word article: its shingle set, band keys
-and 42 bucket entries), so 24,000 articles in the window take about 250 MB.
+Whether two fingerprints are copies of each other, and the index that finds an article's
+original among the recent ones, are `extractors.near_dups`'s.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -92,12 +65,6 @@ NUM_PERM = 128
 BANDS, ROWS = 42, 3
 SIGNATURE_VERSION = 1
 SIGNATURE_BYTES = 1 + 4 * NUM_PERM
-
-MIN_CONTAINMENT = 0.5
-MIN_WORDS = 60
-MIN_LENGTH_RATIO = 0.2
-MIN_JACCARD = 0.7
-DEFAULT_WINDOW = timedelta(days=14)
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
@@ -323,185 +290,3 @@ def _band_keys(sig: U32) -> U64:
         return _mix(
             (rows * _BAND_MUL).sum(axis=1, dtype=np.uint64) + np.arange(BANDS, dtype=np.uint64)
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Overlap:
-    """How much two texts share: `containment` of the smaller shingle set in the larger,
-    their Jaccard similarity, the two set sizes, and the length in words of the text with
-    the smaller set."""
-
-    containment: float
-    jaccard: float
-    shorter: int
-    longer: int
-    shorter_words: int
-
-    @property
-    def length_ratio(self) -> float:
-        return self.shorter / self.longer if self.longer else 0.0
-
-
-def overlap(a: Fingerprint, b: Fingerprint) -> Overlap:
-    return _overlap(a.shingles, a.words, b.shingles, b.words)
-
-
-def _overlap(a: U32, a_words: int, b: U32, b_words: int) -> Overlap:
-    if len(a) > len(b):
-        a, a_words, b, b_words = b, b_words, a, a_words
-    if len(a) == 0:
-        return Overlap(0.0, 0.0, 0, len(b), a_words)
-    common = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - common
-    return Overlap(common / len(a), common / union, len(a), len(b), a_words)
-
-
-@dataclass(frozen=True, slots=True)
-class DedupRule:
-    """When two texts are near duplicates (the module docstring has the reasons and numbers)."""
-
-    min_containment: float = MIN_CONTAINMENT
-    min_words: int = MIN_WORDS
-    min_length_ratio: float = MIN_LENGTH_RATIO
-    min_jaccard: float = MIN_JACCARD
-
-    def accepts(self, o: Overlap) -> bool:
-        if o.jaccard >= self.min_jaccard:
-            return True
-        return (
-            o.containment >= self.min_containment
-            and o.shorter_words >= self.min_words
-            and o.length_ratio >= self.min_length_ratio
-        )
-
-
-# --- the index ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An indexed article that shares an LSH bucket with a text, and how much they share."""
-
-    article_id: str
-    published: datetime
-    overlap: Overlap
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Entry:
-    article_id: str
-    published: datetime
-    shingles: U32
-    band_keys: U64
-    words: int
-
-
-class NearDuplicateIndex:
-    """The articles of a time window, searchable for near copies of a new text.
-
-    Candidates come from LSH buckets and are verified on exact shingle sets by `rule`. An
-    article costs its shingle set (4 bytes a shingle), its band keys and `BANDS` bucket
-    entries: about 6 KB for a 300-word article. `evict_before` keeps it bounded.
-
-    Texts can be given as `str` or as a `Fingerprint`: the loader fingerprints an article
-    once, looks for its original with it, then adds it and stores its signature.
-    """
-
-    def __init__(self, rule: DedupRule | None = None) -> None:
-        self.rule = rule or DedupRule()
-        self._buckets: dict[int, int | list[int]] = {}
-        self._entries: dict[int, _Entry] = {}
-        self._slots: dict[str, int] = {}
-        self._by_time: list[tuple[datetime, int]] = []
-        self._next = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, article_id: object) -> bool:
-        return article_id in self._slots
-
-    def add(
-        self,
-        article_id: str,
-        text: str | Fingerprint,
-        published: datetime,
-        *,
-        signature: bytes | None = None,
-    ) -> None:
-        """Index one article. When rebuilding from stored rows, pass the stored `signature`:
-        if it is of the current version the MinHash is not computed again (the shingles
-        always are, from the text). Adding an id that is indexed already, or a text without
-        a word, changes nothing."""
-        if article_id in self._slots:
-            return
-        fp = text if isinstance(text, Fingerprint) else fingerprint(text, signature)
-        if len(fp.shingles) == 0:
-            return  # no words: nothing can be a copy of it (and it would fill every bucket)
-        slot = self._next
-        self._next += 1
-        for key in fp.band_keys.tolist():
-            held = self._buckets.get(key)
-            if held is None:
-                self._buckets[key] = slot
-            elif isinstance(held, list):
-                held.append(slot)
-            else:
-                self._buckets[key] = [held, slot]
-        self._entries[slot] = _Entry(article_id, published, fp.shingles, fp.band_keys, fp.words)
-        self._slots[article_id] = slot
-        heapq.heappush(self._by_time, (published, slot))
-
-    def candidates(self, text: str | Fingerprint) -> list[Candidate]:
-        """The indexed articles that share an LSH bucket with `text`, near copies or not,
-        earliest published first."""
-        fp = text if isinstance(text, Fingerprint) else fingerprint(text)
-        if len(fp.shingles) == 0:
-            return []
-        slots: set[int] = set()
-        for key in fp.band_keys.tolist():
-            held = self._buckets.get(key)
-            if isinstance(held, list):
-                slots.update(held)
-            elif held is not None:
-                slots.add(held)
-        found = []
-        for slot in slots:
-            e = self._entries[slot]
-            found.append(
-                Candidate(
-                    e.article_id,
-                    e.published,
-                    _overlap(fp.shingles, fp.words, e.shingles, e.words),
-                )
-            )
-        return sorted(found, key=lambda c: (c.published, c.article_id))
-
-    def match(self, text: str | Fingerprint) -> Candidate | None:
-        """The earliest-published indexed article that `text` is a near copy of, or None."""
-        return next((c for c in self.candidates(text) if self.rule.accepts(c.overlap)), None)
-
-    def find(self, text: str | Fingerprint) -> str | None:
-        """The id of the earliest-published indexed article `text` is a near copy of, or
-        None. That article may have been published after `text`'s own article (a copy
-        fetched before its original): the caller decides what to make of that."""
-        found = self.match(text)
-        return found.article_id if found else None
-
-    def evict_before(self, cutoff: datetime) -> int:
-        """Forget the articles published before `cutoff`; returns how many."""
-        evicted = 0
-        while self._by_time and self._by_time[0][0] < cutoff:
-            _, slot = heapq.heappop(self._by_time)
-            entry = self._entries.pop(slot)
-            del self._slots[entry.article_id]
-            for key in entry.band_keys.tolist():
-                held = self._buckets[key]
-                if isinstance(held, list):
-                    held.remove(slot)
-                    if len(held) == 1:
-                        self._buckets[key] = held[0]
-                else:
-                    del self._buckets[key]
-            evicted += 1
-        return evicted

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from extractors.errors import ConfigError
 from extractors.records import Source
 from extractors.text import collapse_whitespace
 from extractors.urls import resolve_http_url
-from newswatch.errors import ConfigError
 
 NEWSWATCH_NS = "https://newswatch.invalid/opml"
 _NEWSWATCH_FIELDS = ("kind", "country", "outlet")
@@ -58,7 +58,10 @@ def parse_opml(body: bytes | str, path: str = "<opml>") -> list[OpmlOutline]:
         )
     body_element = _child(root, "body")
     if body_element is None:
-        raise ConfigError(path, "not an OPML file: it has no <body>", line=root.sourceline)
+        line = root.sourceline  # lxml-stubs types it as `...`: it is an int or None
+        raise ConfigError(
+            path, "not an OPML file: it has no <body>", line=line if isinstance(line, int) else None
+        )
     return list(_feeds(body_element, category=None))
 
 
@@ -126,7 +129,8 @@ def _attributes(outline: etree._Element) -> dict[str, str]:
     """The outline's attributes by lower-cased local name (exporters spell `xmlUrl` as
     `xmlurl` or `XMLURL` too); ours are under their namespaced name, "newswatch:kind"."""
     found: dict[str, str] = {}
-    for key, value in outline.attrib.items():
+    for key, raw in outline.attrib.items():
+        value = raw if isinstance(raw, str) else raw.decode("utf-8")
         name = etree.QName(key)
         if name.namespace == NEWSWATCH_NS:
             found[f"newswatch:{name.localname}"] = value

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from extractors.fingerprints import NearDuplicateIndex
+from extractors.near_dups import NearDuplicateIndex
 from extractors.records import EntryKey, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
 from flows import pages as page_stream

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 import duckdb
 
-from extractors.fingerprints import NearDuplicateIndex, fingerprint
+from extractors.fingerprints import fingerprint
+from extractors.near_dups import NearDuplicateIndex
 from extractors.records import ProcessedPage
 from warehouse import queries
 from warehouse.load import article_id

@@ -2,7 +2,8 @@
 
 The file is a mapping with a `sources:` list; each item has `name`, `kind`, `url`, `language`,
 `country`, and optionally `outlet` (defaults to the name) and `tags`. The watchlist has its
-own loader next to the tagger (`extractors.topics.load_watchlist`).
+own loader next to the tagger (`extractors.topics.load_watchlist`); both read the file
+through `extractors.seedfile`, which keeps the line of every entry and field.
 """
 
 from __future__ import annotations
@@ -14,14 +15,38 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from extractors import seedfile
+from extractors.errors import ConfigError
 from extractors.records import SOURCE_KINDS, Source
 from extractors.urls import is_http_url
-from newswatch.errors import ConfigError
 
 # A channel's public preview page: https://t.me/s/<channel> (the path is what matters).
 _TELEGRAM_PREVIEW = re.compile(r"/s/[A-Za-z0-9_]{4,64}/?$")
+
+
+# What each plain field of a source must be, and the message saying so when it is not.
+_FIELD_CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
+    "name": (bool, "must not be empty"),
+    "kind": (SOURCE_KINDS.__contains__, f"must be one of {', '.join(SOURCE_KINDS)}"),
+    "url": (is_http_url, "must be an http:// or https:// URL"),
+    "language": (
+        re.compile(r"[a-z]{2,3}").fullmatch,
+        "must be an ISO 639-1 code such as en, ru, uk, es, zh, fa",
+    ),
+    "country": (
+        re.compile(r"[A-Za-z]{2}").fullmatch,
+        "must be an ISO 3166-1 alpha-2 code such as US, RU, VE",
+    ),
+}
 
 
 class SourceConfig(BaseModel):
@@ -34,48 +59,21 @@ class SourceConfig(BaseModel):
     country: str
     outlet: str | None = None
     tags: list[str] = []
-    min_interval: int | str | None = None
-    max_interval: int | str | None = None
+    min_interval: int | None = None
+    max_interval: int | None = None
 
-    @field_validator("min_interval", "max_interval")
+    @field_validator("min_interval", "max_interval", mode="before")
     @classmethod
     def _interval(cls, value: int | str | None) -> int | None:
         return None if value is None else parse_duration(value)
 
-    @field_validator("name")
+    @field_validator(*_FIELD_CHECKS)
     @classmethod
-    def _name(cls, value: str) -> str:
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        if value not in SOURCE_KINDS:
-            raise ValueError(f"must be one of {', '.join(SOURCE_KINDS)}")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not is_http_url(value):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2,3}", value):
-            raise ValueError("must be an ISO 639-1 code such as en, ru, uk, es, zh, fa")
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{2}", value):
-            raise ValueError("must be an ISO 3166-1 alpha-2 code such as US, RU, VE")
-        return value.upper()
+    def _check(cls, value: str, info: ValidationInfo) -> str:
+        holds, expected = _FIELD_CHECKS[info.field_name or ""]
+        if not holds(value):
+            raise ValueError(expected)
+        return value.upper() if info.field_name == "country" else value
 
     @model_validator(mode="after")
     def _telegram_preview(self) -> SourceConfig:
@@ -94,8 +92,8 @@ class SourceConfig(BaseModel):
             country=self.country,
             outlet=self.outlet or self.name,
             tags=tuple(self.tags),
-            min_interval_s=self.min_interval,  # type: ignore[arg-type]
-            max_interval_s=self.max_interval,  # type: ignore[arg-type]
+            min_interval_s=self.min_interval,
+            max_interval_s=self.max_interval,
         )
 
 
@@ -111,32 +109,26 @@ def parse_duration(value: int | str) -> int:
     return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
+_KNOWN_KEYS = tuple(SourceConfig.model_fields)
+
+
 def load_sources(path: str | Path) -> list[Source]:
     """The sources of a feeds file, validated; raises `ConfigError` naming what to fix."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(str(path), "feeds file not found", fix="pass --feeds PATH")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            str(path), f"not UTF-8 text (byte {exc.start})", fix="save the file as UTF-8"
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(str(path), f"cannot read the feeds file: {exc.strerror}") from exc
-    data, node = _load_yaml(text, path)
+    name = str(path)
+    text = seedfile.read_text(path, "feeds file", fix_missing="pass --feeds PATH")
+    located = seedfile.to_data(seedfile.compose(text, name), name)
+    data = located.data
     items = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(items, list):
-        raise ConfigError(str(path), "expected a mapping with a 'sources:' list", line=1)
-    item_nodes = _sources_item_nodes(node)
+        raise ConfigError(name, "expected a mapping with a 'sources:' list", line=1)
     sources: list[Source] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        line = item_nodes[index].start_mark.line + 1 if index < len(item_nodes) else None
-        source = _validate_item(item, index, path, line)
+        line = located.line(("sources", index))
+        source = _validate_item(item, index, name, located)
         if source.name in seen:
             raise ConfigError(
-                str(path),
+                name,
                 f"source {source.name!r} is defined twice (first at line {seen[source.name]})",
                 line=line,
                 fix="give each source a unique name",
@@ -146,50 +138,18 @@ def load_sources(path: str | Path) -> list[Source]:
     return sources
 
 
-def _load_yaml(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
-    try:
-        return yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(str(path), f"YAML syntax error: {problem}", line=line) from exc
-
-
-def _sources_item_nodes(root: yaml.Node | None) -> list[yaml.Node]:
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if key.value == "sources" and isinstance(value, yaml.SequenceNode):
-            return list(value.value)
-    return []
-
-
-def _validate_item(item: Any, index: int, path: Path, line: int | None) -> Source:
+def _validate_item(item: Any, index: int, path: str, located: seedfile.Located) -> Source:
     label = f"source #{index + 1}"
     if isinstance(item, dict) and isinstance(item.get("name"), str):
         label += f" ({item['name']})"
     if not isinstance(item, dict):
-        raise ConfigError(
-            str(path), f"{label}: expected a mapping with name, kind, url, ...", line=line
-        )
+        line = located.line(("sources", index))
+        raise ConfigError(path, f"{label}: expected a mapping with name, kind, url, ...", line=line)
     try:
         return SourceConfig.model_validate(item).to_source()
     except ValidationError as exc:
-        problems = "; ".join(_describe(error) for error in exc.errors())
-        raise ConfigError(str(path), f"{label}: {problems}", line=line) from exc
-
-
-def _describe(error: Any) -> str:
-    field = ".".join(str(p) for p in error["loc"])
-    if error["type"] == "missing":
-        return f"field '{field}' is missing"
-    if error["type"] == "extra_forbidden":
-        return (
-            f"'{field}' is not a known key (name, kind, url, language, country, outlet, tags, "
-            "min_interval, max_interval)"
-        )
-    return f"field '{field}' {error['msg'].removeprefix('Value error, ')}"
+        base = ("sources", index)
+        raise seedfile.validation_error(exc, path, located, base, label, _KNOWN_KEYS) from exc
 
 
 def append_sources(path: str | Path, sources: list[Source]) -> None:

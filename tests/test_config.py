@@ -50,10 +50,11 @@ GOOD = "  - name: A\n    kind: rss\n    url: http://x.org/f\n    language: en\n 
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        (GOOD.replace("http://x.org/f", "ftp://x"), 2, ["(A)", "url", "http"]),
-        (GOOD.replace("kind: rss", "kind: blog"), 2, ["kind", "rss"]),
+        # A field's error is at the field's line; a missing field's at its entry's.
+        (GOOD.replace("http://x.org/f", "ftp://x"), 4, ["(A)", "url", "http"]),
+        (GOOD.replace("kind: rss", "kind: blog"), 3, ["kind", "rss"]),
         (GOOD.replace("    language: en\n", ""), 2, ["language", "missing"]),
-        (GOOD + "    colour: red\n", 2, ["'colour' is not a known key"]),
+        (GOOD + "    colour: red\n", 7, ["'colour' is not a known key"]),
         (GOOD + GOOD.replace("/f", "/g"), 7, ["defined twice"]),
         (GOOD.replace("kind: rss", "kind: telegram"), 2, ["https://t.me/s/<channel>"]),
         ("  - name: A\n    kind: [rss\n", 4, ["YAML syntax"]),
@@ -89,3 +90,35 @@ def test_settings_from_env_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSWATCH_CONCURRENCY", "many")
     with pytest.raises(ConfigError, match="NEWSWATCH_CONCURRENCY='many'"):
         load_settings()
+
+
+def test_feeds_keep_scalars_as_written(tmp_path: Path) -> None:
+    # YAML 1.1 reads NO (Norway) as false and `yes` as true; a seed file means the letters.
+    text = GOOD.replace("country: US", "country: NO") + "    tags: [yes, 2024]\n"
+    (source,) = load_sources(_write(tmp_path, "sources:\n" + text))
+    assert (source.country, source.tags) == ("NO", ("yes", "2024"))
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("sources:\n  - !!python/object/apply:os.system [echo]\n", 2, ["tag", "not allowed"]),
+        ("sources:\n" + GOOD + "    url: http://x.org/again\n", 7, ["repeats the key 'url'"]),
+        ("sources:\n" + GOOD.replace("[", "") + "    tags: {a: b}\n", 7, ["tags", "list"]),
+    ],
+)
+def test_seed_file_errors_name_the_line(
+    tmp_path: Path, text: str, line: int, words: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_sources(_write(tmp_path, text))
+    assert caught.value.line == line, str(caught.value)
+    for word in words:
+        assert word in str(caught.value)
+
+
+def test_empty_watchlist_names_line_one(tmp_path: Path) -> None:
+    path = tmp_path / "watchlist.yaml"
+    path.write_text("# nothing yet\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"watchlist.yaml:1: the watchlist is empty"):
+        load_watchlist(path)

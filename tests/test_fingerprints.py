@@ -14,16 +14,14 @@ from extractors.articles import extract_article
 from extractors.fingerprints import (
     SIGNATURE_BYTES,
     SIGNATURE_VERSION,
-    DedupRule,
-    NearDuplicateIndex,
     content_hash,
     fingerprint,
-    overlap,
     shingles,
     signature,
     signature_from_bytes,
     tokens,
 )
+from extractors.near_dups import DedupRule, NearDuplicateIndex, overlap
 
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 MANIFEST = json.loads((DEMO / "manifest.json").read_text(encoding="utf-8"))

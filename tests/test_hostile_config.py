@@ -51,13 +51,13 @@ def _one_line_error(code: int, err: str) -> str:
         (b"", [":1:", "sources:"]),
         (b"sources: [unclosed\n", ["YAML syntax error"]),
         (b"sources:\n  - !!python/object/apply:os.system [echo]\n", ["YAML syntax error"]),
-        (b"sources: &a\n  - *a\n", ["source #1", "expected a mapping"]),
+        (b"sources: &a\n  - *a\n", [":1:", "anchor", "alias refers to"]),
         (
             GOOD_SOURCE.replace("http://x.org/f", "javascript:alert(1)").encode(),
-            [":2:", "(A)", "url", "http"],
+            [":4:", "(A)", "url", "http"],
         ),
         ((GOOD_SOURCE + GOOD_SOURCE).encode(), [":7:", "defined twice", "unique name"]),
-        (GOOD_SOURCE.replace("kind: rss", "knd: rss").encode(), [":2:", "'knd'", "known key"]),
+        (GOOD_SOURCE.replace("kind: rss", "knd: rss").encode(), [":3:", "'knd'", "known key"]),
     ],
 )
 def test_bad_feeds_file(

@@ -17,8 +17,9 @@ import pytest
 import tests.test_warehouse as single
 from newswatch.errors import WarehouseError
 from newswatch.settings import Settings
-from warehouse import load
-from warehouse.db import connect, is_lake, lake_ddl, natural_keys, parse_url
+from warehouse import load, polls
+from warehouse.db import connect, is_lake, parse_url
+from warehouse.migrate import lake_ddl, natural_keys
 
 NOW = single.NOW
 
@@ -120,7 +121,7 @@ def test_overlapping_first_syncs_add_each_source_once(
     with connect(_lake(tmp_path / "w")) as a:
         b = a.cursor()
         b.execute("USE nw")
-        real_insert = load._insert
+        real_insert = polls.insert_rows
         attempts: list[str] = []
 
         def insert_while_a_commits(con: Any, table: str, *args: Any, **kwargs: Any) -> None:
@@ -129,7 +130,7 @@ def test_overlapping_first_syncs_add_each_source_once(
                 attempts.append("a commits first")
                 load.sync_sources(a, single.SOURCES, NOW)
 
-        monkeypatch.setattr(load, "_insert", insert_while_a_commits)
+        monkeypatch.setattr(polls, "insert_rows", insert_while_a_commits)
         load.sync_sources(b, single.SOURCES, NOW)
         counts = a.execute(
             "SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM feed_state)"

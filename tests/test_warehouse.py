@@ -25,7 +25,8 @@ from extractors.records import (
 )
 from newswatch.errors import DatabaseInUse, WarehouseError
 from warehouse import load, queries
-from warehouse.db import connect, migrations
+from warehouse.db import connect
+from warehouse.migrate import migrations
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 SOURCES = [

@@ -14,15 +14,15 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from isal import isal_zlib
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from extractors.errors import WarehouseError
 from extractors.records import FetchResult
-from newswatch.errors import WarehouseError
 
 # The gzip members are written by ISA-L (python-isal), not zlib: at its level 2 a 150 KB page
 # takes 0.22 ms where zlib's level 3 takes 1.12 ms (and warcio's level 9, 3.8 ms), for an
@@ -91,7 +91,7 @@ def _gzip_member(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def _record(writer: WARCWriter, fetch: FetchResult):  # type: ignore[no-untyped-def]
+def _record(writer: WARCWriter, fetch: FetchResult) -> Any:  # warcio's ArcWarcRecord, untyped
     status = fetch.status or 200
     headers = [("Content-Type", fetch.content_type)] if fetch.content_type else []
     http = StatusAndHeaders(f"{status} -", headers, protocol="HTTP/1.1")

@@ -17,58 +17,41 @@
   lake at once; analysts attach it with
   `ATTACH 'ducklake:postgres:dbname=newswatch host=...' AS nw (DATA_PATH '...')`.
 
-Migrations are the numbered files in `warehouse/migrations/`, applied in order inside one
-transaction each and recorded in `schema_migrations`. DuckLake has no primary keys, unique
-constraints, indexes, sequences or CHECK constraints, so on a lake they are left out of the
-DDL (`lake_ddl`), and the writers keep rows unique themselves: `insert_new_sql` turns DuckDB's
-`INSERT OR IGNORE` into an anti-join on the table's primary key (taken from the same
-migrations applied to an in-memory DuckDB, `natural_keys`). DuckLake gives each transaction a
-snapshot and two writers' appends never conflict, so an anti-join alone could let two writers
-insert the same article; every writing transaction on a lake therefore also bumps the one row
-of `lake_turns`, which makes any two overlapping writing transactions conflict at commit. The
-loser's whole batch is retried on the new snapshot (`retry_conflicts`), where its anti-joins
-see the winner's rows.
+The schema (migrations, DuckLake DDL, natural keys) is `warehouse.migrate`'s; transactions
+and commit-conflict retries on either backend are `warehouse.transactions`'s; Arrow batches
+are `warehouse.arrow`'s.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import random
 import re
 import time
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
 
 import duckdb
-import pyarrow as pa
 
-from newswatch.errors import DatabaseInUse, WarehouseError
+from extractors.errors import DatabaseInUse, WarehouseError
+from warehouse.migrate import apply_migrations
+from warehouse.transactions import is_lake, remember_backend
 
-_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+__all__ = [
+    "LAKE_ALIAS",
+    "Location",
+    "apply_migrations",
+    "connect",
+    "is_lake",
+    "load_extension",
+    "open_connection",
+    "parse_url",
+]
+
 LAKE_ALIAS = "nw"
-# A writer that loses a commit to another one tries again, up to this many times, backing off
-# from 20 ms to 2 s with jitter.
-MAX_COMMIT_ATTEMPTS = 30
 log = logging.getLogger("warehouse")
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) of every migration shipped with the package, in order."""
-    found = []
-    for item in resources.files("warehouse").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(item.name)
-        if match:
-            found.append((int(match.group(1)), item.name, item.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 # --- where the warehouse is -----------------------------------------------------------------
@@ -180,7 +163,7 @@ def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "lock" in str(exc).lower():
             raise DatabaseInUse(_lock_message(path, exc)) from exc
         raise WarehouseError(f"{path}: cannot open the database: {exc}") from exc
-    _LAKES[con] = False
+    remember_backend(con, lake=False)
     return con
 
 
@@ -229,7 +212,7 @@ def _open_lake(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
         first = str(exc).strip().splitlines()[0]
         raise WarehouseError(f"{where}: cannot attach the DuckLake catalog: {first}") from exc
     con.execute(f"USE {LAKE_ALIAS}")
-    _LAKES[con] = True
+    remember_backend(con, lake=True)
     return con
 
 
@@ -268,219 +251,3 @@ def _lock_message(path: Path, exc: Exception) -> str:
         f"{path}: the database is in use by another newswatch process{holder}; "
         "wait for it to finish (an ingest run holds it while it writes) and try again"
     )
-
-
-# Which connections are lakes: set when we open them, asked of DuckDB for any other.
-_LAKES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, bool] = weakref.WeakKeyDictionary()
-
-
-def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when `con` writes to DuckLake (its default database is a DuckLake catalog)."""
-    known = _LAKES.get(con)
-    if known is None:
-        row = con.execute(
-            "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-        known = _LAKES[con] = bool(row and row[0] == "ducklake")
-    return known
-
-
-# --- writing on either backend --------------------------------------------------------------
-
-
-def is_conflict(exc: BaseException) -> bool:
-    """A commit that lost to a concurrent writer (DuckLake's optimistic concurrency)."""
-    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
-
-
-def retry_conflicts(fn: Callable[P, T]) -> Callable[P, T]:
-    """Run the writer `fn` (which opens its own transactions) again when its commit loses to a
-    concurrent writer: it then reads everything again on the newer snapshot. On one DuckDB
-    file there is one writer, so this never fires there."""
-
-    @functools.wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(1, MAX_COMMIT_ATTEMPTS + 1):
-            try:
-                return fn(*args, **kwargs)
-            except duckdb.TransactionException as exc:
-                if not is_conflict(exc):
-                    raise
-                reason = str(exc).strip().splitlines()[-1]
-                if attempt == MAX_COMMIT_ATTEMPTS:
-                    raise WarehouseError(
-                        f"{fn.__name__}: gave up after {attempt} commit conflicts with other "
-                        f"writers ({reason}); too many writers for one lake?"
-                    ) from exc
-                log.warning("commit conflict in %s, retry %d: %s", fn.__name__, attempt, reason)
-                time.sleep(min(2.0, 0.01 * 2**attempt) * random.uniform(0.5, 1.0))
-        raise AssertionError("unreachable")
-
-    return run
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One transaction, rolled back when the block fails. On a lake it first takes a turn
-    (bumps `lake_turns`), so that it conflicts with any overlapping writing transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if is_lake(con):
-            con.execute("UPDATE lake_turns SET n = n + 1")
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def insert_new_sql(con: duckdb.DuckDBPyConnection, table: str, select: str) -> str:
-    """SQL that inserts the rows of `select` (matched to columns by name) whose primary key
-    is not in `table` yet: DuckDB's INSERT OR IGNORE, or on a lake an anti-join on the key
-    that also keeps one row per key of the batch."""
-    if not is_lake(con):
-        return f"INSERT OR IGNORE INTO {table} BY NAME {select}"
-    key = natural_keys()[table]
-    match = " AND ".join(f"t.{c} = n.{c}" for c in key)
-    return (
-        f"INSERT INTO {table} BY NAME SELECT * FROM ({select}) n "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match}) "
-        f"QUALIFY row_number() OVER (PARTITION BY {', '.join('n.' + c for c in key)}) = 1"
-    )
-
-
-# --- migrations -----------------------------------------------------------------------------
-
-_MIGRATIONS_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_migrations "
-    "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-)
-
-
-def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply the migrations not yet recorded; returns the names applied."""
-    lake = is_lake(con)
-    if lake:
-        _create_turns(con)
-    _execute(con, lake_ddl(_MIGRATIONS_TABLE) if lake else _MIGRATIONS_TABLE)
-    done = {row[0] for row in con.execute("SELECT number FROM schema_migrations").fetchall()}
-    applied = []
-    for number, name, sql in migrations():
-        if number not in done and _apply(con, number, name, lake_ddl(sql) if lake else sql):
-            applied.append(name)
-    return applied
-
-
-@retry_conflicts
-def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
-    con.execute(sql)
-
-
-@retry_conflicts
-def _apply(con: duckdb.DuckDBPyConnection, number: int, name: str, sql: str) -> bool:
-    """Apply one migration, unless a concurrent writer did it first; False then."""
-    try:
-        with transaction(con):
-            row = con.execute(
-                "SELECT count(*) FROM schema_migrations WHERE number = ?", [number]
-            ).fetchone()
-            if row and row[0]:
-                return False
-            con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, datetime.now(UTC)]
-            )
-    except duckdb.Error as exc:
-        if is_conflict(exc):
-            raise
-        raise WarehouseError(f"migration {name} failed: {exc}") from exc
-    return True
-
-
-@retry_conflicts
-def _create_turns(con: duckdb.DuckDBPyConnection) -> None:
-    """The one-row table every writing transaction on a lake updates (see the module doc)."""
-    con.execute("CREATE TABLE IF NOT EXISTS lake_turns (n BIGINT NOT NULL)")
-    row = con.execute("SELECT count(*) FROM lake_turns").fetchone()
-    if not (row and row[0]):
-        con.execute("INSERT INTO lake_turns VALUES (0)")
-
-
-@functools.cache
-def natural_keys() -> dict[str, tuple[str, ...]]:
-    """Each table's primary key as the migrations declare it on DuckDB: what the writers
-    keep unique themselves on a lake."""
-    con = duckdb.connect()
-    try:
-        apply_migrations(con)
-        rows = con.execute(
-            "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-            "WHERE constraint_type = 'PRIMARY KEY'"
-        ).fetchall()
-    finally:
-        con.close()
-    return {table: tuple(columns) for table, columns in rows}
-
-
-_LAKE_REWRITES = (
-    (re.compile(r"--[^\n]*"), ""),  # comments first, so that the patterns below see plain SQL
-    (re.compile(r"\bCREATE\s+(?:UNIQUE\s+)?(?:SEQUENCE|INDEX)\b[^;]*;", re.I), ""),
-    (re.compile(r",\s*(?:PRIMARY\s+KEY|UNIQUE)\s*\([^)]*\)", re.I), ""),  # table constraints
-    (re.compile(r"\s+PRIMARY\s+KEY\b|\s+UNIQUE\b", re.I), ""),  # column constraints
-    (re.compile(r"\s+DEFAULT\s+nextval\s*\([^)]*\)", re.I), ""),
-    (re.compile(r"\s+CHECK\s*\((?:[^()]|\([^()]*\))*\)", re.I), ""),
-    # ADD COLUMN takes only literal defaults, and TRUE/FALSE do not count as literals there.
-    (re.compile(r"\bDEFAULT\s+(TRUE|FALSE)\b", re.I), r"DEFAULT '\1'"),
-)
-
-
-def lake_ddl(sql: str) -> str:
-    """A migration as DuckLake takes it: without primary keys, unique constraints, indexes,
-    sequences and checks, which DuckLake does not have. An id that a sequence filled stays
-    NULL there (`fetches.id`); DuckLake's own `rowid` identifies the row instead."""
-    for pattern, replacement in _LAKE_REWRITES:
-        sql = pattern.sub(replacement, sql)
-    return sql
-
-
-# --- batches of rows ------------------------------------------------------------------------
-
-
-@contextmanager
-def registered(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    rows: Sequence[dict[str, Any]],
-    schema: pa.Schema | None = None,
-) -> Iterator[None]:
-    """Make `rows` (dicts keyed by column) queryable as the table `name` for the block. An
-    Arrow table is how batches go in: one statement for all rows, no per-row binding."""
-    con.register(name, pa.Table.from_pylist(list(rows), schema=schema))
-    try:
-        yield
-    finally:
-        con.unregister(name)
-
-
-def execute_with(
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    name: str,
-    rows: Sequence[dict[str, Any]],
-    schema: pa.Schema | None = None,
-) -> None:
-    """Run `sql`, which reads `rows` as the table `name`; nothing to do without rows."""
-    if rows:
-        with registered(con, name, rows, schema):
-            con.execute(sql)
-
-
-@contextmanager
-def keys(con: duckdb.DuckDBPyConnection, values: list[str]) -> Iterator[str]:
-    """Make `values` queryable as the one-column table `_keys(k)` for the block.
-
-    Binding a long Python list as a parameter costs DuckDB several failed imports per element
-    (it probes for pandas and numpy): measured 0.74 s for 2 queries over 2,000 names. An
-    Arrow table costs nothing of the kind."""
-    with registered(con, "_keys", [{"k": v} for v in values], pa.schema([("k", pa.string())])):
-        yield "(SELECT k FROM _keys)"

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from extractors.records import FeedEntry
-from warehouse.db import keys
+from warehouse.arrow import keys
 from warehouse.load import MAX_PAGE_ATTEMPTS
 
 
@@ -361,12 +361,7 @@ def export_query(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path)
         con.execute(f"COPY _export TO '{target}' ({EXPORT_FORMATS[fmt]})")
     finally:
         con.unregister("_export")
-    return table.num_rows
-
-
-def latest_run(con: duckdb.DuckDBPyConnection, flow: str) -> datetime | None:
-    row = con.execute("SELECT max(started_at) FROM runs WHERE flow = ?", [flow]).fetchone()
-    return row[0] if row else None
+    return int(table.num_rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,9 @@ from importlib import resources
 
 import duckdb
 
-from newswatch.errors import WarehouseError
-from warehouse.db import is_lake, keys
+from extractors.errors import WarehouseError
+from warehouse.arrow import keys
+from warehouse.transactions import is_lake
 
 TIERS = {"main": "search_docs", "recent": "search_recent"}  # tier -> the table it indexes
 MERGE_SHARE = 0.10
@@ -313,7 +314,8 @@ def _candidates(
 ) -> list[tuple[str, float]]:
     """(id, score) of the articles with every word that pass the filters, best first. The
     filters read no text, so they cost little even on many candidates."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if f.language:
         where.append("a.language = ?")
         params.append(f.language.lower())
