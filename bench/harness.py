@@ -252,6 +252,24 @@ def summed(a: T, b: T) -> T:
     return type(a)(*(x + y for x, y in zip(astuple(a), astuple(b), strict=True)))  # type: ignore[arg-type]
 
 
+class Summable:
+    """Mixed into a dataclass of counts: `a + b` adds them field by field."""
+
+    __slots__ = ()
+
+    def __add__(self: T, other: T) -> T:
+        return summed(self, other)
+
+
+def corpus_missing(path: Path) -> bool:
+    """True, after saying so, when the shared corpus a bench reads is not beside the repo: the
+    bench then exits 0 without measuring anything."""
+    if path.exists():
+        return False
+    print(f"skipped: no corpus at {path} (the shared corpus sits beside the repo, ../shared)")
+    return True
+
+
 # --- the report -----------------------------------------------------------------------------
 
 

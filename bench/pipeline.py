@@ -82,6 +82,7 @@ from harness import (
     child_server,
     children_cpu,
     children_of,
+    corpus_missing,
     cpu_of,
     final_table,
     machine,
@@ -832,8 +833,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not (CORPUS / "index.json").is_file():
-        print(f"skipped: no page corpus at {CORPUS} (the shared corpus sits beside the repo)")
+    if corpus_missing(CORPUS / "index.json"):
         return 0
     if args.py_spy and not shutil.which("py-spy"):
         print("--py-spy needs py-spy on PATH: .venv/bin/pip install py-spy")
