@@ -804,7 +804,7 @@ def targets(n: int, results: Sequence[Result]) -> list[Target]:
     if "e" in by and c:
         e = by["e"]
         shown = f"{c.rate / e.rate:.2f}"
-        lines.append(Target("(info) ingest / extract_article on all cores (c/e)", shown, "-", None))
+        lines.append(Target("ingest / extract_article on all cores (c/e)", shown, "-", None, True))
     return lines
 
 
