@@ -25,10 +25,12 @@ The baseline is `trafilatura.extract(html, url=url)` with its defaults, so it ke
 comments (`include_comments=True` is trafilatura's default) and extracts no metadata; newswatch
 extracts metadata as well (title, authors, date, site name, language), which costs time.
 
-The verdict lines check the acceptance rules: newswatch is not below the baseline on any
+The final table checks the acceptance rules: newswatch is not below the baseline on any
 language with 10 or more scored pages (on the shingle F1 where the language has full texts, and
 on the snippet F-score where it has snippet pages), and above it overall (not below on either
-overall score, above on at least one). Languages are the corpus's `lang_guess` (py3langid on
+overall score, above on at least one), and issue 19's median time per page at most 1.1x
+trafilatura's (on all scored pages here; the tuning/test split of issue 19 is not built yet).
+Languages are the corpus's `lang_guess` (py3langid on
 the text); pages without one are grouped as `und`.
 
 Run: `.venv/bin/python bench/extraction.py [--repeat 3] [--pages]`
@@ -50,6 +52,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import trafilatura
+from harness import Summable, Target, at_most, corpus_missing, final_table
 
 from extractors.articles import extract_article
 from extractors.records import Article
@@ -85,7 +88,7 @@ class TextScore:
 
 
 @dataclass(slots=True)
-class SnippetCounts:
+class SnippetCounts(Summable):
     """trafilatura's evaluation counts, plus the comment snippets seen and avoided."""
 
     with_found: int = 0
@@ -94,14 +97,6 @@ class SnippetCounts:
     without_total: int = 0
     comments_avoided: int = 0
     comments_total: int = 0
-
-    def add(self, other: SnippetCounts) -> None:
-        self.with_found += other.with_found
-        self.with_total += other.with_total
-        self.without_avoided += other.without_avoided
-        self.without_total += other.without_total
-        self.comments_avoided += other.comments_avoided
-        self.comments_total += other.comments_total
 
     @property
     def fscore(self) -> float:
@@ -306,7 +301,7 @@ def aggregate(pages: Sequence[Page], outcomes: Sequence[Outcome]) -> dict[str, R
             if page.expected_text is not None:
                 row.text.append(score_text(outcome.text, page.expected_text))
             if page.with_ or page.without:
-                row.snippets.add(score_snippets(outcome.text, page))
+                row.snippets = row.snippets + score_snippets(outcome.text, page)
                 row.snippet_pages += 1
     return rows
 
@@ -360,17 +355,19 @@ def _compare(b: Row, o: Row) -> list[tuple[str, float, float]]:
     return scores
 
 
-def verdicts(base: dict[str, Row], ours: dict[str, Row]) -> list[tuple[bool, str]]:
+def verdicts(base: dict[str, Row], ours: dict[str, Row]) -> list[Target]:
+    """Issue 5's rules: not below trafilatura on any language with MIN_PAGES scored pages,
+    not below it overall on either score and above it on at least one."""
     lines = []
     for key in sorted(k for k in ours if k != "overall" and ours[k].pages >= MIN_PAGES):
-        scores = _compare(base[key], ours[key])
-        ok = all(o >= b for _, b, o in scores)
-        detail = ", ".join(f"{n} {o:.3f} vs {b:.3f}" for n, b, o in scores)
-        lines.append((ok, f"not below trafilatura on {key} ({ours[key].pages} pages): {detail}"))
+        for name, b, o in _compare(base[key], ours[key]):
+            label = f"{name} on {key} ({ours[key].pages} pages), vs trafilatura"
+            lines.append(Target(label, f"{o:.3f}", f">= {b:.3f}", o >= b))
     scores = _compare(base["overall"], ours["overall"])
-    ok = all(o >= b for _, b, o in scores) and any(o > b for _, b, o in scores)
-    detail = ", ".join(f"{n} {o:.3f} vs {b:.3f}" for n, b, o in scores)
-    lines.append((ok, f"above trafilatura overall: {detail}"))
+    for name, b, o in scores:
+        lines.append(Target(f"{name} overall, vs trafilatura", f"{o:.3f}", f">= {b:.3f}", o >= b))
+    above = sum(o > b for _, b, o in scores)
+    lines.append(Target("overall scores above trafilatura", str(above), ">= 1", above >= 1))
     return lines
 
 
@@ -413,8 +410,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="time each page N times, keep best")
     parser.add_argument("--pages", action="store_true", help="list pages where the scores differ")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    if not (PAGES / "index.json").is_file():
-        print(f"skipped: no corpus at {PAGES}")
+    if corpus_missing(PAGES / "index.json"):
         return 0
     pages = load_pages()
     results = run(pages, {"baseline": baseline, "newswatch": newswatch}, args.repeat)
@@ -432,10 +428,18 @@ def main(argv: Iterable[str] | None = None) -> int:
     print_meta(pages, results["newswatch"])
     if args.pages:
         print_pages(pages, results["baseline"], results["newswatch"])
-    print()
-    for ok, line in verdicts(base, ours):
-        print(f"{'PASS' if ok else 'FAIL'}  {line}")
-    return 0
+    time_target = at_most(
+        "median time per page / trafilatura's (issue 19)", median_o / median_b, 1.1
+    )
+    ok = final_table(
+        "bench/extraction.py (all scored pages)",
+        [*verdicts(base, ours), time_target],
+        [
+            f"baseline: trafilatura.extract(html, url=url), defaults; median "
+            f"{median_b * 1000:.1f} ms a page, extract_article {median_o * 1000:.1f} ms"
+        ],
+    )
+    return 0 if ok else 1
 
 
 def _version() -> str:

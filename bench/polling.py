@@ -13,10 +13,13 @@ changed feed gets a new ETag and a new `<item>`/`<entry>` at the top. The server
 own process so their CPU time is not charged to the client being measured.
 
 A newswatch cycle is what the ingest flow does for feeds, minus Prefect: read the feed states,
-`poll_sources`, then `record_poll` for each poll into a real DuckDB file. The baseline cycle
+`poll_sources`, then `store_polls` (archive the bodies, store the polls and plan each source's
+next poll, set-based) into a real DuckDB file. The baseline cycle
 is `client.get(url)` then `feedparser.parse(body)` for each feed, one after another, through
 one shared `httpx.Client` (a bare `httpx.get` builds a client with a fresh TLS context per
 call, ~20 ms, which would charge the baseline for something no polling loop needs).
+
+The final table: the baseline's wall time over newswatch's for cycle 2 (target >= 10x).
 
 Run: `.venv/bin/python bench/polling.py [--feeds 2000] [--changed 0.1] [--profile]`
 """
@@ -26,7 +29,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import multiprocessing
 import pstats
 import random
 import re
@@ -48,6 +50,7 @@ from typing import Any
 import duckdb
 import feedparser
 import httpx
+from harness import STOP, Summable, add_sizes, at_least, child_server, corpus_missing, final_table
 
 from extractors.records import Source
 from flows.poll import poll_sources, store_polls
@@ -61,7 +64,6 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 HOSTS = 10
 SEED = 20260105
 MAX_COMMANDS = 100  # the server process's command loop is bounded
-START_TIMEOUT_S = 60
 ANSWER_TIMEOUT_S = 30  # the server process answers a command within this, or we give up
 BASE_MTIME = 1_767_225_600  # 2026-01-01T00:00:00Z, Last-Modified of version 1
 _FIRST_ITEM = re.compile(rb"<(item|entry)[\s>/]")
@@ -147,22 +149,15 @@ class Feed:
         self.body = with_new_item(self.body, self.index, self.version)
 
 
-@dataclass(slots=True)
-class Counts:
-    """What the servers saw since the last reading."""
+@dataclass(frozen=True, slots=True)
+class Counts(Summable):
+    """What the servers saw since the last reading: requests answered, 304s among them, body
+    bytes sent, connections accepted."""
 
     requests: int = 0
     not_modified: int = 0
     bytes_sent: int = 0
     connections: int = 0
-
-    def __add__(self, other: Counts) -> Counts:
-        return Counts(
-            self.requests + other.requests,
-            self.not_modified + other.not_modified,
-            self.bytes_sent + other.bytes_sent,
-            self.connections + other.connections,
-        )
 
 
 class FeedHandler(SnapshotHandler):
@@ -243,7 +238,7 @@ def _serve(conn: Connection, bodies: list[Body], count: int) -> None:
     conn.send([s.host_port for s in servers])
     for _ in range(MAX_COMMANDS):
         command, arg = conn.recv()
-        if command == "stop":
+        if (command, arg) == STOP:
             break
         if command == "change":
             for index in arg:
@@ -289,21 +284,8 @@ class Servers:
 @contextmanager
 def feed_servers(bodies: list[Body], count: int) -> Iterator[Servers]:
     """Run the servers in a child process until the block ends, then stop them cleanly."""
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_serve, args=(child, bodies, count), daemon=True)
-    process.start()
-    try:
-        if not parent.poll(START_TIMEOUT_S):
-            raise RuntimeError(f"the feed servers did not start in {START_TIMEOUT_S} s")
-        yield Servers(parent, parent.recv())
-    finally:
-        if process.is_alive():
-            parent.send(("stop", None))
-        process.join(timeout=10)
-        if process.is_alive():
-            process.terminate()
-            process.join()
+    with child_server(_serve, bodies, count) as (conn, host_ports, _pid):
+        yield Servers(conn, host_ports)
 
 
 # --- the two pollers ----------------------------------------------------------------------------
@@ -409,13 +391,12 @@ def run(args: argparse.Namespace) -> int:
             second.counts = servers.take_counts()
         baseline = baseline_cycle([s.url for s in sources])
         baseline.counts = servers.take_counts()
-    report(first, second, baseline)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-    return 0
+    return 0 if report(first, second, baseline) else 1
 
 
-def report(first: Cycle, second: Cycle, baseline: Cycle) -> None:
+def report(first: Cycle, second: Cycle, baseline: Cycle) -> bool:
     print()
     print(f"cycle 1 (cold, newswatch): {_cycle_line(first)}")
     print()
@@ -432,9 +413,20 @@ def report(first: Cycle, second: Cycle, baseline: Cycle) -> None:
         "connections opened (depends on timing): "
         f"newswatch {second.counts.connections:,}, baseline {baseline.counts.connections:,}"
     )
-    print(
-        f"ratio (baseline wall / newswatch wall): {baseline.wall_s / second.wall_s:.1f}x "
-        "(target >= 10x)"
+    return final_table(
+        "bench/polling.py",
+        [
+            at_least(
+                "cycle 2 speed-up, baseline wall / newswatch wall",
+                baseline.wall_s / second.wall_s,
+                10.0,
+                "{:.1f}",
+            )
+        ],
+        [
+            f"baseline: get + feedparser.parse of every feed through one httpx.Client, "
+            f"{baseline.wall_s:.2f} s; newswatch cycle 2 {second.wall_s:.2f} s"
+        ],
     )
 
 
@@ -476,7 +468,7 @@ def table(rows: Sequence[tuple[str, Cycle]]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--feeds", type=int, default=2000, help="feeds to poll (default 2000)")
+    add_sizes(parser, "--feeds", 2000, "feeds to poll")
     parser.add_argument(
         "--changed", type=float, default=0.1, help="fraction changed before cycle 2 (0.1)"
     )
@@ -492,8 +484,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not (CORPUS / "index.json").is_file():
-        print(f"skipped: no feed corpus at {CORPUS} (the shared corpus sits beside the repo)")
+    if corpus_missing(CORPUS / "index.json"):
         return 0
     return run(args)
 

@@ -12,6 +12,11 @@ What it starts, all on 127.0.0.1 and all stopped at the end (Ctrl-C too):
 It then runs two ingest flow runs at once, over the two halves of the demo sources
 (`shard` 1/2 and 2/2), waits for both on the Prefect server, checks that every demo article
 is stored exactly once, and runs a query through DuckDB after the one ATTACH line analysts use.
+
+The two runs overlap by construction, not by luck: the snapshot server holds every request
+(a gate) until the Prefect server reports both runs RUNNING, so neither can get past its first
+fetch, let alone end, before the other has started. The runs' recorded start and end times
+are printed, and the test checks the overlap from them.
 With --compare it also times one run over all sources into a second lake, for docs/scaling.md.
 """
 
@@ -24,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -43,13 +49,14 @@ from flows.serve import (
     stop_process_group,
     to_deployment,
 )
-from newswatch.snapshot import rebase_file, serve_snapshot
+from newswatch.snapshot import SnapshotHandler, rebase_file, serve_snapshot
 from warehouse.db import connect, load_extension
 
 REPO = Path(__file__).resolve().parents[1]
 
 POOL = "newswatch-demo"
 TIMEOUT = 600.0  # seconds for the workers to come up and for the runs to finish
+GATE_TIMEOUT = 120.0  # the longest a request is held waiting for the second run to start
 QUERY = """
 SELECT topic,
        count(*) FILTER (WHERE relevance = 'about') AS about,
@@ -195,8 +202,22 @@ def wait_until(what: str, check: Any, timeout: float = TIMEOUT) -> Any:
     sys.exit(f"cluster-demo: timed out waiting for {what}")
 
 
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+class GatedHandler(SnapshotHandler):
+    """The demo snapshot, each request held until `gate` opens (or GATE_TIMEOUT passes)."""
+
+    gate = threading.Event()
+
+    def route(self, path: str) -> bool:
+        self.gate.wait(GATE_TIMEOUT)
+        return False
+
+
 def run_flows(api: httpx.Client, deployment: str, shards: list[str | None]) -> list[dict]:
-    """Start one ingest run per shard at once, wait until all are final; the runs' records."""
+    """Start one ingest run per shard at once; open the snapshot's gate once all of them are
+    running (or one has already ended); wait until all are final; the runs' records."""
     ids = []
     for shard in shards:
         parameters = {"shard": shard} if shard else {}
@@ -206,10 +227,16 @@ def run_flows(api: httpx.Client, deployment: str, shards: list[str | None]) -> l
         response.raise_for_status()
         ids.append(response.json()["id"])
 
+    def states() -> list[str]:
+        return [api.get(f"/flow_runs/{i}").json()["state"]["type"] for i in ids]
+
+    wait_until("the flow runs to start", lambda: all(s in {"RUNNING", *FINAL} for s in states()))
+    say(f"runs {', '.join(states())}: the snapshot answers from now on")
+    GatedHandler.gate.set()
+
     def finished() -> list[dict] | None:
         runs = [api.get(f"/flow_runs/{i}").json() for i in ids]
-        final = all(r["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED"} for r in runs)
-        return runs if final else None
+        return runs if all(r["state"]["type"] in FINAL for r in runs) else None
 
     return wait_until("the flow runs", finished)
 
@@ -315,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Postgres catalog on 127.0.0.1:{pg.port}, Parquet files under {store}")
         with connect(lake):  # creates the catalog's tables and applies the migrations
             pass
-        snapshot = stack.enter_context(serve_snapshot(REPO / "seeds" / "demo", 0))
+        snapshot = stack.enter_context(serve_snapshot(REPO / "seeds" / "demo", 0, GatedHandler))
         feeds = rebase_file(REPO / "seeds/demo/feeds.yaml", work / "feeds.yaml", snapshot.base)
         server = stack.enter_context(local_server(work / "prefect", ui=False))
         say(f"Prefect server at {server.api_url}; demo snapshot at {snapshot.base}")
@@ -363,6 +390,9 @@ def worker_env(home: Path, api: str, lake: str, feeds: Path, host_port: str) -> 
         "NEWSWATCH_ALLOWED_HOSTS": host_port,
         "NEWSWATCH_PER_HOST_DELAY": "0",  # one loopback server stands in for every outlet
         "NEWSWATCH_EXTRACT_WORKERS": "1",  # two workers share this machine's cores
+        # The first requests wait at the snapshot's gate until both runs are running.
+        "NEWSWATCH_FEED_TIMEOUT": str(GATE_TIMEOUT + 30),
+        "NEWSWATCH_PAGE_TIMEOUT": str(GATE_TIMEOUT + 30),
     }
 
 
@@ -375,7 +405,8 @@ def report_runs(api: httpx.Client, runs: list[dict]) -> None:
     for r in runs:
         say(
             f"flow run {r['name']} shard={r['parameters'].get('shard')}: "
-            f"{r['state']['type']} in {r['total_run_time']:.1f} s"
+            f"{r['state']['type']} in {r['total_run_time']:.1f} s "
+            f"(start {r['start_time']}, end {r['end_time']})"
         )
     seconds, overlapped = span(runs)
     say(
@@ -411,9 +442,9 @@ def compare(
 
     def finished() -> dict | None:
         run = api.get(f"/flow_runs/{run_id}").json()
-        return run if run["state"]["type"] in {"COMPLETED", "FAILED", "CRASHED"} else None
+        return run if run["state"]["type"] in FINAL else None
 
-    one = wait_until("the single run", finished)
+    one = wait_until("the single run", finished)  # the gate is open since the two runs
     statements = pg.statements() - before
     counts = check_exactly_once(lake)
     (two_seconds, _), (one_seconds, _) = span(two), span([one])
