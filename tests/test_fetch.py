@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flows.fetch import Request, fetch_many
+from fetching.fetch import Request, fetch_many
+from newswatch.options import fetch_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
 
 
 def _fetch(settings: Settings, url: str, timeout: float = 2.0):
-    return fetch_many(settings, [Request(url)], timeout)[0]
+    return fetch_many(fetch_options(settings, timeout), [Request(url)])[0]
 
 
 def test_fetches_a_feed_with_headers(settings: Settings, server: SnapshotServer) -> None:

@@ -1,5 +1,5 @@
 """Imported once, by the server process that worker pools fork from (see
-`flows.extract.start_worker_server`), never by anything else: importing it loads the
+`pipeline.extract.start_worker_server`), never by anything else: importing it loads the
 extractor and runs it once on a small page, so trafilatura, lxml, the language identifier's
 model and the date parser are loaded and warm before any worker forks. Each extraction
 worker then starts ready instead of spending ~1.4 s of CPU on that itself.

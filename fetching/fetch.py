@@ -3,8 +3,8 @@
 Feeds and pages are untrusted: every connection (so every redirect hop) goes to an address
 checked first, and loopback, private, link-local, multicast and reserved ones are refused
 unless the host is listed in `allowed_hosts` (the demo and tests list their own loopback
-server; see `flows.guard`). Bodies are capped on the wire and unpacked, a cut-off body is an
-error (`flows.bodies`), and requests are capped in total time and redirects. Every outcome,
+server; see `fetching.guard`). Bodies are capped on the wire and unpacked, a cut-off body is an
+error (`fetching.bodies`), and requests are capped in total time and redirects. Every outcome,
 good or bad, comes back as a `FetchResult`; httpx errors never escape.
 """
 
@@ -15,7 +15,7 @@ import re
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,9 +26,8 @@ import httpcore
 import httpx
 
 from extractors.records import FetchResult
-from flows.bodies import BodyError, BodyLimits, read_body
-from flows.guard import AddressRefused, DnsError, GuardedBackend
-from newswatch.settings import Settings
+from fetching.bodies import BodyError, BodyLimits, read_body
+from fetching.guard import AddressRefused, DnsError, GuardedBackend
 
 REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -43,6 +42,32 @@ class Request:
     last_modified: str | None = None
 
 
+TransportFactory = Callable[[], httpx.AsyncBaseTransport]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """What a fetcher may do: who it says it is, where it may go, how long and how much.
+
+    `timeout` is the whole request's (every redirect hop and the body included); the body
+    caps are on the wire and after gzip/deflate; `per_host_delay` is the least time between
+    the starts of two requests to one host. `transport`, when set, makes each host's
+    connection pool (tests hand in one aimed at their loopback server); by default each host
+    gets a pool whose every connection goes through the address guard, refusing private and
+    loopback addresses unless the host is in `allowed_hosts`."""
+
+    user_agent: str
+    timeout: float = 20.0
+    allowed_hosts: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_unpacked_bytes: int = 50 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 10
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    transport: TransportFactory | None = None
+
+
 class Fetcher:
     """Fetches many URLs concurrently within global and per-host limits.
 
@@ -53,17 +78,17 @@ class Fetcher:
     cookies, and the client's layers for those cost more per conditional GET (~0.3 ms) than
     the request itself. Use as `async with Fetcher(...) as fetcher`."""
 
-    def __init__(self, settings: Settings, timeout: float) -> None:
-        self.settings = settings
-        self.timeout = timeout
+    def __init__(self, options: FetchOptions) -> None:
+        self.options = options
+        self.timeout = options.timeout
         self._tls = ssl.create_default_context()
-        self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
-        self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._timeouts = httpx.Timeout(timeout).as_dict()
-        self._limits = BodyLimits(settings.max_body_bytes, settings.max_unpacked_bytes)
-        self._global = asyncio.Semaphore(settings.concurrency)
+        self._transports: dict[str, httpx.AsyncBaseTransport] = {}
+        self._headers = {"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._timeouts = httpx.Timeout(options.timeout).as_dict()
+        self._limits = BodyLimits(options.max_body_bytes, options.max_unpacked_bytes)
+        self._global = asyncio.Semaphore(options.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(settings.per_host_concurrency)
+            lambda: asyncio.Semaphore(options.per_host_concurrency)
         )
         self._next_start: dict[str, float] = {}
         self._robots = RobotsCache(self)
@@ -76,9 +101,10 @@ class Fetcher:
             await transport.aclose()
         self._transports.clear()
 
-    def _transport(self, host: str) -> httpx.AsyncHTTPTransport:
+    def _transport(self, host: str) -> httpx.AsyncBaseTransport:
         if host not in self._transports:
-            self._transports[host] = build_transport(self.settings, self._tls)
+            made = self.options.transport
+            self._transports[host] = made() if made else build_transport(self.options, self._tls)
         return self._transports[host]
 
     async def fetch_all(
@@ -108,7 +134,7 @@ class Fetcher:
 
     async def _wait_turn(self, host: str) -> None:
         """Keep `per_host_delay` seconds between the starts of two requests to one host."""
-        delay = self.settings.per_host_delay
+        delay = self.options.per_host_delay
         if delay <= 0:
             return
         now = time.monotonic()
@@ -122,7 +148,7 @@ class Fetcher:
         headers = _conditional_headers(request)
         moved_to: str | None = None  # set while every hop so far was permanent
         permanent = True
-        for _hop in range(self.settings.max_redirects + 1):
+        for _hop in range(self.options.max_redirects + 1):
             try:
                 _check_scheme(url)
                 response = await self._get(url, headers)
@@ -145,7 +171,7 @@ class Fetcher:
             moved_to = url if permanent else None
             headers = {}  # validators belong to the old URL
         return _failure(
-            url, started, "too_many_redirects", f"more than {self.settings.max_redirects} redirects"
+            url, started, "too_many_redirects", f"more than {self.options.max_redirects} redirects"
         )
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
@@ -172,7 +198,7 @@ class Fetcher:
 
 def _check_scheme(url: str) -> None:
     """Only http(s) URLs with a host are fetched. The address check itself happens when a
-    connection is opened (`flows.guard.GuardedBackend`), on the address connected to."""
+    connection is opened (`fetching.guard.GuardedBackend`), on the address connected to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
@@ -263,7 +289,7 @@ def _is_tls(exc: Exception) -> bool:
     return "ssl" in text or "certificate" in text
 
 
-def build_transport(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+def build_transport(options: FetchOptions, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     """The connection pool for one host: no proxies from the environment (a transport never
     reads them), as many connections as one host may have, and every connection opened
     through the address guard (httpx takes no network backend, so its pool is replaced by
@@ -271,22 +297,22 @@ def build_transport(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncHTTPT
     transport = httpx.AsyncHTTPTransport(verify=tls)
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=tls,
-        max_connections=settings.per_host_concurrency,
-        max_keepalive_connections=settings.per_host_concurrency,
+        max_connections=options.per_host_concurrency,
+        max_keepalive_connections=options.per_host_concurrency,
         keepalive_expiry=5.0,  # httpx's default
-        network_backend=GuardedBackend(settings.allowed_host_list),
+        network_backend=GuardedBackend(options.allowed_hosts),
     )
     return transport
 
 
 def fetch_many(
-    settings: Settings, requests: Sequence[Request], timeout: float, *, robots: bool = False
+    options: FetchOptions, requests: Sequence[Request], *, robots: bool = False
 ) -> list[FetchResult]:
     """Fetch `requests` concurrently; results in the same order. `robots`: honour robots.txt
     (for article pages; feeds are published to be polled)."""
 
     async def run() -> list[FetchResult]:
-        async with Fetcher(settings, timeout) as fetcher:
+        async with Fetcher(options) as fetcher:
             return await fetcher.fetch_all(requests, robots=robots)
 
     return asyncio.run(run())
@@ -310,7 +336,7 @@ class RobotsCache:
         async with self._locks[origin]:
             if origin not in self._parsers:
                 self._parsers[origin] = await self._load(origin)
-        return self._parsers[origin].can_fetch(self.fetcher.settings.user_agent, url)
+        return self._parsers[origin].can_fetch(self.fetcher.options.user_agent, url)
 
     async def _load(self, origin: str) -> RobotFileParser:
         parser = RobotFileParser(f"{origin}/robots.txt")
