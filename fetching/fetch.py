@@ -3,9 +3,15 @@
 Feeds and pages are untrusted: every connection (so every redirect hop) goes to an address
 checked first, and loopback, private, link-local, multicast and reserved ones are refused
 unless the host is listed in `allowed_hosts` (the demo and tests list their own loopback
-server; see `fetching.guard`). Bodies are capped on the wire and unpacked, a cut-off body is an
-error (`fetching.bodies`), and requests are capped in total time and redirects. Every outcome,
-good or bad, comes back as a `FetchResult`; httpx errors never escape.
+server; see `fetching.guard`). Bodies are capped on the wire and unpacked, a cut-off body is
+an error (`fetching.bodies`), and requests are capped in total time and redirects.
+
+Failures are the error tree's (`newswatch.errors`): httpx's and the guard's exceptions are
+translated here, at the boundary, into `TransientFetchError` (timeouts, connection errors,
+cut-off bodies, 429 and 5xx) and `PermanentFetchError` (DNS, refused address, TLS, bad URL,
+404, 410, caps, redirects) subclasses carrying their facts, `raise ... from exc`. A failure
+of one URL never stops the batch: `Fetcher.fetch` turns the error that ended it into data,
+a `FetchResult` whose `error_kind` is the error's `kind` (the strings stored in `fetches`).
 """
 
 from __future__ import annotations
@@ -26,8 +32,20 @@ import httpcore
 import httpx
 
 from extractors.records import FetchResult
-from fetching.bodies import BodyError, BodyLimits, read_body
+from fetching.bodies import BodyLimits, read_body
 from fetching.guard import AddressRefused, DnsError, GuardedBackend
+from newswatch.errors import (
+    BadUrl,
+    ConnectionFailed,
+    DnsFailure,
+    FetchError,
+    FetchTimeout,
+    RefusedAddress,
+    RobotsDisallowed,
+    TlsError,
+    TooManyRedirects,
+    http_status_error,
+)
 
 REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -115,22 +133,27 @@ class Fetcher:
         return list(await asyncio.gather(*fetches))
 
     async def fetch(self, request: Request, *, robots: bool = False) -> FetchResult:
-        """One request, with redirects, within `self.timeout` seconds in all."""
+        """One request, with redirects, within `self.timeout` seconds in all. Whatever
+        happens comes back as a `FetchResult`: the `FetchError` that ended a failed request
+        becomes its `error_kind` and `error_message`."""
         started = time.perf_counter()
-        timeout = self.timeout
+        try:
+            return await self._fetch_or_raise(request, robots, started)
+        except FetchError as exc:
+            return _failure(request.url, started, exc)
+
+    async def _fetch_or_raise(self, request: Request, robots: bool, started: float) -> FetchResult:
         if robots and not await self._robots.allowed(request.url):
-            message = "the site's robots.txt disallows this URL for newswatch"
-            return _failure(request.url, started, "robots_disallowed", message)
+            raise RobotsDisallowed(request.url)
         host = (urlsplit(request.url).hostname or "").lower()
         async with self._global, self._per_host[host]:
             await self._wait_turn(host)
             try:
                 # asyncio.timeout, not wait_for: no extra task per request.
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(self.timeout):
                     return await self._fetch(request, started)
-            except TimeoutError:
-                message = f"no complete answer in {timeout:g} s"
-                return _failure(request.url, started, "timeout", message)
+            except TimeoutError as exc:
+                raise FetchTimeout(request.url, self.timeout) from exc
 
     async def _wait_turn(self, host: str) -> None:
         """Keep `per_host_delay` seconds between the starts of two requests to one host."""
@@ -152,17 +175,8 @@ class Fetcher:
             try:
                 _check_scheme(url)
                 response = await self._get(url, headers)
-            except AddressRefused as exc:
-                return _failure(url, started, "refused_address", str(exc), original=request.url)
-            except (ValueError, httpx.InvalidURL) as exc:
-                return _failure(url, started, "bad_url", str(exc), original=request.url)
-            except DnsError as exc:
-                return _failure(url, started, "dns", str(exc), original=request.url)
-            except httpx.TimeoutException:
-                return _failure(url, started, "timeout", "timed out", original=request.url)
-            except httpx.TransportError as exc:
-                kind = "tls" if _is_tls(exc) else "connection"
-                return _failure(url, started, kind, _describe(exc), original=request.url)
+            except (AddressRefused, DnsError, ValueError, httpx.TransportError) as exc:
+                raise translate(url, exc) from exc
             if isinstance(response, FetchResult):
                 return replace(response, url=request.url, moved_to=moved_to)
             status, location = response
@@ -170,9 +184,7 @@ class Fetcher:
             permanent = permanent and status in (301, 308)
             moved_to = url if permanent else None
             headers = {}  # validators belong to the old URL
-        return _failure(
-            url, started, "too_many_redirects", f"more than {self.options.max_redirects} redirects"
-        )
+        raise TooManyRedirects(url, self.options.max_redirects)
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, location) when it redirects."""
@@ -188,9 +200,9 @@ class Fetcher:
             if response.status_code in REDIRECTS and location:
                 return response.status_code, location
             try:
-                body = await read_body(response, self._limits)
-            except BodyError as exc:
-                return _result(url, response, b"", (exc.kind, str(exc)), started)
+                body = await read_body(response, self._limits, url)
+            except FetchError as exc:  # the answer came, its body is refused: keep its facts
+                return _result(url, response, b"", exc, started)
             return _result(url, response, body, None, started)
         finally:
             await response.aclose()
@@ -201,7 +213,24 @@ def _check_scheme(url: str) -> None:
     connection is opened (`fetching.guard.GuardedBackend`), on the address connected to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+        raise BadUrl(url, f"not an http(s) URL: {url!r}")
+
+
+def translate(url: str, exc: Exception) -> FetchError:
+    """Our error for what httpx (or the address guard) raised while fetching `url`."""
+    if isinstance(exc, FetchError):
+        return exc
+    if isinstance(exc, AddressRefused):
+        return RefusedAddress(url, str(exc))
+    if isinstance(exc, DnsError):
+        return DnsFailure(url, str(exc))
+    if isinstance(exc, (ValueError, httpx.InvalidURL)):
+        return BadUrl(url, str(exc))
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchTimeout(url)
+    if _is_tls(exc):
+        return TlsError(url, _describe(exc))
+    return ConnectionFailed(url, _describe(exc))
 
 
 def _conditional_headers(request: Request) -> dict[str, str]:
@@ -217,30 +246,31 @@ def _result(
     url: str,
     response: httpx.Response,
     body: bytes,
-    body_error: tuple[str, str] | None,
+    body_error: FetchError | None,
     started: float,
 ) -> FetchResult:
-    """The result of a response; `body_error` (kind, message) when the body was refused."""
+    """The result of a response: a failure when its body was refused (`body_error`) or its
+    status is an error (`http_status_error`: transient for 429 and 5xx), with the answer's
+    facts (status, validators, Retry-After) either way."""
     status = response.status_code
-    error_kind = error = None
-    if body_error is not None:
-        error_kind, error = body_error
-    elif status >= 400:
-        error_kind, error = "http_status", f"HTTP {status} {response.reason_phrase}".strip()
+    retry_after = _retry_after(response.headers.get("retry-after"))
+    error = body_error
+    if error is None and status >= 400:
+        error = http_status_error(url, status, response.reason_phrase, retry_after_s=retry_after)
     return FetchResult(
         url=url,
         final_url=str(response.url),
         status=status,
-        body=b"" if error_kind else body,
+        body=b"" if error else body,
         content_type=response.headers.get("content-type", ""),
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         fetched_at=datetime.now(UTC),
-        error_kind=error_kind,
-        error_message=error,
+        error_kind=error.kind if error else None,
+        error_message=error.detail if error else None,
         not_modified=status == 304,
-        retry_after_s=_retry_after(response.headers.get("retry-after")),
+        retry_after_s=retry_after,
         max_age_s=_max_age(response.headers.get("cache-control")),
     )
 
@@ -266,17 +296,17 @@ def _max_age(value: str | None) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _failure(
-    url: str, started: float, kind: str, message: str, *, original: str | None = None
-) -> FetchResult:
+def _failure(url: str, started: float, error: FetchError) -> FetchResult:
+    """A request for `url` that got no answer: `error` (raised at `error.url`, the hop it
+    reached) as data."""
     return FetchResult(
-        url=original or url,
-        final_url=url,
+        url=url,
+        final_url=error.url,
         status=None,
         elapsed_ms=(time.perf_counter() - started) * 1000,
         fetched_at=datetime.now(UTC),
-        error_kind=kind,
-        error_message=message,
+        error_kind=error.kind,
+        error_message=error.detail,
     )
 
 
