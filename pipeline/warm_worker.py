@@ -7,6 +7,8 @@ worker then starts ready instead of spending ~1.4 s of CPU on that itself.
 
 from __future__ import annotations
 
+import logging
+
 _PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Warm-up article</title></head>
 <body><nav><a href="/">Home</a> <a href="/world">World</a></nav>
@@ -24,12 +26,18 @@ invited residents to comment before the end of February.</p>
 
 
 def _warm_up() -> None:
-    try:
-        from extractors.articles import extract_article
+    """Extract the page once. Only `ExtractionError` is caught (an extractor that judged
+    this page too thin): the caches are warm either way, and the workers lose nothing.
+    Anything else (an extractor that cannot import or crashes on a plain page) is raised:
+    every worker would fail on every page the same way, so it should fail here, loudly,
+    where the traceback names it, rather than as thousands of `extraction_crash` rows."""
+    from extractors.articles import extract_article
+    from newswatch.errors import ExtractionError
 
+    try:
         extract_article(_PAGE, "https://warm-up.invalid/2026/01/05/harbour")
-    except Exception:  # a failed warm-up costs the workers only their head start
-        pass
+    except ExtractionError as exc:
+        logging.getLogger(__name__).warning("warm-up page not extracted error=%s", exc)
 
 
 _warm_up()
