@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -171,7 +171,7 @@ def _quote(row: dict[str, Any]) -> Quote | None:
     chosen = (in_text or [e for e in evidence if e.get("snippet")] or [None])[0]
     if chosen is None:
         return None
-    field = "text" if chosen.get("field") == "text" else "title"
+    field: Literal["title", "text"] = "text" if chosen.get("field") == "text" else "title"
     return Quote(chosen["snippet"], field, row["quote_outlet"], row["quote_language"])
 
 

@@ -372,9 +372,9 @@ class RobotsCache:
         parser = RobotFileParser(f"{origin}/robots.txt")
         result = await self.fetcher.fetch(Request(f"{origin}/robots.txt"))
         if result.status in (401, 403):
-            parser.disallow_all = True
+            parser.parse(["User-agent: *", "Disallow: /"])
         elif result.ok:
             parser.parse(result.body.decode("utf-8", "replace").splitlines())
         else:
-            parser.allow_all = True
+            parser.parse([])  # no rules: everything allowed
         return parser

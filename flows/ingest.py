@@ -19,7 +19,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from extractors.records import ProcessedPage, Source
@@ -121,7 +122,7 @@ def _ingest_pages(run: steps.Run, pending: Sequence[queries.PendingEntry]) -> No
         return
     # quote(): Prefect would otherwise walk every entry and page of a batch looking for
     # futures in the task's arguments (~0.5 ms a page).
-    ahead = fetch_pages.submit(run, quote(batches[0]))
+    ahead: PrefectFuture[FetchedBatch] | None = fetch_pages.submit(run, quote(batches[0]))
     try:
         for following in [*batches[1:], None]:
             assert ahead is not None, "each round starts with a batch on the wire"
@@ -137,7 +138,8 @@ def _ingest_pages(run: steps.Run, pending: Sequence[queries.PendingEntry]) -> No
 
 
 def _run_id() -> str:
-    try:
-        return str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    except (RuntimeError, AttributeError):
-        return uuid.uuid4().hex
+    """The flow run's id (a fresh one when the flow body runs outside a flow run)."""
+    context = FlowRunContext.get()
+    if context is not None and context.flow_run is not None:
+        return str(context.flow_run.id)
+    return uuid.uuid4().hex

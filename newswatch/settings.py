@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -125,7 +126,7 @@ def load_settings(base: Settings | None = None, **overrides: object) -> Settings
     non-None `overrides` (CLI options, flow parameters) on top. A bad value, or a NEWSWATCH_
     variable that looks like a misspelt setting, is a `ConfigError` naming the variable, the
     value and the fix."""
-    given = {k: v for k, v in overrides.items() if v is not None}
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     if base is not None:
         given = base.model_dump() | given
     else:

@@ -215,15 +215,16 @@ def _older_page(poll: Poll, known: set[str]) -> str | None:
 
 
 def _add_older(poll: Poll, url: str, fetch: FetchResult) -> Poll:
-    assert poll.parsed is not None
+    newest = poll.parsed
+    assert newest is not None
     poll = replace(poll, extra_fetches=(*poll.extra_fetches, fetch), older_page=None)
     if not fetch.ok:
         return poll  # the newest page is in; older posts wait for the next poll
     older = parse_feed(fetch.body, url, content_type=fetch.content_type, kind="telegram")
-    have = {e.guid for e in poll.parsed.entries}
+    have = {e.guid for e in newest.entries}
     if not older.entries or older.entries[-1].guid in have:
         return poll  # the channel's beginning, or a page we already have
-    parsed = replace(poll.parsed, entries=unique_entries([*older.entries, *poll.parsed.entries]))
+    parsed = replace(newest, entries=unique_entries([*older.entries, *newest.entries]))
     return replace(poll, parsed=parsed, older_page=older_page_url(fetch.body, url))
 
 

@@ -41,7 +41,7 @@ def retag_articles(
             articles += len(tagged)
             matches += sum(len(ms) for _, ms in tagged)
             about += sum(m.relevance == "about" for _, ms in tagged for m in ms)
-    counts = {
+    counts: dict[str, int | float | str] = {
         "version": wl.version,
         "articles": articles,
         "matches": matches,
