@@ -1,21 +1,25 @@
-"""The steps of an ingest run as plain functions: open the run, pick the due sources, store
-polls, process self-contained posts, batch the pages, load and count what came back.
+"""An ingest run as plain functions: open the run, pick the due sources, poll and store,
+process self-contained posts, fetch, extract and load the pages a batch at a time, count.
 
-`flows/ingest.py` sequences them as a Prefect flow, wrapping the batch steps in tasks; a run
-without Prefect can call the same steps. Everything a step learns is stored before the next
-step starts, so a run that dies halfway leaves its entries `pending` for the next run.
-Failures are counted and logged (`key=value`) on the logger the caller passes in.
+`ingest_sources` sequences the steps. The three batch steps (poll, fetch a batch of pages,
+load a batch) are handed in as `BatchSteps`: plain calls and a thread by default, so a
+command can run the pipeline without Prefect; `flows/ingest.py` hands in its Prefect tasks.
+Everything a step learns is stored before the next step starts, so a run that dies halfway
+leaves its entries `pending` for the next run. Failures are counted and logged (`key=value`)
+on the logger the caller passes in.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import duckdb
 
@@ -23,8 +27,8 @@ from extractors.fingerprints import NearDuplicateIndex
 from extractors.records import EntryKey, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
 from pipeline.extract import ExtractionPool, Post, process_post
-from pipeline.pages import PageBatch, PageOptions, group_by_page
-from pipeline.poll import Poll, PollOptions, store_polls
+from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
+from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
 from pipeline.stories import build_index, near_duplicates
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
@@ -36,6 +40,8 @@ PAGE_BATCH = 500
 
 Log = logging.Logger | logging.LoggerAdapter[Any]
 Shard = Callable[[str], bool]  # whether a source name belongs to this run's shard
+Groups = Sequence[Sequence[queries.PendingEntry]]  # pages to fetch, each with its entries
+T = TypeVar("T", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,3 +268,96 @@ def count_failed_pages(run: Run, pages: Sequence[ProcessedPage], log: Log) -> No
 def finish(run: Run) -> None:
     """Count the entries left pending for the next runs."""
     run.summary.entries_waiting = queries.waiting_entries(run.con)
+
+
+# --- the run's sequence ---------------------------------------------------------------------
+
+
+class Pending(Protocol[T]):
+    """A step under way: a Prefect future, or `InThread`."""
+
+    def result(self) -> T: ...
+
+    def wait(self) -> None: ...
+
+
+class InThread(Generic[T]):
+    """A call running in a thread of its own (the plain stand-in for a submitted task)."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-step")
+        self._future: Future[T] = pool.submit(fn, *args)
+        pool.shutdown(wait=False)  # its one thread ends with the call
+
+    def result(self) -> T:
+        return self._future.result()
+
+    def wait(self) -> None:
+        wait_for([self._future])
+
+
+def poll_due(options: PollOptions, due: DueWork) -> list[Poll]:
+    """Fetch each due source's feed (conditionally) and parse what changed."""
+    return poll_sources(options, due.sources, due.states, due.known_posts)
+
+
+def fetch_pages_in_thread(run: Run, groups: Groups) -> Pending[FetchedBatch]:
+    """Fetch a batch of pages in a thread, each page handed to the pool as it arrives."""
+    return InThread(fetch_batch, run.options.pages, groups, run.archive, run.pool)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSteps:
+    """How the batch steps run: plain calls (and a thread for the fetching that overlaps
+    the previous batch's extraction) by default; the flow hands in its Prefect tasks."""
+
+    poll: Callable[[PollOptions, DueWork], list[Poll]] = poll_due
+    fetch_pages: Callable[[Run, Groups], Pending[FetchedBatch]] = fetch_pages_in_thread
+    load_pages: Callable[[Run, Sequence[ProcessedPage]], dict[str, int]] = load_pages
+
+
+def ingest_sources(
+    run: Run,
+    sources: list[Source],
+    all_sources: bool,
+    mine: Shard,
+    log: Log,
+    steps: BatchSteps | None = None,
+) -> None:
+    """The run: poll the due sources of this shard (every enabled one with `all_sources`),
+    store what they brought, then process the posts and fetch, extract and load the pages."""
+    steps = steps or BatchSteps()
+    due = due_work(run, sources, all_sources, mine)
+    polls = steps.poll(run.options.poll, due)
+    record_polls(run, polls, due.states, log)
+    posts, pages = pending_work(run, mine)
+    if posts:
+        run.summary.loaded(steps.load_pages(run, process_posts(posts, sources, run.watchlist)))
+    _ingest_pages(run, pages, steps, log)
+    finish(run)
+
+
+def _ingest_pages(
+    run: Run, pending: Sequence[queries.PendingEntry], steps: BatchSteps, log: Log
+) -> None:
+    """Fetch, archive, extract and load the pages of `pending`, a batch at a time. A batch's
+    fetching starts (in a thread) as soon as the previous batch is fetched, while that one
+    is still extracted and then stored: the pool always has pages queued, so the workers
+    wait neither for the warehouse nor for the slowest page of a batch. At most two
+    batches' pages wait in the pool."""
+    batches = page_batches(pending)
+    if not batches:
+        return
+    ahead: Pending[FetchedBatch] | None = steps.fetch_pages(run, batches[0])
+    try:
+        for following in [*batches[1:], None]:
+            assert ahead is not None, "each round starts with a batch on the wire"
+            fetched = ahead.result()
+            ahead = steps.fetch_pages(run, following) if following else None
+            batch = fetched.collect(run.pool)
+            record_page_fetches(run, batch)
+            run.summary.loaded(steps.load_pages(run, batch.pages))
+            count_failed_pages(run, batch.pages, log)
+    finally:
+        if ahead is not None:
+            ahead.wait()  # nothing may still write the archive once the run closes it
