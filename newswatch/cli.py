@@ -11,7 +11,6 @@ index), `cli_sources` (sources ...) and `cli_serve` (serve, demo). Every command
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from newswatch import cli_query, cli_run, cli_serve, cli_sources
@@ -58,7 +57,6 @@ def main() -> None:
             logger = logging.getLogger(name)
             if not any(isinstance(f, _OneLineForExpectedErrors) for f in logger.filters):
                 logger.addFilter(_OneLineForExpectedErrors())
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()
     except NewswatchError as exc:

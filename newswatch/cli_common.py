@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -42,6 +45,21 @@ DbOption = Annotated[
 def cli_settings(feeds: Path | None, watchlist: Path | None, db: Path | None) -> Settings:
     """Settings from the environment with the command's options on top."""
     return load_settings(feeds=feeds, watchlist=watchlist, db=db)
+
+
+@contextmanager
+def quiet_prefect() -> Iterator[None]:
+    """For a command that runs flows: the temporary Prefect server it starts sends no
+    analytics, unless PREFECT_SERVER_ANALYTICS_ENABLED says otherwise. A Prefect setting for
+    the block (Prefect hands its settings to the server process it starts), not an
+    environment variable: our environment is never written."""
+    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+
+    if "PREFECT_SERVER_ANALYTICS_ENABLED" in os.environ:
+        yield
+        return
+    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+        yield
 
 
 def parse_day(value: str, option: str = "--day") -> date:

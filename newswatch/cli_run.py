@@ -14,6 +14,7 @@ from newswatch.cli_common import (
     cli_settings,
     console,
     parse_day,
+    quiet_prefect,
 )
 from newswatch.settings import Settings
 
@@ -41,7 +42,8 @@ def ingest(
 
     settings = cli_settings(feeds, watchlist, db)
     check_config(settings)
-    result = ingest_flow(all_sources=all_sources, shard=shard, settings=settings)
+    with quiet_prefect():
+        result = ingest_flow(all_sources=all_sources, shard=shard, settings=settings)
     print_ingest(result)
 
 
@@ -92,9 +94,10 @@ def digest(
     if day is not None:
         parse_day(day)
     settings = cli_settings(feeds, watchlist, db)
-    paths = digest_flow(
-        day=day, all_days=all_days, out=str(out) if out else None, settings=settings
-    )
+    with quiet_prefect():
+        paths = digest_flow(
+            day=day, all_days=all_days, out=str(out) if out else None, settings=settings
+        )
     for path in paths:  # the Markdown; the HTML and JSON of the same day lie beside it
         console.print(f"{path} (+ .html, .json)", markup=False)
 
@@ -117,7 +120,8 @@ def reprocess(
     if since is not None:
         parse_day(since)
     settings = cli_settings(feeds, watchlist, db)
-    counts = reprocess_flow(since=since, settings=settings)
+    with quiet_prefect():
+        counts = reprocess_flow(since=since, settings=settings)
     console.print(
         f"reprocess: {counts['pages']} pages re-extracted from the archive, "
         f"{counts['posts']} posts re-tagged, {counts['unchanged_missing']} not in the archive "

@@ -14,6 +14,7 @@ from newswatch.cli_common import (
     WatchlistOption,
     cli_settings,
     console,
+    quiet_prefect,
     rows_table,
 )
 from newswatch.cli_run import check_config, print_ingest
@@ -64,7 +65,8 @@ def demo(
     from newswatch.demo import SUMMARY_SQL, run_demo
 
     settings = cli_settings(None, watchlist, db)
-    report = run_demo(snapshot, settings, console.print)
+    with quiet_prefect():
+        report = run_demo(snapshot, settings, console.print)
     print_ingest(report.ingest)
     console.print(
         f"\nDuckDB: {report.db} ({report.articles} articles from {report.sources} sources)"
