@@ -1,6 +1,7 @@
-"""The layers import as drawn (docs: DESIGN's layout table), and settings are passed, not
-smuggled: no import cycle between settings and the pipeline, no library package that reads
-`Settings`, no `os.environ` written by the application."""
+"""Settings are passed, not smuggled: no import cycle between the settings and the pipeline,
+and no library package (fetching, pipeline, digest) that reads `Settings`, imports flows or
+Prefect. (Who may import whom across all layers, and that nothing writes os.environ, is
+tests/test_layers.py's, on helper A's branch.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARIES = ("fetching", "pipeline", "digest")
-APPLICATION = ("fetching", "pipeline", "digest", "flows", "newswatch", "extractors", "warehouse")
 
 
 def _imports(path: Path) -> set[str]:
@@ -50,37 +50,6 @@ def test_library_packages_take_options_not_settings(path: Path) -> None:
         or m.startswith(("newswatch.settings", "newswatch.cli", "newswatch.options"))
     }
     assert not offending, offending
-
-
-def _writes_environ(tree: ast.AST) -> list[int]:
-    """The lines that assign, delete or change an item of `os.environ`, or call putenv."""
-    changes = ("environ.pop", "environ.setdefault", "environ.update", "environ.clear")
-    lines = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.Delete)):
-            targets = node.targets
-        elif isinstance(node, ast.AugAssign):
-            targets = [node.target]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            name = ast.unparse(node.func)
-            if name.endswith(changes) or name in ("os.putenv", "os.unsetenv"):
-                lines.append(node.lineno)
-            continue
-        else:
-            continue
-        if any(isinstance(t, ast.Subscript) and "environ" in ast.unparse(t.value) for t in targets):
-            lines.append(node.lineno)
-    return lines
-
-
-def test_nothing_writes_the_environment() -> None:
-    """Settings reach flows as arguments, Prefect's own settings as Prefect settings."""
-    found = {
-        f"{path.relative_to(REPO)}:{line}"
-        for path in _modules(*APPLICATION)
-        for line in _writes_environ(ast.parse(path.read_text(encoding="utf-8")))
-    }
-    assert not found
 
 
 @pytest.mark.parametrize(
