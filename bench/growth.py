@@ -13,7 +13,7 @@ What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articl
   `waiting_entries`. Opening the warehouse (migrations check) is timed too. Each step is
   printed, so what grows shows. Extraction costs the same whatever the warehouse holds
   (bench/pipeline.py measures it), and so does the network.
-- the digest of one day: `flows.digest.read_day` (the warehouse's queries) and
+- the digest of one day: `digest.build.read_day` (the warehouse's queries) and
   `build_digest`, for the last full day (2,000 articles, a quarter of them tagged).
 
 The synthetic warehouse grows the way a real one does: the same rate (2,000 articles a day
@@ -59,7 +59,7 @@ WATCHLIST = REPO / "seeds" / "watchlist.yaml"
 RATE = 2_000  # articles a day
 SOURCES = 500
 NEW_FEEDS, PER_FEED = 25, 40
-BATCH = 500  # pages per batch, as flows.ingest.PAGE_BATCH
+BATCH = 500  # pages per batch, as pipeline.ingest.PAGE_BATCH
 WINDOW_DAYS = 14
 SEED = 20260105
 GROWTH_LIMIT = 1.2  # issue 19 (issue 9 asked 1.5)
@@ -239,10 +239,11 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
     """The ingest flow's warehouse, dedup and tagging steps for `articles`, timed."""
     from extractors.records import EntryKey, FeedEntry, FetchResult, ParsedFeed, Source
     from extractors.topics import load_watchlist
-    from flows.extract import process_post
-    from flows.poll import Poll, store_polls
-    from flows.stories import build_index, near_duplicates
+    from newswatch.options import poll_options
     from newswatch.settings import Settings
+    from pipeline.extract import Post, process_post
+    from pipeline.poll import Poll, store_polls
+    from pipeline.stories import build_index, near_duplicates
     from warehouse import load, queries
     from warehouse.db import connect
 
@@ -275,7 +276,7 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
             fetch = FetchResult(source.url, source.url, 200, b"<rss/>", fetched_at=now)
             polls.append(Poll(source, fetch, ParsedFeed("rss", source.name, entries), "hash"))
         with t.step("store_polls (entries, feed states, schedules)"):
-            store_polls(con, settings, run_id, polls, states, None, now)
+            store_polls(con, poll_options(settings).policy, run_id, polls, states, None, now)
         with t.step("pending_entries"):
             pending = queries.pending_entries(con, per_source=settings.max_entries_per_source)
         with t.step(FIXED):
@@ -286,16 +287,17 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
             with t.step("tag + fingerprint (as in the workers)"):
                 pages = [
                     process_post(
-                        EntryKey(p.source, p.entry.guid),
-                        p.outlet,
-                        p.entry.url,
-                        p.entry.title,
-                        by_url[p.entry.url].text,
-                        p.entry.published,
-                        None,
+                        Post(
+                            EntryKey(p.source, p.entry.guid),
+                            p.outlet,
+                            p.entry.url,
+                            p.entry.title,
+                            by_url[p.entry.url].text,
+                            p.entry.published,
+                            language=by_url[p.entry.url].language,
+                        ),
                         now,
                         watchlist,
-                        language=by_url[p.entry.url].language,
                     )
                     for p in batch
                 ]
@@ -319,8 +321,8 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
 
 def digest_day(path: Path, day: date) -> tuple[float, dict[str, Any]]:
     """Seconds to read and build the digest of `day`, and what it held."""
+    from digest.build import build_digest, read_day
     from extractors.topics import load_watchlist
-    from flows.digest import build_digest, read_day
     from warehouse.db import connect
 
     watchlist = load_watchlist(WATCHLIST)

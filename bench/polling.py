@@ -53,9 +53,10 @@ import httpx
 from harness import STOP, Summable, add_sizes, at_least, child_server, corpus_missing, final_table
 
 from extractors.records import Source
-from flows.poll import poll_sources, store_polls
+from newswatch.options import poll_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotHandler
+from pipeline.poll import poll_sources, store_polls
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
 from warehouse.db import connect
@@ -313,10 +314,13 @@ def newswatch_cycle(
     started = time.perf_counter()
     states = queries.feed_states(con)
     polled_at = time.perf_counter()
-    polls = poll_sources(settings, sources, states, {})
+    options = poll_options(settings)
+    polls = poll_sources(options, sources, states, {})
     recorded_at = time.perf_counter()
     with ArchiveWriter(archive_dir, run_id) as archive:
-        new, _plans = store_polls(con, settings, run_id, polls, states, archive, datetime.now(UTC))
+        new, _plans = store_polls(
+            con, options.policy, run_id, polls, states, archive, datetime.now(UTC)
+        )
     ended = time.perf_counter()
     return Cycle(
         wall_s=ended - started,

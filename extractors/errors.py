@@ -5,7 +5,7 @@ stderr and exit code 1. Errors carry their facts as attributes (`url`, `status`,
 `line`, ...) and build the message from them. `kind` is the short, stable string stored in the
 warehouse (`fetches.error_kind`, `feed_state.last_error_kind`) so analysts can group failures
 with SQL: a fetch failure's class names its kind 1:1 (`FETCH_ERRORS`), and the poll scheduler
-weighs failures by it (`flows/schedule.py`). `transient` says whether trying again later may
+weighs failures by it (`pipeline/schedule.py`). `transient` says whether trying again later may
 help, so retry logic asks "can this be retried?", not "which class is it?".
 
 It lives in `extractors/`, the lowest package, and imports nothing of ours: extractors,

@@ -1,4 +1,6 @@
-"""Prefect flows and tasks (`ingest`, `digest`), the HTTP fetcher and the digest renderer.
+"""Prefect flows and tasks (`ingest`, `digest`, `retag`, `reprocess`, `search-index`) and
+`serve`, which runs their deployments.
 
-Flows orchestrate: they call `extractors` for parsing and `warehouse` for SQL.
+Flows orchestrate: the work is in `fetching`, `pipeline` and `digest`, which call
+`extractors` for parsing and `warehouse` for SQL.
 """

@@ -1,10 +1,8 @@
 """The `digest` flow: per day, `digests/YYYY-MM-DD.json`, `.md` and `.html`.
 
-The digest is built in three steps: the warehouse's rows of a day (`DayRows`, from
-`warehouse.queries`) become a `Digest` record (`build_digest`, the content: the JSON file is
-that record, see `flows/digest_model.py`), which `flows/digest_render.py` renders as Markdown
-and HTML (the form). Output is deterministic for the same database: rows are sorted on stable
-keys and no clock is read. The Markdown is also published as a Prefect artifact.
+The content and its rendering live in `digest/` (`digest.build`, `digest.model`,
+`digest.render`); the flow opens the warehouse, writes the files and publishes each
+Markdown file as a Prefect artifact.
 
 Per topic: how many articles, about and mentioning, from which outlets and languages; a spike
 flag against the week before; a 14-day chart; the top stories, ranked by how many outlets
@@ -15,189 +13,15 @@ evidence line; the outlets that covered the topic most.
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import duckdb
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from extractors.topics import Watchlist, load_watchlist
-from flows.digest_model import (
-    CHART_DAYS,
-    SCHEMA_VERSION,
-    TRAILING_DAYS,
-    DayCount,
-    Digest,
-    DigestStory,
-    OutletCount,
-    Quote,
-    Spike,
-    TopicDigest,
-    to_json,
-)
-from flows.digest_render import render_html, render_markdown
-from newswatch.settings import load_settings
-from warehouse import queries
+from digest.build import parse_day, read_days, write_digest
+from extractors.topics import load_watchlist
+from newswatch.settings import Settings, load_settings
 from warehouse.db import connect
-
-STORY_LIMIT = 10
-OUTLET_LIMIT = 5
-SPIKE_MIN_ARTICLES = 3
-SPIKE_RATIO = 2.0
-FORMATS = ("md", "html", "json")
-
-
-@dataclass(frozen=True, slots=True)
-class DayRows:
-    """What the warehouse holds about one day, as `warehouse.queries` returns it."""
-
-    stories: list[dict[str, Any]]
-    totals: dict[str, dict[str, Any]]
-    outlets: list[tuple[str, str, int]]
-    counts: dict[tuple[str, date], int]  # (topic, day) -> articles, over the chart's days
-    day_totals: tuple[int, int]  # articles, outlets
-
-
-def read_day(con: duckdb.DuckDBPyConnection, day: date) -> DayRows:
-    return DayRows(
-        stories=queries.digest_stories(con, day),
-        totals=queries.digest_topic_totals(con, day),
-        outlets=queries.digest_outlets(con, day),
-        counts=queries.topic_counts_by_day(con, day - timedelta(days=CHART_DAYS - 1), day),
-        day_totals=queries.digest_day_totals(con, day),
-    )
-
-
-def build_digest(day: date, watchlist: Watchlist, rows: DayRows) -> Digest:
-    stories: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows.stories:
-        stories[row["topic"]].append(row)
-    outlets: dict[str, list[OutletCount]] = defaultdict(list)
-    for topic, outlet, count in rows.outlets:
-        outlets[topic].append(OutletCount(outlet, count))
-    topics = tuple(
-        _topic(day, topic, watchlist.name(topic), rows, stories[topic], outlets[topic])
-        for topic in watchlist.topics
-    )
-    articles, outlet_count = rows.day_totals
-    return Digest(
-        schema_version=SCHEMA_VERSION,
-        day=day,
-        watchlist_version=watchlist.version,
-        articles=articles,
-        outlets=outlet_count,
-        empty=articles == 0,
-        spikes=tuple(t.topic for t in topics if t.spike.spiking),
-        topics=topics,
-    )
-
-
-def _topic(
-    day: date,
-    topic: str,
-    name: str,
-    rows: DayRows,
-    story_rows: list[dict[str, Any]],
-    outlets: list[OutletCount],
-) -> TopicDigest:
-    totals = rows.totals.get(topic, {})
-    chart = tuple(
-        DayCount(d, rows.counts.get((topic, d), 0))
-        for d in (day - timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1))
-    )
-    stories = [_story(day, r) for r in story_rows]
-    new = sum(s.status == "new" for s in stories)
-    return TopicDigest(
-        topic=topic,
-        name=name,
-        articles=totals.get("articles", 0),
-        about=totals.get("about", 0),
-        mentions=totals.get("mentions", 0),
-        outlets=totals.get("outlets", 0),
-        languages=tuple(totals.get("languages", ())),
-        stories_total=len(stories),
-        new_stories=new,
-        continuing_stories=len(stories) - new,
-        spike=spike(chart),
-        stories=tuple(stories[:STORY_LIMIT]),
-        top_outlets=tuple(outlets[:OUTLET_LIMIT]),
-        chart=chart,
-    )
-
-
-def spike(chart: tuple[DayCount, ...]) -> Spike:
-    """The last day of `chart` against the mean of the `TRAILING_DAYS` before it."""
-    today = chart[-1].articles
-    week = [c.articles for c in chart[-1 - TRAILING_DAYS : -1]]
-    mean = sum(week) / TRAILING_DAYS
-    return Spike(
-        spiking=today >= SPIKE_MIN_ARTICLES and today >= SPIKE_RATIO * max(mean, 1.0),
-        articles=today,
-        trailing_mean=round(mean, 2),
-        ratio=round(today / mean, 2) if mean else None,
-        min_articles=SPIKE_MIN_ARTICLES,
-        ratio_needed=SPIKE_RATIO,
-    )
-
-
-def _story(day: date, row: dict[str, Any]) -> DigestStory:
-    first = _utc(row["first_published"])
-    return DigestStory(
-        story_id=row["story_id"],
-        title=row["title"] or "(untitled)",
-        url=row["first_url"],
-        relevance="about" if row["about"] else "mention",
-        status="new" if first.date() >= day else "continuing",
-        outlets=row["outlets"],
-        articles=row["articles"],
-        outlets_today=row["outlets_today"],
-        articles_today=row["articles_today"],
-        languages=tuple(row["languages"]),
-        first_outlet=row["first_outlet"],
-        first_published=first,
-        carried_by=tuple(row["carried_by"]),
-        quote=_quote(row),
-    )
-
-
-def _quote(row: dict[str, Any]) -> Quote | None:
-    """The evidence line to quote: one from the text where there is one (the title is
-    already on the line), else from the title."""
-    evidence = json.loads(row["evidence"]) if row["evidence"] else []
-    in_text = [e for e in evidence if e.get("field") == "text" and e.get("snippet")]
-    chosen = (in_text or [e for e in evidence if e.get("snippet")] or [None])[0]
-    if chosen is None:
-        return None
-    field = "text" if chosen.get("field") == "text" else "title"
-    return Quote(chosen["snippet"], field, row["quote_outlet"], row["quote_language"])
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-def write_digest(digest: Digest, out_dir: Path) -> dict[str, Path]:
-    """Write the three files of one digest; returns them by format."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    texts = {"md": render_markdown(digest), "html": render_html(digest), "json": to_json(digest)}
-    paths = {}
-    for fmt in FORMATS:
-        paths[fmt] = digest_path(out_dir, digest.day, fmt)
-        paths[fmt].write_text(texts[fmt], encoding="utf-8")
-    return paths
-
-
-def digest_path(out_dir: Path, day: date, fmt: str = "md") -> Path:
-    return out_dir / f"{day.isoformat()}.{fmt}"
-
-
-def yesterday() -> date:
-    return (datetime.now(UTC) - timedelta(days=1)).date()
 
 
 @flow(name="digest")
@@ -208,16 +32,19 @@ def digest(
     db: str | None = None,
     out: str | None = None,
     lock_wait: float = 0.0,
+    settings: Settings | None = None,
 ) -> list[str]:
     """Write the digest of `day` (default yesterday, UTC), or of every day with articles:
     `.md`, `.html` and `.json` side by side. Returns the Markdown paths. Waits up to
-    `lock_wait` seconds for a writer (an ingest run) to release the database file."""
-    settings = load_settings(watchlist=watchlist, db=db)
+    `lock_wait` seconds for a writer (an ingest run) to release the database file.
+    `settings` (default: from the environment) with `watchlist` and `db` on top."""
+    settings = load_settings(base=settings, watchlist=watchlist, db=db)
+    log = get_run_logger()
+    log.info("digest %s", settings.describe())
     out_dir = Path(out) if out else settings.digests_dir
     wl = load_watchlist(settings.watchlist)
     with connect(settings.warehouse_url, read_only=True, wait=lock_wait) as con:
-        days = queries.article_days(con) if all_days else [_day(day)]
-        digests = [build_digest(d, wl, read_day(con, d)) for d in days]
+        digests = read_days(con, wl, None if all_days else [parse_day(day)])
     written = []
     for d in digests:
         paths = write_digest(d, out_dir)
@@ -227,9 +54,5 @@ def digest(
             description=f"newswatch digest of {d.day.isoformat()}",
         )
         written.append(str(paths["md"]))
-    get_run_logger().info("digest written days=%d out=%s", len(written), out_dir)
+    log.info("digest written days=%d out=%s", len(written), out_dir)
     return written
-
-
-def _day(value: str | None) -> date:
-    return date.fromisoformat(value) if value else yesterday()

@@ -11,6 +11,7 @@ worker of the `newswatch` pool run the same deployments on a shared server inste
 from __future__ import annotations
 
 import ctypes
+import inspect
 import os
 import signal
 import socket
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,16 +73,22 @@ def read_deployments(path: Path) -> list[DeploymentSpec]:
     return specs
 
 
-def to_deployment(spec: DeploymentSpec, **overrides: Any) -> Any:
-    """A Prefect RunnerDeployment of `spec` (run from the project folder); `overrides` are
-    passed on (work_pool_name, job_variables, concurrency_limit, ...)."""
+def to_deployment(
+    spec: DeploymentSpec, given: Mapping[str, Any] | None = None, **overrides: Any
+) -> Any:
+    """A Prefect RunnerDeployment of `spec` (run from the project folder). `given`: parameter
+    values (such as the CLI's --db) for the flows that take them, over prefect.yaml's;
+    `overrides` are passed on (work_pool_name, job_variables, concurrency_limit, ...)."""
     from prefect.deployments.runner import RunnerDeployment
+    from prefect.flows import load_flow_from_entrypoint
     from prefect.schedules import Cron
 
     schedules = [Cron(s["cron"], timezone=s.get("timezone")) for s in spec.schedules]
+    accepted = inspect.signature(load_flow_from_entrypoint(spec.entrypoint).fn).parameters
+    parameters = spec.parameters | {k: v for k, v in (given or {}).items() if k in accepted}
     options: dict[str, Any] = {
         "description": spec.description,
-        "parameters": spec.parameters,
+        "parameters": parameters,
         "schedules": schedules,
         "concurrency_limit": spec.concurrency_limit,
     }
@@ -199,7 +206,8 @@ def api_client(api_url: str) -> httpx.Client:
 @contextmanager
 def api_server(home: Path, say: Any = print) -> Iterator[str]:
     """The API of the Prefect server named by PREFECT_API_URL, or of a local one for the
-    block. Flow runs started from here inherit it through the environment."""
+    block. Flow runs started from here get it from Prefect's settings, which its runner
+    passes to each flow run's process (our environment is not written)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = os.environ.get("PREFECT_API_URL")
@@ -210,18 +218,17 @@ def api_server(home: Path, say: Any = print) -> Iterator[str]:
         return
     with local_server(home) as server:
         say(f"serve: Prefect server at {server.api_url} (pid {server.pid}, log {server.log})")
-        os.environ["PREFECT_API_URL"] = server.api_url
         try:
             with temporary_settings({PREFECT_API_URL: server.api_url}):
                 yield server.api_url
         finally:
-            os.environ.pop("PREFECT_API_URL", None)
             say("serve: stopping the Prefect server")
 
 
-def serve(project: Path, say: Any = print) -> None:
+def serve(project: Path, say: Any = print, given: Mapping[str, Any] | None = None) -> None:
     """Serve the deployments of `project`/prefect.yaml on their schedules until Ctrl-C or
-    SIGTERM. Flow runs start in the project folder, as the deployments' pull step says."""
+    SIGTERM. Flow runs start in the project folder, as the deployments' pull step says.
+    `given`: parameter values for the flows that take them (see `to_deployment`)."""
     from prefect import serve as prefect_serve
     from prefect.settings import PREFECT_HOME
 
@@ -232,7 +239,7 @@ def serve(project: Path, say: Any = print) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     warnings.filterwarnings("ignore", "coroutine 'Runner.astop' was never awaited", RuntimeWarning)
     with api_server(Path(PREFECT_HOME.value()), say):
-        prefect_serve(*[to_deployment(spec) for spec in specs])
+        prefect_serve(*[to_deployment(spec, given) for spec in specs])
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

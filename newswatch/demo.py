@@ -8,7 +8,6 @@ to one query.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,14 +51,15 @@ def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> 
         )
     with serve_snapshot(snapshot, DEMO_PORT, any_port_if_taken=True) as server:
         feeds = rebase_file(feeds_file, settings.data_dir / "demo-feeds.yaml", server.base)
-        os.environ["NEWSWATCH_ALLOWED_HOSTS"] = server.host_port
-        # Every demo outlet lives on this one loopback server: politeness delays between
-        # requests to "one host" would only slow the demo down.
-        os.environ["NEWSWATCH_PER_HOST_DELAY"] = "0"
+        # Only this loopback server may be fetched from, and every demo outlet lives on it:
+        # politeness delays between requests to "one host" would only slow the demo down.
+        demo = settings.model_copy(
+            update={"feeds": feeds, "allowed_hosts": server.host_port, "per_host_delay": 0.0}
+        )
         say(f"serving {snapshot} on {server.base}")
-        result = ingest(feeds=str(feeds), watchlist=str(settings.watchlist), db=str(settings.db))
-    search_index(db=str(settings.db))
-    paths = digest(all_days=True, watchlist=str(settings.watchlist), db=str(settings.db))
+        result = ingest(settings=demo)
+    search_index(settings=demo)
+    paths = digest(all_days=True, settings=demo)
     with connect(settings.db, read_only=True) as con:
         columns, rows = run_query(con, SUMMARY_SQL)
         articles, sources = con.execute(

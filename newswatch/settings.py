@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from extractors.records import Source
-from flows.schedule import Policy
 from newswatch import __version__
 from newswatch.errors import ConfigError
 
@@ -93,27 +93,44 @@ class Settings(BaseSettings):
     def user_agent(self) -> str:
         return f"newswatch/{__version__} (+{self.contact_url})"
 
-    def policy(self, source: Source | None = None) -> Policy:
-        """The polling policy, with the source's own interval bounds when it has them."""
-        low = source.min_interval_s if source and source.min_interval_s else self.min_interval
-        high = source.max_interval_s if source and source.max_interval_s else self.max_interval
-        return Policy(low, max(low, high), self.slow_retry_score, self.failure_budget)
-
     @property
     def workers(self) -> int:
         return self.extract_workers or os.cpu_count() or 1
+
+    def describe(self) -> str:
+        """The resolved settings as one `key=value` line, with the version and without
+        secrets (a DuckLake URL's password), for the log line every run starts with."""
+        values = self.model_dump(mode="json") | {"warehouse": _redact(self.warehouse)}
+        return f"version={__version__} " + " ".join(f"{k}={v}" for k, v in values.items())
+
+
+_SECRETS = (
+    re.compile(r"(password\s*=\s*)([^\s']+)", re.IGNORECASE),  # key=value connection strings
+    re.compile(r"(://[^:/@\s]+:)([^@\s]+)(?=@)"),  # user:password@host
+)
+
+
+def _redact(url: str) -> str:
+    """A warehouse URL without the password a Postgres catalog's connection string may hold."""
+    for secret in _SECRETS:
+        url = secret.sub(r"\1***", url)
+    return url
 
 
 # Settings that every command also takes as an option.
 _CLI_OPTIONS = ("feeds", "watchlist", "db")
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, with non-None `overrides` (CLI options) on top. A bad
-    value, or a NEWSWATCH_ variable that looks like a misspelt setting, is a `ConfigError`
-    naming the variable, the value and the fix."""
-    _check_names(os.environ)
-    given = {k: v for k, v in overrides.items() if v is not None}
+def load_settings(base: Settings | None = None, **overrides: object) -> Settings:
+    """Settings from the environment (or `base`, settings a caller built already), with
+    non-None `overrides` (CLI options, flow parameters) on top. A bad value, or a NEWSWATCH_
+    variable that looks like a misspelt setting, is a `ConfigError` naming the variable, the
+    value and the fix."""
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    if base is not None:
+        given = base.model_dump() | given
+    else:
+        _check_names(os.environ)
     try:
         return Settings(**given)
     except ValidationError as exc:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 SNAPSHOT_BASE = "http://127.0.0.1:8765"
@@ -77,11 +78,11 @@ class SnapshotServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), handler)
         self.base = f"http://127.0.0.1:{self.server_address[1]}"
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         """A client closing a kept-alive connection is normal; anything else is printed."""
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
+        super().handle_error(request, client_address)
 
     @property
     def host_port(self) -> str:

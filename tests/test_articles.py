@@ -81,31 +81,17 @@ def test_item_without_a_link_becomes_an_article_from_its_own_text() -> None:
     from datetime import UTC
 
     from extractors.records import EntryKey
-    from flows.extract import process_post
+    from pipeline.extract import Post, process_post
 
     watchlist = load_watchlist(REPO / "seeds" / "watchlist.yaml")
     text = "Iran's foreign minister said in Tehran that talks would resume. " * 3
-    page = process_post(
-        EntryKey("Notices", "n-1"),
-        "Notices",
-        "",
-        "Tehran notice",
-        text,
-        None,
-        None,
-        datetime.now(UTC),
-        watchlist,
-    )
-    other = process_post(
-        EntryKey("Notices", "n-2"),
-        "Notices",
-        "",
-        "Tehran notice",
-        text,
-        None,
-        None,
-        datetime.now(UTC),
-        watchlist,
+    page, other = (
+        process_post(
+            Post(EntryKey("Notices", guid), "Notices", "", "Tehran notice", text),
+            datetime.now(UTC),
+            watchlist,
+        )
+        for guid in ("n-1", "n-2")
     )
     assert page.article is not None and other.article is not None
     assert page.article.canonical_url.startswith("urn:newswatch:entry:")

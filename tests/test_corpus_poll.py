@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from extractors.records import Source
-from flows.poll import poll_sources
+from newswatch.options import poll_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotHandler, serve_snapshot
+from pipeline.poll import poll_sources
 from tests.conftest import CORPUS
 from warehouse import load
 from warehouse.db import connect
@@ -59,7 +60,7 @@ def test_every_corpus_feed_through_the_poller(tmp_path: Path) -> None:
             Source(r["file"], "rss", f"{server.base}/{r['file']}", "en", "US", "corpus")
             for r in records
         ]
-        polls = poll_sources(settings, sources, {}, {})
+        polls = poll_sources(poll_options(settings), sources, {}, {})
     now = datetime.now(UTC)
     with connect(tmp_path / "corpus.duckdb") as con:
         load.sync_sources(con, sources, now)

@@ -16,12 +16,12 @@ import jsonschema
 import lxml.html
 import pytest
 
+from digest.build import build_digest, read_day, spike, write_digest
+from digest.model import SCHEMA_PATH, DayCount, Digest, from_json, json_schema, to_json
+from digest.render import md, render_html, render_markdown
 from extractors.records import EntryKey
 from extractors.topics import load_watchlist
-from flows.digest import build_digest, read_day, spike, write_digest
-from flows.digest_model import SCHEMA_PATH, DayCount, Digest, from_json, json_schema, to_json
-from flows.digest_render import md, render_html, render_markdown
-from flows.extract import process_post
+from pipeline.extract import Post, process_post
 from warehouse import load, queries
 from warehouse.db import connect
 
@@ -50,9 +50,8 @@ HOSTILE_URL = 'https://127.0.0.1/a?x=<script>alert(1)</script>&y=")onmouseover=a
 def _post(n: int, outlet: str, title: str, body: str, published: datetime, url: str) -> Any:
     wl = load_watchlist(WATCHLIST)
     now = datetime(2026, 1, 6, tzinfo=UTC)
-    return process_post(
-        EntryKey(outlet, f"g{n}"), outlet, url, title, body, published, None, now, wl, "en"
-    )
+    post = Post(EntryKey(outlet, f"g{n}"), outlet, url, title, body, published, language="en")
+    return process_post(post, now, wl)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +94,7 @@ def _digest(path: Path, day: date = DAY) -> Digest:
 
 
 def test_schema_file_matches_the_records() -> None:
-    """flows/digest.schema.json is what the records generate (python -m flows.digest_model)."""
+    """digest/digest.schema.json is what the records generate (python -m digest.model)."""
     assert json.loads(SCHEMA_PATH.read_text(encoding="utf-8")) == json_schema()
 
 

@@ -25,7 +25,7 @@ def test_newswatch_errors_re_exports_every_name() -> None:
 
 
 def test_kinds_are_the_strings_stored_today() -> None:
-    # The strings flows/fetch.py, flows/bodies.py and the feed parsers store in
+    # The strings fetching/fetch.py, fetching/bodies.py and the feed parsers store in
     # fetches.error_kind / feed_state.last_error_kind before the fetcher raised these.
     assert set(FETCH_ERRORS) == {
         "timeout", "connection", "truncated", "http_status", "dns", "refused_address", "tls",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist
-from flows.extract import ExtractionPool, PageJob, process_page, process_pages
+from pipeline.extract import ExtractionPool, PageJob, process_page, process_pages
 
 REPO = Path(__file__).resolve().parents[1]
 WATCHLIST = REPO / "seeds" / "watchlist.yaml"

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from flows.fetch import Request, fetch_many
+import httpx
+
+from fetching import guard
+from fetching.fetch import FetchOptions, Request, fetch_many, translate
+from newswatch.errors import (
+    BadUrl,
+    ConnectionFailed,
+    DnsFailure,
+    FetchTimeout,
+    PermanentFetchError,
+    RefusedAddress,
+    TlsError,
+    TransientFetchError,
+    http_status_error,
+)
+from newswatch.options import fetch_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
 
 
 def _fetch(settings: Settings, url: str, timeout: float = 2.0):
-    return fetch_many(settings, [Request(url)], timeout)[0]
+    return fetch_many(fetch_options(settings, timeout), [Request(url)])[0]
 
 
 def test_fetches_a_feed_with_headers(settings: Settings, server: SnapshotServer) -> None:
@@ -63,3 +78,52 @@ def test_private_and_odd_schemes_refused(settings: Settings) -> None:
     for url in ("http://10.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]:80/"):
         assert _fetch(settings, url).error_kind == "refused_address", url
     assert _fetch(settings, "file:///etc/passwd").error_kind == "bad_url"
+
+
+def test_failures_are_the_error_tree() -> None:
+    """httpx's and the guard's exceptions become ours, with the URL and whether trying again
+    may help; the stored kind is the class's."""
+    cases = [
+        (httpx.ConnectTimeout("slow"), FetchTimeout, True),
+        (httpx.ConnectError("connection refused"), ConnectionFailed, True),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate"), TlsError, False),
+        (guard.DnsError("cannot resolve a.test"), DnsFailure, False),
+        (guard.AddressRefused("a.test is a private address"), RefusedAddress, False),
+        (httpx.InvalidURL("bad"), BadUrl, False),
+    ]
+    for raised, cls, transient in cases:
+        error = translate("https://a.test/x", raised)
+        assert type(error) is cls, raised
+        assert isinstance(error, TransientFetchError if transient else PermanentFetchError)
+        assert (error.url, error.transient) == ("https://a.test/x", transient)
+
+
+def test_status_errors_are_transient_or_permanent(
+    settings: Settings, server: SnapshotServer
+) -> None:
+    missing = _fetch(settings, f"{server.base}/no/such/page.html")
+    broken = _fetch(settings, f"{server.base}/faults/500.xml")
+    assert (missing.error_kind, missing.error_message) == ("http_status", "HTTP 404 Not Found")
+    assert not http_status_error(missing.url, 404).transient
+    assert http_status_error(broken.url, 500).transient
+
+
+class _ToLoopback(httpx.AsyncHTTPTransport):
+    """Sends every request, whatever its host, to the loopback server in `port`."""
+
+    port = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self.port)
+        return await super().handle_async_request(request)
+
+
+def test_an_injected_transport_carries_every_request(server: SnapshotServer) -> None:
+    """FetchOptions.transport replaces the guarded per-host pools: a feed of a public-looking
+    host is answered by the loopback server, with no allow-list and no DNS."""
+    _ToLoopback.port = int(server.host_port.rsplit(":", 1)[1])
+    options = FetchOptions(user_agent="newswatch-test", timeout=2, transport=_ToLoopback)
+    result = fetch_many(options, [Request("https://wire.example.org/feeds/demo-wire.xml")])[0]
+    assert result.ok, result.error_message
+    assert b"<rss" in result.body
+    assert result.url == "https://wire.example.org/feeds/demo-wire.xml"

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from extractors.records import FeedEntry
 from extractors.urls import canonical_url
-from flows.extract import ExtractionPool
-from flows.pages import fetch_and_extract, group_by_page
+from newswatch.options import page_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
+from pipeline.extract import ExtractionPool
+from pipeline.pages import fetch_and_extract, group_by_page
 from warehouse.archive import ArchiveWriter, Pointer, read_body
 from warehouse.queries import PendingEntry
 
@@ -37,7 +38,7 @@ def test_pages_are_fetched_once_archived_extracted_and_failures_kept(
         ArchiveWriter(tmp_path / "archive", "run") as archive,
         ExtractionPool(settings.watchlist, 2, settings.extract_timeout) as pool,
     ):
-        batch = fetch_and_extract(settings, groups, archive, pool)
+        batch = fetch_and_extract(page_options(settings), groups, archive, pool)
     (a, fetch_a, pointer_a), (b, fetch_b, pointer_b) = batch.fetches
     assert (a, fetch_a.status, b, fetch_b.status, pointer_b) == ("A", 200, "B", 404, None)
     assert isinstance(pointer_a, Pointer)

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from extractors.records import Source
-from flows.fetch import Request, fetch_many
-from flows.poll import poll_sources
-from flows.schedule import DAY_S, Outcome, Policy, plan_next
+from fetching.fetch import Request, fetch_many
+from newswatch.options import fetch_options, poll_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
+from pipeline.poll import PollOptions, poll_sources
+from pipeline.schedule import DAY_S, Outcome, Policy, plan_next
 from warehouse.queries import FeedState
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -48,6 +49,10 @@ def _settings(server: SnapshotServer) -> Settings:
     return Settings(allowed_hosts=server.host_port, per_host_delay=0, feed_timeout=5)
 
 
+def _options(server: SnapshotServer) -> PollOptions:
+    return poll_options(_settings(server))
+
+
 def _source(server: SnapshotServer, path: str, kind: str = "rss") -> Source:
     return Source(path, kind, f"{server.base}{path}", "en", "US", path)
 
@@ -68,10 +73,10 @@ def test_304_costs_no_parsing(scripted: SnapshotServer) -> None:
 
     route(scripted, "/feed", feed)
     source = _source(scripted, "/feed")
-    first = poll_sources(_settings(scripted), [source], {}, {})[0]
+    first = poll_sources(_options(scripted), [source], {}, {})[0]
     assert first.parsed is not None and len(first.parsed.entries) == 2
     state = FeedState(etag=first.fetch.etag, body_hash=first.body_hash)
-    second = poll_sources(_settings(scripted), [source], {"/feed": state}, {})[0]
+    second = poll_sources(_options(scripted), [source], {"/feed": state}, {})[0]
     assert second.fetch.not_modified and second.parsed is None and not second.failed
     assert scripted.requests[-1][1].get("If-None-Match") == '"v1"'  # type: ignore[attr-defined]
 
@@ -79,9 +84,9 @@ def test_304_costs_no_parsing(scripted: SnapshotServer) -> None:
 def test_same_body_without_validators_is_not_parsed_again(scripted: SnapshotServer) -> None:
     answer(scripted, "/feed", 200, rss("a"), "application/rss+xml")
     source = _source(scripted, "/feed")
-    first = poll_sources(_settings(scripted), [source], {}, {})[0]
+    first = poll_sources(_options(scripted), [source], {}, {})[0]
     again = poll_sources(
-        _settings(scripted), [source], {"/feed": FeedState(body_hash=first.body_hash)}, {}
+        _options(scripted), [source], {"/feed": FeedState(body_hash=first.body_hash)}, {}
     )[0]
     assert first.parsed is not None and again.unchanged and again.parsed is None
 
@@ -90,11 +95,11 @@ def test_permanent_redirect_is_remembered(scripted: SnapshotServer) -> None:
     answer(scripted, "/old", 301, b"", "text/plain", Location="/new")
     answer(scripted, "/new", 200, rss("a"), "application/rss+xml")
     source = _source(scripted, "/old")
-    poll = poll_sources(_settings(scripted), [source], {}, {})[0]
+    poll = poll_sources(_options(scripted), [source], {}, {})[0]
     assert poll.fetch.moved_to == f"{scripted.base}/new" and poll.parsed is not None
     before = len(scripted.requests)  # type: ignore[attr-defined]
     poll_sources(
-        _settings(scripted), [source], {"/old": FeedState(moved_to=poll.fetch.moved_to)}, {}
+        _options(scripted), [source], {"/old": FeedState(moved_to=poll.fetch.moved_to)}, {}
     )
     assert _paths(scripted)[before:] == ["/new"]
 
@@ -102,7 +107,7 @@ def test_permanent_redirect_is_remembered(scripted: SnapshotServer) -> None:
 def test_temporary_redirect_is_not_remembered(scripted: SnapshotServer) -> None:
     answer(scripted, "/a", 302, b"", "text/plain", Location="/b")
     answer(scripted, "/b", 200, rss("a"), "application/rss+xml")
-    poll = poll_sources(_settings(scripted), [_source(scripted, "/a")], {}, {})[0]
+    poll = poll_sources(_options(scripted), [_source(scripted, "/a")], {}, {})[0]
     assert poll.fetch.moved_to is None and poll.parsed is not None
 
 
@@ -110,7 +115,7 @@ def test_gone_disables_and_retry_after_is_read(scripted: SnapshotServer) -> None
     answer(scripted, "/gone", 410, b"gone", "text/plain")
     answer(scripted, "/busy", 429, b"slow down", "text/plain", Retry_After="3600")
     gone, busy = poll_sources(
-        _settings(scripted), [_source(scripted, "/gone"), _source(scripted, "/busy")], {}, {}
+        _options(scripted), [_source(scripted, "/gone"), _source(scripted, "/busy")], {}, {}
     )
     plan = plan_next(
         Outcome(True, gone.error_kind, gone.fetch.status, gone.error), now=NOW, policy=POLICY
@@ -146,7 +151,7 @@ def test_never_more_than_two_requests_per_host(scripted: SnapshotServer) -> None
     for i in range(8):
         route(scripted, f"/f{i}", slow)
         sources.append(_source(scripted, f"/f{i}"))
-    polls = poll_sources(_settings(scripted), sources, {}, {})
+    polls = poll_sources(_options(scripted), sources, {}, {})
     assert all(p.parsed for p in polls)
     assert inflight["max"] == 2
 
@@ -154,7 +159,9 @@ def test_never_more_than_two_requests_per_host(scripted: SnapshotServer) -> None
 def test_per_host_delay_spaces_requests(scripted: SnapshotServer) -> None:
     answer(scripted, "/p", 200, b"ok", "text/plain")
     settings = _settings(scripted).model_copy(update={"per_host_delay": 0.2})
-    results = fetch_many(settings, [Request(f"{scripted.base}/p") for _ in range(3)], 5)
+    results = fetch_many(
+        fetch_options(settings, 5), [Request(f"{scripted.base}/p") for _ in range(3)]
+    )
     starts = sorted(r.fetched_at - timedelta(milliseconds=r.elapsed_ms) for r in results)  # type: ignore[operator]
     assert starts[-1] - starts[0] >= timedelta(seconds=0.35)
 
@@ -164,7 +171,9 @@ def test_robots_txt_refuses_pages_without_fetching_them(scripted: SnapshotServer
     answer(scripted, "/private/a.html", 200, b"<p>secret</p>", "text/html")
     answer(scripted, "/public/b.html", 200, b"<p>open</p>", "text/html")
     urls = [f"{scripted.base}/private/a.html", f"{scripted.base}/public/b.html"]
-    refused, allowed = fetch_many(_settings(scripted), [Request(u) for u in urls], 5, robots=True)
+    refused, allowed = fetch_many(
+        fetch_options(_settings(scripted), 5), [Request(u) for u in urls], robots=True
+    )
     assert refused.error_kind == "robots_disallowed" and allowed.ok
     assert "/private/a.html" not in _paths(scripted)
     assert _paths(scripted).count("/robots.txt") == 1
@@ -199,14 +208,14 @@ def test_telegram_pages_back_until_a_known_post(scripted: SnapshotServer) -> Non
 
     route(scripted, "/s/chan", channel)
     source = _source(scripted, "/s/chan", kind="telegram")
-    first = poll_sources(_settings(scripted), [source], {}, {})[0]
+    first = poll_sources(_options(scripted), [source], {}, {})[0]
     guids = {e.guid for e in first.parsed.entries}  # type: ignore[union-attr]
     assert guids == {f"chan/{i}" for i in range(101, 131)}  # 3 pages: newest + 2 older
     pages = [f.url.rpartition("?")[2] for f in first.extra_fetches]
     assert pages[:2] == ["before=121", "before=111"]
     assert len(pages) <= _settings(scripted).telegram_backfill_pages
     known = {"/s/chan": {"chan/125"}}
-    again = poll_sources(_settings(scripted), [source], {}, known)[0]
+    again = poll_sources(_options(scripted), [source], {}, known)[0]
     assert not again.extra_fetches  # the newest page already reaches a known post
 
 
@@ -233,7 +242,7 @@ def test_sitemap_index_is_followed(scripted: SnapshotServer) -> None:
         body = NEWS_SITEMAP.format(base=base, n=n).encode()
         answer(scripted, f"/news-{n}.xml", 200, body, "application/xml")
     poll = poll_sources(
-        _settings(scripted), [_source(scripted, "/sitemap.xml", kind="sitemap")], {}, {}
+        _options(scripted), [_source(scripted, "/sitemap.xml", kind="sitemap")], {}, {}
     )[0]
     assert poll.parsed is not None
     assert sorted(e.title for e in poll.parsed.entries) == ["Article 1", "Article 2"]

@@ -1,6 +1,6 @@
 """`newswatch retag` and `newswatch explain`, through the CLI, on a real DuckDB file.
 
-The warehouse is filled the way ingest fills it (`flows.extract.process_post` tags each post,
+The warehouse is filled the way ingest fills it (`pipeline.extract.process_post` tags each post,
 `warehouse.load.store_pages` stores it with the watchlist's version); then the watchlist
 changes and the commands run against the file.
 """
@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from extractors.records import EntryKey
 from extractors.topics import load_watchlist
-from flows.extract import process_post
 from newswatch.cli import app
+from pipeline.extract import Post, process_post
 from warehouse import load
 from warehouse.db import connect
 from warehouse.load import article_id
@@ -53,16 +53,17 @@ def warehouse(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     wl = load_watchlist(old)
     pages = [
         process_post(
-            EntryKey("Demo Wire", f"guid-{n}"),
-            "Demo Wire",
-            f"https://wire.example/{n}",
-            title,
-            text,
-            NOW,
-            None,
+            Post(
+                EntryKey("Demo Wire", f"guid-{n}"),
+                "Demo Wire",
+                f"https://wire.example/{n}",
+                title,
+                text,
+                NOW,
+                language="en",
+            ),
             NOW,
             wl,
-            language="en",
         )
         for n, (title, text) in enumerate(POSTS)
     ]

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from extractors.records import EntryKey
 from extractors.topics import load_watchlist
-from flows.extract import process_post
 from newswatch.cli import app
 from newswatch.errors import WarehouseError
+from pipeline.extract import Post, process_post
 from warehouse import load, search
 from warehouse.db import connect
 from warehouse.search import SearchFilters, ensure_index, unsearchable
@@ -39,16 +39,17 @@ def _pages(rows: list[tuple[str, str, int, str, str]], start: int = 0) -> list[A
     wl = load_watchlist(WATCHLIST)
     return [
         process_post(
-            EntryKey(outlet, f"g{start + i}"),
-            outlet,
-            f"https://127.0.0.1/{start + i}",
-            title,
-            text,
-            datetime(2026, 1, day, 9, tzinfo=UTC),
-            None,
+            Post(
+                EntryKey(outlet, f"g{start + i}"),
+                outlet,
+                f"https://127.0.0.1/{start + i}",
+                title,
+                text,
+                datetime(2026, 1, day, 9, tzinfo=UTC),
+                language=language,
+            ),
             NOW,
             wl,
-            language,
         )
         for i, (outlet, language, day, title, text) in enumerate(rows)
     ]

@@ -94,6 +94,7 @@ def test_serve_runs_the_deployments_on_a_local_server(
         with api_client(api) as client:
             found = client.post("/deployments/filter", json={}).json()
             deployments = {d["name"]: d for d in found}
+            parameters = {name: d["parameters"] for name, d in deployments.items()}
             schedules = {
                 name: [s["schedule"] for s in d["schedules"]] for name, d in deployments.items()
             }
@@ -117,6 +118,13 @@ def test_serve_runs_the_deployments_on_a_local_server(
         "search-index": [{"cron": "5-59/15 * * * *", "timezone": "UTC", "day_or": True}],
     }
     assert states == ["COMPLETED", "COMPLETED"], "".join(seen)
+    # serve hands the settings' paths to the flows as parameters (not through os.environ).
+    db = str((tmp_path / "data" / "newswatch.duckdb").resolve())
+    assert {name: p.get("db") for name, p in parameters.items()} == dict.fromkeys(
+        ("ingest", "digest", "search-index"), db
+    )
+    assert parameters["ingest"]["feeds"] == str((tmp_path / "f.yaml").resolve())
+    assert "feeds" not in parameters["search-index"]
     assert articles >= 40
     assert not_indexed == 0
     assert process.returncode == 0

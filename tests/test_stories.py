@@ -8,7 +8,7 @@ from pathlib import Path
 from extractors.articles import extract_article
 from extractors.fingerprints import content_hash, signature
 from extractors.records import EntryKey, ProcessedPage, Source
-from flows.stories import build_index, near_duplicates
+from pipeline.stories import build_index, near_duplicates
 from warehouse import load
 from warehouse.db import connect
 

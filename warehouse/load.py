@@ -71,7 +71,7 @@ def store_pages(
     """Store a batch of processed pages in one transaction: new articles, their stories and
     topic matches, duplicates folded into the story of their original, and the entries' new
     status. Exact copies are found here by content hash; `near` maps the ids of near copies
-    (found by `flows.stories`) to the article each copies. Returns counts: stored,
+    (found by `pipeline.stories`) to the article each copies. Returns counts: stored,
     duplicates, failed."""
     good = [p for p in pages if p.article is not None]
     failed = [p for p in pages if p.article is None]

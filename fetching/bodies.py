@@ -6,6 +6,9 @@ ours, not httpx's: httpx inflates each network chunk whole, so a 64 KB chunk of 
 becomes tens of MB before any cap can look at it; here each step inflates at most what the
 cap still allows. A body that ends early is an error, never a short page: fewer bytes than
 Content-Length (h11 notices and says so) or a gzip stream without its end.
+
+A refused body raises the fetch error of its kind (`BodyTooLarge`, `BodyTruncated`,
+`ConnectionFailed`, `BadContentEncoding`), httpx's own errors translated with their cause.
 """
 
 from __future__ import annotations
@@ -15,13 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-
-class BodyError(Exception):
-    """A body we will not use; `kind` is stored as the fetch's error_kind."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        self.kind = kind
-        super().__init__(message)
+from newswatch.errors import BadContentEncoding, BodyTooLarge, BodyTruncated, ConnectionFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,33 +27,27 @@ class BodyLimits:
     max_unpacked_bytes: int
 
 
-async def read_body(response: httpx.Response, limits: BodyLimits) -> bytes:
-    """The decoded body of `response`, or `BodyError` (too_large, truncated, connection,
-    bad_encoding)."""
+async def read_body(response: httpx.Response, limits: BodyLimits, url: str) -> bytes:
+    """The decoded body of `response` (fetched for `url`), or the `FetchError` that says why
+    not: `BodyTooLarge`, `BodyTruncated`, `ConnectionFailed`, `BadContentEncoding`."""
     declared = _content_length(response)
     if declared is not None and declared > limits.max_body_bytes:
-        raise BodyError(
-            "too_large",
-            f"Content-Length {declared} is over the {limits.max_body_bytes}-byte body cap",
-        )
-    decoder = _Decoder(response.headers.get("content-encoding", ""), limits.max_unpacked_bytes)
+        raise BodyTooLarge(url, limits.max_body_bytes, declared=declared)
+    decoder = _Decoder(url, response.headers.get("content-encoding", ""), limits.max_unpacked_bytes)
     received = 0
     try:
         async for chunk in response.aiter_raw():
             received += len(chunk)
             if received > limits.max_body_bytes:
-                raise BodyError(
-                    "too_large", f"body larger than the {limits.max_body_bytes}-byte cap"
-                )
+                raise BodyTooLarge(url, limits.max_body_bytes)
             decoder.feed(chunk)
     except httpx.RemoteProtocolError as exc:
         # h11: the peer closed before Content-Length bytes (or the last chunk) arrived.
-        raise BodyError("truncated", f"body cut off after {received} bytes: {exc}") from exc
+        raise BodyTruncated(url, received, str(exc)) from exc
     except httpx.NetworkError as exc:
         why = str(exc) or type(exc).__name__
-        raise BodyError(
-            "connection", f"connection broken after {received} bytes of the body: {why}"
-        ) from exc
+        detail = f"connection broken after {received} bytes of the body: {why}"
+        raise ConnectionFailed(url, detail) from exc
     return decoder.finish()
 
 
@@ -68,11 +59,12 @@ def _content_length(response: httpx.Response) -> int | None:
 class _Decoder:
     """Undoes Content-Encoding (identity, gzip, deflate) within the unpacked cap."""
 
-    def __init__(self, encoding: str, cap: int) -> None:
+    def __init__(self, url: str, encoding: str, cap: int) -> None:
+        self.url = url
         codings = [c.strip().lower() for c in encoding.split(",") if c.strip()]
         codings = [c for c in codings if c != "identity"]
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
-            raise BodyError("bad_encoding", f"unsupported Content-Encoding {encoding!r}")
+            raise BadContentEncoding(url, f"unsupported Content-Encoding {encoding!r}")
         self.coding = codings[0] if codings else None
         self.cap = cap
         self.out = bytearray()
@@ -91,8 +83,8 @@ class _Decoder:
 
     def _append(self, data: bytes) -> None:
         if len(self.out) + len(data) > self.cap:
-            what = f"{self.coding} body unpacks to" if self.coding else "body is"
-            raise BodyError("too_large", f"{what} more than the {self.cap}-byte cap")
+            # The unpacked cap: its `limit` (max_unpacked_bytes) tells it from the wire's.
+            raise BodyTooLarge(self.url, self.cap)
         self.out += data
 
     def _inflate(self, data: bytes) -> bytes:
@@ -105,7 +97,8 @@ class _Decoder:
             try:
                 chunk = inflater.decompress(data, room)
             except zlib.error as exc:
-                raise BodyError("bad_encoding", f"{self.coding} body is corrupt: {exc}") from exc
+                detail = f"{self.coding} body is corrupt: {exc}"
+                raise BadContentEncoding(self.url, detail) from exc
             self._append(chunk)
             if inflater.eof:
                 return inflater.unused_data
@@ -144,7 +137,6 @@ class _Decoder:
     def finish(self) -> bytes:
         unfinished = self._inflater is not None and not self._inflater.eof
         if unfinished or (self._pending and self.coding == "deflate"):
-            raise BodyError(
-                "truncated", f"{self.coding} body cut off after {len(self.out)} unpacked bytes"
-            )
+            why = f"the {self.coding} stream has no end (counted unpacked)"
+            raise BodyTruncated(self.url, len(self.out), why)
         return bytes(self.out)

@@ -1,8 +1,8 @@
 """The digest as data: the records of `digests/YYYY-MM-DD.json`, the contract.
 
 The Markdown and HTML digests render these records and nothing else, so the three files
-always say the same thing. `flows/digest.schema.json` is the JSON Schema of the file,
-generated from these records (`python -m flows.digest_model` writes it again after a change;
+always say the same thing. `digest/digest.schema.json` is the JSON Schema of the file,
+generated from these records (`python -m digest.model` writes it again after a change;
 a test fails while the two differ). A change that drops or renames a field is a new
 `SCHEMA_VERSION`.
 """
@@ -128,7 +128,7 @@ def json_schema() -> dict[str, Any]:
     schema = _ADAPTER.json_schema(mode="serialization")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://github.com/newswatch/newswatch/flows/digest.schema.json",
+        "$id": "https://github.com/newswatch/newswatch/digest/digest.schema.json",
         "title": "newswatch daily digest",
         "description": f"digests/YYYY-MM-DD.json, schema_version {SCHEMA_VERSION}",
         **schema,

@@ -17,8 +17,10 @@ gets back the next poll time with the reason for it (stored in `feed_state.sched
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+from extractors.records import Source
 
 WEEK_S = 7 * 24 * 3600
 DAY_S = 24 * 3600
@@ -42,7 +44,7 @@ HTTP_WEIGHTS = {401: 3.0, 403: 3.0, 404: 3.0, 410: 3.0, 429: 0.5}
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The knobs, from settings; per-source bounds override the defaults."""
+    """The knobs (NEWSWATCH_MIN_INTERVAL, ...); per-source bounds override them (`policy_for`)."""
 
     min_interval_s: int = 300
     max_interval_s: int = DAY_S
@@ -72,6 +74,13 @@ class Plan:
     slow_retry: bool
     disabled_reason: str | None
     note: str
+
+
+def policy_for(source: Source, default: Policy) -> Policy:
+    """The polling policy of `source`: its own interval bounds (feeds.yaml) where it has them."""
+    low = source.min_interval_s or default.min_interval_s
+    high = source.max_interval_s or default.max_interval_s
+    return replace(default, min_interval_s=low, max_interval_s=max(low, high))
 
 
 def failure_weight(kind: str | None, status: int | None) -> float:

@@ -23,13 +23,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from extractors.records import EntryKey, FetchResult, ProcessedPage
-from flows.extract import ExtractionPool, PageJob
-from flows.fetch import Fetcher, Request
-from newswatch.settings import Settings
+from fetching.fetch import Fetcher, FetchOptions, Request
+from pipeline.extract import ExtractionPool, PageJob
 from warehouse.archive import ArchiveWriter, Pointer
 from warehouse.queries import PendingEntry
 
 Group = Sequence[PendingEntry]  # the entries that link one page
+
+
+@dataclass(frozen=True, slots=True)
+class PageOptions:
+    """How article pages are fetched: the fetcher's options (with the pages' time limit),
+    and whether each site's robots.txt is asked first."""
+
+    fetch: FetchOptions
+    respect_robots: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +58,10 @@ def group_by_page(pending: Sequence[PendingEntry]) -> list[list[PendingEntry]]:
 
 
 def fetch_and_extract(
-    settings: Settings, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
+    options: PageOptions, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
 ) -> PageBatch:
     """Fetch the page of each group, archive it and extract it in `pool` as it arrives."""
-    return fetch_batch(settings, groups, archive, pool).collect(pool)
+    return fetch_batch(options, groups, archive, pool).collect(pool)
 
 
 @dataclass
@@ -82,7 +90,7 @@ class FetchedBatch:
 
 
 def fetch_batch(
-    settings: Settings, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
+    options: PageOptions, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
 ) -> FetchedBatch:
     """Fetch the page of each group, archive it and submit it to `pool` as it arrives;
     returns once every fetch has ended, with the extractions under way."""
@@ -97,17 +105,17 @@ def fetch_batch(
         else:
             batch.failed[i] = page
 
-    asyncio.run(_fetch(settings, [g[0].entry.url for g in groups], arrived))
+    asyncio.run(_fetch(options, [g[0].entry.url for g in groups], arrived))
     return batch
 
 
 async def _fetch(
-    settings: Settings, urls: Sequence[str], arrived: Callable[[int, FetchResult], None]
+    options: PageOptions, urls: Sequence[str], arrived: Callable[[int, FetchResult], None]
 ) -> None:
-    async with Fetcher(settings, settings.page_timeout) as fetcher:
+    async with Fetcher(options.fetch) as fetcher:
 
         async def one(i: int, url: str) -> None:
-            arrived(i, await fetcher.fetch(Request(url), robots=settings.respect_robots))
+            arrived(i, await fetcher.fetch(Request(url), robots=options.respect_robots))
 
         await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
 

@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 from extractors.discovery import candidate_urls, discover_feeds
 from extractors.feeds import parse_feed
 from extractors.records import FetchResult, ParsedFeed
-from flows.fetch import Request, fetch_many
-from newswatch.settings import Settings
+from fetching.fetch import FetchOptions, Request, fetch_many
 
 MAX_CANDIDATES = 20
 _TELEGRAM_CHANNEL = re.compile(r"^https?://(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
@@ -34,11 +33,12 @@ class Discovery:
     tried: tuple[tuple[str, str], ...] = ()
 
 
-def discover(settings: Settings, url: str) -> Discovery:
+def discover(options: FetchOptions, url: str) -> Discovery:
+    """The feed `url` is, announces, or keeps at a common path; `options` as for feeds."""
     telegram = _TELEGRAM_CHANNEL.match(url)
     if telegram:
         url = f"https://t.me/s/{telegram.group(1)}"
-    page = fetch_many(settings, [Request(url)], settings.feed_timeout)[0]
+    page = fetch_many(options, [Request(url)])[0]
     tried: list[tuple[str, str]] = []
     candidates: list[str] = []
     if page.ok:
@@ -50,9 +50,7 @@ def discover(settings: Settings, url: str) -> Discovery:
         tried.append((url, _reason(page)))
     base = page.final_url or url
     candidates += [c for c in candidate_urls(base) if c not in candidates and c != base]
-    results = fetch_many(
-        settings, [Request(c) for c in candidates[:MAX_CANDIDATES]], settings.feed_timeout
-    )
+    results = fetch_many(options, [Request(c) for c in candidates[:MAX_CANDIDATES]])
     for result in results:
         found = _check(result, tried) if result.ok else None
         if found:

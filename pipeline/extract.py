@@ -68,31 +68,35 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
 
 
-def process_post(
-    key: EntryKey,
-    outlet: str,
-    url: str,
-    title: str,
-    text: str,
-    published: datetime | None,
-    views: int | None,
-    fetched_at: datetime,
-    watchlist: Watchlist,
-    language: str | None = None,
-) -> ProcessedPage:
+@dataclass(frozen=True, slots=True)
+class Post:
     """A self-contained entry (a Telegram post, a feed item without a link): its text is the
-    article, nothing to fetch."""
+    article, nothing to fetch. `language`: the source's, when it declares one."""
+
+    key: EntryKey
+    outlet: str
+    url: str
+    title: str
+    text: str
+    published: datetime | None = None
+    views: int | None = None
+    language: str | None = None
+
+
+def process_post(post: Post, fetched_at: datetime, watchlist: Watchlist) -> ProcessedPage:
+    """Fingerprint and tag a post as an article."""
+    key, url = post.key, post.url
     article = Article(
         url=url,
         canonical_url=canonical_url(url) if is_http_url(url) else entry_urn(key),
-        title=title,
-        text=text,
-        published=published,
-        language=language,
-        site_name=outlet,
+        title=post.title,
+        text=post.text,
+        published=post.published,
+        language=post.language,
+        site_name=post.outlet,
     )
-    page = _processed((key,), key.source, outlet, fetched_at, article, watchlist)
-    return replace(page, views=views, extractor_version=TELEGRAM_EXTRACTOR_VERSION)
+    page = _processed((key,), key.source, post.outlet, fetched_at, article, watchlist)
+    return replace(page, views=post.views, extractor_version=TELEGRAM_EXTRACTOR_VERSION)
 
 
 def entry_urn(key: EntryKey) -> str:
@@ -162,7 +166,7 @@ def _init_worker(watchlist_path: str) -> None:
     # Warm the extractor before any page's timer starts (a no-op when the worker server
     # preloaded it): its first run loads models and caches for 1-2 s, which must not count
     # against the first page's time limit.
-    import flows.warm_worker  # noqa: F401
+    import pipeline.warm_worker  # noqa: F401
 
     _worker_watchlist = load_watchlist(watchlist_path)
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -188,9 +192,9 @@ def _timed_out(job: PageJob, limit: float) -> ProcessedPage:
 
 
 # What the server that worker pools fork from imports first: the main module (so no worker
-# imports it again), the feed parser (flows.poll forks its parsers from the same server) and
-# the extractor, run once (flows/warm_worker.py).
-WORKER_PRELOAD = ("__main__", "extractors.feeds", "flows.warm_worker")
+# imports it again), the feed parser (pipeline.poll forks its parsers from the same server) and
+# the extractor, run once (pipeline/warm_worker.py).
+WORKER_PRELOAD = ("__main__", "extractors.feeds", "pipeline.warm_worker")
 
 
 def start_worker_server() -> None:

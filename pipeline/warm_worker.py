@@ -1,11 +1,13 @@
 """Imported once, by the server process that worker pools fork from (see
-`flows.extract.start_worker_server`), never by anything else: importing it loads the
+`pipeline.extract.start_worker_server`), never by anything else: importing it loads the
 extractor and runs it once on a small page, so trafilatura, lxml, the language identifier's
 model and the date parser are loaded and warm before any worker forks. Each extraction
 worker then starts ready instead of spending ~1.4 s of CPU on that itself.
 """
 
 from __future__ import annotations
+
+import logging
 
 _PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Warm-up article</title></head>
@@ -24,12 +26,18 @@ invited residents to comment before the end of February.</p>
 
 
 def _warm_up() -> None:
-    try:
-        from extractors.articles import extract_article
+    """Extract the page once. Only `ExtractionError` is caught (an extractor that judged
+    this page too thin): the caches are warm either way, and the workers lose nothing.
+    Anything else (an extractor that cannot import or crashes on a plain page) is raised:
+    every worker would fail on every page the same way, so it should fail here, loudly,
+    where the traceback names it, rather than as thousands of `extraction_crash` rows."""
+    from extractors.articles import extract_article
+    from newswatch.errors import ExtractionError
 
+    try:
         extract_article(_PAGE, "https://warm-up.invalid/2026/01/05/harbour")
-    except Exception:  # a failed warm-up costs the workers only their head start
-        pass
+    except ExtractionError as exc:
+        logging.getLogger(__name__).warning("warm-up page not extracted error=%s", exc)
 
 
 _warm_up()

@@ -5,7 +5,7 @@ One poll of a batch of sources is a few rounds of concurrent fetches: the feeds 
 the child sitemaps of sitemap indexes and the older pages of Telegram channels whose newest
 page held no post we knew. A body identical to the last one parsed (some servers send no
 validators, or the same ETag for a changed feed) is not parsed again. `store_polls` stores
-a batch of polls and plans each source's next poll (`flows.schedule`).
+a batch of polls and plans each source's next poll (`pipeline.schedule`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import hashlib
 import multiprocessing
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -32,9 +32,8 @@ from extractors.records import (
     unique_entries,
 )
 from extractors.telegram import older_page_url
-from flows.fetch import Fetcher, Request, fetch_many
-from flows.schedule import Outcome, plan_next
-from newswatch.settings import Settings
+from fetching.fetch import Fetcher, FetchOptions, Request, fetch_many
+from pipeline.schedule import Outcome, Policy, plan_next, policy_for
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
 from warehouse.queries import FeedState
@@ -70,34 +69,48 @@ class Poll:
 MIN_FEEDS_FOR_PARSER_POOL = 50
 
 
+@dataclass(frozen=True, slots=True)
+class PollOptions:
+    """How a batch of sources is polled and its next polls planned: the fetcher's options
+    (with the feeds' time limit), processes for parsing (`workers`, one core stays with the
+    fetching), child sitemaps followed per source, older Telegram pages fetched per poll,
+    and the default polling policy (a source's own bounds in feeds.yaml override it)."""
+
+    fetch: FetchOptions
+    workers: int = 1
+    max_child_sitemaps: int = 50
+    telegram_backfill_pages: int = 3
+    policy: Policy = field(default_factory=Policy)
+
+
 def poll_sources(
-    settings: Settings,
+    options: PollOptions,
     sources: Sequence[Source],
     states: Mapping[str, FeedState],
     known_posts: Mapping[str, set[str]],
 ) -> list[Poll]:
     """Poll `sources` (results in the same order). `known_posts`: guids already stored for
     Telegram sources, so backfilling stops at the first page that reaches them."""
-    polls = asyncio.run(_first_round(settings, sources, states))
-    polls = _follow_sitemap_indexes(settings, polls)
-    return _backfill_telegram(settings, polls, known_posts)
+    polls = asyncio.run(_first_round(options, sources, states))
+    polls = _follow_sitemap_indexes(options, polls)
+    return _backfill_telegram(options, polls, known_posts)
 
 
 async def _first_round(
-    settings: Settings, sources: Sequence[Source], states: Mapping[str, FeedState]
+    options: PollOptions, sources: Sequence[Source], states: Mapping[str, FeedState]
 ) -> list[Poll]:
     """Fetch every feed; each changed body is parsed as soon as it arrives, in a process
     pool when there are many, so parsing overlaps with the fetches still in flight."""
     pool = None
-    if len(sources) >= MIN_FEEDS_FOR_PARSER_POOL and settings.workers > 1:
+    if len(sources) >= MIN_FEEDS_FOR_PARSER_POOL and options.workers > 1:
         # Workers need only the parser: forked from a server that imported just that, they
         # start in milliseconds instead of importing the whole pipeline each.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["extractors.feeds"])
         # One core stays with this process, which does the fetching meanwhile.
-        pool = ProcessPoolExecutor(settings.workers - 1, mp_context=context)
+        pool = ProcessPoolExecutor(options.workers - 1, mp_context=context)
     try:
-        async with Fetcher(settings, settings.feed_timeout) as fetcher:
+        async with Fetcher(options.fetch) as fetcher:
             looks = (_poll_one(fetcher, s, states.get(s.name), pool) for s in sources)
             return list(await asyncio.gather(*looks))
     finally:
@@ -131,7 +144,7 @@ def _request(source: Source, state: FeedState | None) -> Request:
     return Request(state.moved_to or source.url, state.etag, state.last_modified)
 
 
-def _follow_sitemap_indexes(settings: Settings, polls: list[Poll]) -> list[Poll]:
+def _follow_sitemap_indexes(options: PollOptions, polls: list[Poll]) -> list[Poll]:
     """Replace each sitemap index's poll by one holding the entries of its child sitemaps
     (two levels deep at most, `max_child_sitemaps` per source)."""
     for _depth in range(2):
@@ -139,11 +152,11 @@ def _follow_sitemap_indexes(settings: Settings, polls: list[Poll]) -> list[Poll]
             (i, url)
             for i, p in enumerate(polls)
             if p.parsed and p.parsed.children
-            for url in p.parsed.children[: settings.max_child_sitemaps]
+            for url in p.parsed.children[: options.max_child_sitemaps]
         ]
         if not wanted:
             break
-        fetches = fetch_many(settings, [Request(u) for _, u in wanted], settings.feed_timeout)
+        fetches = fetch_many(options.fetch, [Request(u) for _, u in wanted])
         children: dict[int, list[ParsedFeed]] = {}
         for (i, _url), fetch in zip(wanted, fetches, strict=True):
             polls[i] = replace(polls[i], extra_fetches=(*polls[i].extra_fetches, fetch))
@@ -173,10 +186,10 @@ def _merge_children(poll: Poll, children: list[ParsedFeed]) -> Poll:
 
 
 def _backfill_telegram(
-    settings: Settings, polls: list[Poll], known_posts: Mapping[str, set[str]]
+    options: PollOptions, polls: list[Poll], known_posts: Mapping[str, set[str]]
 ) -> list[Poll]:
     """Fetch older pages of channels (`?before=`) until a page reaches a known post."""
-    for _page in range(settings.telegram_backfill_pages):
+    for _page in range(options.telegram_backfill_pages):
         wanted = {
             i: url
             for i, p in enumerate(polls)
@@ -184,7 +197,7 @@ def _backfill_telegram(
         }
         if not wanted:
             break
-        fetches = fetch_many(settings, [Request(u) for u in wanted.values()], settings.feed_timeout)
+        fetches = fetch_many(options.fetch, [Request(u) for u in wanted.values()])
         for (i, url), fetch in zip(wanted.items(), fetches, strict=True):
             polls[i] = _add_older(polls[i], url, fetch)
     return polls
@@ -202,21 +215,22 @@ def _older_page(poll: Poll, known: set[str]) -> str | None:
 
 
 def _add_older(poll: Poll, url: str, fetch: FetchResult) -> Poll:
-    assert poll.parsed is not None
+    newest = poll.parsed
+    assert newest is not None
     poll = replace(poll, extra_fetches=(*poll.extra_fetches, fetch), older_page=None)
     if not fetch.ok:
         return poll  # the newest page is in; older posts wait for the next poll
     older = parse_feed(fetch.body, url, content_type=fetch.content_type, kind="telegram")
-    have = {e.guid for e in poll.parsed.entries}
+    have = {e.guid for e in newest.entries}
     if not older.entries or older.entries[-1].guid in have:
         return poll  # the channel's beginning, or a page we already have
-    parsed = replace(poll.parsed, entries=unique_entries([*older.entries, *poll.parsed.entries]))
+    parsed = replace(newest, entries=unique_entries([*older.entries, *newest.entries]))
     return replace(poll, parsed=parsed, older_page=older_page_url(fetch.body, url))
 
 
 def store_polls(
     con: duckdb.DuckDBPyConnection,
-    settings: Settings,
+    policy: Policy,
     run_id: str,
     polls: Sequence[Poll],
     states: Mapping[str, FeedState],
@@ -224,7 +238,8 @@ def store_polls(
     now: datetime,
 ) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """Archive the bodies, store the polls, and plan and store each source's next poll, in a
-    few statements for the whole batch. Returns new entries per source and the plans."""
+    few statements for the whole batch (`policy`: the default bounds, see `PollOptions`).
+    Returns new entries per source and the plans."""
     rows = [
         load.PollRow(
             poll.source.name,
@@ -239,13 +254,13 @@ def store_polls(
     ]
     new = load.record_polls(con, run_id, rows, now)
     rates = queries.published_last_week(con, [p.source.name for p in polls], now)
-    plans = [_plan(settings, poll, states.get(poll.source.name), rates, now) for poll in polls]
+    plans = [_plan(policy, poll, states.get(poll.source.name), rates, now) for poll in polls]
     load.record_schedules(con, plans, now)
     return new, plans
 
 
 def _plan(
-    settings: Settings,
+    policy: Policy,
     poll: Poll,
     state: FeedState | None,
     rates: Mapping[str, int],
@@ -265,7 +280,7 @@ def _plan(
     plan = plan_next(
         outcome,
         now=now,
-        policy=settings.policy(poll.source),
+        policy=policy_for(poll.source, policy),
         failure_score=state.failure_score,
         consecutive_failures=state.consecutive_failures,
     )

@@ -25,7 +25,7 @@ import jinja2
 import nh3
 from markupsafe import Markup, escape
 
-from flows.digest_model import DayCount, Digest, DigestStory, Spike, TopicDigest
+from digest.model import DayCount, Digest, DigestStory, Spike, TopicDigest
 
 SPARKS = "▁▂▃▄▅▆▇█"
 _MD_SPECIAL = "\\[]<>*_`#|~!"
@@ -181,7 +181,7 @@ def sanitise(html: str) -> Markup:
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("flows", "templates"),
+        loader=jinja2.PackageLoader("digest", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -205,7 +205,7 @@ def _environment() -> jinja2.Environment:
 @cache
 def _stylesheet() -> tuple[str, str]:
     """The page's CSS and its CSP hash (the only style the page may apply)."""
-    css = resources.files("flows").joinpath("templates", "digest.css").read_text("utf-8")
+    css = resources.files("digest").joinpath("templates", "digest.css").read_text("utf-8")
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
     return css, f"'sha256-{digest}'"
 

@@ -3,9 +3,15 @@
 Feeds and pages are untrusted: every connection (so every redirect hop) goes to an address
 checked first, and loopback, private, link-local, multicast and reserved ones are refused
 unless the host is listed in `allowed_hosts` (the demo and tests list their own loopback
-server; see `flows.guard`). Bodies are capped on the wire and unpacked, a cut-off body is an
-error (`flows.bodies`), and requests are capped in total time and redirects. Every outcome,
-good or bad, comes back as a `FetchResult`; httpx errors never escape.
+server; see `fetching.guard`). Bodies are capped on the wire and unpacked, a cut-off body is
+an error (`fetching.bodies`), and requests are capped in total time and redirects.
+
+Failures are the error tree's (`newswatch.errors`): httpx's and the guard's exceptions are
+translated here, at the boundary, into `TransientFetchError` (timeouts, connection errors,
+cut-off bodies, 429 and 5xx) and `PermanentFetchError` (DNS, refused address, TLS, bad URL,
+404, 410, caps, redirects) subclasses carrying their facts, `raise ... from exc`. A failure
+of one URL never stops the batch: `Fetcher.fetch` turns the error that ended it into data,
+a `FetchResult` whose `error_kind` is the error's `kind` (the strings stored in `fetches`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import re
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,9 +32,20 @@ import httpcore
 import httpx
 
 from extractors.records import FetchResult
-from flows.bodies import BodyError, BodyLimits, read_body
-from flows.guard import AddressRefused, DnsError, GuardedBackend
-from newswatch.settings import Settings
+from fetching.bodies import BodyLimits, read_body
+from fetching.guard import AddressRefused, DnsError, GuardedBackend
+from newswatch.errors import (
+    BadUrl,
+    ConnectionFailed,
+    DnsFailure,
+    FetchError,
+    FetchTimeout,
+    RefusedAddress,
+    RobotsDisallowed,
+    TlsError,
+    TooManyRedirects,
+    http_status_error,
+)
 
 REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -43,6 +60,32 @@ class Request:
     last_modified: str | None = None
 
 
+TransportFactory = Callable[[], httpx.AsyncBaseTransport]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOptions:
+    """What a fetcher may do: who it says it is, where it may go, how long and how much.
+
+    `timeout` is the whole request's (every redirect hop and the body included); the body
+    caps are on the wire and after gzip/deflate; `per_host_delay` is the least time between
+    the starts of two requests to one host. `transport`, when set, makes each host's
+    connection pool (tests hand in one aimed at their loopback server); by default each host
+    gets a pool whose every connection goes through the address guard, refusing private and
+    loopback addresses unless the host is in `allowed_hosts`."""
+
+    user_agent: str
+    timeout: float = 20.0
+    allowed_hosts: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_unpacked_bytes: int = 50 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 10
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    transport: TransportFactory | None = None
+
+
 class Fetcher:
     """Fetches many URLs concurrently within global and per-host limits.
 
@@ -53,17 +96,17 @@ class Fetcher:
     cookies, and the client's layers for those cost more per conditional GET (~0.3 ms) than
     the request itself. Use as `async with Fetcher(...) as fetcher`."""
 
-    def __init__(self, settings: Settings, timeout: float) -> None:
-        self.settings = settings
-        self.timeout = timeout
+    def __init__(self, options: FetchOptions) -> None:
+        self.options = options
+        self.timeout = options.timeout
         self._tls = ssl.create_default_context()
-        self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
-        self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._timeouts = httpx.Timeout(timeout).as_dict()
-        self._limits = BodyLimits(settings.max_body_bytes, settings.max_unpacked_bytes)
-        self._global = asyncio.Semaphore(settings.concurrency)
+        self._transports: dict[str, httpx.AsyncBaseTransport] = {}
+        self._headers = {"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._timeouts = httpx.Timeout(options.timeout).as_dict()
+        self._limits = BodyLimits(options.max_body_bytes, options.max_unpacked_bytes)
+        self._global = asyncio.Semaphore(options.concurrency)
         self._per_host: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(settings.per_host_concurrency)
+            lambda: asyncio.Semaphore(options.per_host_concurrency)
         )
         self._next_start: dict[str, float] = {}
         self._robots = RobotsCache(self)
@@ -76,9 +119,10 @@ class Fetcher:
             await transport.aclose()
         self._transports.clear()
 
-    def _transport(self, host: str) -> httpx.AsyncHTTPTransport:
+    def _transport(self, host: str) -> httpx.AsyncBaseTransport:
         if host not in self._transports:
-            self._transports[host] = build_transport(self.settings, self._tls)
+            made = self.options.transport
+            self._transports[host] = made() if made else build_transport(self.options, self._tls)
         return self._transports[host]
 
     async def fetch_all(
@@ -89,26 +133,31 @@ class Fetcher:
         return list(await asyncio.gather(*fetches))
 
     async def fetch(self, request: Request, *, robots: bool = False) -> FetchResult:
-        """One request, with redirects, within `self.timeout` seconds in all."""
+        """One request, with redirects, within `self.timeout` seconds in all. Whatever
+        happens comes back as a `FetchResult`: the `FetchError` that ended a failed request
+        becomes its `error_kind` and `error_message`."""
         started = time.perf_counter()
-        timeout = self.timeout
+        try:
+            return await self._fetch_or_raise(request, robots, started)
+        except FetchError as exc:
+            return _failure(request.url, started, exc)
+
+    async def _fetch_or_raise(self, request: Request, robots: bool, started: float) -> FetchResult:
         if robots and not await self._robots.allowed(request.url):
-            message = "the site's robots.txt disallows this URL for newswatch"
-            return _failure(request.url, started, "robots_disallowed", message)
+            raise RobotsDisallowed(request.url)
         host = (urlsplit(request.url).hostname or "").lower()
         async with self._global, self._per_host[host]:
             await self._wait_turn(host)
             try:
                 # asyncio.timeout, not wait_for: no extra task per request.
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(self.timeout):
                     return await self._fetch(request, started)
-            except TimeoutError:
-                message = f"no complete answer in {timeout:g} s"
-                return _failure(request.url, started, "timeout", message)
+            except TimeoutError as exc:
+                raise FetchTimeout(request.url, self.timeout) from exc
 
     async def _wait_turn(self, host: str) -> None:
         """Keep `per_host_delay` seconds between the starts of two requests to one host."""
-        delay = self.settings.per_host_delay
+        delay = self.options.per_host_delay
         if delay <= 0:
             return
         now = time.monotonic()
@@ -122,21 +171,12 @@ class Fetcher:
         headers = _conditional_headers(request)
         moved_to: str | None = None  # set while every hop so far was permanent
         permanent = True
-        for _hop in range(self.settings.max_redirects + 1):
+        for _hop in range(self.options.max_redirects + 1):
             try:
                 _check_scheme(url)
                 response = await self._get(url, headers)
-            except AddressRefused as exc:
-                return _failure(url, started, "refused_address", str(exc), original=request.url)
-            except (ValueError, httpx.InvalidURL) as exc:
-                return _failure(url, started, "bad_url", str(exc), original=request.url)
-            except DnsError as exc:
-                return _failure(url, started, "dns", str(exc), original=request.url)
-            except httpx.TimeoutException:
-                return _failure(url, started, "timeout", "timed out", original=request.url)
-            except httpx.TransportError as exc:
-                kind = "tls" if _is_tls(exc) else "connection"
-                return _failure(url, started, kind, _describe(exc), original=request.url)
+            except (AddressRefused, DnsError, ValueError, httpx.TransportError) as exc:
+                raise translate(url, exc) from exc
             if isinstance(response, FetchResult):
                 return replace(response, url=request.url, moved_to=moved_to)
             status, location = response
@@ -144,9 +184,7 @@ class Fetcher:
             permanent = permanent and status in (301, 308)
             moved_to = url if permanent else None
             headers = {}  # validators belong to the old URL
-        return _failure(
-            url, started, "too_many_redirects", f"more than {self.settings.max_redirects} redirects"
-        )
+        raise TooManyRedirects(url, self.options.max_redirects)
 
     async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, location) when it redirects."""
@@ -162,9 +200,9 @@ class Fetcher:
             if response.status_code in REDIRECTS and location:
                 return response.status_code, location
             try:
-                body = await read_body(response, self._limits)
-            except BodyError as exc:
-                return _result(url, response, b"", (exc.kind, str(exc)), started)
+                body = await read_body(response, self._limits, url)
+            except FetchError as exc:  # the answer came, its body is refused: keep its facts
+                return _result(url, response, b"", exc, started)
             return _result(url, response, body, None, started)
         finally:
             await response.aclose()
@@ -172,10 +210,27 @@ class Fetcher:
 
 def _check_scheme(url: str) -> None:
     """Only http(s) URLs with a host are fetched. The address check itself happens when a
-    connection is opened (`flows.guard.GuardedBackend`), on the address connected to."""
+    connection is opened (`fetching.guard.GuardedBackend`), on the address connected to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {url!r}")
+        raise BadUrl(url, f"not an http(s) URL: {url!r}")
+
+
+def translate(url: str, exc: Exception) -> FetchError:
+    """Our error for what httpx (or the address guard) raised while fetching `url`."""
+    if isinstance(exc, FetchError):
+        return exc
+    if isinstance(exc, AddressRefused):
+        return RefusedAddress(url, str(exc))
+    if isinstance(exc, DnsError):
+        return DnsFailure(url, str(exc))
+    if isinstance(exc, (ValueError, httpx.InvalidURL)):
+        return BadUrl(url, str(exc))
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchTimeout(url)
+    if _is_tls(exc):
+        return TlsError(url, _describe(exc))
+    return ConnectionFailed(url, _describe(exc))
 
 
 def _conditional_headers(request: Request) -> dict[str, str]:
@@ -191,30 +246,31 @@ def _result(
     url: str,
     response: httpx.Response,
     body: bytes,
-    body_error: tuple[str, str] | None,
+    body_error: FetchError | None,
     started: float,
 ) -> FetchResult:
-    """The result of a response; `body_error` (kind, message) when the body was refused."""
+    """The result of a response: a failure when its body was refused (`body_error`) or its
+    status is an error (`http_status_error`: transient for 429 and 5xx), with the answer's
+    facts (status, validators, Retry-After) either way."""
     status = response.status_code
-    error_kind = error = None
-    if body_error is not None:
-        error_kind, error = body_error
-    elif status >= 400:
-        error_kind, error = "http_status", f"HTTP {status} {response.reason_phrase}".strip()
+    retry_after = _retry_after(response.headers.get("retry-after"))
+    error = body_error
+    if error is None and status >= 400:
+        error = http_status_error(url, status, response.reason_phrase, retry_after_s=retry_after)
     return FetchResult(
         url=url,
         final_url=str(response.url),
         status=status,
-        body=b"" if error_kind else body,
+        body=b"" if error else body,
         content_type=response.headers.get("content-type", ""),
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         elapsed_ms=(time.perf_counter() - started) * 1000,
         fetched_at=datetime.now(UTC),
-        error_kind=error_kind,
-        error_message=error,
+        error_kind=error.kind if error else None,
+        error_message=error.detail if error else None,
         not_modified=status == 304,
-        retry_after_s=_retry_after(response.headers.get("retry-after")),
+        retry_after_s=retry_after,
         max_age_s=_max_age(response.headers.get("cache-control")),
     )
 
@@ -240,17 +296,17 @@ def _max_age(value: str | None) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def _failure(
-    url: str, started: float, kind: str, message: str, *, original: str | None = None
-) -> FetchResult:
+def _failure(url: str, started: float, error: FetchError) -> FetchResult:
+    """A request for `url` that got no answer: `error` (raised at `error.url`, the hop it
+    reached) as data."""
     return FetchResult(
-        url=original or url,
-        final_url=url,
+        url=url,
+        final_url=error.url,
         status=None,
         elapsed_ms=(time.perf_counter() - started) * 1000,
         fetched_at=datetime.now(UTC),
-        error_kind=kind,
-        error_message=message,
+        error_kind=error.kind,
+        error_message=error.detail,
     )
 
 
@@ -263,7 +319,7 @@ def _is_tls(exc: Exception) -> bool:
     return "ssl" in text or "certificate" in text
 
 
-def build_transport(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+def build_transport(options: FetchOptions, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     """The connection pool for one host: no proxies from the environment (a transport never
     reads them), as many connections as one host may have, and every connection opened
     through the address guard (httpx takes no network backend, so its pool is replaced by
@@ -271,22 +327,22 @@ def build_transport(settings: Settings, tls: ssl.SSLContext) -> httpx.AsyncHTTPT
     transport = httpx.AsyncHTTPTransport(verify=tls)
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=tls,
-        max_connections=settings.per_host_concurrency,
-        max_keepalive_connections=settings.per_host_concurrency,
+        max_connections=options.per_host_concurrency,
+        max_keepalive_connections=options.per_host_concurrency,
         keepalive_expiry=5.0,  # httpx's default
-        network_backend=GuardedBackend(settings.allowed_host_list),
+        network_backend=GuardedBackend(options.allowed_hosts),
     )
     return transport
 
 
 def fetch_many(
-    settings: Settings, requests: Sequence[Request], timeout: float, *, robots: bool = False
+    options: FetchOptions, requests: Sequence[Request], *, robots: bool = False
 ) -> list[FetchResult]:
     """Fetch `requests` concurrently; results in the same order. `robots`: honour robots.txt
     (for article pages; feeds are published to be polled)."""
 
     async def run() -> list[FetchResult]:
-        async with Fetcher(settings, timeout) as fetcher:
+        async with Fetcher(options) as fetcher:
             return await fetcher.fetch_all(requests, robots=robots)
 
     return asyncio.run(run())
@@ -310,15 +366,15 @@ class RobotsCache:
         async with self._locks[origin]:
             if origin not in self._parsers:
                 self._parsers[origin] = await self._load(origin)
-        return self._parsers[origin].can_fetch(self.fetcher.settings.user_agent, url)
+        return self._parsers[origin].can_fetch(self.fetcher.options.user_agent, url)
 
     async def _load(self, origin: str) -> RobotFileParser:
         parser = RobotFileParser(f"{origin}/robots.txt")
         result = await self.fetcher.fetch(Request(f"{origin}/robots.txt"))
         if result.status in (401, 403):
-            parser.disallow_all = True
+            parser.parse(["User-agent: *", "Disallow: /"])
         elif result.ok:
             parser.parse(result.body.decode("utf-8", "replace").splitlines())
         else:
-            parser.allow_all = True
+            parser.parse([])  # no rules: everything allowed
         return parser

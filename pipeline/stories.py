@@ -40,16 +40,15 @@ def near_duplicates(
     the id of that one. Pages are taken earliest first and indexed as they go, so copies
     within the batch find each other."""
     found: dict[str, str] = {}
-    dated = [p for p in pages if p.article is not None]
-    dated.sort(key=lambda p: p.article.published or now)  # type: ignore[union-attr]
-    for page in dated:
-        assert page.article is not None
-        aid = article_id(page.article.canonical_url)
+    dated = [(p, p.article) for p in pages if p.article is not None]
+    dated.sort(key=lambda pair: pair[1].published or now)
+    for page, article in dated:
+        aid = article_id(article.canonical_url)
         if aid in index:
             continue  # stored already, or seen earlier in this batch
-        fp = page.fingerprint or fingerprint(page.article.text, page.signature)
+        fp = page.fingerprint or fingerprint(article.text, page.signature)
         hit = index.find(fp)
         if hit is not None and hit != aid:
             found[aid] = hit
-        index.add(aid, fp, page.article.published or now)
+        index.add(aid, fp, article.published or now)
     return found

@@ -1,0 +1,155 @@
+"""`newswatch ingest`, `digest`, `reprocess` and `retag`: the commands that run the pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from newswatch.cli_common import (
+    DbOption,
+    FeedsOption,
+    WatchlistOption,
+    cli_settings,
+    console,
+    parse_day,
+    quiet_prefect,
+)
+from newswatch.settings import Settings
+
+
+def ingest(
+    all_sources: Annotated[
+        bool, typer.Option("--all-sources", help="Poll every enabled source, due or not.")
+    ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="Only shard k/n of the sources, e.g. 1/2 (workers sharing a lake)."),
+    ] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Poll the sources that are due, fetch new articles, tag them and load them into DuckDB.
+
+    Each source has its own next poll time, which follows how often it publishes and backs
+    off when it fails (see `newswatch sources`).
+
+    Example: newswatch ingest --feeds seeds/feeds.yaml --db data/newswatch.duckdb
+    """
+    from flows.ingest import ingest as ingest_flow
+
+    settings = cli_settings(feeds, watchlist, db)
+    check_config(settings)
+    with quiet_prefect():
+        result = ingest_flow(all_sources=all_sources, shard=shard, settings=settings)
+    print_ingest(result)
+
+
+def check_config(settings: Settings) -> None:
+    """Fail on a bad feeds or watchlist file before any flow starts, with one clear line."""
+    from extractors.topics import load_watchlist
+    from newswatch.config import load_sources
+
+    load_sources(settings.feeds)
+    load_watchlist(settings.watchlist)
+
+
+def print_ingest(result: dict[str, Any]) -> None:
+    failures = ", ".join(f"{k} {v}" for k, v in sorted(result["failures"].items())) or "none"
+    # Beyond NEWSWATCH_MAX_ENTRIES_PER_SOURCE: recorded, fetched by the next runs.
+    waiting = result.get("entries_waiting", 0)
+    console.print(
+        f"ingest {result['status']}: {result['sources']} sources polled "
+        f"({result['feeds_failed']} failed, {result['feeds_not_modified']} not modified), "
+        f"{result['entries_new']} new entries, {result['articles_new']} new articles, "
+        f"{result['duplicates']} duplicates, failures: {failures}"
+        + (f"; {waiting} entries wait for the next runs" if waiting else "")
+    )
+
+
+def digest(
+    day: Annotated[
+        str | None, typer.Option(help="Day to digest, YYYY-MM-DD (default: yesterday, UTC).")
+    ] = None,
+    all_days: Annotated[
+        bool, typer.Option("--all-days", help="Write a digest for every day with articles.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for digest files (default: digests/ beside the database)."),
+    ] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the daily digest as Markdown, HTML and JSON: per topic, the top stories by
+    outlets, new and continuing, a spike flag, a 14-day chart, quotes and outlets.
+
+    Example: newswatch digest --day 2026-01-05
+    """
+    from flows.digest import digest as digest_flow
+
+    if day is not None:
+        parse_day(day)
+    settings = cli_settings(feeds, watchlist, db)
+    with quiet_prefect():
+        paths = digest_flow(
+            day=day, all_days=all_days, out=str(out) if out else None, settings=settings
+        )
+    for path in paths:  # the Markdown; the HTML and JSON of the same day lie beside it
+        console.print(f"{path} (+ .html, .json)", markup=False)
+
+
+def reprocess(
+    since: Annotated[
+        str | None, typer.Option(help="Only articles fetched since this day, YYYY-MM-DD.")
+    ] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Re-extract and re-tag stored articles from the raw archive, with no network: rows are
+    updated in place, so counts do not change.
+
+    Example: newswatch reprocess --since 2026-01-01
+    """
+    from flows.reprocess import reprocess as reprocess_flow
+
+    if since is not None:
+        parse_day(since)
+    settings = cli_settings(feeds, watchlist, db)
+    with quiet_prefect():
+        counts = reprocess_flow(since=since, settings=settings)
+    console.print(
+        f"reprocess: {counts['pages']} pages re-extracted from the archive, "
+        f"{counts['posts']} posts re-tagged, {counts['unchanged_missing']} not in the archive "
+        f"and {counts['unchanged_failed']} no longer extracting (left as they were)"
+    )
+
+
+def retag(
+    all_articles: Annotated[
+        bool, typer.Option("--all", help="Re-tag every article, whatever it was tagged with.")
+    ] = False,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Tag stored articles again from their stored title and text, after the watchlist
+    changed: only those tagged with another watchlist version, unless --all.
+
+    Example: newswatch retag --watchlist seeds/watchlist.yaml
+    """
+    from extractors.topics import load_watchlist
+    from pipeline.retag import retag_articles
+
+    settings = cli_settings(feeds, watchlist, db)
+    load_watchlist(settings.watchlist)  # a broken watchlist fails here, in one line
+    counts = retag_articles(settings.warehouse_url, settings.watchlist, all_articles)
+    console.print(
+        f"retag: {counts['articles']} articles re-tagged with watchlist {counts['version']} "
+        f"({counts['matches']} topic matches, {counts['about']} about) "
+        f"in {counts['seconds']:.2f} s"
+    )

@@ -1,0 +1,219 @@
+"""`newswatch sources` and its subcommands: the health of each source, and managing the
+feeds file (enable, add with feed discovery, OPML import and export)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from newswatch.cli_common import (
+    DbOption,
+    FeedsOption,
+    WatchlistOption,
+    cli_settings,
+    console,
+    rows_table,
+    short,
+)
+from newswatch.errors import NewswatchError
+
+sources_app = typer.Typer(invoke_without_command=True)
+
+HEALTH_COLUMNS = {
+    "name": "source",
+    "kind": "kind",
+    "last_poll_at": "last poll",
+    "status": "status",
+    "failure_score": "failures",
+    "next_poll_at": "next poll",
+    "volume": "7 days / usual",
+    "problem": "problem",
+}
+
+
+@sources_app.callback()
+def sources(
+    ctx: typer.Context,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Show each configured source's health: last poll and result, failure score, next poll,
+    entries in the last 7 days against its usual weekly volume, and why it is disabled.
+
+    Example: newswatch sources --db data/newswatch.duckdb
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from datetime import UTC, datetime
+
+    from warehouse.db import connect
+    from warehouse.queries import source_health
+
+    settings = cli_settings(feeds, watchlist, db)
+    with connect(settings.warehouse_url, read_only=True) as con:
+        rows = source_health(con, datetime.now(UTC))
+    table = rows_table(list(HEALTH_COLUMNS.values()), [_health_row(r) for r in rows])
+    console.print(table)
+
+
+def _health_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    status = row["last_result"] or "never polled"
+    if row["last_status"]:
+        status += f" ({row['last_status']})"
+    quiet = row["usual_7d"] >= 3 and row["entries_7d"] < row["usual_7d"] / 3
+    volume = f"{row['entries_7d']} / {row['usual_7d']:g}" + (" QUIET" if quiet else "")
+    if row["disabled_reason"]:
+        problem = f"DISABLED: {row['disabled_reason']}"
+    elif row["slow_retry"]:
+        problem = f"SLOW RETRY: {row['last_error_kind']}: {row['last_error']}"
+    elif row["last_error_kind"]:
+        problem = f"{row['last_error_kind']}: {row['last_error']}"
+    else:
+        problem = ""
+    values = row | {"status": status, "volume": volume, "problem": problem}
+    return tuple(short(values[c]) for c in HEALTH_COLUMNS)
+
+
+@sources_app.command("enable")
+def sources_enable(
+    name: Annotated[str, typer.Argument(help="The source's name, as in feeds.yaml.")],
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Re-enable a disabled source and forget its failures; it is polled on the next run.
+
+    Example: newswatch sources enable "Meduza"
+    """
+    from warehouse.db import connect
+    from warehouse.load import enable_source
+
+    settings = cli_settings(feeds, watchlist, db)
+    with connect(settings.warehouse_url) as con:
+        if not enable_source(con, name):
+            raise NewswatchError(f"no source named {name!r} in {settings.db}")
+    console.print(f"{name}: enabled, polled on the next ingest run")
+
+
+@sources_app.command("add")
+def sources_add(
+    url: Annotated[str, typer.Argument(help="A feed, a site page, or a t.me channel.")],
+    language: Annotated[str, typer.Option(help="ISO 639-1 code of the source's language.")],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 code of the outlet.")],
+    name: Annotated[str | None, typer.Option(help="Name (default: the feed's title).")] = None,
+    outlet: Annotated[str | None, typer.Option(help="Outlet (default: the name).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Find and check, save nothing.")
+    ] = False,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Find the feed of a site (autodiscovery, then common paths), check that it parses to
+    entries, and add it to the feeds file.
+
+    Example: newswatch sources add https://meduza.io/en --language en --country LV
+    """
+    from extractors.records import Source
+    from newswatch.config import append_sources
+    from newswatch.options import fetch_options
+    from pipeline.discover import discover
+
+    settings = cli_settings(feeds, watchlist, db)
+    found = discover(fetch_options(settings), url)
+    for tried, why in found.tried:
+        console.print(f"  tried {tried}: {why}", markup=False)
+    if found.feed_url is None or found.kind is None:
+        raise NewswatchError(f"no working feed found for {url} ({len(found.tried)} URLs tried)")
+    title = name or found.title or found.feed_url
+    source = Source(title, found.kind, found.feed_url, language, country, outlet or title)
+    console.print(
+        f"found {found.kind} feed {found.feed_url} ({found.entries} entries): {title}", markup=False
+    )
+    if not dry_run:
+        append_sources(settings.feeds, [source])
+        console.print(f"added to {settings.feeds}; polled on the next ingest run")
+
+
+@sources_app.command("import-opml")
+def sources_import_opml(
+    opml: Annotated[Path, typer.Argument(help="The OPML file to read.")],
+    language: Annotated[str, typer.Option(help="Language for outlines that name none.")] = "en",
+    country: Annotated[str, typer.Option(help="Country for outlines that name none.")] = "US",
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Add the feeds of an OPML subscription list to the feeds file (known URLs are skipped).
+
+    Example: newswatch sources import-opml subscriptions.opml --language en --country US
+    """
+    from extractors.opml import parse_opml
+    from extractors.records import Source
+    from newswatch.config import append_sources, load_sources
+
+    settings = cli_settings(feeds, watchlist, db)
+    if not opml.is_file():
+        raise NewswatchError(f"{opml}: no such file")
+    outlines = parse_opml(opml.read_bytes(), str(opml))
+    known = load_sources(settings.feeds) if settings.feeds.exists() else []
+    urls, names = {s.url for s in known}, {s.name for s in known}
+    new = []
+    for o in outlines:
+        if o.xml_url in urls:
+            continue
+        name = _unique(o.title or o.xml_url, names)
+        names.add(name)
+        urls.add(o.xml_url)
+        # OPML often says "en-us"; feeds.yaml wants the ISO 639-1 code.
+        lang = (o.language or language).split("-")[0].lower()
+        # Our own export groups outlines by language: such a category is no tag.
+        tags = (o.category,) if o.category and o.category != lang else ()
+        new.append(
+            Source(
+                name,
+                o.kind or "rss",
+                o.xml_url,
+                lang,
+                o.country or country,
+                o.outlet or name,
+                tags=tags,
+            )
+        )
+    if new:
+        append_sources(settings.feeds, new)
+    console.print(f"{len(new)} sources added to {settings.feeds}, {len(outlines) - len(new)} known")
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name} ({n})", n + 1
+    return candidate
+
+
+@sources_app.command("export-opml")
+def sources_export_opml(
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+) -> None:
+    """Write the feeds file's sources as OPML 2.0, for other feed readers.
+
+    Example: newswatch sources export-opml --output newswatch.opml
+    """
+    from extractors.opml import write_opml
+    from newswatch.config import load_sources
+
+    settings = cli_settings(feeds, watchlist, db)
+    text = write_opml(load_sources(settings.feeds))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)

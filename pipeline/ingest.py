@@ -1,0 +1,363 @@
+"""An ingest run as plain functions: open the run, pick the due sources, poll and store,
+process self-contained posts, fetch, extract and load the pages a batch at a time, count.
+
+`ingest_sources` sequences the steps. The three batch steps (poll, fetch a batch of pages,
+load a batch) are handed in as `BatchSteps`: plain calls and a thread by default, so a
+command can run the pipeline without Prefect; `flows/ingest.py` hands in its Prefect tasks.
+Everything a step learns is stored before the next step starts, so a run that dies halfway
+leaves its entries `pending` for the next run. Failures are counted and logged (`key=value`)
+on the logger the caller passes in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import duckdb
+
+from extractors.near_dups import NearDuplicateIndex
+from extractors.records import EntryKey, ProcessedPage, Source
+from extractors.topics import Watchlist, load_watchlist
+from pipeline.extract import ExtractionPool, Post, process_post
+from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
+from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
+from pipeline.stories import build_index, near_duplicates
+from warehouse import load, queries
+from warehouse.archive import ArchiveWriter
+from warehouse.db import connect
+
+# Pages per fetch-extract task: large enough that Prefect's cost per task (tens of ms) stays
+# small against the work (~10 s for 500 pages on 2 cores), small enough to bound memory.
+PAGE_BATCH = 500
+
+Log = logging.Logger | logging.LoggerAdapter[Any]
+Shard = Callable[[str], bool]  # whether a source name belongs to this run's shard
+Groups = Sequence[Sequence[queries.PendingEntry]]  # pages to fetch, each with its entries
+T = TypeVar("T", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    """What an ingest run needs besides its sources: polling and page fetching options, the
+    watchlist file (each extraction worker loads it), the warehouse and the archive folder,
+    extraction workers and time limit per page, entries taken per source per run (the rest
+    wait, recorded, for the next runs), and the days of articles near copies are sought in."""
+
+    poll: PollOptions
+    pages: PageOptions
+    watchlist: Path
+    warehouse: str | Path
+    archive_dir: Path
+    workers: int = 1
+    extract_timeout: float = 30.0
+    max_entries_per_source: int = 500
+    dedup_window_days: int = 14
+
+
+@dataclass
+class IngestSummary:
+    """What one run did; stored in `runs.counts` and returned by the flow."""
+
+    run_id: str
+    sources: int = 0
+    feeds_failed: int = 0
+    feeds_not_modified: int = 0
+    entries_new: int = 0
+    pages_fetched: int = 0
+    pages_failed: int = 0
+    articles_new: int = 0
+    duplicates: int = 0
+    entries_waiting: int = 0  # pending beyond max_entries_per_source, left for the next runs
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "run_id"}
+
+    def failure(self, kind: str) -> None:
+        self.failures[kind] = self.failures.get(kind, 0) + 1
+
+    def loaded(self, counts: dict[str, int]) -> None:
+        self.articles_new += counts["stored"]
+        self.duplicates += counts["duplicates"]
+
+    def status(self) -> str:
+        if self.sources and self.feeds_failed == self.sources:
+            return "failed"
+        return "partial" if self.feeds_failed or self.pages_failed else "completed"
+
+
+@dataclass
+class Run:
+    """What every step of one run works with."""
+
+    con: duckdb.DuckDBPyConnection
+    options: IngestOptions
+    watchlist: Watchlist
+    archive: ArchiveWriter
+    summary: IngestSummary
+    stories: NearDuplicateIndex
+    pool: ExtractionPool
+
+
+@contextmanager
+def open_run(options: IngestOptions, run_id: str, lock_wait: float = 0.0) -> Iterator[Run]:
+    """The run's warehouse connection (waiting up to `lock_wait` s for the file), archive,
+    extraction pool (its workers start now, while the feeds are polled) and near-duplicate
+    index, with the run recorded in `runs`: finished with its status when the block ends,
+    "failed" with the error when it raises."""
+    summary = IngestSummary(run_id=run_id)
+    wl = load_watchlist(options.watchlist)
+    with (
+        connect(options.warehouse, wait=lock_wait) as con,
+        ArchiveWriter(options.archive_dir, run_id) as archive,
+        ExtractionPool(options.watchlist, options.workers, options.extract_timeout) as pool,
+    ):
+        pool.start()
+        window = timedelta(days=options.dedup_window_days)
+        index = build_index(con, datetime.now(UTC), window)
+        load.start_run(con, run_id, "ingest", datetime.now(UTC))
+        try:
+            yield Run(con, options, wl, archive, summary, index, pool)
+        except BaseException as exc:
+            load.finish_run(con, run_id, "failed", summary.counts(), datetime.now(UTC), str(exc))
+            raise
+        load.finish_run(con, run_id, summary.status(), summary.counts(), datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class DueWork:
+    """The sources to poll now, the feed state of every source, and the guids already
+    stored for the Telegram ones (backfilling stops at them)."""
+
+    sources: list[Source]
+    states: dict[str, queries.FeedState]
+    known_posts: dict[str, set[str]]
+
+
+def due_work(run: Run, sources: list[Source], all_sources: bool, mine: Shard) -> DueWork:
+    """Store the configured sources, then pick those due (every enabled one with
+    `all_sources`) in this run's shard."""
+    now = datetime.now(UTC)
+    load.sync_sources(run.con, sources, now)
+    enabled = queries.due_sources(run.con, None if all_sources else now)
+    due = [s for s in sources if s.name in enabled and mine(s.name)]
+    telegram = [s.name for s in due if s.kind == "telegram"]
+    return DueWork(due, queries.feed_states(run.con), queries.known_guids(run.con, telegram))
+
+
+def record_polls(
+    run: Run, polls: list[Poll], states: Mapping[str, queries.FeedState], log: Log
+) -> None:
+    """Archive and store the polls and plan each source's next one; count and log them."""
+    new, plans = store_polls(
+        run.con,
+        run.options.poll.policy,
+        run.summary.run_id,
+        polls,
+        states,
+        run.archive,
+        datetime.now(UTC),
+    )
+    run.summary.entries_new += sum(new.values())
+    for poll in polls:
+        _count_poll(run.summary, poll, log)
+    for plan in plans:
+        if plan["disabled_reason"]:
+            log.warning(
+                "source disabled source=%r reason=%s", plan["source"], plan["disabled_reason"]
+            )
+
+
+def _count_poll(summary: IngestSummary, poll: Poll, log: Log) -> None:
+    summary.sources += 1
+    if poll.fetch.not_modified or poll.unchanged:
+        summary.feeds_not_modified += 1
+    elif poll.failed:
+        summary.feeds_failed += 1
+        summary.failure(poll.error_kind or "unknown")
+        log.warning(
+            "feed failed source=%r url=%s status=%s error_kind=%s error=%s",
+            poll.source.name,
+            poll.fetch.url,
+            poll.fetch.status,
+            poll.error_kind,
+            poll.error,
+        )
+
+
+def pending_work(
+    run: Run, mine: Shard
+) -> tuple[list[queries.PendingEntry], list[queries.PendingEntry]]:
+    """The pending entries of this shard, a bounded number per source (a feed with 100,000
+    new entries cannot make one run endless; the rest stay pending, already recorded as
+    seen): those that carry their own text (posts), and those whose page is to be fetched."""
+    per_source = run.options.max_entries_per_source
+    pending = [p for p in queries.pending_entries(run.con, per_source=per_source) if mine(p.source)]
+    posts = [p for p in pending if p.entry.content is not None]
+    pages = [p for p in pending if p.entry.content is None and p.canonical_url]
+    return posts, pages
+
+
+def process_posts(
+    pending: Sequence[queries.PendingEntry], sources: Sequence[Source], wl: Watchlist
+) -> list[ProcessedPage]:
+    """Entries that carry their own text (Telegram posts, items without links), tagged in
+    the language their source declares."""
+    languages = {s.name: s.language for s in sources}
+    now = datetime.now(UTC)
+    return [process_post(_post(p, languages.get(p.source)), now, wl) for p in pending]
+
+
+def _post(p: queries.PendingEntry, language: str | None) -> Post:
+    entry = p.entry
+    key = EntryKey(p.source, entry.guid)
+    return Post(
+        key=key,
+        outlet=p.outlet,
+        url=entry.url,
+        title=entry.title,
+        text=entry.content or "",
+        published=entry.published,
+        views=entry.views,
+        language=language,
+    )
+
+
+def page_batches(pending: Sequence[queries.PendingEntry]) -> list[list[list[queries.PendingEntry]]]:
+    """The pages to fetch (each distinct page once, with the entries linking it), in batches
+    of `PAGE_BATCH`."""
+    groups = group_by_page(pending)
+    return [groups[i : i + PAGE_BATCH] for i in range(0, len(groups), PAGE_BATCH)]
+
+
+def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
+    """Find near copies (the index keeps them for the rest of the run), then store."""
+    now = datetime.now(UTC)
+    near = near_duplicates(run.stories, pages, now)
+    return load.store_pages(run.con, pages, run.watchlist.version, now, near)
+
+
+def record_page_fetches(run: Run, batch: PageBatch) -> None:
+    """Log a batch's fetches in the warehouse (good and bad alike)."""
+    load.record_page_fetches(run.con, run.summary.run_id, batch.fetches)
+    run.summary.pages_fetched += len(batch.fetches)
+
+
+def count_failed_pages(run: Run, pages: Sequence[ProcessedPage], log: Log) -> None:
+    for page in pages:
+        if page.error_kind:
+            run.summary.pages_failed += 1
+            run.summary.failure(page.error_kind)
+            log.warning(
+                "page failed source=%r entry=%s error_kind=%s error=%s",
+                page.source,
+                page.entries[0].guid,
+                page.error_kind,
+                page.error_message,
+            )
+
+
+def finish(run: Run) -> None:
+    """Count the entries left pending for the next runs."""
+    run.summary.entries_waiting = queries.waiting_entries(run.con)
+
+
+# --- the run's sequence ---------------------------------------------------------------------
+
+
+class Pending(Protocol[T]):
+    """A step under way: a Prefect future, or `InThread`."""
+
+    def result(self) -> T: ...
+
+    def wait(self) -> None: ...
+
+
+class InThread(Generic[T]):
+    """A call running in a thread of its own (the plain stand-in for a submitted task)."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-step")
+        self._future: Future[T] = pool.submit(fn, *args)
+        pool.shutdown(wait=False)  # its one thread ends with the call
+
+    def result(self) -> T:
+        return self._future.result()
+
+    def wait(self) -> None:
+        wait_for([self._future])
+
+
+def poll_due(options: PollOptions, due: DueWork) -> list[Poll]:
+    """Fetch each due source's feed (conditionally) and parse what changed."""
+    return poll_sources(options, due.sources, due.states, due.known_posts)
+
+
+def fetch_pages_in_thread(run: Run, groups: Groups) -> Pending[FetchedBatch]:
+    """Fetch a batch of pages in a thread, each page handed to the pool as it arrives."""
+    return InThread(fetch_batch, run.options.pages, groups, run.archive, run.pool)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSteps:
+    """How the batch steps run: plain calls (and a thread for the fetching that overlaps
+    the previous batch's extraction) by default; the flow hands in its Prefect tasks."""
+
+    poll: Callable[[PollOptions, DueWork], list[Poll]] = poll_due
+    fetch_pages: Callable[[Run, Groups], Pending[FetchedBatch]] = fetch_pages_in_thread
+    load_pages: Callable[[Run, Sequence[ProcessedPage]], dict[str, int]] = load_pages
+
+
+def ingest_sources(
+    run: Run,
+    sources: list[Source],
+    all_sources: bool,
+    mine: Shard,
+    log: Log,
+    steps: BatchSteps | None = None,
+) -> None:
+    """The run: poll the due sources of this shard (every enabled one with `all_sources`),
+    store what they brought, then process the posts and fetch, extract and load the pages."""
+    steps = steps or BatchSteps()
+    due = due_work(run, sources, all_sources, mine)
+    polls = steps.poll(run.options.poll, due)
+    record_polls(run, polls, due.states, log)
+    posts, pages = pending_work(run, mine)
+    if posts:
+        run.summary.loaded(steps.load_pages(run, process_posts(posts, sources, run.watchlist)))
+    _ingest_pages(run, pages, steps, log)
+    finish(run)
+
+
+def _ingest_pages(
+    run: Run, pending: Sequence[queries.PendingEntry], steps: BatchSteps, log: Log
+) -> None:
+    """Fetch, archive, extract and load the pages of `pending`, a batch at a time. A batch's
+    fetching starts (in a thread) as soon as the previous batch is fetched, while that one
+    is still extracted and then stored: the pool always has pages queued, so the workers
+    wait neither for the warehouse nor for the slowest page of a batch. At most two
+    batches' pages wait in the pool."""
+    batches = page_batches(pending)
+    if not batches:
+        return
+    ahead: Pending[FetchedBatch] | None = steps.fetch_pages(run, batches[0])
+    try:
+        for following in [*batches[1:], None]:
+            assert ahead is not None, "each round starts with a batch on the wire"
+            fetched = ahead.result()
+            ahead = steps.fetch_pages(run, following) if following else None
+            batch = fetched.collect(run.pool)
+            record_page_fetches(run, batch)
+            run.summary.loaded(steps.load_pages(run, batch.pages))
+            count_failed_pages(run, batch.pages, log)
+    finally:
+        if ahead is not None:
+            ahead.wait()  # nothing may still write the archive once the run closes it
