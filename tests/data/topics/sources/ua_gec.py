@@ -13,7 +13,10 @@ order, each group capped and shuffled with a fixed seed; see CANDIDATES): every 
 Iran, Taiwan or Venezuela; texts on Ukraine's state (Rada, president, government, ministers,
 elections, hryvnia, war); texts with sport, show, company/brand or food/culture words that
 also name Ukraine, Kyiv or another Ukrainian place; texts naming Ukraine or Kyiv; and a random
-sample of the rest.
+sample of the rest. A second round (SECOND_ROUND, drawn after the first was labelled, from what
+the first left) added every remaining text with a sport word that names a Ukrainian place and
+more of the authors' own texts with state words, for more sport hard negatives and more
+home-country items.
 """
 
 from __future__ import annotations
@@ -45,6 +48,16 @@ CANDIDATES = [
         50,
     ),
     ("ukraine", _UA, 30),
+]
+SECOND_ROUND = [
+    (
+        "sport",
+        rf"(?s)(?=.*{_UA})(?=.*(?:футбол|збірн|Шахтар|Динамо|чемпіонат|матч|олімпі|спорт|"
+        r"турнір|кубок|Кубок))",
+        20,
+        False,
+    ),
+    ("state-own", CANDIDATES[1][1], 40, True),
 ]
 
 
@@ -106,6 +119,16 @@ def candidates(shared: pathlib.Path, seed: int = 16, n_random: int = 25) -> list
         chosen.update((i["id"], i) for i in hits[:cap])
     rest = [i for i in items if i["id"] not in chosen]
     chosen.update((i["id"], i) for i in rng.sample(rest, n_random))
+    for _, pattern, cap, own_only in SECOND_ROUND:
+        hits = [
+            i
+            for i in items
+            if i["id"] not in chosen
+            and re.search(pattern, _full(i))
+            and (i["country"] == "UA" or not own_only)
+        ]
+        rng.shuffle(hits)
+        chosen.update((i["id"], i) for i in hits[:cap])
     return list(chosen.values())
 
 
