@@ -11,7 +11,10 @@ every post naming Iran (`Иран|Тегеран|иранск|Хаменеи|П�
 (`Украин|Киев|Зеленск|ВСУ|Донбасс`), preferring those that also carry a sport, show, company,
 market, food or brand word (`матч|сборн|футбол|хокке|турнир|чемпион|клуб|фильм|сериал|
 концерт|Евровидени|певиц|актёр|актер|компани|акци|рынок|нефть|курс|биржа|бренд|ресторан|
-борщ|сало`), up to a cap (see CANDIDATES); and a seeded random sample of posts naming none.
+борщ|сало`), up to a cap (see CANDIDATES); and a seeded random sample of posts naming none. A
+second round (SECOND_ROUND, drawn after the first was labelled, from the posts it left) took
+posts naming any topic's country together with a sport, show, company, market or food word,
+for more hard negatives.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ CANDIDATES = [
         45,
     ),
     ("ukraine", r"Украин|украин|Киев|Зеленск|ВСУ|Донбасс", 30),
+]
+_TOPIC = r"Украин|украин|Киев|Иран|иранск|Тегеран|Венесуэл|Тайван"
+SECOND_ROUND = [
+    ("sport", r"матч|сборн|футбол|хокке|турнир|чемпион|УЕФА|ФИФА|олимпи|боксер|теннис", 15),
+    ("show", r"фильм|сериал|концерт|Евровидени|певиц|певец|актёр|актер|рэпер|шоу", 15),
+    ("company", r"компани|акци[ия]|бренд|Wildberries|Ozon|выручк|прибыл", 15),
+    ("market", r"нефть|нефти|Brent|курс|биржа|рынок|цен[аы]", 15),
+    ("food", r"борщ|сало|ресторан|блюд|кухн|шаурм|\bчай|фисташ|мандарин", 10),
 ]
 
 
@@ -79,6 +90,16 @@ def candidates(shared: pathlib.Path, seed: int = 16, n_random: int = 25) -> list
     anyword = "|".join(p for _, p, _ in CANDIDATES[:3]) + r"|Украин|украин|Киев"
     rest = [i for i in items if i["id"] not in chosen and not re.search(anyword, _full(i))]
     chosen.update((i["id"], i) for i in rng.sample(rest, n_random))
+    for _, pattern, cap in SECOND_ROUND:
+        hits = [
+            i
+            for i in items
+            if i["id"] not in chosen
+            and re.search(pattern, _full(i))
+            and re.search(_TOPIC, _full(i))
+        ]
+        rng.shuffle(hits)
+        chosen.update((i["id"], i) for i in hits[:cap])
     return list(chosen.values())
 
 
