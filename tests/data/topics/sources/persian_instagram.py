@@ -14,7 +14,9 @@ this order, each group capped and shuffled with a fixed seed; see CANDIDATES): e
 naming Ukraine, Venezuela or Taiwan; captions with sport words; with show/film/music words;
 with company, market, currency or price words; naming Iran or Tehran; naming the president,
 Majlis, Guardian Council, IRGC, judiciary, ministers or the Leader; and a random sample of
-the rest.
+the rest. A second round (SECOND_ROUND, drawn after the first was labelled) took every
+remaining caption naming Iran with an oil, stock, gold or "world" word, for market and sport
+hard negatives.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ CANDIDATES = [
         35,
     ),
 ]
+
+
+SECOND_ROUND = [("markets", r"(?s)(?=.*ایران)(?=.*(?:نفت|بورس|جهانی|برنت|اوپک|سهام|طلا))")]
 
 
 def read(shared: pathlib.Path) -> Iterator[dict]:
@@ -85,6 +90,10 @@ def candidates(shared: pathlib.Path, seed: int = 16, n_random: int = 30) -> list
         chosen.update((i["id"], i) for i in hits[:cap])
     rest = [i for i in items if i["id"] not in chosen]
     chosen.update((i["id"], i) for i in rng.sample(rest, n_random))
+    for _, pattern in SECOND_ROUND:
+        chosen.update(
+            (i["id"], i) for i in items if i["id"] not in chosen and re.search(pattern, _full(i))
+        )
     return list(chosen.values())
 
 
