@@ -65,7 +65,7 @@ def read(shared: pathlib.Path) -> Iterator[dict]:
             "language": "fa",
             "outlet": account.get("username") or "khabar_fouri",
             "country": "IR",
-            "origin": f"{PATH}#posts[{index}] {url}".strip(),
+            "origin": f"shared/{PATH}#posts[{index}] {url}".strip(),
             "published": (post.get("date") or "")[:10],
         }
 

@@ -73,7 +73,7 @@ def read(shared: pathlib.Path) -> Iterator[dict]:
                 "language": "ru",
                 "outlet": channel,
                 "country": COUNTRY.get(channel, "RU"),
-                "origin": f"{FOLDER}/{path.name}#{post['message_id']}",
+                "origin": f"shared/{FOLDER}/{path.name}#{post['message_id']}",
                 "published": (post.get("date") or "")[:10],
             }
 
