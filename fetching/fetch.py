@@ -31,10 +31,7 @@ from urllib.robotparser import RobotFileParser
 import httpcore
 import httpx
 
-from extractors.records import FetchResult
-from fetching.bodies import BodyLimits, read_body
-from fetching.guard import AddressRefused, DnsError, GuardedBackend
-from newswatch.errors import (
+from extractors.errors import (
     BadUrl,
     ConnectionFailed,
     DnsFailure,
@@ -46,6 +43,9 @@ from newswatch.errors import (
     TooManyRedirects,
     http_status_error,
 )
+from extractors.records import FetchResult
+from fetching.bodies import BodyLimits, read_body
+from fetching.guard import AddressRefused, DnsError, GuardedBackend
 
 REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)

@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 
 from extractors.articles import EXTRACTOR_VERSION, extract_article
+from extractors.errors import ExtractionError
 from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from extractors.urls import canonical_url, is_http_url
-from newswatch.errors import ExtractionError
 
 TELEGRAM_EXTRACTOR_VERSION = "telegram/1"
 # Time for a worker process to start and load the extractor and watchlist.

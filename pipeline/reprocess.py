@@ -19,9 +19,9 @@ from typing import Any
 
 import duckdb
 
+from extractors.errors import WarehouseError
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist
-from newswatch.errors import WarehouseError
 from pipeline.extract import PageJob, Post, process_post
 from warehouse import load, queries, search
 from warehouse.archive import Pointer, read_body
