@@ -10,7 +10,8 @@ Time is a gate, not a weight: two articles further apart than `window_hours` nev
 (the development set with human scores has no dates to fit a weight on).
 
 The weights and threshold are fitted by `events.calibrate` on the SemEval-2022 Task 8 training
-split (bench/events.py prints how they do on the test split); `DEFAULT_MODEL` holds the fit.
+split (bench/events.py prints how they do on the test split); `DEFAULT_MODEL` holds the fit,
+which weighs only `cosine` and `cross`: the other signals did not pay on that set.
 """
 
 from __future__ import annotations
@@ -92,5 +93,10 @@ def cosine_floor(model: LinkModel) -> float:
     return (logit - best_rest) / cos_w
 
 
-# Fitted by events.calibrate on SemEval-2022 Task 8 training pairs (see bench/events.py).
-DEFAULT_MODEL = LinkModel(weights=(30.0, -3.0, 0.5, 0.3, 0.5), bias=-26.0, threshold=0.5)
+# Fitted by bench/events.py (events.calibrate.fit) on half the SemEval-2022 Task 8 training
+# pairs, cosine and language-pair flag only (names, places and numbers did not pay there),
+# threshold for precision 0.92 on those pairs. Held-out: precision 0.892, recall 0.550,
+# cross-language recall 0.489 (below the issue's targets: see bench/events.py).
+DEFAULT_MODEL = LinkModel(
+    weights=(47.7117, 2.1728, 0.0, 0.0, 0.0), bias=-43.0221, threshold=0.669326
+)
