@@ -185,8 +185,7 @@ def source_health(con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[st
                coalesce(v.usual, 0) AS usual_7d,
                (SELECT count(*) FROM entries e WHERE e.source = s.name) AS entries,
                (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles,
-               f.disabled_reason, s.in_config, coalesce(s.paused, FALSE) AS paused,
-               s.removed_at, s.url
+               f.disabled_reason, s.in_config, s.url
         FROM sources s LEFT JOIN feed_state f ON f.source = s.name
         LEFT JOIN volume v ON v.source = s.name
         ORDER BY f.disabled_reason IS NULL, f.slow_retry DESC, s.name
