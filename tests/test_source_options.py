@@ -274,25 +274,16 @@ def test_dates_page_takes_each_article_date_from_its_page(
     meta = '<meta property="article:published_time" content="2026-01-05T08:30:00+00:00">'
     answer(scripted, "/rss", 200, _undated_feed(scripted.base, dated), "text/xml")
     answer(scripted, "/robots.txt", 404, b"", "text/plain")
-    answer(
-        scripted,
-        "/news/1",
-        200,
-        PAGE.format(title="One", meta=meta, text=TEXT).encode(),
-        "text/html",
-    )
-    visible = "Published 6 January 2026. " + TEXT
-    answer(
-        scripted,
-        "/news/2",
-        200,
-        PAGE.format(title="Two", meta="", text=visible).encode(),
-        "text/html",
-    )
+    # The pages, like TASS's, answer browsers only: the source's user_agent reaches the
+    # page fetches (through the warehouse's sources table) as well as the feed's.
+    one = PAGE.format(title="One", meta=meta, text=TEXT).encode()
+    _browsers_only(scripted, "/news/1", one, "text/html")
+    two = PAGE.format(title="Two", meta="", text="Published 6 January 2026. " + TEXT).encode()
+    _browsers_only(scripted, "/news/2", two, "text/html")
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(
         f"sources:\n  - name: Undated\n    kind: rss\n    url: {scripted.base}/rss\n"
-        f"    language: en\n    country: IR\n    dates: {dates}\n",
+        f"    language: en\n    country: IR\n    dates: {dates}\n    user_agent: browser\n",
         encoding="utf-8",
     )
     settings = _settings(
