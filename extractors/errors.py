@@ -21,6 +21,7 @@ __all__ = [
     "BadUrl",
     "BodyTooLarge",
     "BodyTruncated",
+    "CaBundleError",
     "ConfigError",
     "ConnectionFailed",
     "DatabaseInUse",

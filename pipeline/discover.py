@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from extractors.discovery import candidate_urls, discover_feeds
 from extractors.feeds import parse_feed
 from extractors.records import FetchResult, ParsedFeed
-from fetching.fetch import Fetcher, FetchOptions, Request, fetch_many
+from fetching.fetch import Fetcher, FetchOptions, Request
 
 MAX_CANDIDATES = 20
 _TELEGRAM_CHANNEL = re.compile(r"^https?://(?:t|telegram)\.me/(?:s/)?([A-Za-z0-9_]{4,64})/?$")
@@ -41,36 +41,33 @@ def discover(options: FetchOptions, url: str) -> Discovery:
     telegram = _TELEGRAM_CHANNEL.match(url)
     if telegram:
         url = f"https://t.me/s/{telegram.group(1)}"
-    page = fetch_many(options, [Request(url)])[0]
+    return asyncio.run(_discover(options, url))
+
+
+async def _discover(options: FetchOptions, url: str) -> Discovery:
+    """One fetcher for the page and its candidates, so the per-host delay holds between them."""
     tried: list[tuple[str, str]] = []
-    candidates: list[str] = []
-    if page.ok:
-        found = _check(page, tried)
-        if found:
-            return _found(found, tried)
-        candidates = [f.url for f in discover_feeds(page.body, page.final_url)]
-    else:
-        tried.append((url, _reason(page)))
-    base = page.final_url or url
-    candidates += [c for c in candidate_urls(base) if c not in candidates and c != base]
-    found = asyncio.run(_first_working(options, candidates[:MAX_CANDIDATES], tried))
-    return _found(found, tried) if found else Discovery(None, tried=tuple(tried))
-
-
-async def _first_working(
-    options: FetchOptions, candidates: list[str], tried: list[tuple[str, str]]
-) -> tuple[str, ParsedFeed] | None:
-    """The first of `candidates`, in order, that is a feed with entries."""
     async with Fetcher(options) as fetcher:
-        for candidate in candidates:
+        page = await fetcher.fetch(Request(url))
+        candidates: list[str] = []
+        if page.ok:
+            found = _check(page, tried)
+            if found:
+                return _found(found, tried)
+            candidates = [f.url for f in discover_feeds(page.body, page.final_url)]
+        else:
+            tried.append((url, _reason(page)))
+        base = page.final_url or url
+        candidates += [c for c in candidate_urls(base) if c not in candidates and c != base]
+        for candidate in candidates[:MAX_CANDIDATES]:
             result = await fetcher.fetch(Request(candidate))
             if not result.ok:
                 tried.append((result.url, _reason(result)))
                 continue
             found = _check(result, tried)
             if found:
-                return found
-    return None
+                return _found(found, tried)
+    return Discovery(None, tried=tuple(tried))
 
 
 def _check(result: FetchResult, tried: list[tuple[str, str]]) -> tuple[str, ParsedFeed] | None:
