@@ -16,6 +16,7 @@ from newswatch.cli_common import (
     cli_settings,
     console,
     parse_day,
+    require_warehouse,
     rows_table,
 )
 from newswatch.errors import NewswatchError
@@ -62,7 +63,13 @@ class SqlFormat(StrEnum):
 
 
 def sql(
-    query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
+    query: Annotated[
+        str | None,
+        typer.Argument(help="The SQL to run (read-only); - reads stdin.", show_default=False),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Read the SQL from this file instead.")
+    ] = None,
     fmt: Annotated[
         SqlFormat,
         typer.Option("--format", help="table (printed), csv, json (an array of objects), parquet."),
@@ -77,8 +84,10 @@ def sql(
 ) -> None:
     """Run SQL against the warehouse (opened read-only) and print the result as a table, or
     write it as csv, json or parquet. While an ingest run holds the database it says so.
+    The SQL may start with `-- comments`, as the README's queries do.
 
     Example: newswatch sql "select * from story_spread" --format parquet --output spread.parquet
+    Example: newswatch sql --file spread.sql, or: newswatch sql - < spread.sql
     """
     import duckdb
 
@@ -90,6 +99,7 @@ def sql(
         raise typer.BadParameter("--output needs --format csv, json or parquet")
     if fmt_name == "parquet" and output is None:
         raise typer.BadParameter("parquet is binary: give --output FILE", param_hint="--format")
+    query = read_sql(query, file)
     settings = cli_settings(feeds, watchlist, db)
     with connect(settings.warehouse_url, read_only=True) as con:
         try:
@@ -105,6 +115,30 @@ def sql(
         console.print(rows_table(columns, rows))
     elif output is not None:
         console.print(f"wrote {count} row{'s' if count != 1 else ''} to {output} ({fmt_name})")
+
+
+def read_sql(query: str | None, file: Path | None) -> str:
+    """The SQL to run: the argument, stdin for "-", or the --file; one of them, not empty."""
+    if (query is None) == (file is None):
+        raise typer.BadParameter("give the SQL as an argument, or --file PATH (not both)")
+    if file is not None:
+        try:
+            query = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NewswatchError(f"{file}: cannot read the SQL: {exc}") from exc
+    elif query == "-":
+        query = sys.stdin.read()
+    assert query is not None
+    if not _without_comments(query).strip(" \t\r\n;"):
+        raise NewswatchError(
+            'no SQL to run (the query is empty); e.g. newswatch sql "select * from story_spread"'
+        )
+    return query
+
+
+def _without_comments(query: str) -> str:
+    lines = (line.split("--", 1)[0] for line in query.splitlines())
+    return "\n".join(lines)
 
 
 def search(
@@ -127,6 +161,8 @@ def search(
     """Full-text search of the articles' titles and texts, best match first (BM25), with
     filters. Opens the database read-only; `newswatch index` (or the search-index
     deployment, after each scheduled ingest) brings the index up to date.
+
+    Each result shows the article's id, for `newswatch explain ID`.
 
     Example: newswatch search '"drone attack" Kyiv' --topic ukraine --since 2026-01-01
     """
@@ -152,7 +188,8 @@ def search(
         # Article text is printed as it is: never as console markup.
         console.print(
             f"{n}. {hit.published:%Y-%m-%d %H:%M} {hit.outlet} ({hit.language or '?'}) "
-            f"score {hit.score:.2f}: {hit.title}\n   {hit.url}\n   {hit.snippet}",
+            f"score {hit.score:.2f}: {hit.title}\n   {hit.url}  id {hit.article_id}"
+            f"\n   {hit.snippet}",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -172,6 +209,7 @@ def index(
     from pipeline.search_index import refresh_index
 
     settings = cli_settings(feeds, watchlist, db)
+    require_warehouse(settings)
     builds = refresh_index(settings.warehouse_url)
     for b in builds:
         articles = f"{b.articles} article{'s' if b.articles != 1 else ''}"

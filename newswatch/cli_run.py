@@ -15,6 +15,7 @@ from newswatch.cli_common import (
     console,
     parse_day,
     quiet_prefect,
+    require_warehouse,
 )
 from newswatch.settings import Settings
 
@@ -146,6 +147,7 @@ def retag(
     from pipeline.retag import retag_articles
 
     settings = cli_settings(feeds, watchlist, db)
+    require_warehouse(settings)
     load_watchlist(settings.watchlist)  # a broken watchlist fails here, in one line
     counts = retag_articles(settings.warehouse_url, settings.watchlist, all_articles)
     console.print(

@@ -34,6 +34,10 @@ class PendingEntry:
     outlet: str
     canonical_url: str | None
     entry: FeedEntry
+    # What fetching the source's pages needs (feeds.yaml, see `extractors.records.Source`).
+    user_agent: str | None = None
+    ca_bundle: str | None = None
+    dates: str = "feed"
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -48,12 +52,12 @@ def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
 
 
 def due_sources(con: duckdb.DuckDBPyConnection, now: datetime | None) -> set[str]:
-    """Configured, enabled sources whose next poll time has come (or was never set);
+    """Configured, enabled, unpaused sources whose next poll time has come (or was never set);
     with `now` None, every enabled source."""
     rows = con.execute(
         """
         SELECT s.name FROM sources s JOIN feed_state f ON f.source = s.name
-        WHERE s.in_config AND f.disabled_reason IS NULL
+        WHERE s.in_config AND NOT coalesce(s.paused, FALSE) AND f.disabled_reason IS NULL
           AND (? IS NULL OR f.next_poll_at IS NULL OR f.next_poll_at <= ?)
         """,
         [now, now],
@@ -111,7 +115,8 @@ def pending_entries(
     rows = con.execute(
         """
         SELECT e.source, s.outlet, e.canonical_url, e.guid, e.url, e.title, e.summary,
-               e.published, e.author, e.content, e.views
+               e.published, e.author, e.content, e.views, s.user_agent, s.ca_bundle,
+               coalesce(s.dates, 'feed')
         FROM (
             SELECT *, row_number() OVER (
                 PARTITION BY source ORDER BY first_seen_at, published DESC NULLS LAST, guid
@@ -140,6 +145,9 @@ def pending_entries(
                 content=r[9],
                 views=r[10],
             ),
+            user_agent=r[11],
+            ca_bundle=r[12],
+            dates=r[13],
         )
         for r in rows
     ]
@@ -155,7 +163,8 @@ def waiting_entries(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def source_health(con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[str, Any]]:
-    """One row per configured source: its last poll and result, its failure score and next
+    """One row per source ever configured (`in_config` false once it left the feeds file,
+    `paused` while paused): its last poll and result, its failure score and next
     poll, and its entries of the last 7 days against its usual weekly volume (the weekly
     average of the 4 weeks before), so that a source gone quiet stands out."""
     cur = con.execute(
@@ -176,10 +185,9 @@ def source_health(con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[st
                coalesce(v.usual, 0) AS usual_7d,
                (SELECT count(*) FROM entries e WHERE e.source = s.name) AS entries,
                (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles,
-               f.disabled_reason
+               f.disabled_reason, s.in_config, s.url
         FROM sources s LEFT JOIN feed_state f ON f.source = s.name
         LEFT JOIN volume v ON v.source = s.name
-        WHERE s.in_config
         ORDER BY f.disabled_reason IS NULL, f.slow_retry DESC, s.name
         """,
         [now, now, now, now],
