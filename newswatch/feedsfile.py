@@ -119,9 +119,9 @@ def _find(text: str, path: str, name: str) -> _Item:
         )
         if not shared:
             paused = values.get("paused")
-            paused_line = paused.start_mark.line if paused is not None else None
-            if paused_line is not None and _last_line(paused) != paused_line:
-                paused_line = None
+            paused_line: int | None = None
+            if paused is not None and _last_line(paused) == paused.start_mark.line:
+                paused_line = paused.start_mark.line  # a one-line `paused:` can be rewritten
             return _Item(first, last, node.start_mark.column, paused_line)
     raise NewswatchError(
         f"{path}: cannot find the item of {name!r} in block style; the file is unchanged: "
