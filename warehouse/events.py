@@ -42,7 +42,8 @@ _LINK_SCHEMA = pa.schema(
 def _article_columns(lead: bool) -> str:
     text = f"substr(a.text, 1, {LEAD_SQL_CHARS})" if lead else "''"
     return f"""
-    a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.language,
+    a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.fetched_at,
+    a.language,
     coalesce(a.title, '') AS title, {text} AS lead, s.country,
     coalesce((SELECT list(m.topic ORDER BY m.topic) FROM topic_matches m
               WHERE m.article_id = a.id), []::VARCHAR[]) AS topics
@@ -50,8 +51,8 @@ def _article_columns(lead: bool) -> str:
 
 
 def unlinked_articles(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The stored articles without an event, oldest first: id, story_id, published, language,
-    title, lead (the text's start), country (of the source), topics."""
+    """The stored articles without an event, oldest first: id, story_id, published,
+    fetched_at, language, title, lead (the text's start), country (of the source), topics."""
     return _dicts(
         con.execute(
             f"""
