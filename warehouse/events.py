@@ -203,39 +203,54 @@ def _refresh(con: duckdb.DuckDBPyConnection, event_ids: list[str], now: datetime
 def digest_events(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, Any]]:
     """Per topic, the events with an article tagged with that topic on `day` (UTC; published,
     else fetched), with the event's totals over all days. Rows: topic, event_id, title,
-    about (any article of the event about the topic), articles, outlets, languages (list),
+    about (an article of the event is about the topic), articles, outlets, languages (list),
     countries (list), first_outlet, first_published, first_url, articles_today,
-    outlets_today. Ranked per topic by `about`, outlets, languages, then first seen."""
+    outlets_today. Ranked per topic by `about`, outlets, languages, then first seen. Reads
+    the tables, not the views, so only the day's events are aggregated."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return _dicts(
         con.execute(
             """
             WITH today AS (
-                SELECT DISTINCT m.topic, ea.event_id
-                FROM event_articles ea JOIN topic_matches m ON m.article_id = ea.article_id
-                WHERE ea.published >= ?
-                  AND ea.published < ?
-            ), per AS (
-                SELECT t.topic, ea.event_id,
-                       bool_or(coalesce(ea.relevance[t.topic] = 'about', false)) AS about,
-                       count(*) FILTER (WHERE ea.published >= ?
-                           AND ea.published < ?) AS articles_today,
-                       count(DISTINCT ea.outlet) FILTER (
-                           WHERE ea.published >= ?
-                           AND ea.published < ?) AS outlets_today,
-                       arg_min(ea.canonical_url, (ea.published, ea.article_id)) AS first_url
-                FROM today t JOIN event_articles ea ON ea.event_id = t.event_id
-                GROUP BY t.topic, ea.event_id
+                SELECT DISTINCT m.topic, a.event_id
+                FROM articles a JOIN topic_matches m ON m.article_id = a.id
+                WHERE a.event_id IS NOT NULL
+                  AND coalesce(a.published, a.fetched_at) >= $start
+                  AND coalesce(a.published, a.fetched_at) < $end
+            ), members AS (
+                SELECT a.event_id, a.id, a.outlet, a.language, s.country, a.canonical_url,
+                       coalesce(a.published, a.fetched_at) AS t
+                FROM articles a LEFT JOIN sources s ON s.name = a.source
+                WHERE a.event_id IN (SELECT event_id FROM today)
+            ), spread AS (
+                SELECT event_id, count(*) AS articles, count(DISTINCT outlet) AS outlets,
+                       coalesce(list(DISTINCT language ORDER BY language)
+                                FILTER (WHERE language IS NOT NULL), []) AS languages,
+                       coalesce(list(DISTINCT country ORDER BY country)
+                                FILTER (WHERE country IS NOT NULL), []) AS countries,
+                       arg_min(outlet, (t, id)) AS first_outlet, min(t) AS first_published,
+                       arg_min(canonical_url, (t, id)) AS first_url,
+                       count(*) FILTER (WHERE t >= $start AND t < $end) AS articles_today,
+                       count(DISTINCT outlet) FILTER (WHERE t >= $start AND t < $end)
+                           AS outlets_today
+                FROM members GROUP BY event_id
+            ), about AS (
+                SELECT t.topic, t.event_id, bool_or(m.relevance = 'about') AS about
+                FROM today t
+                JOIN members mb ON mb.event_id = t.event_id
+                JOIN topic_matches m ON m.article_id = mb.id AND m.topic = t.topic
+                GROUP BY t.topic, t.event_id
             )
-            SELECT p.topic, p.event_id, sp.title, p.about, sp.articles, sp.outlets,
-                   coalesce(sp.languages, []) AS languages,
-                   coalesce(sp.countries, []) AS countries, sp.first_outlet,
-                   sp.first_published, p.first_url, p.articles_today, p.outlets_today
-            FROM per p JOIN event_spread sp ON sp.event_id = p.event_id
-            ORDER BY p.topic, p.about DESC, sp.outlets DESC, len(sp.languages) DESC,
-                     sp.first_published, p.event_id
+            SELECT ab.topic, ab.event_id, e.title, ab.about, sp.articles, sp.outlets,
+                   sp.languages, sp.countries, sp.first_outlet, sp.first_published,
+                   sp.first_url, sp.articles_today, sp.outlets_today
+            FROM about ab
+            JOIN spread sp ON sp.event_id = ab.event_id
+            JOIN events e ON e.id = ab.event_id
+            ORDER BY ab.topic, ab.about DESC, sp.outlets DESC, len(sp.languages) DESC,
+                     sp.first_published, ab.event_id
             """,
-            [start, start + timedelta(days=1)] * 3,
+            {"start": start, "end": start + timedelta(days=1)},
         )
     )
 
