@@ -22,6 +22,7 @@ import duckdb
 from extractors.errors import WarehouseError
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist
+from pipeline.events import refresh_events_of
 from pipeline.extract import PageJob, Post, process_post
 from warehouse import load, queries, search
 from warehouse.archive import Pointer, read_body
@@ -48,6 +49,7 @@ def reprocess_articles(
         batch = stored[first : first + BATCH]
         rewritten = _reprocess_batch(archive_dir, wl, batch, counts, extract, log)
         load.rewrite_articles(con, rewritten, wl.version, datetime.now(UTC))
+    refresh_events_of(con, [a.id for a in stored])  # same ids; titles, topics follow
     _reindex(con, log)
     return counts
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from extractors.topics import load_watchlist
+from pipeline.events import refresh_events_of
 from warehouse import load, queries
 from warehouse.db import connect
 
@@ -41,6 +42,7 @@ def retag_articles(
             articles += len(tagged)
             matches += sum(len(ms) for _, ms in tagged)
             about += sum(m.relevance == "about" for _, ms in tagged for m in ms)
+        refresh_events_of(con, ids)  # the events' topics follow their articles' (issue 17)
     counts: dict[str, int | float | str] = {
         "version": wl.version,
         "articles": articles,
