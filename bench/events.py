@@ -270,7 +270,6 @@ def part_demo(dev, embedder: Embedder, model: LinkModel) -> None:  # type: ignor
     for name, m in (
         ("events (fitted model, 96 h window)", model),
         ("events, no time window", replace(model, window_hours=1e9)),
-        ("events, no first-reactions rule", replace(model, reaction_places=0)),
     ):
         assigned = _assign_by_day(feats, m)
         overall, crossed = _cluster_pr(demo, assigned)

@@ -5,8 +5,7 @@ features) and a batch of new articles' features, and puts each article in an eve
 1. an article already in an event stays there (re-running a batch changes nothing);
 2. a copy of a story that is in an event joins that event (copies always share an event);
 3. otherwise it joins the event whose best-linked member (within the time window) scores
-   highest, if that score reaches the model's threshold, or if the pair passes the
-   first-reactions rule (`score.reaction_link`: same places, soon after the first report);
+   highest, if that score reaches the model's threshold;
 4. otherwise it opens a new event whose id derives from its own id.
 Articles go in order of (published, id), and ties between events go to the smaller id, so
 the same inputs always give the same events and ids.
@@ -17,12 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 
 from events.records import Assignment, Event, Features
-from events.score import LinkModel, cosine_floor, hours_apart, link_score, reaction_link
+from events.score import LinkModel, cosine_floor, hours_apart, link_score
 
 
 def event_id(first_article_id: str) -> str:
@@ -66,9 +64,6 @@ class _Index:
         self._rows[n] = member.vector
         self.members.append((eid, member))
 
-    def first_seen(self, eid: str) -> datetime:
-        return min(m.article.published for m in self.events[eid].members)
-
     def matrix(self) -> np.ndarray:
         return self._rows[: len(self.members)]
 
@@ -79,18 +74,13 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     cosines = index.matrix() @ item.vector
     floor = cosine_floor(model)
     best: tuple[float, str] | None = None
-    floor = min(floor, model.reaction_cosine) if model.reaction_places else floor
     for row in np.flatnonzero(cosines >= floor):
         eid, member = index.members[row]
         if hours_apart(item, member) > model.window_hours:
             continue
         score = link_score(model, item, member)
-        if score is None:
+        if score is None or score < model.threshold:
             continue
-        if score < model.threshold:
-            if not reaction_link(model, index.first_seen(eid), item, member):
-                continue
-            score = model.threshold  # the rule's links rank as the weakest score links
         if best is None or score > best[0] or (score == best[0] and eid < best[1]):
             best = (score, eid)
     return None if best is None else (best[1], best[0])

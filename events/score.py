@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
@@ -37,10 +36,6 @@ class LinkModel:
     bias: float
     threshold: float
     window_hours: float = 96.0
-    # The first-reactions rule (see `reaction_link`); reaction_places = 0 turns it off.
-    reaction_hours: float = 36.0
-    reaction_places: int = 3
-    reaction_cosine: float = 0.80
 
     def uses(self, feature: str) -> bool:
         return self.weights[FEATURES.index(feature)] != 0.0
@@ -86,34 +81,6 @@ def same_event(model: LinkModel, a: Features, b: Features) -> bool:
     """The decision rule: inside the window and a probability at or above the threshold."""
     score = link_score(model, a, b)
     return score is not None and score >= model.threshold
-
-
-# Languages whose names `events.names` does not key (no transliteration): between these and
-# any other language, shared places stand in for shared names in `reaction_link`.
-NAMELESS_LANGUAGES = frozenset({"zh", "fa", "ar", "ja", "ko"})
-
-
-def reaction_link(model: LinkModel, first_seen: datetime, a: Features, b: Features) -> bool:
-    """The first-reactions rule, for what the pairwise score misses where names cannot be
-    compared: `a` and `b` (a member) are in two languages, one of them Chinese, Persian or
-    another language whose names are not keyed; `a` is published within `reaction_hours` of
-    its event's first report (`first_seen`); they name at least `reaction_places` of the same
-    places (countries and watchlist topics: ids that cross every script); and their
-    embeddings reach `reaction_cosine`. Written for the demo's labelled events (a government's
-    reaction in Chinese or Persian to a raid reported in English), where the SemEval-fitted
-    score gives such pairs 0.2-0.5; SemEval pairs carry no dates to test it on."""
-    la, lb = a.article.language, b.article.language
-    if not model.reaction_places or la == lb:
-        return False
-    if la not in NAMELESS_LANGUAGES and lb not in NAMELESS_LANGUAGES:
-        return False
-    hours = (a.article.published - first_seen).total_seconds() / 3600.0
-    if not 0 <= hours <= model.reaction_hours:
-        return False
-    places = sum(1 for x in a.entities & b.entities if x.startswith(("country:", "topic:")))
-    return places >= model.reaction_places and float(np.dot(a.vector, b.vector)) >= (
-        model.reaction_cosine
-    )
 
 
 def cosine_floor(model: LinkModel) -> float:
