@@ -28,28 +28,22 @@ from __future__ import annotations
 
 from extractors.records import Evidence, TopicMatch
 from extractors.topics.folding import Folded, fold
-from extractors.topics.score import (
-    ABOUT_THRESHOLD,
-    LEAD_CHARS,
-    MAX_EVIDENCE,
-    SNIPPET_CHARS,
-    WEAK,
-    WEAK_ONLY,
-    WEIGHTS,
-)
-from extractors.topics.spec import Near, Rule, Term, Topic, TopicRef
-from extractors.topics.watchlist import Watchlist, load_watchlist, parse_watchlist
+from extractors.topics.frames import Frames, Weights
+from extractors.topics.score import FEATURES, LEAD_CHARS, MAX_EVIDENCE, SNIPPET_CHARS, WEAK
+from extractors.topics.spec import Home, Near, Rule, Term, Topic, TopicRef
+from extractors.topics.watchlist import DEFAULT_WEIGHTS, Watchlist, load_watchlist, parse_watchlist
 
 __all__ = [
-    "ABOUT_THRESHOLD",
+    "DEFAULT_WEIGHTS",
+    "FEATURES",
     "LEAD_CHARS",
     "MAX_EVIDENCE",
     "SNIPPET_CHARS",
     "WEAK",
-    "WEAK_ONLY",
-    "WEIGHTS",
     "Evidence",
     "Folded",
+    "Frames",
+    "Home",
     "Near",
     "Rule",
     "Term",
@@ -57,6 +51,7 @@ __all__ = [
     "TopicMatch",
     "TopicRef",
     "Watchlist",
+    "Weights",
     "fold",
     "load_watchlist",
     "parse_watchlist",

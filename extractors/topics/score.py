@@ -13,21 +13,29 @@ from dataclasses import dataclass
 
 from extractors.records import Evidence
 
-ABOUT_THRESHOLD = 0.5
 LEAD_CHARS = 400  # the part of the text that a reader (and an editor) treats as the lead
 MAX_EVIDENCE = 20
 SNIPPET_CHARS = 60
-# How much each part weighs in the score. Parts that cannot be measured (no title, no text) are
-# left out and the rest renormalised, so a title-only feed entry or an untitled Telegram post
-# can still be `about` a topic.
-WEIGHTS = {"title": 0.35, "lead": 0.20, "count": 0.20, "spread": 0.10, "share": 0.15}
-_TEXT_PARTS = ("lead", "count", "spread")
+# The model's features, in the order of the weights file. See `_features`.
+FEATURES = (
+    "title",
+    "lead",
+    "count",
+    "spread",
+    "share",
+    "prominence",
+    "top",
+    "frame",
+    "hard",
+    "frame_only",
+    "home",
+    "weak_only",
+    "untitled",
+    "textless",
+)
 _MAX_CHUNKS = 5  # spread: the text is cut in up to 5 chunks of at least LEAD_CHARS each
-# A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match, and a
-# topic found only through weak aliases, none in the title, has its score scaled by WEAK_ONLY:
-# "a Ukrainian playgroup in Melbourne" names Ukraine without being about it.
+# A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match.
 WEAK = 0.5
-WEAK_ONLY = 0.6
 _SPACE = re.compile(r"\s")
 
 
@@ -40,6 +48,7 @@ class _Hit:
     end: int
     alias: str
     weak: bool = False
+    home: bool = False  # a home phrase, for an outlet of the topic's country
 
     @property
     def weight(self) -> float:
@@ -65,38 +74,51 @@ def _snippet(text: str, start: int, end: int) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
-def _parts(hits: list[_Hit], text_len: int, all_hits: float) -> dict[str, float]:
-    """The score parts, each in 0..1, with the counts they come from. A weak hit counts as
-    `WEAK` of a match; `spread` is -1 (not measured) for a text too short to have parts."""
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What an article holds beside one topic's matches: the matches per topic and per other
+    country (a country code, or a `places` phrase), frame and hard-news phrase counts."""
+
+    topics: dict[str, float]
+    others: dict[str, float]
+    frames: int
+    hard: int
+    has_title: bool
+    has_text: bool
+    text_len: int
+
+
+def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
+    """The model's features for one topic (each 0..1; see `FEATURES`), and the counts behind
+    them. A weak hit counts as `WEAK` of a match."""
     in_text = [h for h in hits if h.field == "text"]
     in_title = [h for h in hits if h.field == "title"]
     n_text = sum(h.weight for h in in_text)
     n_lead = sum(h.weight for h in in_text if h.start < LEAD_CHARS)
-    chunks = min(_MAX_CHUNKS, text_len // LEAD_CHARS)
-    touched = {h.start * chunks // text_len for h in in_text} if chunks >= 2 else set()
+    chunks = min(_MAX_CHUNKS, ctx.text_len // LEAD_CHARS)
+    touched = {h.start * chunks // ctx.text_len for h in in_text} if chunks >= 2 else set()
+    mine = ctx.topics[topic]
+    rivals = [n for t, n in ctx.topics.items() if t != topic] + list(ctx.others.values())
+    strongest = max(rivals, default=0.0)
+    strong = sum(not h.weak for h in hits)
     return {
         "title": 1.0 if in_title else 0.0,  # a demonym in a headline is no passing word
         "lead": 1 - 0.5**n_lead,  # one match in the lead: 0.5, two: 0.75
         "count": 1 - 0.5 ** (n_text / 3),  # three in the text: 0.5, six: 0.75
-        "spread": len(touched) / chunks if chunks >= 2 else -1.0,
-        "share": sum(h.weight for h in hits) / all_hits,
+        # how many parts of a long text have a match; a short text is one part
+        "spread": len(touched) / chunks if chunks >= 2 else float(bool(in_text)),
+        "share": mine / (sum(ctx.topics.values()) + sum(ctx.others.values())),
+        "prominence": mine / (mine + strongest),  # against the most-named other country
+        "top": 1.0 if mine >= strongest else 0.0,  # named at least as often as any other
+        "frame": 1 - 0.5**ctx.frames,
+        "hard": 1 - 0.5**ctx.hard,
+        "frame_only": 1.0 if ctx.frames and not ctx.hard else 0.0,
+        "home": 1.0 if any(h.home for h in hits) else 0.0,
+        "weak_only": 0.0 if strong or in_title else 1.0,
+        "untitled": 0.0 if ctx.has_title else 1.0,
+        "textless": 0.0 if ctx.has_text else 1.0,
         "title_matches": float(len(in_title)),
         "text_matches": float(len(in_text)),
-        "strong_matches": float(sum(not h.weak for h in hits)),
+        "strong_matches": float(strong),
+        "other_countries": float(len(ctx.others)),
     }
-
-
-def _score(parts: dict[str, float], has_title: bool, has_text: bool) -> float:
-    """The weighed mean of the parts that could be measured (no title, no text, or a text too
-    short to have parts leave theirs out); scaled by `WEAK_ONLY` when only weak aliases, none
-    in the title, were found."""
-    used = [
-        p
-        for p in WEIGHTS
-        if (p != "title" or has_title) and (p not in _TEXT_PARTS or has_text) and parts[p] >= 0
-    ]
-    total = sum(WEIGHTS[p] for p in used)
-    score = sum(WEIGHTS[p] * parts[p] for p in used) / total
-    if not parts["strong_matches"] and not parts["title"]:
-        score *= WEAK_ONLY
-    return round(score, 4)
