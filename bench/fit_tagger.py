@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from tagging import load_devset  # noqa: E402
 
-from extractors.topics import FEATURES, Watchlist, load_watchlist  # noqa: E402
-from extractors.topics.frames import weights_path  # noqa: E402
+from extractors.topics import FEATURES, Watchlist, parse_watchlist  # noqa: E402
+from extractors.topics.frames import frames_path, weights_path  # noqa: E402
 
 
 def examples(wl: Watchlist, items: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +97,14 @@ def main() -> int:
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--dry-run", action="store_true", help="print, do not write")
     args = parser.parse_args()
-    wl = load_watchlist(args.watchlist)
+    # The features do not depend on the weights: read the watchlist and frames only, so a
+    # stale weights file (a feature added since) is no obstacle to refitting it.
+    frames = frames_path(args.watchlist)
+    wl = parse_watchlist(
+        args.watchlist.read_text(encoding="utf-8"),
+        str(args.watchlist),
+        (frames.read_text(encoding="utf-8"), str(frames)) if frames.is_file() else None,
+    )
     items = load_devset()
     train = [i for i in items if i["split"] == "train"]
     test = [i for i in items if i["split"] == "test"]

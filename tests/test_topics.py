@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from extractors.records import TopicMatch
 from extractors.topics import (
     MAX_EVIDENCE,
-    WEIGHTS,
+    FEATURES,
     Watchlist,
     fold,
     load_watchlist,
@@ -108,7 +108,7 @@ def test_explain_gives_the_parts_of_each_score(watchlist: Watchlist) -> None:
     assert list(explained) == [m.topic for m in matches]
     for match in matches:
         parts = explained[match.topic]
-        assert all(0.0 <= parts[p] <= 1.0 for p in WEIGHTS)
+        assert all(0.0 <= parts[p] <= 1.0 for p in FEATURES)
         assert parts["score"] == match.score
     assert explained["ukraine"]["title"] == 1.0
     assert explained["taiwan"]["title"] == 0.0

@@ -76,7 +76,7 @@ class _Field:
         self.countries: list[tuple[int, int, str]] = []  # (.., country code)
         self.frames: dict[str, list[_Span]] = {}
         self.brands: list[_Span] = []
-        self.hard = 0
+        self.hard: list[_Span] = []
         excluded: dict[str, list[_Span]] = {}
         for pid, spans in self.raw.items():
             for use in automaton.uses[pid]:
@@ -117,7 +117,7 @@ class _Field:
         elif role == _BRAND:
             self.brands.extend(spans)
         elif role == _HARD:
-            self.hard += len(spans)
+            self.hard.extend(spans)
 
     def _exclude(self, topic: str, spans: list[_Span]) -> None:
         if topic in self.aliases:

@@ -9,6 +9,7 @@ evidence: the matched span with a short snippet around it, cut at spaces.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from extractors.records import Evidence
@@ -22,17 +23,22 @@ FEATURES = (
     "lead",
     "count",
     "spread",
+    "density",
     "share",
     "prominence",
     "top",
     "frame",
     "hard",
     "frame_only",
+    "frame_near",
+    "hard_near",
     "home",
     "weak_only",
     "untitled",
     "textless",
 )
+_DENSITY_CHARS = 500
+_NEAR_CHARS = 150  # "close by": within about a sentence of the match
 _MAX_CHUNKS = 5  # spread: the text is cut in up to 5 chunks of at least LEAD_CHARS each
 # A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match.
 WEAK = 0.5
@@ -81,8 +87,8 @@ class _Context:
 
     topics: dict[str, float]
     others: dict[str, float]
-    frames: int
-    hard: int
+    frames: dict[str, list[int]]  # field → start offsets of frame phrases
+    hard: dict[str, list[int]]  # field → start offsets of hard-news phrases
     has_title: bool
     has_text: bool
     text_len: int
@@ -101,18 +107,26 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
     rivals = [n for t, n in ctx.topics.items() if t != topic] + list(ctx.others.values())
     strongest = max(rivals, default=0.0)
     strong = sum(not h.weak for h in hits)
+    n_frames = sum(map(len, ctx.frames.values()))
+    n_hard = sum(map(len, ctx.hard.values()))
     return {
         "title": 1.0 if in_title else 0.0,  # a demonym in a headline is no passing word
         "lead": 1 - 0.5**n_lead,  # one match in the lead: 0.5, two: 0.75
         "count": 1 - 0.5 ** (n_text / 3),  # three in the text: 0.5, six: 0.75
         # how many parts of a long text have a match; a short text is one part
         "spread": len(touched) / chunks if chunks >= 2 else float(bool(in_text)),
+        # matches per 500 characters of text: one name in a long text is a passing word
+        "density": 1 - 0.5 ** (n_text * _DENSITY_CHARS / max(ctx.text_len, _DENSITY_CHARS)),
         "share": mine / (sum(ctx.topics.values()) + sum(ctx.others.values())),
         "prominence": mine / (mine + strongest),  # against the most-named other country
         "top": 1.0 if mine >= strongest else 0.0,  # named at least as often as any other
-        "frame": 1 - 0.5**ctx.frames,
-        "hard": 1 - 0.5**ctx.hard,
-        "frame_only": 1.0 if ctx.frames and not ctx.hard else 0.0,
+        "frame": 1 - 0.5**n_frames,
+        "hard": 1 - 0.5**n_hard,
+        "frame_only": 1.0 if n_frames and not n_hard else 0.0,
+        # the share of the topic's matches with a frame (a hard-news) phrase close by: the
+        # country inside the frame, or in the politics
+        "frame_near": _near_share(hits, ctx.frames),
+        "hard_near": _near_share(hits, ctx.hard),
         "home": 1.0 if any(h.home for h in hits) else 0.0,
         "weak_only": 0.0 if strong or in_title else 1.0,
         "untitled": 0.0 if ctx.has_title else 1.0,
@@ -122,3 +136,19 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
         "strong_matches": float(strong),
         "other_countries": float(len(ctx.others)),
     }
+
+
+def _near_share(hits: list[_Hit], starts: dict[str, list[int]]) -> float:
+    """The share of `hits` with one of `starts` (offsets in the same field) within
+    `_NEAR_CHARS` of them; a title is short enough to be close by throughout."""
+    if not hits:
+        return 0.0
+    close = 0
+    for hit in hits:
+        found = starts.get(hit.field, [])
+        if hit.field == "title":
+            close += bool(found)
+            continue
+        i = bisect_left(found, hit.start - _NEAR_CHARS)
+        close += i < len(found) and found[i] <= hit.end + _NEAR_CHARS
+    return close / len(hits)

@@ -181,10 +181,12 @@ class Watchlist:
         fired = self._fired_rules(list(fields.values()))
         hits: dict[str, list[_Hit]] = {}
         others: dict[str, float] = {}
-        frames = hard = 0
+        frames: dict[str, list[int]] = {}  # field → where frame phrases start (original)
+        hard: dict[str, list[int]] = {}
         for name, found in fields.items():
-            frames += sum(len(spans) for spans in found.frames.values())
-            hard += found.hard
+            back = folded[name].original
+            frames[name] = sorted(back(s, e)[0] for ss in found.frames.values() for s, e in ss)
+            hard[name] = sorted(back(s, e)[0] for s, e in found.hard)
             for start, end, keys in _longest(
                 self._candidates(found, fired, home), len(found.folded)
             ):
