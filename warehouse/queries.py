@@ -34,6 +34,7 @@ class PendingEntry:
     outlet: str
     canonical_url: str | None
     entry: FeedEntry
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -111,7 +112,7 @@ def pending_entries(
     rows = con.execute(
         """
         SELECT e.source, s.outlet, e.canonical_url, e.guid, e.url, e.title, e.summary,
-               e.published, e.author, e.content, e.views
+               e.published, e.author, e.content, e.views, s.country
         FROM (
             SELECT *, row_number() OVER (
                 PARTITION BY source ORDER BY first_seen_at, published DESC NULLS LAST, guid
@@ -140,6 +141,7 @@ def pending_entries(
                 content=r[9],
                 views=r[10],
             ),
+            country=r[11],
         )
         for r in rows
     ]
@@ -380,6 +382,7 @@ class StoredArticle:
     archive_path: str | None
     archive_offset: int | None
     feed_published: datetime | None
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[StoredArticle]:
@@ -389,7 +392,8 @@ def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> l
         """
         SELECT a.id, a.url, a.source, a.outlet, a.title, a.text, a.language, a.published,
                a.fetched_at, a.archive_path, a.archive_offset,
-               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id)
+               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id),
+               (SELECT s.country FROM sources s WHERE s.name = a.source)
         FROM articles a
         WHERE ? IS NULL OR a.fetched_at >= ?
         ORDER BY a.fetched_at, a.id
@@ -445,6 +449,19 @@ def article_texts(
         return con.execute(
             f"SELECT id, title, text, language FROM articles WHERE id IN {wanted} ORDER BY id"
         ).fetchall()
+
+
+def article_countries(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str | None]:
+    """{article id: its source's country} for the articles `ids` (what `retag` passes the
+    tagger for home-country phrases)."""
+    with keys(con, ids) as wanted:
+        rows = con.execute(
+            f"""
+            SELECT a.id, s.country FROM articles a LEFT JOIN sources s ON s.name = a.source
+            WHERE a.id IN {wanted}
+            """
+        ).fetchall()
+    return {r[0]: r[1] for r in rows}
 
 
 def find_articles(con: duckdb.DuckDBPyConnection, ref: str, limit: int = 5) -> list[dict[str, Any]]:
