@@ -30,7 +30,7 @@ FEATURES = (
     "frame",
     "hard",
     "frame_only",
-    "frame_near",
+    "framed",
     "hard_near",
     "home",
     "weak_only",
@@ -123,9 +123,9 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
         "frame": 1 - 0.5**n_frames,
         "hard": 1 - 0.5**n_hard,
         "frame_only": 1.0 if n_frames and not n_hard else 0.0,
-        # the share of the topic's matches with a frame (a hard-news) phrase close by: the
-        # country inside the frame, or in the politics
-        "frame_near": _near_share(hits, ctx.frames),
+        # the share of the topic's matches with a frame phrase close by and no hard-news
+        # phrase close by (the country inside the frame), and with a hard-news phrase close by
+        "framed": _near_share(hits, ctx.frames, unless=ctx.hard),
         "hard_near": _near_share(hits, ctx.hard),
         "home": 1.0 if any(h.home for h in hits) else 0.0,
         "weak_only": 0.0 if strong or in_title else 1.0,
@@ -138,17 +138,20 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
     }
 
 
-def _near_share(hits: list[_Hit], starts: dict[str, list[int]]) -> float:
+def _near_share(
+    hits: list[_Hit], starts: dict[str, list[int]], unless: dict[str, list[int]] | None = None
+) -> float:
     """The share of `hits` with one of `starts` (offsets in the same field) within
-    `_NEAR_CHARS` of them; a title is short enough to be close by throughout."""
+    `_NEAR_CHARS` of them, and none of `unless`; a title is close by throughout."""
     if not hits:
         return 0.0
-    close = 0
-    for hit in hits:
-        found = starts.get(hit.field, [])
-        if hit.field == "title":
-            close += bool(found)
-            continue
-        i = bisect_left(found, hit.start - _NEAR_CHARS)
-        close += i < len(found) and found[i] <= hit.end + _NEAR_CHARS
+    close = sum(_close(h, starts) and not (unless and _close(h, unless)) for h in hits)
     return close / len(hits)
+
+
+def _close(hit: _Hit, starts: dict[str, list[int]]) -> bool:
+    found = starts.get(hit.field, [])
+    if hit.field == "title":
+        return bool(found)
+    i = bisect_left(found, hit.start - _NEAR_CHARS)
+    return i < len(found) and found[i] <= hit.end + _NEAR_CHARS

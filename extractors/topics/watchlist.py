@@ -175,7 +175,7 @@ class Watchlist:
     ) -> tuple[dict[str, list[_Hit]], _Context]:
         """Each topic's kept matches in reading order (title first), and the article's context:
         other countries named, frame and hard-news phrases. Overlapping spans keep the
-        longest: a frame or brand phrase around a topic's name (`Dynamo Kyiv`) cancels it."""
+        longest: a brand phrase around a topic's name (`Kyiv Post`) cancels it."""
         folded = {name: fold(value) for name, value in originals.items() if value}
         fields = {name: _Field(self._automaton, f.text) for name, f in folded.items()}
         fired = self._fired_rules(list(fields.values()))
@@ -197,7 +197,7 @@ class Watchlist:
                     if key and "#" not in keys:
                         others[key] = others.get(key, 0.0) + 1.0
                     continue
-                if any(k[:1] == "#" for k in keys):  # a brand or frame phrase: not the country
+                if "#" in keys:  # a brand's name: not the country
                     continue
                 o_start, o_end = folded[name].original(start, end)
                 for topic, (written, weak) in topics.items():
@@ -219,7 +219,7 @@ class Watchlist:
         self, found: _Field, fired: list[tuple[str, _CRule]], home: str | None
     ) -> dict[_Span, dict[str, tuple[str, bool]]]:
         """Every span found in one field, with what it may be: `{topic: (written, weak)}`, ""
-        for a place, `=CODE` for a country name, `#` for a brand or frame phrase. A home
+        for a place, `=CODE` for a country name, `#` for a brand. A home
         phrase's written form starts with NUL."""
         candidates: dict[_Span, dict[str, tuple[str, bool]]] = {}
         for topic, spans in found.aliases.items():
@@ -239,9 +239,8 @@ class Watchlist:
         for s, e, code in found.countries:
             if code not in self._home:  # a topic's own country is counted by its aliases
                 candidates.setdefault((s, e), {}).setdefault("=" + code, (code, False))
-        for frame_spans in (*found.frames.values(), found.brands):
-            for span in frame_spans:
-                candidates.setdefault(span, {}).setdefault("#", ("", False))
+        for span in found.brands:  # a country's name inside a brand is not the country
+            candidates.setdefault(span, {}).setdefault("#", ("", False))
         return candidates
 
     def _fired_rules(self, fields: list[_Field]) -> list[tuple[str, _CRule]]:
