@@ -1,6 +1,6 @@
 """Fit the tagger's weights on the development set's TRAIN split; write them beside the watchlist.
 
-    .venv/bin/python bench/fit_tagger.py [--watchlist seeds/watchlist.yaml] [--l2 1.0] [--dry-run]
+    .venv/bin/python bench/fit_tagger.py [--watchlist seeds/watchlist.yaml] [--l2 L2] [--dry-run]
 
 How it is fitted: every (item, topic) pair where the watchlist finds the topic at all is one
 example; its features are `extractors.topics.FEATURES` as `Watchlist.explain` computes them
@@ -8,9 +8,9 @@ example; its features are `extractors.topics.FEATURES` as `Watchlist.explain` co
 item `about` the topic. A logistic regression with an L2 penalty (on the weights, not the
 bias) is fitted by Newton's method (iteratively reweighted least squares) in numpy until the
 step is below 1e-8. The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10 with the best F1
-in a 5-fold cross-validation on the train split, folds made of whole outlets. The `about` threshold is then the probability, from 0.20 to 0.80 in
-steps of 0.01, that gives the best F1 of `about` over the train examples. Items of the test
-split are never seen: the split is by outlet (tests/data/topics/build_devset.py).
+in a 5-fold cross-validation on the train split, folds made of whole outlets. The `about`
+threshold is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1
+of `about` over the train examples. Items of the test split are never seen: the split is by outlet (tests/data/topics/build_devset.py).
 
 Writes `<watchlist stem>.weights.yaml` (seeds/watchlist.weights.yaml), which `load_watchlist`
 reads, and prints the train and test F1 of `about` over the examples.
