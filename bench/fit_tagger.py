@@ -10,7 +10,8 @@ bias) is fitted by Newton's method (iteratively reweighted least squares) in num
 step is below 1e-8. The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10 with the best F1
 in a 5-fold cross-validation on the train split, folds made of whole outlets. The `about`
 threshold is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1
-of `about` over the train examples. Items of the test split are never seen: the split is by outlet (tests/data/topics/build_devset.py).
+of `about` over the train examples. Items of the test split are never seen: the split is by
+outlet (tests/data/topics/build_devset.py).
 
 Writes `<watchlist stem>.weights.yaml` (seeds/watchlist.weights.yaml), which `load_watchlist`
 reads, and prints the train and test F1 of `about` over the examples.
