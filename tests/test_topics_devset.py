@@ -53,8 +53,8 @@ def test_devset_is_real_labelled_split_and_large_enough() -> None:
 
 
 # Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the weights
-# were last fitted (0.85x; see bench/README.md), less a small margin for ties and float noise.
-TEST_MACRO_F1 = 0.85
+# were last fitted (0.862; see bench/README.md), less a small margin for ties and float noise.
+TEST_MACRO_F1 = 0.86
 MARGIN = 0.01
 
 

@@ -1,9 +1,14 @@
-"""Scoring a topic's matches in one article, and the evidence shown for them.
+"""The features of a topic's matches in one article, and the evidence shown for them.
 
-Owns the score: a weighed mean of parts that can each be measured (a match in the title, in
-the lead, how many in the text, how spread out, the topic's share of all matches), `about`
-from `ABOUT_THRESHOLD` up, else `mention`; weak aliases (demonyms) count for less. And the
-evidence: the matched span with a short snippet around it, cut at spaces.
+Owns the features the fitted model weighs (`FEATURES`, each 0..1): where the topic is named
+(headline, lead, how often, how spread, how dense), how prominent it is against every other
+country the text names (its share of all country mentions, against the most-named other
+country, whether it is the most named), whether the text is inside a frame (sport,
+entertainment, company, markets, culture) close to the topic's name and whether it carries
+hard news (politics, security) close by, whether home-country phrases of the outlet's own
+country matched, and what the item lacks (a title, a text). The weights are fitted by
+bench/fit_tagger.py (`extractors.topics.frames.Weights`). Weak aliases (demonyms) count half a
+match. And the evidence: the matched span with a short snippet around it, cut at spaces.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """The compiled watchlist: loading it, and tagging an article against it.
 
 Owns `load_watchlist`/`parse_watchlist` and `Watchlist`, which ties the other modules
-together: the file is checked (`spec`), compiled (`compile`), and each article is folded
-(`folding`), searched (`match`) and scored (`score`) into one `TopicMatch` per topic.
+together: the files are checked (`spec`, `frames`), compiled with every country's name
+(`countries`, `compile`), and each article is folded (`folding`), searched (`match`), turned
+into features (`score`) and scored by the fitted logistic model into one `TopicMatch` per
+topic. Overlapping spans keep the longest, so a brand around a country's name cancels it; the
+outlet's `source_country` turns on the home phrases of the topic of that country; and issue
+16's frame rule caps the score of a topic named inside a frame without hard news.
 """
 
 from __future__ import annotations
