@@ -28,8 +28,9 @@ def render_explanation(
         f"{escape(article['canonical_url'] or '')}"
     )
     _print_stored(console, wl, article, stored)
-    explained = wl.explain(article["title"], article["text"], article["language"])
-    matches = {m.topic: m for m in wl.tag(article["title"], article["text"], article["language"])}
+    args = (article["title"], article["text"], article["language"], article.get("country"))
+    explained = wl.explain(*args)
+    matches = {m.topic: m for m in wl.tag(*args)}
     console.print(
         f"\nUnder the current watchlist {wl.version}: "
         + (", ".join(f"{t} {m.relevance} {m.score:.3f}" for t, m in matches.items()) or "no topic")

@@ -469,7 +469,8 @@ def find_articles(con: duckdb.DuckDBPyConnection, ref: str, limit: int = 5) -> l
     `newswatch explain` shows about them."""
     cur = con.execute(
         """
-        SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version
+        SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version,
+               (SELECT s.country FROM sources s WHERE s.name = articles.source) AS country
         FROM articles WHERE id = ? OR starts_with(id, ?)
         ORDER BY id = ? DESC, id LIMIT ?
         """,
