@@ -4,6 +4,7 @@ aliases, rules of the real file, the example articles, home-country news and fra
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,14 @@ def test_an_outlet_or_brand_name_is_not_its_country(
     war = " A missile strike on Kyiv killed three people, Ukraine's air force said."
     if language == "en":
         assert tagged(title, text + war)[topic] == "about"
+
+
+def test_ingest_passes_the_source_country_to_the_tagger() -> None:
+    def post(country: str | None) -> Post:
+        key = EntryKey("khabar", "1")
+        return Post(key, "Khabar", "https://x.example/1", MAJLIS_TITLE, MAJLIS, country=country)
+
+    now = datetime(2026, 1, 7, tzinfo=UTC)
+    iranian = process_post(post("IR"), now, seeds_watchlist())
+    assert [(m.topic, m.relevance) for m in iranian.matches] == [("iran", "about")]
+    assert "iran" not in {m.topic for m in process_post(post(None), now, seeds_watchlist()).matches}
