@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from extractors.records import EntryKey
 from extractors.topics import Watchlist, load_watchlist
+from pipeline.extract import Post, process_post
 from tests.test_topics import (
     TITLE_000,
     TITLE_001,
