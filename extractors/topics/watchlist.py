@@ -35,24 +35,24 @@ FRAMED = 0.5  # the share of a topic's matches close to a frame phrase that make
 # The fitted model used when no weights file sits beside the watchlist (a watchlist built in
 # code, a test's): the values bench/fit_tagger.py last wrote to seeds/watchlist.weights.yaml.
 DEFAULT_WEIGHTS = Weights(
-    bias=-2.5984,
+    bias=-2.6641,
     weights={
-        "title": 1.3938,
-        "lead": 0.6609,
-        "count": 0.3274,
-        "spread": 0.1453,
-        "density": 0.4613,
-        "share": 0.6389,
-        "prominence": 0.5107,
-        "top": 0.6013,
-        "frame": -0.7736,
-        "hard": 0.1139,
-        "frame_only": -0.3572,
-        "framed": -0.1815,
-        "hard_near": 0.2997,
-        "home": -0.2414,
-        "weak_only": -0.0831,
-        "untitled": -0.015,
+        "title": 1.3939,
+        "lead": 0.6643,
+        "count": 0.3239,
+        "spread": 0.1457,
+        "density": 0.4553,
+        "share": 0.6519,
+        "prominence": 0.5473,
+        "top": 0.6286,
+        "frame": -0.7704,
+        "hard": 0.1179,
+        "frame_only": -0.3587,
+        "framed": -0.1838,
+        "hard_near": 0.3062,
+        "home": -0.2409,
+        "weak_only": -0.0882,
+        "untitled": -0.0127,
         "textless": 0.0,
     },
     threshold=0.42,
@@ -173,8 +173,8 @@ class Watchlist:
         self, title: str, text: str, source_country: str | None = None
     ) -> list[tuple[TopicMatch, dict[str, float]]]:
         originals = {"title": title, "text": text}
-        home = self._home.get((source_country or "").upper())
-        hits, ctx = self._hits(originals, home)
+        own = (source_country or "").upper()
+        hits, ctx = self._hits(originals, self._home.get(own), own)
         results = []
         for topic, topic_hits in hits.items():
             parts = _features(topic, topic_hits, ctx)
@@ -190,7 +190,7 @@ class Watchlist:
         return results
 
     def _hits(
-        self, originals: dict[str, str], home: str | None
+        self, originals: dict[str, str], home: str | None, own: str = ""
     ) -> tuple[dict[str, list[_Hit]], _Context]:
         """Each topic's kept matches in reading order (title first), and the article's context:
         other countries named, frame and hard-news phrases. Overlapping spans keep the
@@ -207,7 +207,7 @@ class Watchlist:
             frames[name] = sorted(back(s, e)[0] for ss in found.frames.values() for s, e in ss)
             hard[name] = sorted(back(s, e)[0] for s, e in found.hard)
             for start, end, keys in _longest(
-                self._candidates(found, fired, home), len(found.folded)
+                self._candidates(found, fired, home, own), len(found.folded)
             ):
                 topics = {k: v for k, v in keys.items() if k[:1] not in "#=" and k}
                 if not topics:
@@ -235,7 +235,7 @@ class Watchlist:
         return hits, ctx
 
     def _candidates(
-        self, found: _Field, fired: list[tuple[str, _CRule]], home: str | None
+        self, found: _Field, fired: list[tuple[str, _CRule]], home: str | None, own: str = ""
     ) -> dict[_Span, dict[str, tuple[str, bool]]]:
         """Every span found in one field, with what it may be: `{topic: (written, weak)}`, ""
         for a place, `=CODE` for a country name, `#` for a brand. A home
@@ -256,7 +256,9 @@ class Watchlist:
         for s, e, written in found.places:
             candidates.setdefault((s, e), {}).setdefault("", (written, False))
         for s, e, code in found.countries:
-            if code not in self._home:  # a topic's own country is counted by its aliases
+            # a topic's own country is counted by its aliases; the outlet's own country is
+            # the viewpoint of its news, not a rival subject (中国 in Chinese outlets)
+            if code not in self._home and code != own:
                 candidates.setdefault((s, e), {}).setdefault("=" + code, (code, False))
         for span in found.brands:  # a country's name inside a brand is not the country
             candidates.setdefault(span, {}).setdefault("#", ("", False))
