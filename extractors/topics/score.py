@@ -122,8 +122,10 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
         "spread": len(touched) / chunks if chunks >= 2 else float(bool(in_text)),
         # matches per 500 characters of text: one name in a long text is a passing word
         "density": 1 - 0.5 ** (n_text * _DENSITY_CHARS / max(ctx.text_len, _DENSITY_CHARS)),
-        "share": mine / (sum(ctx.topics.values()) + sum(ctx.others.values())),
-        "prominence": mine / (mine + strongest),  # against the most-named other country
+        # share and prominence count one unknown rival (+1, at least 1): a single passing
+        # mention in a text that names no other country is not thereby prominent
+        "share": mine / (sum(ctx.topics.values()) + sum(ctx.others.values()) + 1),
+        "prominence": mine / (mine + max(strongest, 1)),  # against the most-named other country
         "top": 1.0 if mine >= strongest else 0.0,  # named at least as often as any other
         "frame": 1 - 0.5**n_frames,
         "hard": 1 - 0.5**n_hard,

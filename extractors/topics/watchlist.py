@@ -35,27 +35,27 @@ FRAMED = 0.5  # the share of a topic's matches close to a frame phrase that make
 # The fitted model used when no weights file sits beside the watchlist (a watchlist built in
 # code, a test's): the values bench/fit_tagger.py last wrote to seeds/watchlist.weights.yaml.
 DEFAULT_WEIGHTS = Weights(
-    bias=-2.6641,
+    bias=-3.5245,
     weights={
-        "title": 1.3939,
-        "lead": 0.6643,
-        "count": 0.3239,
-        "spread": 0.1457,
-        "density": 0.4553,
-        "share": 0.6519,
-        "prominence": 0.5473,
-        "top": 0.6286,
-        "frame": -0.7704,
-        "hard": 0.1179,
-        "frame_only": -0.3587,
-        "framed": -0.1838,
-        "hard_near": 0.3062,
-        "home": -0.2409,
-        "weak_only": -0.0882,
-        "untitled": -0.0127,
+        "title": 2.1707,
+        "lead": 0.945,
+        "count": 0.4482,
+        "spread": 0.0232,
+        "density": 0.6088,
+        "share": 1.2279,
+        "prominence": 0.7438,
+        "top": 0.9893,
+        "frame": -1.4288,
+        "hard": 0.0207,
+        "frame_only": -0.4867,
+        "framed": -0.2389,
+        "hard_near": 0.4841,
+        "home": -0.4463,
+        "weak_only": 0.2618,
+        "untitled": 0.2348,
         "textless": 0.0,
     },
-    threshold=0.42,
+    threshold=0.4,
 )
 
 
@@ -87,6 +87,22 @@ def parse_watchlist(
     and `weights` are (text, path) of the side files, when there are any."""
     topics, places = parse_spec(text, path)
     return Watchlist(text, path, topics, places, frames=frames, weights=weights)
+
+
+_QUALIFIER = 12  # characters between a home phrase and a country name that qualifies it
+
+
+def _foreign(keys: dict[str, tuple[str, bool]]) -> bool:
+    """A span that is another country's name (CLDR or `places`) and no topic's."""
+    return all(k[:1] == "=" or k == "" for k in keys)
+
+
+def _qualified(written: str, start: int, end: int, foreign: list[_Span]) -> bool:
+    """A home phrase (written with a NUL first) with another country's name right next to
+    it: "the government of Germany", «уряд Німеччини» is that country's institution."""
+    return written.startswith("\0") and any(
+        s - _QUALIFIER <= end and start <= e + _QUALIFIER for s, e in foreign
+    )
 
 
 def _in_frame(parts: dict[str, float]) -> bool:
@@ -206,10 +222,14 @@ class Watchlist:
             back = folded[name].original
             frames[name] = sorted(back(s, e)[0] for ss in found.frames.values() for s, e in ss)
             hard[name] = sorted(back(s, e)[0] for s, e in found.hard)
-            for start, end, keys in _longest(
-                self._candidates(found, fired, home, own), len(found.folded)
-            ):
+            chosen = _longest(self._candidates(found, fired, home, own), len(found.folded))
+            foreign = [(s, e) for s, e, keys in chosen if _foreign(keys)]
+            for start, end, keys in chosen:
                 topics = {k: v for k, v in keys.items() if k[:1] not in "#=" and k}
+                if home in topics and _qualified(topics[home][0], start, end, foreign):
+                    del topics[home]
+                    if not topics:
+                        continue
                 if not topics:
                     code = next((k[1:] for k in keys if k[:1] == "="), None)
                     key = code or (keys[""][0].casefold() if "" in keys else None)
