@@ -229,6 +229,7 @@ def _post(p: queries.PendingEntry, language: str | None) -> Post:
         published=entry.published,
         views=entry.views,
         language=language,
+        country=p.country,
     )
 
 

@@ -152,4 +152,5 @@ def page_job(group: Group, result: FetchResult, pointer: Pointer | None) -> Page
         first.entry.title,
         archive_path=pointer.path if pointer else None,
         archive_offset=pointer.offset if pointer else None,
+        country=first.country,
     )

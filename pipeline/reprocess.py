@@ -104,6 +104,7 @@ def _job(article: queries.StoredArticle, body: bytes) -> PageJob:
         fetched_at=article.fetched_at,
         feed_published=article.feed_published,
         feed_title=article.title,
+        country=article.country,
     )
 
 
@@ -116,6 +117,7 @@ def _retag(article: queries.StoredArticle, wl: Watchlist) -> ProcessedPage:
         text=article.text,
         published=article.published,
         language=article.language,
+        country=article.country,
     )
     # Its canonical URL is not rewritten: the stored identity stays.
     return process_post(post, article.fetched_at, wl)

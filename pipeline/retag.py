@@ -37,7 +37,11 @@ def retag_articles(
         ids = queries.articles_to_retag(con, None if all_articles else wl.version)
         for first in range(0, len(ids), BATCH):
             rows = queries.article_texts(con, ids[first : first + BATCH])
-            tagged = [(aid, wl.tag(title, text, language)) for aid, title, text, language in rows]
+            country = queries.article_countries(con, ids[first : first + BATCH])
+            tagged = [
+                (aid, wl.tag(title, text, language, country.get(aid)))
+                for aid, title, text, language in rows
+            ]
             load.replace_topic_matches(con, tagged, wl.version, datetime.now(UTC))
             articles += len(tagged)
             matches += sum(len(ms) for _, ms in tagged)

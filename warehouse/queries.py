@@ -38,6 +38,7 @@ class PendingEntry:
     user_agent: str | None = None
     ca_bundle: str | None = None
     dates: str = "feed"
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -116,7 +117,7 @@ def pending_entries(
         """
         SELECT e.source, s.outlet, e.canonical_url, e.guid, e.url, e.title, e.summary,
                e.published, e.author, e.content, e.views, s.user_agent, s.ca_bundle,
-               coalesce(s.dates, 'feed')
+               coalesce(s.dates, 'feed'), s.country
         FROM (
             SELECT *, row_number() OVER (
                 PARTITION BY source ORDER BY first_seen_at, published DESC NULLS LAST, guid
@@ -148,6 +149,7 @@ def pending_entries(
             user_agent=r[11],
             ca_bundle=r[12],
             dates=r[13],
+            country=r[14],
         )
         for r in rows
     ]
@@ -388,6 +390,7 @@ class StoredArticle:
     archive_path: str | None
     archive_offset: int | None
     feed_published: datetime | None
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[StoredArticle]:
@@ -397,7 +400,8 @@ def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> l
         """
         SELECT a.id, a.url, a.source, a.outlet, a.title, a.text, a.language, a.published,
                a.fetched_at, a.archive_path, a.archive_offset,
-               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id)
+               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id),
+               (SELECT s.country FROM sources s WHERE s.name = a.source)
         FROM articles a
         WHERE ? IS NULL OR a.fetched_at >= ?
         ORDER BY a.fetched_at, a.id
@@ -455,12 +459,26 @@ def article_texts(
         ).fetchall()
 
 
+def article_countries(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str | None]:
+    """{article id: its source's country} for the articles `ids` (what `retag` passes the
+    tagger for home-country phrases)."""
+    with keys(con, ids) as wanted:
+        rows = con.execute(
+            f"""
+            SELECT a.id, s.country FROM articles a LEFT JOIN sources s ON s.name = a.source
+            WHERE a.id IN {wanted}
+            """
+        ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def find_articles(con: duckdb.DuckDBPyConnection, ref: str, limit: int = 5) -> list[dict[str, Any]]:
     """The articles whose id is `ref` or starts with it (at most `limit`), with what
     `newswatch explain` shows about them."""
     cur = con.execute(
         """
-        SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version
+        SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version,
+               (SELECT s.country FROM sources s WHERE s.name = articles.source) AS country
         FROM articles WHERE id = ? OR starts_with(id, ?)
         ORDER BY id = ? DESC, id LIMIT ?
         """,
