@@ -91,8 +91,8 @@ def sql(
     """
     import duckdb
 
+    from warehouse.analyst import export_query, run_query
     from warehouse.db import connect
-    from warehouse.queries import export_query, run_query
 
     fmt_name = fmt.value
     if fmt_name == "table" and output is not None:
@@ -221,7 +221,7 @@ def index(
 def _export_to_stdout(con: Any, query: str, fmt: str) -> None:
     import tempfile
 
-    from warehouse.queries import export_query
+    from warehouse.analyst import export_query
 
     with tempfile.TemporaryDirectory(prefix="newswatch-sql-") as tmp:
         path = Path(tmp) / f"result.{fmt}"

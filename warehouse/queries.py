@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -342,36 +341,6 @@ def topic_counts_by_day(
         [first, last],
     ).fetchall()
     return {(r[0], r[1]): int(r[2]) for r in rows}
-
-
-def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """An analyst's own SQL: column names and rows."""
-    cur = con.execute(sql)
-    if cur.description is None:
-        return [], []
-    return [d[0] for d in cur.description], cur.fetchall()
-
-
-EXPORT_FORMATS = {
-    "csv": "FORMAT csv, HEADER",
-    "json": "FORMAT json, ARRAY true",  # one JSON array of objects
-    "parquet": "FORMAT parquet",
-}
-
-
-def export_query(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path) -> int:
-    """Write the result of an analyst's SQL to `path` as csv, json or parquet; returns the
-    rows. The result comes back as Arrow and DuckDB's own writers write it (COPY), so any
-    statement with rows works (SHOW, PRAGMA, ...) and lists and timestamps keep their form;
-    writing a file needs no write access to the database."""
-    table = con.execute(sql).to_arrow_table()
-    con.register("_export", table)
-    try:
-        target = str(path).replace("'", "''")
-        con.execute(f"COPY _export TO '{target}' ({EXPORT_FORMATS[fmt]})")
-    finally:
-        con.unregister("_export")
-    return int(table.num_rows)
 
 
 @dataclass(frozen=True, slots=True)
