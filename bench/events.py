@@ -320,6 +320,21 @@ def part_demo(dev, embedder: Embedder, model: LinkModel) -> None:  # type: ignor
             f"   {crossed.precision:6.3f} {crossed.recall:6.3f}   {f1:5.3f}"
             f"   ({len(set(assigned.values()))} events)"
         )
+    _places_bar(demo, feats, model)
+
+
+def _places_bar(demo: list, feats: list[Features], model: LinkModel) -> None:
+    """A lower cosine bar for cross-language pairs that share k place/topic ids (the
+    'first reactions' idea), as pairwise decisions on the demo's pairs."""
+    x = np.vstack([pair_features(a, b) for a, b in combinations(feats, 2)])
+    truth = np.array([a.event == b.event for a, b in combinations(demo, 2)])
+    cross = x[:, 1] == 1
+    base = probability(model, x) >= model.threshold
+    _header("Demo pairs, decisions: lower cosine bar when cross-language pairs share places")
+    _pr_line("fitted model alone", base, truth, cross)
+    for k, c in ((3, 0.80), (3, 0.82), (2, 0.82)):
+        rule = base | (cross & (x[:, 3] >= k) & (x[:, 0] >= c))
+        _pr_line(f"or >= {k} places and cosine >= {c}", rule, truth, cross)
 
 
 # --- part 3: cost ------------------------------------------------------------------------------
