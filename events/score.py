@@ -101,3 +101,9 @@ def cosine_floor(model: LinkModel) -> float:
 DEFAULT_MODEL = LinkModel(
     weights=(47.7117, 2.1728, 0.0, 0.0, 0.0), bias=-43.0221, threshold=0.669326
 )
+
+
+def gate(a: Features, b: Features) -> bool:
+    """Whether two articles are candidates at all: they share a named person, place or
+    watchlist topic (ids that cross languages). A stream's easy negatives stop here."""
+    return not a.entities.isdisjoint(b.entities)

@@ -64,3 +64,21 @@ def test_semeval_splits_are_labelled_and_disjoint() -> None:
 def test_titles_split_from_the_text() -> None:
     assert dev.split_title("Headline here\nBody text.") == ("Headline here", "Body text.")
     assert dev.split_title("A long enough headline.  Body") == ("A long enough headline.", "Body")
+
+
+@needs_semeval
+def test_semeval_stream_clusters_are_the_same_event_components() -> None:
+    held = dev.semeval_pairs("held_out")
+    keep = {i for p in held for i in (p.a.id, p.b.id)}
+    stream = dev.semeval_stream("held_out", keep)
+    fit_ids = {i for p in dev.semeval_pairs("fit") for i in (p.a.id, p.b.id)}
+    assert {a.id for a in stream.articles} == keep
+    assert not keep & fit_ids
+    for pair in held:  # every labelled pair agrees with the components
+        same = stream.cluster[pair.a.id] == stream.cluster[pair.b.id]
+        assert same or not pair.same, pair.pair_id
+    sizes = sorted(
+        (list(stream.cluster.values()).count(c) for c in set(stream.cluster.values())),
+        reverse=True,
+    )
+    assert sizes[0] >= 3 and sizes.count(1) > 1000  # components merge chains; most stand alone

@@ -155,3 +155,54 @@ def demo_articles() -> list[DemoArticle]:
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A split's articles as a stream to cluster: `cluster` maps each article to its
+    same-event component (connected components of the pairs scored <= `same_at_most`; an
+    article in no such pair is a cluster of one) and `ambiguous` holds the pairs scored
+    between the two bars, which are counted neither way.
+
+    The assumption: two articles that SemEval never paired are different events. Its error
+    runs one way (a true same-event pair counted as a false link), so precision measured on
+    this stream is a lower bound; the pairs SemEval did sample were chosen as similar."""
+
+    articles: tuple[LinkArticle, ...]
+    cluster: dict[str, str]
+    ambiguous: frozenset[frozenset[str]]
+
+
+def semeval_stream(split: str, keep: set[str] | None = None) -> Stream:
+    """Every article of a split's pairs (only those in `keep`, when given), with its
+    same-event component; "held_out" leaves out articles of the "fit" file, as above."""
+    rule = labels()["semeval"]
+    rows = _rows(rule["fit"] if split == "fit" else rule["held_out"])
+    seen: set[str] = set()
+    if split == "held_out":
+        seen = {i for row in _rows(rule["fit"]) for i in row["pair_id"].split("_")}
+    articles: dict[str, LinkArticle] = {}
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ambiguous: set[frozenset[str]] = set()
+    for row in rows:
+        id1, id2 = row["pair_id"].split("_")
+        if id1 in seen or id2 in seen or (keep is not None and not {id1, id2} <= keep):
+            continue
+        for i, lang, text in ((id1, row["lang1"], row["text1"]), (id2, row["lang2"], row["text2"])):
+            if i not in articles:
+                articles[i] = _article(i, lang, text)
+                parent[i] = i
+        overall = float(row["Overall"])
+        if overall <= rule["same_at_most"]:
+            parent[root(id1)] = root(id2)
+        elif overall < rule["different_at_least"]:
+            ambiguous.add(frozenset((id1, id2)))
+    ordered = tuple(articles[i] for i in sorted(articles))
+    return Stream(ordered, {i: root(i) for i in articles}, frozenset(ambiguous))
