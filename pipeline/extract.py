@@ -9,6 +9,8 @@ exception that would sink the batch.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -27,6 +29,7 @@ from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from extractors.urls import canonical_url, is_http_url
 from newswatch.errors import ExtractionError
+from pipeline.worker_server import start_worker_server as start_worker_server
 
 TELEGRAM_EXTRACTOR_VERSION = "telegram/1"
 # Time for a worker process to start and load the extractor and watchlist.
@@ -181,6 +184,23 @@ def _process_in_worker(job: PageJob, limit: float, extract: Extract) -> Processe
         return _timed_out(job, limit)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if len(job.body) >= TRIM_AFTER_BYTES:
+            _trim()
+
+
+# A large page's parse trees leave the worker's heap large after they are freed (glibc keeps
+# freed memory for reuse); after a page this large, the worker hands it back (~1 ms).
+TRIM_AFTER_BYTES = 1 << 20
+_libc: ctypes.CDLL | None = None
+
+
+def _trim() -> None:
+    global _libc
+    try:
+        _libc = _libc or ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def _ready() -> None:
@@ -189,22 +209,6 @@ def _ready() -> None:
 
 def _timed_out(job: PageJob, limit: float) -> ProcessedPage:
     return _failed(job, "extraction_timeout", f"extraction took longer than {limit:g} s")
-
-
-# What the server that worker pools fork from imports first: the main module (so no worker
-# imports it again), the feed parser (pipeline.poll forks its parsers from the same server) and
-# the extractor, run once (pipeline/warm_worker.py).
-WORKER_PRELOAD = ("__main__", "extractors.feeds", "pipeline.warm_worker")
-
-
-def start_worker_server() -> None:
-    """Start the process that worker pools fork from, with `WORKER_PRELOAD` imported, so an
-    extraction worker starts ready instead of importing and warming up the extractor itself
-    (~1.4 s of CPU each). It returns at once and the server warms up on another core while
-    the run polls its feeds; the first pool to need it waits for it. There is one such server
-    per process and the first start decides what it imports: call this before any pool."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
-    multiprocessing.forkserver.ensure_running()
 
 
 def process_pages(
