@@ -177,6 +177,7 @@ class TreeSampler:
 
     def __init__(self, root: int) -> None:
         self.root, self.peak, self.peak_pss, self.max_pss = root, 0, 0, 0
+        self.max_pss_by_role: dict[str, int] = {}
         self.peak_by_role: dict[str, int] = {}
         self._cpu: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
@@ -201,10 +202,20 @@ class TreeSampler:
                 by_role[name] = by_role.get(name, 0) + rss(pid)
             if sum(by_role.values()) > self.peak:
                 self.peak, self.peak_by_role = sum(by_role.values()), by_role
-                self.peak_pss = sum(pss(pid) for pid in pids)
-                self.max_pss = max(self.max_pss, self.peak_pss)
+                self.peak_pss = self._read_pss(pids)
             elif samples % PSS_EVERY == 0:
-                self.max_pss = max(self.max_pss, sum(pss(pid) for pid in pids))
+                self._read_pss(pids)
+
+    def _read_pss(self, pids: list[int]) -> int:
+        """The tree's proportional set size now; kept, by role, when the largest yet."""
+        by_role: dict[str, int] = {}
+        for pid in pids:
+            name = self._cpu[pid][0] if pid in self._cpu else role(pid, self.root)
+            by_role[name] = by_role.get(name, 0) + pss(pid)
+        total = sum(by_role.values())
+        if total > self.max_pss:
+            self.max_pss, self.max_pss_by_role = total, by_role
+        return total
 
     def stop(self) -> int:
         self._stop.set()

@@ -16,7 +16,8 @@ contender against the same pages on the same loopback servers (politeness off fo
 - (c) `newswatch ingest --all-sources`: the real command, in a child process with its own
   PREFECT_HOME, a fresh DuckDB file, the watchlist of `seeds/`, and the settings a loopback
   run needs: NEWSWATCH_ALLOWED_HOSTS (the servers), NEWSWATCH_PER_HOST_DELAY=0 and
-  NEWSWATCH_RESPECT_ROBOTS=false; everything else is the defaults. It runs against a Prefect
+  NEWSWATCH_RESPECT_ROBOTS=false; everything else is the defaults (NEWSWATCH_EXTRACT_WORKERS
+  passes through when set, to see memory against the number of workers). It runs against a Prefect
   server started beforehand (`prefect server start`, as deployments run), whose CPU time
   during the run is counted in c's; `--prefect temporary` lets the command start Prefect's
   temporary server itself instead. c's time is the whole command, from process start to
@@ -582,6 +583,8 @@ def run_newswatch(
     feeds_file = tmp / "feeds.yaml"
     write_feeds_file(feeds_file, servers.feeds)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
+    if "NEWSWATCH_EXTRACT_WORKERS" in os.environ:  # memory against workers (README)
+        env["NEWSWATCH_EXTRACT_WORKERS"] = os.environ["NEWSWATCH_EXTRACT_WORKERS"]
     env |= {
         "PREFECT_HOME": str(tmp / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -666,8 +669,12 @@ def _run_ingest(
     notes.append(
         "RSS MB at the peak: "
         + ", ".join(f"{r} {b / 2**20:,.0f}" for r, b in at_peak)
-        + f"; proportional set size then {sampler.peak_pss / 2**20:,.0f}, largest seen"
-        + f" {sampler.max_pss / 2**20:,.0f} (shared pages counted once)"
+        + f"; proportional set size then {sampler.peak_pss / 2**20:,.0f}"
+    )
+    by_role = sorted(sampler.max_pss_by_role.items(), key=lambda kv: -kv[1])
+    notes.append(
+        f"PSS MB at its peak ({sampler.max_pss / 2**20:,.0f}, shared pages counted once): "
+        + ", ".join(f"{r} {b / 2**20:,.0f}" for r, b in by_role)
     )
     notes.append(
         "Prefect: "

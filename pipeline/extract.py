@@ -23,7 +23,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from extractors.articles import EXTRACTOR_VERSION, extract_article
 from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
@@ -53,7 +52,11 @@ class PageJob:
 
 
 def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
-    """Extract, fingerprint and tag one page."""
+    """Extract, fingerprint and tag one page. Runs in the extraction workers, which have the
+    extractor loaded (pipeline/warm_worker.py); the process that feeds them never imports it
+    (trafilatura, lxml's cleaner, the language model: ~45 MB it does not need)."""
+    from extractors.articles import EXTRACTOR_VERSION, extract_article
+
     try:
         # Dates: the page's markup, then the feed's date, then htmldate's guess.
         article = extract_article(job.body, job.url, feed_published=job.feed_published)
@@ -67,7 +70,9 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
         title=article.title or job.feed_title,
         published=article.published or job.feed_published,
     )
-    page = _processed(job.entries, job.source, job.outlet, job.fetched_at, article, watchlist)
+    page = _processed(
+        job.entries, job.source, job.outlet, job.fetched_at, article, watchlist, EXTRACTOR_VERSION
+    )
     return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
 
 
@@ -98,8 +103,10 @@ def process_post(post: Post, fetched_at: datetime, watchlist: Watchlist) -> Proc
         language=post.language,
         site_name=post.outlet,
     )
-    page = _processed((key,), key.source, post.outlet, fetched_at, article, watchlist)
-    return replace(page, views=post.views, extractor_version=TELEGRAM_EXTRACTOR_VERSION)
+    page = _processed(
+        (key,), key.source, post.outlet, fetched_at, article, watchlist, TELEGRAM_EXTRACTOR_VERSION
+    )
+    return replace(page, views=post.views)
 
 
 def entry_urn(key: EntryKey) -> str:
@@ -115,6 +122,7 @@ def _processed(
     fetched_at: datetime,
     article: Article,
     watchlist: Watchlist,
+    version: str,
 ) -> ProcessedPage:
     fp = fingerprint(article.text)
     return ProcessedPage(
@@ -126,7 +134,7 @@ def _processed(
         content_hash=content_hash(article.text),
         signature=fp.signature_bytes(),
         matches=tuple(watchlist.tag(article.title, article.text, article.language)),
-        extractor_version=EXTRACTOR_VERSION,
+        extractor_version=version,
         fingerprint=fp,
     )
 
