@@ -279,10 +279,10 @@ def _clean_text(text: str, title: str, tree: HtmlElement, description: str) -> s
     lacks it (looked for in the page only then: the search costs a millisecond)."""
     lines = [line for line in text.splitlines() if line.strip() and not _is_furniture(line)]
     body = _spaces("\n".join(lines))
-    if _spaces(_restore(description))[:_MIN_LEAD] in body:
+    if _spaces(_restore(description))[:_LEAD_PREFIX] in body:
         return "\n".join(lines).strip()
     lead = _lead(tree, description)
-    if lead and _fold(lead) != _fold(title) and _spaces(lead)[:80] not in body:
+    if lead and _fold(lead) != _fold(title) and _spaces(lead)[:_LEAD_PREFIX] not in body:
         lines.insert(0, lead)
     return "\n".join(lines).strip()
 
@@ -299,6 +299,7 @@ _INLINE = {"span", "strong", "em", "b", "i", "a", "font", "small", "u"}
 _NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "head", "title", "button"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _MIN_LEAD = 40
+_LEAD_PREFIX = 80  # a lead whose first 80 characters are in the text is there already
 # Text nodes holding `$needle`, spaces normalised (no-break spaces too, as `str.split` does).
 _TEXT_WITH = etree.XPath(
     ".//text()[contains(normalize-space(translate(., '\u00a0', ' ')), $needle)]"
