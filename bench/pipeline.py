@@ -26,10 +26,11 @@ contender against the same pages on the same loopback servers (politeness off fo
 - (e) for information only: newswatch's `extract_article` the way a is run.
 
 For each: articles per second (N pages in / wall seconds), CPU milliseconds per article (user
-+ system of the process and all its children), and peak memory of the process tree: the
-largest sum of the resident set sizes of the process and all its descendants, sampled every
-0.1 s (bench/harness.py; a page shared by forked processes counts once per process, so this
-over-states a pool; the proportional set size at that moment is printed for c).
++ system of the process and all its children), and peak memory of the process tree: "peak MB",
+the largest sum of the resident set sizes of the process and all its descendants, sampled
+every 0.1 s (a page shared by forked processes counts once per process, so this over-states
+a pool), and "PSS MB", the largest proportional set size of the tree, sampled every 0.3 s (a
+shared page counts once in all; bench/harness.py). c's memory target is judged on PSS.
 
 The final table holds the targets of issue 19: c >= 0.80 a at N = 10,000 (>= 0.65 at
 N = 1,000), c >= 2.5 b, c >= 2 t, peak memory of c's process tree < 500 MB: its proportional
