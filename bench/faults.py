@@ -13,9 +13,10 @@ the fault source and a control source (a good two-article feed), reporting to on
 test server started here (so no run pays for starting its own). Limits are the defaults
 (10 MB body, 50 MB unpacked, 500 entries per source per run) except the time limits (5 s,
 so the 1-byte-a-second bodies end quickly) and the per-host delay (0: one loopback server
-stands in for every host). Peak memory is the largest sum of the resident sets of the run's
-process tree, sampled every 0.1 s (bench/harness.py; a page shared by forked workers counts
-once per process, so a pool is over-stated, never under-stated). The feed with
+stands in for every host). Peak memory is the largest proportional set size of the run's
+process tree, sampled every 0.3 s (bench/harness.py: a page shared by the forked workers and
+the server they fork from counts once in all; the sum of resident sets would count it once
+per process). The feed with
 100,000 entries gets two runs: each takes 500, the rest wait, none is lost. The netguard hook
 refuses, in every run, any connection beyond 127.0.0.1.
 
@@ -83,7 +84,7 @@ def _env(server: FaultServer, db: Path, api_url: str, tmp: Path) -> dict[str, st
 
 
 def _run_ingest(env: dict[str, str], log: Path) -> tuple[int, float]:
-    """One ingest in a child process: (exit code, peak RSS of its process tree in MB)."""
+    """One ingest in a child process: (exit code, peak PSS of its process tree in MB)."""
     with log.open("ab") as out:
         child = subprocess.Popen(
             [sys.executable, "-m", "tests.netguard", "-m", "newswatch", "ingest"],
@@ -94,8 +95,8 @@ def _run_ingest(env: dict[str, str], log: Path) -> tuple[int, float]:
         )
         sampler = TreeSampler(child.pid)
         code = child.wait()
-        peak = sampler.stop()
-    return code, peak / 2**20
+        sampler.stop()
+    return code, sampler.max_pss / 2**20
 
 
 def _stored(db: Path) -> dict[str, int]:

@@ -34,6 +34,7 @@ START_TIMEOUT_S = 300
 STOP = ("stop", None)  # what a server child receives when the bench is done with it
 SAMPLE_S = 0.1
 TREE_SCAN_S = 1.0
+PSS_EVERY = 3  # samples between two readings of the tree's proportional set size
 
 T = TypeVar("T")
 
@@ -168,12 +169,15 @@ def role(pid: int, root: int) -> str:
 
 class TreeSampler:
     """Samples a process tree until stopped: the largest sum of its resident set sizes (workers
-    included), the proportional set size at that moment (shared pages counted once), and the
+    included), the proportional set size at that moment (shared pages counted once), the
+    largest proportional set size seen (`max_pss`, read every `PSS_EVERY` samples: what the
+    tree really holds, a page shared by n processes counting 1/n in each), and the
     CPU seconds of each process last seen, summed by role. The tree is looked up once a second:
     scanning /proc costs a few ms, which the measured run would pay for."""
 
     def __init__(self, root: int) -> None:
-        self.root, self.peak, self.peak_pss = root, 0, 0
+        self.root, self.peak, self.peak_pss, self.max_pss = root, 0, 0, 0
+        self.max_pss_by_role: dict[str, int] = {}
         self.peak_by_role: dict[str, int] = {}
         self._cpu: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
@@ -182,8 +186,9 @@ class TreeSampler:
 
     def _run(self) -> None:
         pids: list[int] = []
-        rescan = 0.0
+        rescan, samples = 0.0, 0
         while not self._stop.wait(SAMPLE_S):
+            samples += 1
             if time.monotonic() >= rescan:
                 pids, rescan = tree(self.root), time.monotonic() + TREE_SCAN_S
             by_role: dict[str, int] = {}
@@ -197,7 +202,20 @@ class TreeSampler:
                 by_role[name] = by_role.get(name, 0) + rss(pid)
             if sum(by_role.values()) > self.peak:
                 self.peak, self.peak_by_role = sum(by_role.values()), by_role
-                self.peak_pss = sum(pss(pid) for pid in pids)
+                self.peak_pss = self._read_pss(pids)
+            elif samples % PSS_EVERY == 0:
+                self._read_pss(pids)
+
+    def _read_pss(self, pids: list[int]) -> int:
+        """The tree's proportional set size now; kept, by role, when the largest yet."""
+        by_role: dict[str, int] = {}
+        for pid in pids:
+            name = self._cpu[pid][0] if pid in self._cpu else role(pid, self.root)
+            by_role[name] = by_role.get(name, 0) + pss(pid)
+        total = sum(by_role.values())
+        if total > self.max_pss:
+            self.max_pss, self.max_pss_by_role = total, by_role
+        return total
 
     def stop(self) -> int:
         self._stop.set()

@@ -4,31 +4,43 @@ Built on trafilatura's `bare_extraction`, fed the bytes our fetcher already has 
 downloader is never used). The page is decoded and parsed once, here; trafilatura works on a
 copy of that tree, and the rules below read the original.
 
-Rules on top of trafilatura's defaults, each kept because it measured better on the real pages
-of `../shared/corpus/pages` without costing any language with 10 or more pages. The numbers
-are `bench/extraction.py`'s, with the rule and without it (the other rules on): mean shingle
-F1 on the 15 pages with a full expected text, and trafilatura's snippet F-score on its 129
-evaluation pages.
+One pass at `trafilatura.extract`'s cost for the common page: trafilatura's text in precision
+mode without its external comparators (`fast`), and its metadata read here without what we never
+use (categories, tags, licence). The expensive paths run only on pages that need them: a page
+with no text gets a second pass in the default mode; htmldate
+runs only when its answer is used, and searches the whole text only when neither the markup nor
+the feed gives a date.
 
-- Comments under an article are not the article (`include_comments=False`).
-- Precision mode (`favor_precision=True`) drops the newsletter boxes, "related" blocks and
-  reader comments the default mode keeps: F1 0.900 -> 0.971, snippet F 0.923 -> 0.930. It
-  runs first without trafilatura's external comparators (`fast`), which gives the same text on
-  all but a few pages in two thirds of the time; a result under 1000 characters gets the full
-  cascade (readability, justext), and an empty one the default mode with its rescues, so the
-  stricter mode never loses a page that has text.
+Each rule was chosen on the tuning half of `../shared/corpus/pages` (split by site, see
+`bench/extraction.py`) and kept only if it also helped the test half. Numbers: mean shingle F1
+on the pages with a full expected text / trafilatura's snippet F-score, without -> with the
+rule (the others on), tuning half then test half, and its median cost.
+
+- Comments under an article are not the article (`include_comments=False`); precision mode
+  without the comparators (`favor_precision=True, fast=True`) against the default mode with
+  them, both without comments, no other rule: F1 tune 0.865 -> 0.960, test 0.941 -> 0.970;
+  snippet F tune 0.891 -> 0.889, test 0.931 -> 0.924 (the rules below more than win that
+  back); a quarter to a third cheaper.
+- A second pass (the default mode with the comparators) for text under half of the page's
+  `<p>` text was dropped: tune F1 0.960 -> 0.874 (snippet 0.911 -> 0.917), test F1 0.984 ->
+  0.943; at a third of the page, tune snippet +0.004, test snippet -0.004. Only a page with no
+  text at all (under 40 characters) gets a second pass, in the default mode without the
+  comparators: 2 tuning pages, no test page; with the comparators (readability, justext) it
+  found no more text (tune snippet F 0.911 vs 0.910) and cost each worker ~30 MB.
 - The standfirst comes back: precision mode prunes `<header>`, and with it the lead paragraph
   many sites put there. A block of the body whose text is the page's own description, when
-  it is missing from the text, goes back in front: F1 0.965 -> 0.971, snippet F 0.916 -> 0.930.
+  it is missing from the text, goes back in front: snippet F tune 0.901 -> 0.917, test 0.933
+  -> 0.941 (F1 unchanged). The page is searched (about 1 ms) only when the description's
+  start is not in the text already.
 - Lines that are nothing but page furniture ("Advertisement", "Read more", "Auch
-  interessant:", a newsletter call) are dropped: snippet F 0.925 -> 0.930. A "Read more:
-  <headline>" line stays: full reference texts keep those (dropping them cost en F1 0.005).
+  interessant:", a newsletter call) are dropped: snippet F tune 0.910 -> 0.917, test 0.939 ->
+  0.941; under 0.1 ms. A "Read more: <headline>" line stays: full reference texts keep those.
 - Zero-width (non-)joiners survive: trafilatura deletes every character `str.isprintable()`
   rejects, which breaks Persian spelling ("دانشگاه‌های" becomes "دانشگاههای"). They are
   swapped for printable stand-ins before trafilatura sees the page, and back after.
 - The title loses the site's name around it ("Headline - Site", "Site | Headline"), only when
   that part names the site (its `og:site_name` or host): titles matching trafilatura's
-  evaluation data 62/108 -> 82/108.
+  evaluation data 62/108 -> 82/108 (metadata, not text; no measurable cost).
 
 The publication date is `extractors.dates`'s (the page's markup, then the feed, then
 htmldate) and the language `extractors.language`'s (the page's declaration, unless its text
@@ -37,14 +49,25 @@ plainly says otherwise).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import trafilatura
+from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
+from trafilatura.metadata import (
+    META_URL,
+    examine_meta,
+    extract_author,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+)
 from trafilatura.settings import Document
 from trafilatura.utils import decode_file, load_html
 
@@ -54,25 +77,27 @@ from extractors.language import page_language
 from extractors.records import Article
 from extractors.urls import choose_canonical, is_http_url
 
-EXTRACTOR_VERSION = "traf-2.3/2"
+EXTRACTOR_VERSION = "traf-2.3/3"
 # Less than this is a menu or a caption, not an article (40 characters is a short Chinese
 # paragraph, or a sentence in a language with spaces).
 MIN_TEXT_CHARS = 40
 
 # Keep the time of day and the original publication date, not the last-modified one.
+# htmldate's extensive search of the page's text runs only when the markup states no date.
 _DATE_PARAMS = {
     "outputformat": "%Y-%m-%dT%H:%M:%S%z",
     "original_date": True,
     "extensive_search": True,
 }
 _QUICK_DATE_PARAMS = {**_DATE_PARAMS, "extensive_search": False}
-# Extraction modes tried in turn, each with the text length that makes the next unnecessary.
-# Comments under an article are not the article, in every mode.
-_MODES: tuple[tuple[dict[str, Any], int], ...] = (
-    ({"include_comments": False, "favor_precision": True, "fast": True}, 1000),
-    ({"include_comments": False, "favor_precision": True}, MIN_TEXT_CHARS),
-    ({"include_comments": False, "favor_precision": False}, 0),
-)
+# The one pass every page takes: precision mode, comments left out, without trafilatura's
+# external comparators (readability, justext), which cost a third more for the same text on
+# nearly every page.
+_FIRST_PASS: dict[str, Any] = {"include_comments": False, "favor_precision": True, "fast": True}
+# The second pass, for pages where the first found no article text: the default mode, still
+# without the comparators (with them, justext's stop words of every language cost each worker
+# ~30 MB, for no more text on the corpus's pages).
+_SECOND_PASS: dict[str, Any] = {"include_comments": False, "favor_precision": False, "fast": True}
 
 # --- decoding: keep the zero-width joiners ------------------------------------------------
 
@@ -119,30 +144,20 @@ def extract_article(
     if tree is None:
         raise ExtractionError(f"no HTML document in {url or 'page'}")
     stated, stated_time = stated_date(tree)
-    # htmldate's search of the whole text is only needed when the markup gives no time.
-    dates = _DATE_PARAMS if stated is None or not stated_time else _QUICK_DATE_PARAMS
-    meta, text = None, ""
-    # Precision mode without the external comparators first; a short result gets the full
-    # cascade (readability, justext), and nothing at all the default mode with its rescues.
-    for mode, enough in _MODES:
-        doc = _bare_extraction(tree, url, meta is None, dates, mode)
-        meta = meta or doc
-        extracted = _restore(doc.text) if doc is not None else ""
-        # A precision run's answer stands; the default mode's only when it found more.
-        if extracted and (mode["favor_precision"] or len(extracted) > len(text)):
-            text = extracted
-        if len(text) >= enough:
-            break
-    if meta is None or len(text) < MIN_TEXT_CHARS:
+    doc = _metadata(tree, url, _date_search(stated, stated_time, feed_published))
+    text = _text(tree, url or doc.url, _FIRST_PASS)
+    if len(text) < MIN_TEXT_CHARS:
+        more = _text(tree, url or doc.url, _SECOND_PASS)
+        text = more if len(more) > len(text) else text
+    if len(text) < MIN_TEXT_CHARS:
         found = f"only {len(text)} characters of text" if text else "no article text"
         raise ExtractionError(f"{found} in {url or 'page'} (a home page or an empty page?)")
-    doc = meta
 
     title = _restore(doc.title)
     description = _restore(doc.description)
     page_url = url or doc.url or ""
     site_name = _restore(doc.sitename)
-    text = _clean_text(text, title, _lead(tree, doc.description or ""))
+    text = _clean_text(text, title, tree, doc.description or "")
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionError(f"only page furniture in {url or 'page'}")
     return Article(
@@ -158,16 +173,44 @@ def extract_article(
     )
 
 
-def _bare_extraction(
-    tree: HtmlElement, url: str | None, metadata: bool, dates: dict[str, Any], mode: dict[str, Any]
-) -> Document | None:
-    """trafilatura's extraction of `tree`: a `Document` (never its dict form, which is asked
-    for with `as_dict=True` only), or None when it found nothing."""
-    doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=metadata, date_extraction_params=dates, **mode
-    )
+def _text(tree: HtmlElement, url: str | None, mode: dict[str, Any]) -> str:
+    """trafilatura's main text of `tree` in `mode`, joiners restored ("" when none)."""
+    doc = trafilatura.bare_extraction(tree, url=url, with_metadata=False, **mode)
     if isinstance(doc, dict):
         raise TypeError("trafilatura returned a dict without as_dict=True")
+    return _restore(doc.text) if doc is not None else ""
+
+
+def _date_search(
+    stated: datetime | None, stated_time: bool, feed_published: datetime | None
+) -> dict[str, Any] | None:
+    """htmldate's settings for this page, or None when its answer would not be used: the
+    markup states a date and time, or it states none and the feed gives one. Its search of
+    the whole text runs only when neither markup nor feed has a date."""
+    if stated is not None:
+        return None if stated_time else _QUICK_DATE_PARAMS
+    return None if feed_published is not None else _DATE_PARAMS
+
+
+def _metadata(tree: HtmlElement, url: str | None, dates: dict[str, Any] | None) -> Document:
+    """trafilatura's `extract_metadata` without what we never read (categories, tags,
+    licence: a fifth of its time) and without htmldate when `dates` is None."""
+    doc = examine_meta(tree)
+    if doc.author and " " not in doc.author:
+        doc.author = None  # trafilatura's rule: a one-word author is a handle
+    with contextlib.suppress(Exception):  # trafilatura's own guard: its JSON-LD reader's bugs
+        doc = extract_meta_json(tree, doc)
+    doc.title = doc.title or extract_title(tree)
+    doc.author = doc.author or extract_author(tree)
+    doc.url = doc.url or extract_url(tree, url)
+    if dates is not None:
+        doc.date = find_date(tree, **dates, url=doc.url)
+    doc.sitename = (doc.sitename or extract_sitename(tree) or "").lstrip("@") or None
+    if doc.sitename and "." not in doc.sitename and not doc.sitename[0].isupper():
+        doc.sitename = doc.sitename.title()
+    elif not doc.sitename and doc.url and (match := META_URL.match(doc.url)):
+        doc.sitename = match[1]
+    doc.clean_and_trim()
     return doc
 
 
@@ -231,12 +274,16 @@ def _is_furniture(line: str) -> bool:
     )
 
 
-def _clean_text(text: str, title: str, lead: str | None) -> str:
+def _clean_text(text: str, title: str, tree: HtmlElement, description: str) -> str:
+    """The text without furniture lines, and with the standfirst in front when the text
+    lacks it (looked for in the page only then: the search costs a millisecond)."""
     lines = [line for line in text.splitlines() if line.strip() and not _is_furniture(line)]
-    if lead and _fold(lead) != _fold(title):
-        body = _spaces("\n".join(lines))
-        if _spaces(lead)[:80] not in body:
-            lines.insert(0, lead)
+    body = _spaces("\n".join(lines))
+    if _spaces(_restore(description))[:_LEAD_PREFIX] in body:
+        return "\n".join(lines).strip()
+    lead = _lead(tree, description)
+    if lead and _fold(lead) != _fold(title) and _spaces(lead)[:_LEAD_PREFIX] not in body:
+        lines.insert(0, lead)
     return "\n".join(lines).strip()
 
 
@@ -252,6 +299,7 @@ _INLINE = {"span", "strong", "em", "b", "i", "a", "font", "small", "u"}
 _NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "head", "title", "button"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _MIN_LEAD = 40
+_LEAD_PREFIX = 80  # a lead whose first 80 characters are in the text is there already
 # Text nodes holding `$needle`, spaces normalised (no-break spaces too, as `str.split` does).
 _TEXT_WITH = etree.XPath(
     ".//text()[contains(normalize-space(translate(., '\u00a0', ' ')), $needle)]"

@@ -39,6 +39,9 @@ def ingest(
 
     Example: newswatch ingest --feeds seeds/feeds.yaml --db data/newswatch.duckdb
     """
+    from pipeline.worker_server import start_worker_server
+
+    start_worker_server()  # warms the extractor on the other core while Prefect imports
     from flows.ingest import ingest as ingest_flow
 
     settings = cli_settings(feeds, watchlist, db)

@@ -9,6 +9,8 @@ exception that would sink the batch.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -27,6 +29,7 @@ from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from extractors.urls import canonical_url, is_http_url
+from pipeline.worker_server import start_worker_server as start_worker_server
 
 TELEGRAM_EXTRACTOR_VERSION = "telegram/1"
 # Time for a worker process to start and load the extractor and watchlist.
@@ -51,7 +54,10 @@ class PageJob:
 
 
 def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
-    """Extract, fingerprint and tag one page."""
+    """Extract, fingerprint and tag one page. Runs in the extraction workers, which have the
+    extractor loaded (pipeline/warm_worker.py); the process that feeds them never imports it
+    (trafilatura, lxml's cleaner, the language model: ~45 MB it does not need)."""
+
     try:
         # Dates: the page's markup, then the feed's date, then htmldate's guess.
         article = extract_article(job.body, job.url, feed_published=job.feed_published)
@@ -66,7 +72,14 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
         published=article.published or job.feed_published,
     )
     page = _processed(
-        job.entries, job.source, job.outlet, job.fetched_at, article, watchlist, job.country
+        job.entries,
+        job.source,
+        job.outlet,
+        job.fetched_at,
+        article,
+        watchlist,
+        EXTRACTOR_VERSION,
+        job.country,
     )
     return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
 
@@ -99,8 +112,17 @@ def process_post(post: Post, fetched_at: datetime, watchlist: Watchlist) -> Proc
         language=post.language,
         site_name=post.outlet,
     )
-    page = _processed((key,), key.source, post.outlet, fetched_at, article, watchlist, post.country)
-    return replace(page, views=post.views, extractor_version=TELEGRAM_EXTRACTOR_VERSION)
+    page = _processed(
+        (key,),
+        key.source,
+        post.outlet,
+        fetched_at,
+        article,
+        watchlist,
+        TELEGRAM_EXTRACTOR_VERSION,
+        post.country,
+    )
+    return replace(page, views=post.views)
 
 
 def entry_urn(key: EntryKey) -> str:
@@ -116,6 +138,7 @@ def _processed(
     fetched_at: datetime,
     article: Article,
     watchlist: Watchlist,
+    version: str,
     country: str | None = None,
 ) -> ProcessedPage:
     fp = fingerprint(article.text)
@@ -128,7 +151,7 @@ def _processed(
         content_hash=content_hash(article.text),
         signature=fp.signature_bytes(),
         matches=tuple(watchlist.tag(article.title, article.text, article.language, country)),
-        extractor_version=EXTRACTOR_VERSION,
+        extractor_version=version,
         fingerprint=fp,
     )
 
@@ -186,6 +209,23 @@ def _process_in_worker(job: PageJob, limit: float, extract: Extract) -> Processe
         return _timed_out(job, limit)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if len(job.body) >= TRIM_AFTER_BYTES:
+            _trim()
+
+
+# A large page's parse trees leave the worker's heap large after they are freed (glibc keeps
+# freed memory for reuse); after a page this large, the worker hands it back (~1 ms).
+TRIM_AFTER_BYTES = 1 << 20
+_libc: ctypes.CDLL | None = None
+
+
+def _trim() -> None:
+    global _libc
+    try:
+        _libc = _libc or ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def _ready() -> None:
@@ -194,22 +234,6 @@ def _ready() -> None:
 
 def _timed_out(job: PageJob, limit: float) -> ProcessedPage:
     return _failed(job, "extraction_timeout", f"extraction took longer than {limit:g} s")
-
-
-# What the server that worker pools fork from imports first: the main module (so no worker
-# imports it again), the feed parser (pipeline.poll forks its parsers from the same server) and
-# the extractor, run once (pipeline/warm_worker.py).
-WORKER_PRELOAD = ("__main__", "extractors.feeds", "pipeline.warm_worker")
-
-
-def start_worker_server() -> None:
-    """Start the process that worker pools fork from, with `WORKER_PRELOAD` imported, so an
-    extraction worker starts ready instead of importing and warming up the extractor itself
-    (~1.4 s of CPU each). It returns at once and the server warms up on another core while
-    the run polls its feeds; the first pool to need it waits for it. There is one such server
-    per process and the first start decides what it imports: call this before any pool."""
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
-    multiprocessing.forkserver.ensure_running()
 
 
 def process_pages(

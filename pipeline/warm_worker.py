@@ -1,5 +1,5 @@
 """Imported once, by the server process that worker pools fork from (see
-`pipeline.extract.start_worker_server`), never by anything else: importing it loads the
+`pipeline.worker_server.start_worker_server`), never by anything else: importing it loads the
 extractor and runs it once on a small page, so trafilatura, lxml, the language identifier's
 model and the date parser are loaded and warm before any worker forks. Each extraction
 worker then starts ready instead of spending ~1.4 s of CPU on that itself.
@@ -7,6 +7,7 @@ worker then starts ready instead of spending ~1.4 s of CPU on that itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 
 _PAGE = b"""<!doctype html>
@@ -41,3 +42,7 @@ def _warm_up() -> None:
 
 
 _warm_up()
+# The objects loaded so far live as long as the server and every worker forked from it: out
+# of the collector's sight, a worker's collections do not touch (and so copy) their pages.
+gc.collect()
+gc.freeze()

@@ -39,6 +39,8 @@ from extractors.errors import DatabaseInUse, WarehouseError
 from warehouse.migrate import apply_migrations
 from warehouse.transactions import is_lake, remember_backend
 
+MEMORY_LIMIT = "256MB"  # per connection's database instance
+
 __all__ = [
     "LAKE_ALIAS",
     "Location",
@@ -118,6 +120,10 @@ def open_connection(
     else:
         con = _open_file_when_free(where, read_only, wait)
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB's buffer pool may grow to 80% of the machine's memory by default; the ingest's
+    # batches need a fraction of this, and larger work spills to disk (bench/README.md,
+    # "How memory grows with the number of workers").
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     if not read_only and apply_migrations(con) and not where.is_lake:
         # Schema changes go to the file at once, not only to the WAL: see _replay_wal_attached.
         con.execute("CHECKPOINT")
