@@ -8,21 +8,26 @@ and HTML (the form). Output is deterministic for the same database: rows are sor
 keys and no clock is read (`yesterday` aside, which only picks the default day). The flow
 (`flows/digest.py`) sequences these and publishes the Markdown as a Prefect artifact.
 
+Topics come most active first (articles that day, then outlets, then name); the quiet ones
+(no article that day) last, with zero counts, and the renderers fold them into one line.
 Per topic: the day's events (digest/events.py); how many articles, about and mentioning,
-from which outlets and languages; a spike flag against the week before; a 14-day chart; the
+from which outlets and languages; a spike flag counted in distinct outlets (and stories)
+against the week before, so one outlet's many copies are not a spike; a 14-day chart; the
 top stories, ranked by how many outlets carried them (stories about the topic before stories
 that only mention it), each with who had it first and when, the languages it crossed, whether
-it is new that day, and a quote of the evidence line; the outlets that covered the topic most.
+it is new that day, and a quote of an evidence line from the body (never the headline);
+the outlets that covered the topic most.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 
@@ -48,6 +53,7 @@ from warehouse import queries
 STORY_LIMIT = 10
 OUTLET_LIMIT = 5
 SPIKE_MIN_ARTICLES = 3
+SPIKE_MIN_OUTLETS = 3
 SPIKE_RATIO = 2.0
 FORMATS = ("md", "html", "json")
 
@@ -64,6 +70,8 @@ class DayRows:
     events: list[dict[str, Any]] = field(default_factory=list)  # per topic, ranked
     members: list[dict[str, Any]] = field(default_factory=list)  # the articles of those events
     tags: list[dict[str, Any]] = field(default_factory=list)  # per topic, tag and country
+    # (topic, day) -> (distinct outlets, distinct stories), over the spike's days
+    spread: dict[tuple[str, date], tuple[int, int]] = field(default_factory=dict)
 
 
 def read_day(con: duckdb.DuckDBPyConnection, day: date) -> DayRows:
@@ -77,6 +85,7 @@ def read_day(con: duckdb.DuckDBPyConnection, day: date) -> DayRows:
         events=events,
         members=event_queries.event_members(con, sorted({r["event_id"] for r in events})),
         tags=event_queries.tagged_outlet_counts(con, day),
+        spread=queries.topic_spread_by_day(con, day - timedelta(days=TRAILING_DAYS), day),
     )
 
 
@@ -87,7 +96,7 @@ def build_digest(day: date, watchlist: Watchlist, rows: DayRows) -> Digest:
     outlets: dict[str, list[OutletCount]] = defaultdict(list)
     for topic, outlet, count in rows.outlets:
         outlets[topic].append(OutletCount(outlet, count))
-    topics = tuple(
+    topics = _by_activity(
         _topic(day, topic, watchlist.name(topic), rows, stories[topic], outlets[topic])
         for topic in watchlist.topics
     )
@@ -102,6 +111,11 @@ def build_digest(day: date, watchlist: Watchlist, rows: DayRows) -> Digest:
         spikes=tuple(t.topic for t in topics if t.spike.spiking),
         topics=topics,
     )
+
+
+def _by_activity(topics: Iterable[TopicDigest]) -> tuple[TopicDigest, ...]:
+    """Most articles that day first, then most outlets, then by name (quiet topics last)."""
+    return tuple(sorted(topics, key=lambda t: (-t.articles, -t.outlets, t.name.casefold())))
 
 
 def _topic(
@@ -131,7 +145,7 @@ def _topic(
         stories_total=len(stories),
         new_stories=new,
         continuing_stories=len(stories) - new,
-        spike=spike(chart),
+        spike=_topic_spike(day, topic, rows, totals.get("articles", 0)),
         stories=tuple(stories[:STORY_LIMIT]),
         top_outlets=tuple(outlets[:OUTLET_LIMIT]),
         chart=chart,
@@ -141,18 +155,29 @@ def _topic(
     )
 
 
-def spike(chart: tuple[DayCount, ...]) -> Spike:
-    """The last day of `chart` against the mean of the `TRAILING_DAYS` before it."""
-    today = chart[-1].articles
-    week = [c.articles for c in chart[-1 - TRAILING_DAYS : -1]]
-    mean = sum(week) / TRAILING_DAYS
+def _topic_spike(day: date, topic: str, rows: DayRows, articles: int) -> Spike:
+    days = (day - timedelta(days=n) for n in range(TRAILING_DAYS, -1, -1))
+    spread = [rows.spread.get((topic, d), (0, 0)) for d in days]
+    return spike([outlets for outlets, _ in spread], articles, stories=spread[-1][1])
+
+
+def spike(outlets_by_day: Sequence[int], articles: int, stories: int) -> Spike:
+    """The last day's distinct outlets against the mean of the `TRAILING_DAYS` days before
+    it (`outlets_by_day` ends on the digest's day); `articles` and `stories` are that day's."""
+    today = outlets_by_day[-1]
+    mean = sum(outlets_by_day[-1 - TRAILING_DAYS : -1]) / TRAILING_DAYS
     return Spike(
-        spiking=today >= SPIKE_MIN_ARTICLES and today >= SPIKE_RATIO * max(mean, 1.0),
-        articles=today,
+        spiking=today >= SPIKE_MIN_OUTLETS
+        and articles >= SPIKE_MIN_ARTICLES
+        and today >= SPIKE_RATIO * max(mean, 1.0),
+        articles=articles,
         trailing_mean=round(mean, 2),
         ratio=round(today / mean, 2) if mean else None,
         min_articles=SPIKE_MIN_ARTICLES,
         ratio_needed=SPIKE_RATIO,
+        outlets=today,
+        stories=stories,
+        min_outlets=SPIKE_MIN_OUTLETS,
     )
 
 
@@ -177,15 +202,19 @@ def _story(day: date, row: dict[str, Any]) -> DigestStory:
 
 
 def _quote(row: dict[str, Any]) -> Quote | None:
-    """The evidence line to quote: one from the text where there is one (the title is
-    already on the line), else from the title."""
-    evidence = json.loads(row["evidence"]) if row["evidence"] else []
-    in_text = [e for e in evidence if e.get("field") == "text" and e.get("snippet")]
-    chosen = (in_text or [e for e in evidence if e.get("snippet")] or [None])[0]
-    if chosen is None:
-        return None
-    field: Literal["title", "text"] = "text" if chosen.get("field") == "text" else "title"
-    return Quote(chosen["snippet"], field, row["quote_outlet"], row["quote_language"])
+    """The first evidence line from the body that says more than the headline: a snippet
+    equal to the title or inside it (whitespace and case aside) is skipped. No quote rather
+    than the headline, which is already on the line."""
+    title = _flat(row["title"] or "")
+    for e in json.loads(row["evidence"]) if row["evidence"] else []:
+        snippet = e.get("snippet") or ""
+        if e.get("field") == "text" and _flat(snippet) and _flat(snippet) not in title:
+            return Quote(snippet, "text", row["quote_outlet"], row["quote_language"])
+    return None
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).casefold()
 
 
 def _utc(value: datetime) -> datetime:

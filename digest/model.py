@@ -121,15 +121,20 @@ class DayCount:
 
 @dataclass(frozen=True, slots=True)
 class Spike:
-    """The day's articles against the mean of the `TRAILING_DAYS` before: a spike when at
-    least `min_articles` and `ratio_needed` times that mean (a mean under 1 counts as 1)."""
+    """The day's distinct outlets on the topic against the mean of distinct outlets a day in
+    the `TRAILING_DAYS` before: a spike when at least `min_outlets` outlets (and
+    `min_articles` articles) and `ratio_needed` times that mean (a mean under 1 counts as 1).
+    Outlets, not articles, so one outlet's many copies of a story are not a spike."""
 
     spiking: bool
-    articles: int
-    trailing_mean: float
-    ratio: float | None  # articles / trailing mean; None when the week before had none
+    articles: int  # that day, copies included (shown, and held to `min_articles`)
+    trailing_mean: float  # distinct outlets a day in the week before
+    ratio: float | None  # outlets / trailing mean; None when the week before had none
     min_articles: int
     ratio_needed: float
+    outlets: int = 0  # distinct outlets on the topic that day
+    stories: int = 0  # distinct stories on the topic that day
+    min_outlets: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,8 @@ class Digest:
     outlets: int
     empty: bool  # no watchlist article at all that day
     spikes: tuple[str, ...]  # topic ids
-    topics: tuple[TopicDigest, ...]  # in watchlist order
+    # most articles that day first, then most outlets, then name; quiet topics (none) last
+    topics: tuple[TopicDigest, ...]
 
 
 _ADAPTER: TypeAdapter[Digest] = TypeAdapter(Digest)

@@ -46,7 +46,19 @@ def when(moment: datetime, day: date) -> str:
 def spike_text(s: Spike) -> str:
     mean = f"{s.trailing_mean:g} a day in the week before"
     ratio = f", {s.ratio:g}x" if s.ratio else ""
-    return f"{plural(s.articles, 'article')} against {mean}{ratio}"
+    stories = plural(s.stories, "story", "stories")
+    return f"{plural(s.outlets, 'outlet')} ({stories}) against {mean}{ratio}"
+
+
+def active(d: Digest) -> list[TopicDigest]:
+    """The topics with an article that day, most active first (the record's order)."""
+    return [t for t in d.topics if t.articles]
+
+
+def quiet_text(d: Digest) -> str:
+    """The topics with no article that day, folded into one line ('' when none is quiet)."""
+    names = [t.name for t in d.topics if not t.articles]
+    return f"Quiet today: {', '.join(names)}." if names else ""
 
 
 def volume_text(t: TopicDigest) -> str:
@@ -161,16 +173,16 @@ def render_markdown(d: Digest) -> str:
             + (f" Spike: {spiking}." if spikes else " No spike."),
             "",
         ]
-    for topic in d.topics:
+    for topic in active(d):
         lines += _md_topic(topic, d.day)
+    if not d.empty and quiet_text(d):
+        lines += [md(quiet_text(d)), ""]
     return "\n".join(lines)
 
 
 def _md_topic(t: TopicDigest, day: date) -> list[str]:
     chart = f"Last {len(t.chart)} days: `{sparkline(t.chart)}` ({chart_range(t.chart)})."
     lines = [f"## {md(t.name)}", ""]
-    if not t.articles:
-        return [*lines, "Nothing on this day.", "", chart, ""]
     flag = "**Spike:**" if t.spike.spiking else "Volume:"
     lines += [f"{volume_text(t)}. {flag} {spike_text(t.spike)}.", ""]
     top = t.top_story
@@ -244,6 +256,8 @@ def _environment() -> jinja2.Environment:
         plural=plural,
         when=when,
         spike_text=spike_text,
+        active=active,
+        quiet_text=quiet_text,
         volume_text=volume_text,
         stories_text=stories_text,
         events_text=events_text,

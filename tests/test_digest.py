@@ -17,7 +17,7 @@ import lxml.html
 import pytest
 
 from digest.build import build_digest, read_day, spike, write_digest
-from digest.model import SCHEMA_PATH, DayCount, Digest, from_json, json_schema, to_json
+from digest.model import SCHEMA_PATH, Digest, from_json, json_schema, to_json
 from digest.render import md, render_html, render_markdown
 from extractors.records import EntryKey
 from extractors.topics import load_watchlist
@@ -119,20 +119,21 @@ def test_content_ranks_stories_and_flags(hostile_db: Path) -> None:
     assert venezuela.continuing_stories == 1 and venezuela.new_stories >= 1
     assert [c.day for c in venezuela.chart][-1] == DAY and len(venezuela.chart) == 14
     assert venezuela.chart[-2].articles == 1  # the wire's first copy, the day before
-    assert venezuela.spike.spiking  # several articles against a quiet week
-    assert all(s.quote is not None for s in venezuela.stories)
-    assert not digest.empty and "venezuela" in digest.spikes
+    # Six articles, but from two outlets: under the three outlets a spike needs.
+    assert venezuela.spike.outlets == 2 and not venezuela.spike.spiking
+    assert venezuela.spike.articles == venezuela.articles == 6
+    assert not digest.empty and "venezuela" not in digest.spikes
 
 
-def test_spike_needs_volume_and_ratio() -> None:
-    def chart(week: list[int], today: int) -> tuple[DayCount, ...]:
-        counts = [0] * (13 - len(week)) + week + [today]
-        return tuple(DayCount(DAY - timedelta(13 - i), n) for i, n in enumerate(counts))
+def test_spike_needs_outlets_and_ratio() -> None:
+    def week(before: list[int], today: int, articles: int = 30) -> Any:
+        return spike([*before, today], articles, stories=today)
 
-    assert not spike(chart([0] * 7, 2)).spiking  # too few articles to call it a spike
-    assert spike(chart([0] * 7, 3)).spiking
-    assert not spike(chart([4] * 7, 7)).spiking  # under twice the usual
-    assert spike(chart([4] * 7, 8)).ratio == 2.0 and spike(chart([4] * 7, 8)).spiking
+    assert not week([0] * 7, 2).spiking  # too few outlets to call it a spike
+    assert week([0] * 7, 3).spiking and week([0] * 7, 3).outlets == 3
+    assert not week([0] * 7, 3, articles=2).spiking  # nor with too few articles
+    assert not week([4] * 7, 7).spiking  # under twice the usual
+    assert week([4] * 7, 8).ratio == 2.0 and week([4] * 7, 8).spiking
 
 
 def test_empty_day_says_so(hostile_db: Path, tmp_path: Path) -> None:
@@ -290,3 +291,84 @@ def test_demo_digest_is_a_prefect_artifact(demo_run: Any) -> None:
     artifact = Artifact.get("digest-2026-01-05")
     assert artifact is not None and artifact.type == "markdown"
     assert "# newswatch digest: 2026-01-05" in str(artifact.data)
+
+
+# --- issue 18: activity first, quiet topics folded, spikes in outlets, quotes from the body --
+
+UKRAINE_BODY = (
+    "Drones flew over Kyiv overnight, officials in Ukraine said. Power was cut in the east."
+)
+SOLO = "Solo Outlet"
+WIRES = ["Wire A", "Wire B", "Wire C", "Wire D"]
+ECHO_TITLE = "Venezuela halts oil exports"
+
+
+@pytest.fixture(scope="module")
+def spread_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One day: one outlet's 25 copies of a Ukraine story; four outlets on Venezuela (two
+    stories, one whose body only repeats its headline); nothing on
+    Taiwan or Iran."""
+    path = tmp_path_factory.mktemp("spread") / "w.duckdb"
+    at = datetime(2026, 1, 5, 8, tzinfo=UTC)
+    pages = [
+        _post(
+            100 + i, SOLO, "Kyiv under drone attack", UKRAINE_BODY, at, f"https://127.0.0.1/s/{i}"
+        )
+        for i in range(25)
+    ]
+    caracas = "Caracas: the Venezuelan opposition met on Sunday to plan the talks. " * 3
+    for i, outlet in enumerate(WIRES[:3]):
+        url = f"https://127.0.0.1/w/{i}"
+        pages.append(_post(200 + i, outlet, "Opposition meets in Caracas", caracas, at, url))
+    echo = f"  {ECHO_TITLE.upper()} "  # a feed whose body only repeats the headline
+    pages.append(_post(300, WIRES[3], ECHO_TITLE, echo, at, "https://127.0.0.1/e"))
+    wl = load_watchlist(WATCHLIST)
+    with connect(path) as con:
+        load.store_pages(con, pages, wl.version, datetime(2026, 1, 6, tzinfo=UTC))
+    return path
+
+
+def test_topics_by_activity_and_quiet_ones_folded(spread_db: Path) -> None:
+    digest = _digest(spread_db)
+    order = [(t.topic, t.articles, t.outlets) for t in digest.topics]
+    assert order == [("ukraine", 25, 1), ("venezuela", 4, 4), ("iran", 0, 0), ("taiwan", 0, 0)]
+    data = json.loads(to_json(digest))
+    assert [t["topic"] for t in data["topics"]] == ["ukraine", "venezuela", "iran", "taiwan"]
+    text = render_markdown(digest)
+    assert "Quiet today: Iran, Taiwan." in text.splitlines()
+    assert "## Iran" not in text and "## Taiwan" not in text and "Nothing on this day" not in text
+    assert text.index("## Ukraine") < text.index("## Venezuela") < text.index("Quiet today")
+    page = lxml.html.fromstring(render_html(digest))
+    assert [s.get("id") for s in page.iter("section")] == ["topic-ukraine", "topic-venezuela"]
+    assert page.find_class("quiet")[0].text_content() == "Quiet today: Iran, Taiwan."
+
+
+def test_one_outlets_copies_are_no_spike_several_outlets_are(spread_db: Path) -> None:
+    digest = _digest(spread_db)
+    topics = {t.topic: t for t in digest.topics}
+    ukraine, venezuela = topics["ukraine"].spike, topics["venezuela"].spike
+    assert (ukraine.articles, ukraine.outlets, ukraine.stories) == (25, 1, 1)
+    assert not ukraine.spiking
+    assert (venezuela.articles, venezuela.outlets, venezuela.stories) == (4, 4, 2)
+    assert venezuela.spiking and venezuela.trailing_mean == 0 and venezuela.ratio is None
+    assert digest.spikes == ("venezuela",)
+    assert "Spike: Venezuela (4 outlets (2 stories) against 0 a day" in render_markdown(digest)
+
+
+def test_quote_never_repeats_the_headline(spread_db: Path, hostile_db: Path) -> None:
+    def flat(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    quoted = 0
+    for path in (spread_db, hostile_db):
+        for topic in _digest(path).topics:
+            for story in topic.stories:
+                if story.quote is not None:
+                    assert story.quote.field == "text"
+                    assert flat(story.quote.text) not in flat(story.title), story.title
+                    quoted += 1
+    assert quoted >= 3  # stories whose bodies say more than their headline keep a quote
+    venezuela = next(t for t in _digest(spread_db).topics if t.topic == "venezuela")
+    echo = next(s for s in venezuela.stories if s.title == ECHO_TITLE)
+    assert echo.quote is None  # its only body evidence is the headline again
+    assert f"> {ECHO_TITLE}" not in render_markdown(_digest(spread_db))

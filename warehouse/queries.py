@@ -343,6 +343,22 @@ def topic_counts_by_day(
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
+def topic_spread_by_day(
+    con: duckdb.DuckDBPyConnection, first: date, last: date
+) -> dict[tuple[str, date], tuple[int, int]]:
+    """(distinct outlets, distinct stories) on each topic each day from `first` to `last`."""
+    rows = con.execute(
+        f"""
+        SELECT m.topic, {_DAY} AS day, count(DISTINCT a.outlet),
+               count(DISTINCT coalesce(a.story_id, a.id))
+        FROM articles a JOIN topic_matches m ON m.article_id = a.id
+        WHERE {_DAY} BETWEEN ? AND ? GROUP BY ALL
+        """,
+        [first, last],
+    ).fetchall()
+    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     """What reprocessing needs of a stored article."""
