@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from digest.events import topic_events, topic_tags
+from digest.events import spread_fields, topic_events, topic_tags
 from digest.model import (
     CHART_DAYS,
     SCHEMA_VERSION,
@@ -182,22 +182,11 @@ def spike(outlets_by_day: Sequence[int], articles: int, stories: int) -> Spike:
 
 
 def _story(day: date, row: dict[str, Any]) -> DigestStory:
-    first = _utc(row["first_published"])
     return DigestStory(
         story_id=row["story_id"],
-        title=row["title"] or "(untitled)",
-        url=row["first_url"],
-        relevance="about" if row["about"] else "mention",
-        status="new" if first.date() >= day else "continuing",
-        outlets=row["outlets"],
-        articles=row["articles"],
-        outlets_today=row["outlets_today"],
-        articles_today=row["articles_today"],
-        languages=tuple(row["languages"]),
-        first_outlet=row["first_outlet"],
-        first_published=first,
         carried_by=tuple(row["carried_by"]),
         quote=_quote(row),
+        **spread_fields(day, row),
     )
 
 

@@ -31,24 +31,33 @@ def topic_events(
     )
 
 
+def spread_fields(day: date, row: dict[str, Any]) -> dict[str, Any]:
+    """What a story and an event say alike of their spread, from a digest query's row: title,
+    relevance, new or continuing on `day`, outlets and articles (all and today's), languages,
+    the first outlet and when, the first URL."""
+    first = _utc(row["first_published"])
+    return {
+        "title": row["title"] or "(untitled)",
+        "url": row["first_url"],
+        "relevance": "about" if row["about"] else "mention",
+        "status": "new" if first.date() >= day else "continuing",
+        "outlets": row["outlets"],
+        "articles": row["articles"],
+        "outlets_today": row["outlets_today"],
+        "articles_today": row["articles_today"],
+        "languages": tuple(row["languages"]),
+        "first_outlet": row["first_outlet"],
+        "first_published": first,
+    }
+
+
 def _event(
     day: date, topic: str, row: dict[str, Any], members: list[dict[str, Any]]
 ) -> DigestEvent:
-    first = _utc(row["first_published"])
     return DigestEvent(
         event_id=row["event_id"],
-        title=row["title"] or "(untitled)",
-        relevance="about" if row["about"] else "mention",
-        status="new" if first.date() >= day else "continuing",
-        outlets=row["outlets"],
-        articles=row["articles"],
-        outlets_today=row["outlets_today"],
-        articles_today=row["articles_today"],
-        languages=tuple(row["languages"]),
         countries=tuple(row["countries"]),
-        first_outlet=row["first_outlet"],
-        first_published=first,
-        url=row["first_url"],
+        **spread_fields(day, row),
         coverage=_coverage(members),
         other_topics=_links(topic, members),
     )
