@@ -40,11 +40,28 @@ DbOption = Annotated[
     Path | None,
     typer.Option("--db", help="DuckDB file [env NEWSWATCH_DB; default data/newswatch.duckdb]."),
 ]
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait for the database while an ingest run is storing a batch "
+        "[env NEWSWATCH_LOCK_WAIT; default 5].",
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also show the log: settings, each failure, waits (stderr)."
+    ),
+]
 
 
-def cli_settings(feeds: Path | None, watchlist: Path | None, db: Path | None) -> Settings:
+def cli_settings(
+    feeds: Path | None, watchlist: Path | None, db: Path | None, wait: float | None = None
+) -> Settings:
     """Settings from the environment with the command's options on top."""
-    return load_settings(feeds=feeds, watchlist=watchlist, db=db)
+    return load_settings(feeds=feeds, watchlist=watchlist, db=db, lock_wait=wait)
 
 
 @contextmanager

@@ -127,19 +127,25 @@ def open_connection(
 def _open_file_when_free(
     where: Location, read_only: bool, wait: float
 ) -> duckdb.DuckDBPyConnection:
-    """Open the file, trying again while another process holds it, for up to `wait` s."""
-    deadline = time.monotonic() + wait
-    pause = 0.1
+    """Open the file, trying again while another process holds it, for up to `wait` s: a
+    reader meets an ingest run between two of its loads, which hold the file for a second
+    or two. The wait is logged once; past it, the error says who holds the file and for how
+    long it was waited for."""
+    started = time.monotonic()
+    pause = 0.05
     while True:
         try:
             return _open_file(where, read_only)
         except DatabaseInUse as exc:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            waited = time.monotonic() - started
+            if waited >= wait:
+                if wait > 0:
+                    raise DatabaseInUse(f"{exc} (waited {waited:.1f} s)") from exc.__cause__
                 raise
-            log.warning("waiting up to %.0f s for the database: %s", left, exc)
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 5.0)
+            if pause == 0.05:
+                log.warning("waiting up to %.1f s for the database: %s", wait, exc)
+            time.sleep(min(pause, wait - waited))
+            pause = min(pause * 2, 0.5)
 
 
 def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -246,8 +252,23 @@ def _literal(value: str) -> str:
 
 def _lock_message(path: Path, exc: Exception) -> str:
     pid = re.search(r"PID (\d+)", str(exc))
-    holder = f" (process {pid.group(1)})" if pid else ""
+    holder = f" (process {pid.group(1)}){_command_of(pid.group(1))}" if pid else ""
     return (
         f"{path}: the database is in use by another newswatch process{holder}; "
         "wait for it to finish (an ingest run holds it while it writes) and try again"
     )
+
+
+def _command_of(pid: str) -> str:
+    """` running newswatch ingest`: the command line of process `pid`, where /proc has it."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+    if len(words) > 1 and Path(words[0]).name.startswith("python"):
+        words = words[1:]  # `python -m ...`, `python .venv/bin/newswatch ...`
+    if not words:
+        return ""
+    command = " ".join([Path(words[0]).name, *words[1:]])
+    return " running " + (command if len(command) <= 60 else command[:57] + "...")
