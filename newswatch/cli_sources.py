@@ -12,6 +12,7 @@ import typer
 from newswatch.cli_common import (
     DbOption,
     FeedsOption,
+    WaitOption,
     WatchlistOption,
     cli_settings,
     console,
@@ -40,6 +41,7 @@ def sources(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Show each configured source's health: last poll and result, failure score, next poll,
     entries in the last 7 days against its usual weekly volume, and why it is disabled.
@@ -53,8 +55,8 @@ def sources(
     from warehouse.db import connect
     from warehouse.queries import source_health
 
-    settings = cli_settings(feeds, watchlist, db)
-    with connect(settings.warehouse_url, read_only=True) as con:
+    settings = cli_settings(feeds, watchlist, db, wait)
+    with connect(settings.warehouse_url, read_only=True, wait=settings.lock_wait) as con:
         rows = source_health(con, datetime.now(UTC))
     table = rows_table(list(HEALTH_COLUMNS.values()), [_health_row(r) for r in rows])
     console.print(table)

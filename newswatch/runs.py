@@ -16,25 +16,23 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digest.build import parse_day, read_days, write_digest
-from digest.model import Digest
-from extractors.records import ProcessedPage
-from extractors.topics import load_watchlist
-from newswatch.config import load_sources, shard_filter
 from newswatch.errors import NewswatchError
-from newswatch.options import ingest_options
 from newswatch.settings import Settings
-from pipeline import ingest as steps
-from pipeline.extract import PageJob, process_pages, start_worker_server
 from pipeline.progress import Progress, Silent, plural, since
-from pipeline.reprocess import reprocess_articles
-from warehouse.db import connect
+
+# Each run imports what it needs when it starts: a digest never loads the fetcher, the
+# extractors or the ingest steps (half a second of imports a hand-run command would wait for).
+if TYPE_CHECKING:
+    from digest.model import Digest
+    from extractors.records import ProcessedPage
+    from pipeline.extract import PageJob
+    from pipeline.ingest import BatchSteps
 
 Log = logging.Logger | logging.LoggerAdapter[Any]
-Extract = Callable[[Sequence[PageJob]], list[ProcessedPage]]
-Publish = Callable[[Digest, dict[str, Path]], None]  # a digest day and its written files
+Extract = Callable[[Sequence["PageJob"]], list["ProcessedPage"]]
+Publish = Callable[["Digest", dict[str, Path]], None]  # a digest day and its written files
 
 
 def ingest(
@@ -44,7 +42,7 @@ def ingest(
     all_sources: bool = False,
     shard: str | None = None,
     lock_wait: float = 0.0,
-    batch_steps: steps.BatchSteps | None = None,
+    batch_steps: BatchSteps | None = None,
     run_id: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
@@ -52,8 +50,11 @@ def ingest(
     them with `shard`), store new articles; returns the run's counts, status and id. Waits
     up to `lock_wait` s for another process to release the database. A run in which every
     source failed is recorded as failed and raises `NewswatchError`."""
+    from newswatch.config import load_sources, shard_filter
+    from newswatch.options import ingest_options
+    from pipeline import ingest as steps
+
     log.info("ingest %s", settings.describe())
-    start_worker_server()  # warms up on another core while the feeds are polled
     sources = load_sources(settings.feeds)
     mine = shard_filter(shard)
     run_id = run_id or uuid.uuid4().hex
@@ -82,6 +83,10 @@ def digest(
     """Write the digest of `day` (default yesterday, UTC), or of every day with articles:
     `.md`, `.html` and `.json` side by side, each day handed to `publish` (the flow's
     artifact). Returns the Markdown paths. Waits up to `lock_wait` s for a writer."""
+    from digest.build import parse_day, read_days, write_digest
+    from extractors.topics import load_watchlist
+    from warehouse.db import connect
+
     log.info("digest %s", settings.describe())
     progress = progress or Silent()
     out_dir = out or settings.digests_dir
@@ -110,6 +115,11 @@ def reprocess(
 ) -> dict[str, int]:
     """Re-extract and re-tag the articles fetched since `since` (ISO date; default: all),
     a batch of pages at a time with `extract` (default: a pool of `settings.workers`)."""
+    from extractors.topics import load_watchlist
+    from pipeline.extract import process_pages
+    from pipeline.reprocess import reprocess_articles
+    from warehouse.db import connect
+
     log.info("reprocess %s", settings.describe())
     wl = load_watchlist(settings.watchlist)
     start = datetime.fromisoformat(since).replace(tzinfo=UTC) if since else None

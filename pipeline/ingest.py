@@ -32,7 +32,7 @@ from extractors.errors import DatabaseInUse
 from extractors.near_dups import NearDuplicateIndex
 from extractors.records import EntryKey, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
-from pipeline.extract import ExtractionPool, Post, process_post
+from pipeline.extract import ExtractionPool, Post, process_post, start_worker_server
 from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
 from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
 from pipeline.progress import (
@@ -154,8 +154,8 @@ class Run:
 def open_run(
     options: IngestOptions, run_id: str, lock_wait: float = 0.0, progress: Progress | None = None
 ) -> Iterator[Run]:
-    """The run's archive, extraction pool (its workers start now, while the feeds are
-    polled) and near-duplicate index, with the run recorded in `runs` (waiting up to
+    """The run's archive, extraction pool (started by `ingest_sources` once there is work)
+    and near-duplicate index, with the run recorded in `runs` (waiting up to
     `lock_wait` s for the file): finished with its status when the block ends, "failed"
     with the error when it raises. A DuckLake stays attached for the whole run."""
     summary = IngestSummary(run_id=run_id)
@@ -165,7 +165,6 @@ def open_run(
         ExtractionPool(options.watchlist, options.workers, options.extract_timeout) as pool,
         connect(options.warehouse, wait=lock_wait) as con,
     ):
-        pool.start()
         window = timedelta(days=options.dedup_window_days)
         index = build_index(con, datetime.now(UTC), window)
         load.start_run(con, run_id, "ingest", datetime.now(UTC))
@@ -400,11 +399,15 @@ def ingest_sources(
     steps = steps or BatchSteps()
     due = due_work(run, sources, all_sources, mine)
     run.progress.stage(f"sources: {len(sources)} configured, {len(due.sources)} due")
+    if due.sources:
+        start_extraction(run)  # the workers start while the feeds are polled
     polls = steps.poll(run.options.poll, due)
     with run.writing():
         record_polls(run, polls, due.states, log)
         posts, pages = pending_work(run, mine)
     run.progress.stage(polled_line(run.summary.sources, polls, run.summary.entries_new))
+    if pages and not due.sources:
+        start_extraction(run)  # pages left pending by earlier runs
     if posts:
         processed = process_posts(posts, sources, run.watchlist)
         counts = steps.load_pages(run, processed)
@@ -412,6 +415,13 @@ def ingest_sources(
         run.progress.stage(f"posts: {plural(len(processed), 'post')} tagged, {stored_line(counts)}")
     _ingest_pages(run, pages, steps, log)
     finish(run)
+
+
+def start_extraction(run: Run) -> None:
+    """Start the extraction workers in the background (forked from a warm server). Only
+    when the run has work: an ingest with nothing due ends in a second."""
+    start_worker_server()
+    run.pool.start()
 
 
 def _ingest_pages(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pipeline.pages import FetchedBatch, PageBatch
-from pipeline.poll import Poll
+if TYPE_CHECKING:  # a digest reports through this module: it must not load the fetcher
+    from pipeline.pages import FetchedBatch, PageBatch
+    from pipeline.poll import Poll
 
 
 class Progress(Protocol):
