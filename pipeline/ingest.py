@@ -436,28 +436,28 @@ def _ingest_pages(
     if not batches:
         return
     run.progress.pages(sum(len(b) for b in batches))
-    started = time.perf_counter()
+    on_wire = time.perf_counter()  # when the batch under way started: its pages are
+    # extracted as they arrive, so its fetch and extraction times both count from there
     ahead: Pending[FetchedBatch] | None = steps.fetch_pages(run, batches[0])
     try:
         for n, following in enumerate([*batches[1:], None], 1):
             assert ahead is not None, "each round starts with a batch on the wire"
             fetched = ahead.result()
+            started, on_wire = on_wire, time.perf_counter()
             ahead = steps.fetch_pages(run, following) if following else None
             if ahead is None:
                 run.progress.pages_done()
             where = f"batch {n}/{len(batches)}: " if len(batches) > 1 else ""
             run.progress.stage(where + fetched_line(fetched, started))
-            started = time.perf_counter()
             batch = fetched.collect(run.pool)
             run.progress.stage(where + extracted_line(batch, started))
-            started = time.perf_counter()
+            loading = time.perf_counter()
             with run.writing():
                 record_page_fetches(run, batch)
                 counts = steps.load_pages(run, batch.pages)
             run.summary.loaded(counts)
             count_failed_pages(run, batch.pages, log)
-            run.progress.stage(where + f"{stored_line(counts)} in {since(started)}")
-            started = time.perf_counter()
+            run.progress.stage(where + f"{stored_line(counts)} in {since(loading)}")
     finally:
         if ahead is not None:
             ahead.wait()  # nothing may still write the archive once the run closes it
