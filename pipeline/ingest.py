@@ -48,7 +48,7 @@ from pipeline.progress import (
 from pipeline.stories import build_index, near_duplicates
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
-from warehouse.db import connect, parse_url
+from warehouse.db import connect, parse_url, run_lock
 
 # Pages per fetch-extract task: large enough that Prefect's cost per task (tens of ms) stays
 # small against the work (~10 s for 500 pages on 2 cores), small enough to bound memory.
@@ -156,11 +156,13 @@ def open_run(
 ) -> Iterator[Run]:
     """The run's archive, extraction pool (started by `ingest_sources` once there is work)
     and near-duplicate index, with the run recorded in `runs` (waiting up to
-    `lock_wait` s for the file): finished with its status when the block ends, "failed"
-    with the error when it raises. A DuckLake stays attached for the whole run."""
+    `lock_wait` s for the file, and for another run on it to end): finished with its status
+    when the block ends, "failed" with the error when it raises. A DuckLake stays attached
+    for the whole run."""
     summary = IngestSummary(run_id=run_id)
     wl = load_watchlist(options.watchlist)
     with (
+        run_lock(options.warehouse, lock_wait),
         ArchiveWriter(options.archive_dir, run_id) as archive,
         ExtractionPool(options.watchlist, options.workers, options.extract_timeout) as pool,
         connect(options.warehouse, wait=lock_wait) as con,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import resource
 import socket
 import subprocess
@@ -27,7 +28,7 @@ import pytest
 from newswatch.errors import DatabaseInUse
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
-from warehouse.db import connect
+from warehouse.db import connect, run_lock
 
 REPO = Path(__file__).resolve().parents[1]
 NEWSWATCH = Path(sys.executable).parent / "newswatch"  # the installed console script
@@ -132,6 +133,19 @@ def test_verbose_shows_the_log(demo_db: Settings) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "INFO newswatch.run: ingest version=" in done.stderr
     assert "ingest done status=completed" in done.stderr
+
+
+def test_one_ingest_run_at_a_time(settings: Settings) -> None:
+    # A run opens the database only for its steps; a second run waits for the whole first
+    # one, then says who is running.
+    with run_lock(settings.db):
+        busy = _newswatch("ingest", env=_env(NEWSWATCH_LOCK_WAIT="0.5")).done
+    assert busy.returncode == 1
+    assert f"another ingest run is under way (process {os.getpid()})" in busy.stderr
+    waited = re.search(r"\(waited (\d+\.\d) s\)", busy.stderr)
+    assert waited and 0.5 <= float(waited.group(1)) < 5.0, busy.stderr
+    free = _newswatch("ingest").done
+    assert free.returncode == 0, free.stderr[-3000:]
 
 
 # --- acceptance 2: readers during an ingest of 200 pages ---------------------------------------
@@ -303,6 +317,10 @@ def test_reads_succeed_while_an_ingest_fetches_200_pages(
     assert failed == [], failed
     waits = [r.ended - r.started for r in reads if r.how == "connect"]
     assert max(waits) <= WAIT + 1.0, max(waits)  # opening and one count(*) take milliseconds
+    print(
+        f"\n{len(reads)} reads during the ingest, {len(during)} while pages were fetched, "
+        f"none failed; longest read-only open and query {max(waits):.2f} s (--wait {WAIT:g})"
+    )
 
     with connect(db, read_only=True) as con:
         articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]

@@ -24,7 +24,9 @@ are `warehouse.arrow`'s.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import duckdb
 
@@ -48,6 +51,7 @@ __all__ = [
     "load_extension",
     "open_connection",
     "parse_url",
+    "run_lock",
 ]
 
 LAKE_ALIAS = "nw"
@@ -146,6 +150,49 @@ def _open_file_when_free(
                 log.warning("waiting up to %.1f s for the database: %s", wait, exc)
             time.sleep(min(pause, wait - waited))
             pause = min(pause * 2, 0.5)
+
+
+@contextmanager
+def run_lock(url: str | Path, wait: float = 0.0) -> Iterator[None]:
+    """One ingest run at a time on a DuckDB file, for the whole run (waiting up to `wait`
+    s for the one under way). A run opens the file itself only for its steps that touch it,
+    so readers get in between; two runs must not interleave theirs (both would poll the
+    same due sources). The lock is `<db>.run-lock` beside the file, released by the system
+    when its holder dies; a DuckLake takes several writers at once and needs none."""
+    where = parse_url(url)
+    if where.file is None:
+        yield
+        return
+    path = where.file.with_name(where.file.name + ".run-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as held:
+        _flock_when_free(held, path, where.file, wait)
+        held.seek(0)
+        held.truncate()
+        held.write(f"{os.getpid()}\n")
+        held.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def _flock_when_free(held: IO[str], path: Path, db: Path, wait: float) -> None:
+    started = time.monotonic()
+    while True:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            waited = time.monotonic() - started
+            if waited >= wait:
+                pid = path.read_text(encoding="utf-8").strip()
+                holder = f" (process {pid}){_command_of(pid)}" if pid.isdigit() else ""
+                raise DatabaseInUse(
+                    f"{db}: another ingest run is under way{holder}; wait for it to finish "
+                    f"and try again (waited {waited:.1f} s)"
+                ) from None
+            time.sleep(min(0.5, wait - waited))
 
 
 def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
