@@ -18,16 +18,23 @@ from rich.progress import Progress as Bar
 RUN_LOGGER = "newswatch.run"
 
 
-def run_log(verbose: bool) -> logging.Logger:
-    """The logger a command hands to its run: INFO and up on stderr with `--verbose`,
-    only errors otherwise (each failure is counted in the summary line instead). Logging
-    set up already (a test runner's, an embedding program's) is left as it is."""
+def quiet_logs() -> None:
+    """Log records of ERROR and up on stderr, nothing below: what every command starts with
+    (`cli.main`), so that a warning (a wait for the database) does not add lines to the
+    one-line messages of `sql` and the like."""
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.ERROR,
+        level=logging.ERROR,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+
+
+def run_log(verbose: bool) -> logging.Logger:
+    """The logger a command hands to its run; with `--verbose`, INFO and up are shown (on
+    stderr), otherwise only errors (each failure is counted in the summary line instead)."""
+    if verbose:
+        logging.getLogger().setLevel(logging.INFO)
     return logging.getLogger(RUN_LOGGER)
 
 

@@ -317,5 +317,5 @@ def _command_of(pid: str) -> str:
         words = words[1:]  # `python -m ...`, `python .venv/bin/newswatch ...`
     if not words:
         return ""
-    command = " ".join([Path(words[0]).name, *words[1:]])
+    command = " ".join(" ".join([Path(words[0]).name, *words[1:]]).split())  # one line
     return " running " + (command if len(command) <= 60 else command[:57] + "...")
