@@ -39,9 +39,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-# No telemetry from the Prefect server started here (it would look up a public name).
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="newswatch-faults-prefect-"))
 
 from harness import TreeSampler, at_most, below, final_table  # noqa: E402
 
@@ -149,11 +146,23 @@ def main() -> int:
     faults = [f for f in FAULTS if not args.only or f.name in args.only]
     netguard.install()  # this process too: the fault server and Prefect's test server
 
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_HOME,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
     tmp = Path(tempfile.mkdtemp(prefix="newswatch-faults-"))
-    with serve_faults() as server, prefect_test_harness(server_startup_timeout=60):
+    # Prefect's own state in the run's folder, and no telemetry from the server started here
+    # (it would look up a public name): settings for this process, not environment writes.
+    prefect_settings = {PREFECT_HOME: tmp / "prefect", PREFECT_SERVER_ANALYTICS_ENABLED: False}
+    with (
+        temporary_settings(updates=prefect_settings),
+        serve_faults() as server,
+        prefect_test_harness(server_startup_timeout=60),
+    ):
         api_url = str(PREFECT_API_URL.value())
         baseline = measure(server, None, 1, api_url, tmp)
         rows = [measure(server, f, 2 if f.articles is None else 1, api_url, tmp) for f in faults]

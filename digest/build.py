@@ -8,24 +8,25 @@ and HTML (the form). Output is deterministic for the same database: rows are sor
 keys and no clock is read (`yesterday` aside, which only picks the default day). The flow
 (`flows/digest.py`) sequences these and publishes the Markdown as a Prefect artifact.
 
-Per topic: how many articles, about and mentioning, from which outlets and languages; a spike
-flag against the week before; a 14-day chart; the top stories, ranked by how many outlets
-carried them (stories about the topic before stories that only mention it), each with who had
-it first and when, the languages it crossed, whether it is new that day, and a quote of the
-evidence line; the outlets that covered the topic most.
+Per topic: the day's events (digest/events.py); how many articles, about and mentioning,
+from which outlets and languages; a spike flag against the week before; a 14-day chart; the
+top stories, ranked by how many outlets carried them (stories about the topic before stories
+that only mention it), each with who had it first and when, the languages it crossed, whether
+it is new that day, and a quote of the evidence line; the outlets that covered the topic most.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 
+from digest.events import topic_events, topic_tags
 from digest.model import (
     CHART_DAYS,
     SCHEMA_VERSION,
@@ -41,6 +42,7 @@ from digest.model import (
 )
 from digest.render import render_html, render_markdown
 from extractors.topics import Watchlist
+from warehouse import events as event_queries
 from warehouse import queries
 
 STORY_LIMIT = 10
@@ -59,15 +61,22 @@ class DayRows:
     outlets: list[tuple[str, str, int]]
     counts: dict[tuple[str, date], int]  # (topic, day) -> articles, over the chart's days
     day_totals: tuple[int, int]  # articles, outlets
+    events: list[dict[str, Any]] = field(default_factory=list)  # per topic, ranked
+    members: list[dict[str, Any]] = field(default_factory=list)  # the articles of those events
+    tags: list[dict[str, Any]] = field(default_factory=list)  # per topic, tag and country
 
 
 def read_day(con: duckdb.DuckDBPyConnection, day: date) -> DayRows:
+    events = event_queries.digest_events(con, day)
     return DayRows(
         stories=queries.digest_stories(con, day),
         totals=queries.digest_topic_totals(con, day),
         outlets=queries.digest_outlets(con, day),
         counts=queries.topic_counts_by_day(con, day - timedelta(days=CHART_DAYS - 1), day),
         day_totals=queries.digest_day_totals(con, day),
+        events=events,
+        members=event_queries.event_members(con, sorted({r["event_id"] for r in events})),
+        tags=event_queries.tagged_outlet_counts(con, day),
     )
 
 
@@ -110,6 +119,7 @@ def _topic(
     )
     stories = [_story(day, r) for r in story_rows]
     new = sum(s.status == "new" for s in stories)
+    events_total, events = topic_events(day, topic, rows.events, rows.members)
     return TopicDigest(
         topic=topic,
         name=name,
@@ -125,6 +135,9 @@ def _topic(
         stories=tuple(stories[:STORY_LIMIT]),
         top_outlets=tuple(outlets[:OUTLET_LIMIT]),
         chart=chart,
+        events_total=events_total,
+        events=events,
+        by_tag=topic_tags(topic, rows.tags),
     )
 
 

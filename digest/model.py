@@ -55,6 +55,59 @@ class DigestStory:
 
 
 @dataclass(frozen=True, slots=True)
+class EventOutlet:
+    """One outlet's coverage of an event: its first article's headline (what it called it)."""
+
+    outlet: str
+    country: str | None
+    language: str | None
+    tags: tuple[str, ...]  # the source's tags in feeds.yaml (state-media, wire, ...)
+    headline: str
+    url: str
+    published: datetime
+    articles: int  # of the event, from this outlet
+
+
+@dataclass(frozen=True, slots=True)
+class TopicLink:
+    """Another watchlist topic the event's articles tie this one to, and in how many."""
+
+    topic: str
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEvent:
+    """An event (one happening, across outlets and languages) with an article on the topic
+    that day; totals are over all its days."""
+
+    event_id: str
+    title: str  # the first headline in the language most of its outlets used
+    relevance: Literal["about", "mention"]  # about: an article of the event is about the topic
+    status: Literal["new", "continuing"]
+    outlets: int
+    articles: int
+    outlets_today: int
+    articles_today: int
+    languages: tuple[str, ...]
+    countries: tuple[str, ...]
+    first_outlet: str
+    first_published: datetime
+    url: str  # the first article's
+    coverage: tuple[EventOutlet, ...]  # one per outlet, by country, language, then time
+    other_topics: tuple[TopicLink, ...]  # most articles first
+
+
+@dataclass(frozen=True, slots=True)
+class TagCount:
+    """Articles on the topic that day from sources with one tag in one country."""
+
+    tag: str
+    country: str | None
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutletCount:
     outlet: str
     articles: int
@@ -95,6 +148,10 @@ class TopicDigest:
     stories: tuple[DigestStory, ...]  # the top ones: about before mention, most outlets first
     top_outlets: tuple[OutletCount, ...]
     chart: tuple[DayCount, ...]  # the `CHART_DAYS` days ending on the digest's day
+    events_total: int = 0
+    # the top events: about before mention, then most outlets, most languages, first seen
+    events: tuple[DigestEvent, ...] = ()
+    by_tag: tuple[TagCount, ...] = ()  # most articles first
 
     @property
     def top_story(self) -> DigestStory | None:

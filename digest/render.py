@@ -25,7 +25,7 @@ import jinja2
 import nh3
 from markupsafe import Markup, escape
 
-from digest.model import DayCount, Digest, DigestStory, Spike, TopicDigest
+from digest.model import DayCount, Digest, DigestEvent, DigestStory, EventOutlet, Spike, TopicDigest
 
 SPARKS = "▁▂▃▄▅▆▇█"
 _MD_SPECIAL = "\\[]<>*_`#|~!"
@@ -69,6 +69,42 @@ def story_facts(s: DigestStory, day: date) -> str:
     return (
         f"{plural(s.outlets, 'outlet')}, {plural(s.articles, 'article')} ({languages}); "
         f"first {s.first_outlet}, {when(s.first_published, day)}; {s.status}{mention}"
+    )
+
+
+def events_text(t: TopicDigest) -> str:
+    shown = f"; the top {len(t.events)}" if t.events_total > len(t.events) else ""
+    return f"{plural(t.events_total, 'event')}{shown}"
+
+
+def event_facts(e: DigestEvent, day: date) -> str:
+    languages = ", ".join(e.languages) or "language unknown"
+    countries = f"; countries: {', '.join(e.countries)}" if e.countries else ""
+    mention = "; only mentions the topic" if e.relevance == "mention" else ""
+    return (
+        f"{plural(e.outlets, 'outlet')}, {plural(e.articles, 'article')} ({languages}"
+        f"{countries}); first {e.first_outlet}, {when(e.first_published, day)}; "
+        f"{e.status}{mention}"
+    )
+
+
+def outlet_label(o: EventOutlet) -> str:
+    where = " · ".join(x for x in (o.country, o.language) if x)
+    tags = f" ({', '.join(o.tags)})" if o.tags else ""
+    many = f", {plural(o.articles, 'article')}" if o.articles > 1 else ""
+    return f"{where}: {o.outlet}{tags}{many}"
+
+
+def links_text(e: DigestEvent) -> str:
+    return ", ".join(
+        f"{link.topic} ({plural(link.articles, 'article')})" for link in e.other_topics
+    )
+
+
+def tags_text(t: TopicDigest) -> str:
+    return " · ".join(
+        f"{c.tag}{' of ' + c.country if c.country else ''}: {plural(c.articles, 'article')}"
+        for c in t.by_tag
     )
 
 
@@ -146,7 +182,7 @@ def _md_topic(t: TopicDigest, day: date) -> list[str]:
             f"languages: {', '.join(top.languages) or 'unknown'}).",
             "",
         ]
-    lines += [chart, "", f"### Stories ({stories_text(t)})", ""]
+    lines += [chart, "", *_md_events(t, day), f"### Stories ({stories_text(t)})", ""]
     for n, s in enumerate(t.stories, 1):
         lines.append(f"{n}. {md_link(s.title, s.url)}: {md(story_facts(s, day))}.")
         if len(s.carried_by) > 1:
@@ -156,6 +192,21 @@ def _md_topic(t: TopicDigest, day: date) -> list[str]:
             lines.append(f"   > {md(s.quote.text)} ({md(source)})")
     outlets = " · ".join(f"{md(o.outlet)} {o.articles}" for o in t.top_outlets)
     return [*lines, "", f"Most coverage: {outlets}.", ""]
+
+
+def _md_events(t: TopicDigest, day: date) -> list[str]:
+    if not t.events:
+        return []
+    lines = [f"### Events ({events_text(t)})", ""]
+    for n, e in enumerate(t.events, 1):
+        lines.append(f"{n}. {md_link(e.title, e.url)}: {md(event_facts(e, day))}.")
+        for o in e.coverage:
+            lines.append(f"   - {md(outlet_label(o))}: {md_link(o.headline, o.url)}")
+        if e.other_topics:
+            lines.append(f"   Ties to other topics: {md(links_text(e))}.")
+    if t.by_tag:
+        lines += ["", f"By source tag: {md(tags_text(t))}."]
+    return [*lines, ""]
 
 
 # --- HTML -----------------------------------------------------------------------------------
@@ -195,6 +246,11 @@ def _environment() -> jinja2.Environment:
         spike_text=spike_text,
         volume_text=volume_text,
         stories_text=stories_text,
+        events_text=events_text,
+        event_facts=event_facts,
+        outlet_label=outlet_label,
+        links_text=links_text,
+        tags_text=tags_text,
         story_facts=story_facts,
         chart_range=chart_range,
         chart_svg=chart_svg,

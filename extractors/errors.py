@@ -21,6 +21,7 @@ __all__ = [
     "BadUrl",
     "BodyTooLarge",
     "BodyTruncated",
+    "CaBundleError",
     "ConfigError",
     "ConnectionFailed",
     "DatabaseInUse",
@@ -166,6 +167,10 @@ class BadUrl(PermanentFetchError, kind="bad_url"):
     """The URL is not an http(s) URL with a host."""
 
 
+class CaBundleError(PermanentFetchError, kind="ca_bundle"):
+    """The source's `ca_bundle` (feeds.yaml) cannot be read as PEM certificates."""
+
+
 class BodyTooLarge(PermanentFetchError, kind="too_large"):
     """The body (on the wire, or unpacked) is over the cap (`limit` bytes)."""
 
@@ -248,6 +253,7 @@ FETCH_ERRORS: dict[str, type[FetchError]] = _kinds(
     RefusedAddress,
     TlsError,
     BadUrl,
+    CaBundleError,
     TooManyRedirects,
     BodyTooLarge,
     BadContentEncoding,

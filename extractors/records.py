@@ -33,6 +33,14 @@ class Source:
     # Bounds of the adaptive poll interval in seconds; None: the settings' defaults.
     min_interval_s: int | None = None
     max_interval_s: int | None = None
+    # Kept with its history and never polled (`paused: true` in feeds.yaml).
+    paused: bool = False
+    # What the fetches for this source need (feeds.yaml): its own User-Agent (None: ours),
+    # an extra PEM file of CA certificates to trust, and whether dates come from the
+    # article pages ("page") instead of the feed's items ("feed").
+    user_agent: str | None = None
+    ca_bundle: str | None = None
+    dates: str = "feed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from newswatch.errors import BadContentEncoding, BodyTooLarge, BodyTruncated, ConnectionFailed
+from extractors.errors import BadContentEncoding, BodyTooLarge, BodyTruncated, ConnectionFailed
 
 
 @dataclass(frozen=True, slots=True)

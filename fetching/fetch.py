@@ -31,11 +31,9 @@ from urllib.robotparser import RobotFileParser
 import httpcore
 import httpx
 
-from extractors.records import FetchResult
-from fetching.bodies import BodyLimits, read_body
-from fetching.guard import AddressRefused, DnsError, GuardedBackend
-from newswatch.errors import (
+from extractors.errors import (
     BadUrl,
+    CaBundleError,
     ConnectionFailed,
     DnsFailure,
     FetchError,
@@ -46,6 +44,9 @@ from newswatch.errors import (
     TooManyRedirects,
     http_status_error,
 )
+from extractors.records import FetchResult
+from fetching.bodies import BodyLimits, read_body
+from fetching.guard import AddressRefused, DnsError, GuardedBackend
 
 REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -53,11 +54,15 @@ _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One URL to fetch, with the validators of the last good fetch (for conditional GET)."""
+    """One URL to fetch, with the validators of the last good fetch (for conditional GET),
+    and what its source needs (feeds.yaml): its own User-Agent instead of the fetcher's, and
+    a PEM file of CA certificates trusted besides the system's (for every redirect hop)."""
 
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    user_agent: str | None = None
+    ca_bundle: str | None = None
 
 
 TransportFactory = Callable[[], httpx.AsyncBaseTransport]
@@ -99,8 +104,9 @@ class Fetcher:
     def __init__(self, options: FetchOptions) -> None:
         self.options = options
         self.timeout = options.timeout
-        self._tls = ssl.create_default_context()
-        self._transports: dict[str, httpx.AsyncBaseTransport] = {}
+        self._tls: dict[str | None, ssl.SSLContext] = {None: ssl.create_default_context()}
+        # One pool per host and trust store (a source's `ca_bundle` gets its own).
+        self._transports: dict[tuple[str, str | None], httpx.AsyncBaseTransport] = {}
         self._headers = {"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"}
         self._timeouts = httpx.Timeout(options.timeout).as_dict()
         self._limits = BodyLimits(options.max_body_bytes, options.max_unpacked_bytes)
@@ -119,11 +125,20 @@ class Fetcher:
             await transport.aclose()
         self._transports.clear()
 
-    def _transport(self, host: str) -> httpx.AsyncBaseTransport:
-        if host not in self._transports:
+    def _transport(self, host: str, ca_bundle: str | None) -> httpx.AsyncBaseTransport:
+        key = (host, ca_bundle)
+        if key not in self._transports:
             made = self.options.transport
-            self._transports[host] = made() if made else build_transport(self.options, self._tls)
-        return self._transports[host]
+            tls = self._tls_for(ca_bundle)
+            self._transports[key] = made() if made else build_transport(self.options, tls)
+        return self._transports[key]
+
+    def _tls_for(self, ca_bundle: str | None) -> ssl.SSLContext:
+        """The system's trust store, plus the certificates of `ca_bundle` when given."""
+        if ca_bundle not in self._tls:
+            assert ca_bundle is not None
+            self._tls[ca_bundle] = tls_with_bundle(ca_bundle)
+        return self._tls[ca_bundle]
 
     async def fetch_all(
         self, requests: Sequence[Request], *, robots: bool = False
@@ -143,7 +158,7 @@ class Fetcher:
             return _failure(request.url, started, exc)
 
     async def _fetch_or_raise(self, request: Request, robots: bool, started: float) -> FetchResult:
-        if robots and not await self._robots.allowed(request.url):
+        if robots and not await self._robots.allowed(request):
             raise RobotsDisallowed(request.url)
         host = (urlsplit(request.url).hostname or "").lower()
         async with self._global, self._per_host[host]:
@@ -169,12 +184,14 @@ class Fetcher:
     async def _fetch(self, request: Request, started: float) -> FetchResult:
         url = request.url
         headers = _conditional_headers(request)
+        if request.user_agent:
+            headers["User-Agent"] = request.user_agent
         moved_to: str | None = None  # set while every hop so far was permanent
         permanent = True
         for _hop in range(self.options.max_redirects + 1):
             try:
                 _check_scheme(url)
-                response = await self._get(url, headers)
+                response = await self._get(url, headers, request.ca_bundle)
             except (AddressRefused, DnsError, ValueError, httpx.TransportError) as exc:
                 raise translate(url, exc) from exc
             if isinstance(response, FetchResult):
@@ -183,16 +200,22 @@ class Fetcher:
             url = urljoin(url, location)
             permanent = permanent and status in (301, 308)
             moved_to = url if permanent else None
-            headers = {}  # validators belong to the old URL
+            # Validators belong to the old URL; the source's User-Agent goes on.
+            headers = {k: v for k, v in headers.items() if k == "User-Agent"}
         raise TooManyRedirects(url, self.options.max_redirects)
 
-    async def _get(self, url: str, headers: dict[str, str]) -> FetchResult | tuple[int, str]:
+    async def _get(
+        self, url: str, headers: dict[str, str], ca_bundle: str | None = None
+    ) -> FetchResult | tuple[int, str]:
         """One request: a result, or (status, location) when it redirects."""
         started = time.perf_counter()
         request = httpx.Request(
             "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeouts}
         )
-        transport = self._transport(request.url.host)
+        try:
+            transport = self._transport(request.url.host, ca_bundle)
+        except CaBundleError as exc:
+            raise CaBundleError(url, exc.detail) from exc
         response = await transport.handle_async_request(request)
         response.request = request
         try:
@@ -319,6 +342,19 @@ def _is_tls(exc: Exception) -> bool:
     return "ssl" in text or "certificate" in text
 
 
+def tls_with_bundle(ca_bundle: str) -> ssl.SSLContext:
+    """The system's trust store plus the CA certificates in the PEM file `ca_bundle`; a
+    file that cannot be read as such is a `CaBundleError` (our configuration's mistake)."""
+    tls = ssl.create_default_context()
+    try:
+        tls.load_verify_locations(cafile=ca_bundle)
+    except FileNotFoundError as exc:
+        raise CaBundleError(ca_bundle, f"ca_bundle {ca_bundle}: no such file") from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise CaBundleError(ca_bundle, f"ca_bundle {ca_bundle}: not PEM certificates") from exc
+    return tls
+
+
 def build_transport(options: FetchOptions, tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     """The connection pool for one host: no proxies from the environment (a transport never
     reads them), as many connections as one host may have, and every connection opened
@@ -357,20 +393,28 @@ class RobotsCache:
 
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
-        self._parsers: dict[str, RobotFileParser] = {}
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._parsers: dict[tuple[str, str | None, str | None], RobotFileParser] = {}
+        self._locks: dict[tuple[str, str | None, str | None], asyncio.Lock] = defaultdict(
+            asyncio.Lock
+        )
 
-    async def allowed(self, url: str) -> bool:
+    async def allowed(self, request: Request) -> bool:
+        """Whether robots.txt lets us fetch `request`; robots.txt is asked the way the
+        request will be (the source's User-Agent and CA bundle), since a site that refuses
+        our own User-Agent refuses it for robots.txt too."""
+        url = request.url
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
-        async with self._locks[origin]:
-            if origin not in self._parsers:
-                self._parsers[origin] = await self._load(origin)
-        return self._parsers[origin].can_fetch(self.fetcher.options.user_agent, url)
+        key = (origin, request.user_agent, request.ca_bundle)
+        async with self._locks[key]:
+            if key not in self._parsers:
+                robots = Request(f"{origin}/robots.txt", None, None, *key[1:])
+                self._parsers[key] = await self._load(robots)
+        return self._parsers[key].can_fetch(self.fetcher.options.user_agent, url)
 
-    async def _load(self, origin: str) -> RobotFileParser:
-        parser = RobotFileParser(f"{origin}/robots.txt")
-        result = await self.fetcher.fetch(Request(f"{origin}/robots.txt"))
+    async def _load(self, robots: Request) -> RobotFileParser:
+        parser = RobotFileParser(robots.url)
+        result = await self.fetcher.fetch(robots)
         if result.status in (401, 403):
             parser.parse(["User-agent: *", "Disallow: /"])
         elif result.ok:

@@ -5,7 +5,8 @@ they do, in `cli_run` (ingest, digest, reprocess, retag), `cli_query` (explain, 
 index), `cli_sources` (sources ...) and `cli_serve` (serve, demo). Every command takes
 `--feeds`, `--watchlist` and `--db` (or `NEWSWATCH_FEEDS`, `NEWSWATCH_WATCHLIST`,
 `NEWSWATCH_DB`). A `NewswatchError` ends the command with one line on stderr and exit code 1;
-`--debug` shows the traceback instead.
+`--debug` shows the traceback instead. `newswatch config` (`cli_config`) prints the resolved
+settings and where each came from.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from newswatch import cli_query, cli_run, cli_serve, cli_sources
+from newswatch import cli_config, cli_query, cli_run, cli_serve, cli_sources
 from newswatch.cli_common import app
 from newswatch.cli_progress import quiet_logs
 from newswatch.errors import NewswatchError
@@ -31,7 +32,11 @@ for _command in (
     cli_query.search,
     cli_query.index,
 ):
-    app.command()(_command)
+    # SQL pasted from the README may start with a `-- comment` line: an argument there,
+    # not an unknown option.
+    raw = {"ignore_unknown_options": True} if _command is cli_query.sql else None
+    app.command(context_settings=raw)(_command)
+app.command()(cli_config.config)
 app.add_typer(cli_sources.sources_app, name="sources")
 app.command()(cli_serve.serve)
 app.command()(cli_serve.demo)

@@ -26,27 +26,31 @@ app = typer.Typer(
 # Piped output (to a file, to less) keeps whole rows instead of folding at 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 240)
 
-FeedsOption = Annotated[
-    Path | None,
-    typer.Option("--feeds", help="Sources file [env NEWSWATCH_FEEDS; default seeds/feeds.yaml]."),
-]
-WatchlistOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--watchlist", help="Topics file [env NEWSWATCH_WATCHLIST; default seeds/watchlist.yaml]."
-    ),
-]
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="DuckDB file [env NEWSWATCH_DB; default data/newswatch.duckdb]."),
-]
+
+def _setting_option(name: str, help: str) -> Any:
+    """The option of the setting `name`: its NEWSWATCH_ variable and its default are shown
+    in --help (the value itself stays None unless given, so the settings decide)."""
+    return typer.Option(
+        f"--{name}",
+        help=help,
+        envvar=f"NEWSWATCH_{name.upper()}",
+        show_envvar=True,
+        show_default=str(Settings.model_fields[name].default),
+    )
+
+
+FeedsOption = Annotated[Path | None, _setting_option("feeds", "Sources file.")]
+WatchlistOption = Annotated[Path | None, _setting_option("watchlist", "Topics file.")]
+DbOption = Annotated[Path | None, _setting_option("db", "DuckDB file.")]
 WaitOption = Annotated[
     float | None,
     typer.Option(
         "--wait",
         min=0,
-        help="Seconds to wait for the database while an ingest run is storing a batch "
-        "[env NEWSWATCH_LOCK_WAIT; default 5].",
+        help="Seconds to wait for the database while an ingest run is storing a batch.",
+        envvar="NEWSWATCH_LOCK_WAIT",
+        show_envvar=True,
+        show_default=str(Settings.model_fields["lock_wait"].default),
     ),
 ]
 VerboseOption = Annotated[
@@ -62,6 +66,20 @@ def cli_settings(
 ) -> Settings:
     """Settings from the environment with the command's options on top."""
     return load_settings(feeds=feeds, watchlist=watchlist, db=db, lock_wait=wait)
+
+
+def require_warehouse(settings: Settings) -> None:
+    """Refuse to go on when the warehouse is a DuckDB file that does not exist: a command
+    that only reads or updates stored articles would create an empty one (a mistyped --db)."""
+    from newswatch.errors import NewswatchError
+    from warehouse.db import parse_url
+
+    where = parse_url(settings.warehouse_url)
+    if where.file is not None and not where.file.is_file():
+        raise NewswatchError(
+            f"{where.file}: no database here (check --db or NEWSWATCH_DB; "
+            "`newswatch ingest` creates one)"
+        )
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from newswatch.cli_common import (
     cli_settings,
     console,
     parse_day,
+    require_warehouse,
     rows_table,
 )
 from newswatch.errors import NewswatchError
@@ -64,7 +65,13 @@ class SqlFormat(StrEnum):
 
 
 def sql(
-    query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
+    query: Annotated[
+        str | None,
+        typer.Argument(help="The SQL to run (read-only); - reads stdin.", show_default=False),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Read the SQL from this file instead.")
+    ] = None,
     fmt: Annotated[
         SqlFormat,
         typer.Option("--format", help="table (printed), csv, json (an array of objects), parquet."),
@@ -81,19 +88,22 @@ def sql(
     """Run SQL against the warehouse (opened read-only) and print the result as a table, or
     write it as csv, json or parquet. An ingest run holds the database only while it stores
     a batch: the query waits for it (--wait), then says which process holds it.
+    The SQL may start with `-- comments`, as the README's queries do.
 
     Example: newswatch sql "select * from story_spread" --format parquet --output spread.parquet
+    Example: newswatch sql --file spread.sql, or: newswatch sql - < spread.sql
     """
     import duckdb
 
+    from warehouse.analyst import export_query, run_query
     from warehouse.db import connect
-    from warehouse.queries import export_query, run_query
 
     fmt_name = fmt.value
     if fmt_name == "table" and output is not None:
         raise typer.BadParameter("--output needs --format csv, json or parquet")
     if fmt_name == "parquet" and output is None:
         raise typer.BadParameter("parquet is binary: give --output FILE", param_hint="--format")
+    query = read_sql(query, file)
     settings = cli_settings(feeds, watchlist, db, wait)
     with connect(settings.warehouse_url, read_only=True, wait=settings.lock_wait) as con:
         try:
@@ -109,6 +119,30 @@ def sql(
         console.print(rows_table(columns, rows))
     elif output is not None:
         console.print(f"wrote {count} row{'s' if count != 1 else ''} to {output} ({fmt_name})")
+
+
+def read_sql(query: str | None, file: Path | None) -> str:
+    """The SQL to run: the argument, stdin for "-", or the --file; one of them, not empty."""
+    if (query is None) == (file is None):
+        raise typer.BadParameter("give the SQL as an argument, or --file PATH (not both)")
+    if file is not None:
+        try:
+            query = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NewswatchError(f"{file}: cannot read the SQL: {exc}") from exc
+    elif query == "-":
+        query = sys.stdin.read()
+    assert query is not None
+    if not _without_comments(query).strip(" \t\r\n;"):
+        raise NewswatchError(
+            'no SQL to run (the query is empty); e.g. newswatch sql "select * from story_spread"'
+        )
+    return query
+
+
+def _without_comments(query: str) -> str:
+    lines = (line.split("--", 1)[0] for line in query.splitlines())
+    return "\n".join(lines)
 
 
 def search(
@@ -132,6 +166,8 @@ def search(
     """Full-text search of the articles' titles and texts, best match first (BM25), with
     filters. Opens the database read-only; `newswatch index` (or the search-index
     deployment, after each scheduled ingest) brings the index up to date.
+
+    Each result shows the article's id, for `newswatch explain ID`.
 
     Example: newswatch search '"drone attack" Kyiv' --topic ukraine --since 2026-01-01
     """
@@ -157,7 +193,8 @@ def search(
         # Article text is printed as it is: never as console markup.
         console.print(
             f"{n}. {hit.published:%Y-%m-%d %H:%M} {hit.outlet} ({hit.language or '?'}) "
-            f"score {hit.score:.2f}: {hit.title}\n   {hit.url}\n   {hit.snippet}",
+            f"score {hit.score:.2f}: {hit.title}\n   {hit.url}  id {hit.article_id}"
+            f"\n   {hit.snippet}",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -178,6 +215,7 @@ def index(
     from pipeline.search_index import refresh_index
 
     settings = cli_settings(feeds, watchlist, db, wait)
+    require_warehouse(settings)
     builds = refresh_index(settings.warehouse_url, settings.lock_wait)
     for b in builds:
         articles = f"{b.articles} article{'s' if b.articles != 1 else ''}"
@@ -189,7 +227,7 @@ def index(
 def _export_to_stdout(con: Any, query: str, fmt: str) -> None:
     import tempfile
 
-    from warehouse.queries import export_query
+    from warehouse.analyst import export_query
 
     with tempfile.TemporaryDirectory(prefix="newswatch-sql-") as tmp:
         path = Path(tmp) / f"result.{fmt}"

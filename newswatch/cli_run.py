@@ -23,6 +23,7 @@ from newswatch.cli_common import (
     cli_settings,
     console,
     parse_day,
+    require_warehouse,
 )
 from newswatch.cli_progress import Printer, run_log
 from newswatch.settings import Settings
@@ -177,6 +178,7 @@ def retag(
     from pipeline.retag import retag_articles
 
     settings = cli_settings(feeds, watchlist, db)
+    require_warehouse(settings)
     load_watchlist(settings.watchlist)  # a broken watchlist fails here, in one line
     run_log(verbose)
     counts = retag_articles(settings.warehouse_url, settings.watchlist, all_articles)

@@ -1,9 +1,12 @@
 """Loading and validating `feeds.yaml`: every error names the file, the line, the entry and the fix.
 
 The file is a mapping with a `sources:` list; each item has `name`, `kind`, `url`, `language`,
-`country`, and optionally `outlet` (defaults to the name) and `tags`. The watchlist has its
-own loader next to the tagger (`extractors.topics.load_watchlist`); both read the file
-through `extractors.seedfile`, which keeps the line of every entry and field.
+`country`, and optionally `outlet` (defaults to the name), `tags`, the interval bounds,
+`paused`, and what fetching the source needs: `user_agent` (a string, or `browser` for
+`BROWSER_USER_AGENT`), `ca_bundle` (a PEM file of extra CA certificates, relative to the feeds
+file's folder) and `dates: page` (take each article's date from its page, not the
+feed). The watchlist has its own loader next to the tagger (`extractors.topics.load_watchlist`);
+both read the file through `extractors.seedfile`, which keeps the line of every entry and field.
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ _FIELD_CHECKS: dict[str, tuple[Callable[[str], object], str]] = {
 }
 
 
+# What `user_agent: browser` sends: a current desktop Firefox's User-Agent. Some publishers
+# (TASS, EFE) answer 403 to any client that does not look like a browser.
+BROWSER_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+DATES = ("feed", "page")
+
+
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -61,6 +70,31 @@ class SourceConfig(BaseModel):
     tags: list[str] = []
     min_interval: int | None = None
     max_interval: int | None = None
+    paused: bool = False
+    user_agent: str | None = None
+    ca_bundle: str | None = None
+    dates: str = "feed"
+
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(c in value for c in "\r\n")):
+            raise ValueError("must be one line of text, or `browser` for a browser-like one")
+        return value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str | None) -> str | None:
+        if value is not None and not value:
+            raise ValueError("must be the path of a PEM file of CA certificates")
+        return value
+
+    @field_validator("dates")
+    @classmethod
+    def _dates(cls, value: str) -> str:
+        if value not in DATES:
+            raise ValueError("must be `feed` (the feed's item dates) or `page` (the article's)")
+        return value
 
     @field_validator("min_interval", "max_interval", mode="before")
     @classmethod
@@ -83,7 +117,12 @@ class SourceConfig(BaseModel):
             )
         return self
 
-    def to_source(self) -> Source:
+    def to_source(self, folder: Path | None = None) -> Source:
+        """The source; a relative `ca_bundle` is taken from `folder` (the feeds file's)."""
+        agent = BROWSER_USER_AGENT if self.user_agent == "browser" else self.user_agent
+        bundle = self.ca_bundle
+        if bundle is not None and folder is not None and not Path(bundle).is_absolute():
+            bundle = str(folder / bundle)
         return Source(
             name=self.name,
             kind=self.kind,
@@ -94,6 +133,10 @@ class SourceConfig(BaseModel):
             tags=tuple(self.tags),
             min_interval_s=self.min_interval,
             max_interval_s=self.max_interval,
+            paused=self.paused,
+            user_agent=agent,
+            ca_bundle=bundle,
+            dates=self.dates,
         )
 
 
@@ -125,7 +168,7 @@ def load_sources(path: str | Path) -> list[Source]:
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         line = located.line(("sources", index))
-        source = _validate_item(item, index, name, located)
+        source = _validate_item(item, index, name, located, Path(path).parent)
         if source.name in seen:
             raise ConfigError(
                 name,
@@ -138,7 +181,9 @@ def load_sources(path: str | Path) -> list[Source]:
     return sources
 
 
-def _validate_item(item: Any, index: int, path: str, located: seedfile.Located) -> Source:
+def _validate_item(
+    item: Any, index: int, path: str, located: seedfile.Located, folder: Path
+) -> Source:
     label = f"source #{index + 1}"
     if isinstance(item, dict) and isinstance(item.get("name"), str):
         label += f" ({item['name']})"
@@ -146,7 +191,7 @@ def _validate_item(item: Any, index: int, path: str, located: seedfile.Located) 
         line = located.line(("sources", index))
         raise ConfigError(path, f"{label}: expected a mapping with name, kind, url, ...", line=line)
     try:
-        return SourceConfig.model_validate(item).to_source()
+        return SourceConfig.model_validate(item).to_source(folder)
     except ValidationError as exc:
         base = ("sources", index)
         raise seedfile.validation_error(exc, path, located, base, label, _KNOWN_KEYS) from exc

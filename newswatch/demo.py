@@ -41,8 +41,8 @@ def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> 
     from flows.digest import digest
     from flows.ingest import ingest
     from flows.search_index import search_index
+    from warehouse.analyst import run_query
     from warehouse.db import connect
-    from warehouse.queries import run_query
 
     feeds_file = snapshot / "feeds.yaml"
     if not feeds_file.is_file():

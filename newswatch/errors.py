@@ -1,73 +1,13 @@
 """The error tree, re-exported from `extractors.errors` (its home at the bottom of the layers).
 
 Code above the pure layers (flows, the CLI) may keep importing from here; extractors and
-warehouse import `extractors.errors` directly, so they never depend on this package.
+warehouse import `extractors.errors` directly, so they never depend on this package. The
+names are those of `extractors.errors.__all__`, so the two can never drift apart.
 """
 
 from __future__ import annotations
 
-from extractors.errors import (
-    FEED_PARSE_ERRORS,
-    FETCH_ERRORS,
-    BadContentEncoding,
-    BadUrl,
-    BodyTooLarge,
-    BodyTruncated,
-    ConfigError,
-    ConnectionFailed,
-    DatabaseInUse,
-    DnsFailure,
-    ExtractionError,
-    FeedParseError,
-    FeedParserCrashed,
-    FetchError,
-    FetchTimeout,
-    HttpStatusError,
-    MalformedFeed,
-    NewswatchError,
-    NotAFeed,
-    PermanentFetchError,
-    PermanentHttpStatus,
-    RefusedAddress,
-    RobotsDisallowed,
-    TelegramNotPublic,
-    TlsError,
-    TooManyRedirects,
-    TransientFetchError,
-    TransientHttpStatus,
-    WarehouseError,
-    http_status_error,
-)
+from extractors import errors as _errors
+from extractors.errors import *  # noqa: F403 (the whole tree, by its own __all__)
 
-__all__ = [
-    "FEED_PARSE_ERRORS",
-    "FETCH_ERRORS",
-    "BadContentEncoding",
-    "BadUrl",
-    "BodyTooLarge",
-    "BodyTruncated",
-    "ConfigError",
-    "ConnectionFailed",
-    "DatabaseInUse",
-    "DnsFailure",
-    "ExtractionError",
-    "FeedParseError",
-    "FeedParserCrashed",
-    "FetchError",
-    "FetchTimeout",
-    "HttpStatusError",
-    "MalformedFeed",
-    "NewswatchError",
-    "NotAFeed",
-    "PermanentFetchError",
-    "PermanentHttpStatus",
-    "RefusedAddress",
-    "RobotsDisallowed",
-    "TelegramNotPublic",
-    "TlsError",
-    "TooManyRedirects",
-    "TransientFetchError",
-    "TransientHttpStatus",
-    "WarehouseError",
-    "http_status_error",
-]
+__all__ = _errors.__all__

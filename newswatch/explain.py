@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from extractors.topics import ABOUT_THRESHOLD, WEIGHTS, Watchlist
+from extractors.topics import Watchlist
 
 
 def render_explanation(
@@ -28,8 +28,9 @@ def render_explanation(
         f"{escape(article['canonical_url'] or '')}"
     )
     _print_stored(console, wl, article, stored)
-    explained = wl.explain(article["title"], article["text"], article["language"])
-    matches = {m.topic: m for m in wl.tag(article["title"], article["text"], article["language"])}
+    args = (article["title"], article["text"], article["language"], article.get("country"))
+    explained = wl.explain(*args)
+    matches = {m.topic: m for m in wl.tag(*args)}
     console.print(
         f"\nUnder the current watchlist {wl.version}: "
         + (", ".join(f"{t} {m.relevance} {m.score:.3f}" for t, m in matches.items()) or "no topic")
@@ -38,9 +39,9 @@ def render_explanation(
         match = matches[topic]
         console.print(
             f"\n[bold]{topic}[/bold] ({escape(wl.name(topic))}): {match.relevance}, "
-            f"score {match.score:.3f} (about from {ABOUT_THRESHOLD:.2f})"
+            f"score {match.score:.3f} (about from {wl.weights.threshold:.2f})"
         )
-        console.print(_parts_table(parts))
+        console.print(_parts_table(parts, wl.weights.weights))
         console.print(
             f"{parts['title_matches']:.0f} title and {parts['text_matches']:.0f} text matches, "
             f"{parts['strong_matches']:.0f} of them through aliases that are not weak"
@@ -64,9 +65,9 @@ def _print_stored(
     console.print(f"Stored: {summary or 'no topic'} ({note})")
 
 
-def _parts_table(parts: dict[str, float]) -> Table:
+def _parts_table(parts: dict[str, float], weights: dict[str, float]) -> Table:
     table = Table("part", "value", "weight", show_edge=False)
-    for part, weight in WEIGHTS.items():
+    for part, weight in weights.items():
         value = parts[part]
         shown = "n/a" if value < 0 else f"{value:.3f}"  # a text too short to have parts
         table.add_row(part, shown, f"{weight:.2f}")

@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     def describe(self) -> str:
         """The resolved settings as one `key=value` line, with the version and without
         secrets (a DuckLake URL's password), for the log line every run starts with."""
-        values = self.model_dump(mode="json") | {"warehouse": _redact(self.warehouse)}
+        values = self.model_dump(mode="json") | {"warehouse": redact(self.warehouse)}
         return f"version={__version__} " + " ".join(f"{k}={v}" for k, v in values.items())
 
 
@@ -113,7 +113,7 @@ _SECRETS = (
 )
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """A warehouse URL without the password a Postgres catalog's connection string may hold."""
     for secret in _SECRETS:
         url = secret.sub(r"\1***", url)

@@ -22,11 +22,11 @@ from datetime import datetime
 from pathlib import Path
 
 from extractors.articles import EXTRACTOR_VERSION, extract_article
+from extractors.errors import ExtractionError
 from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
 from extractors.topics import Watchlist, load_watchlist
 from extractors.urls import canonical_url, is_http_url
-from newswatch.errors import ExtractionError
 
 TELEGRAM_EXTRACTOR_VERSION = "telegram/1"
 # Time for a worker process to start and load the extractor and watchlist.
@@ -47,6 +47,7 @@ class PageJob:
     feed_title: str = ""
     archive_path: str | None = None
     archive_offset: int | None = None
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
@@ -64,7 +65,9 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
         title=article.title or job.feed_title,
         published=article.published or job.feed_published,
     )
-    page = _processed(job.entries, job.source, job.outlet, job.fetched_at, article, watchlist)
+    page = _processed(
+        job.entries, job.source, job.outlet, job.fetched_at, article, watchlist, job.country
+    )
     return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
 
 
@@ -81,6 +84,7 @@ class Post:
     published: datetime | None = None
     views: int | None = None
     language: str | None = None
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def process_post(post: Post, fetched_at: datetime, watchlist: Watchlist) -> ProcessedPage:
@@ -95,7 +99,7 @@ def process_post(post: Post, fetched_at: datetime, watchlist: Watchlist) -> Proc
         language=post.language,
         site_name=post.outlet,
     )
-    page = _processed((key,), key.source, post.outlet, fetched_at, article, watchlist)
+    page = _processed((key,), key.source, post.outlet, fetched_at, article, watchlist, post.country)
     return replace(page, views=post.views, extractor_version=TELEGRAM_EXTRACTOR_VERSION)
 
 
@@ -112,6 +116,7 @@ def _processed(
     fetched_at: datetime,
     article: Article,
     watchlist: Watchlist,
+    country: str | None = None,
 ) -> ProcessedPage:
     fp = fingerprint(article.text)
     return ProcessedPage(
@@ -122,7 +127,7 @@ def _processed(
         article=article,
         content_hash=content_hash(article.text),
         signature=fp.signature_bytes(),
-        matches=tuple(watchlist.tag(article.title, article.text, article.language)),
+        matches=tuple(watchlist.tag(article.title, article.text, article.language, country)),
         extractor_version=EXTRACTOR_VERSION,
         fingerprint=fp,
     )

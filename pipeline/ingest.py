@@ -32,6 +32,7 @@ from extractors.errors import DatabaseInUse
 from extractors.near_dups import NearDuplicateIndex
 from extractors.records import EntryKey, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
+from pipeline.events import link_new_articles
 from pipeline.extract import ExtractionPool, Post, process_post, start_worker_server
 from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
 from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
@@ -295,6 +296,7 @@ def _post(p: queries.PendingEntry, language: str | None) -> Post:
         published=entry.published,
         views=entry.views,
         language=language,
+        country=p.country,
     )
 
 
@@ -306,11 +308,13 @@ def page_batches(pending: Sequence[queries.PendingEntry]) -> list[list[list[quer
 
 
 def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
-    """Find near copies (the index keeps them for the rest of the run), then store."""
+    """Find near copies (the index keeps them for the rest of the run), store, link events."""
     now = datetime.now(UTC)
     near = near_duplicates(run.stories, pages, now)
     with run.writing() as con:
-        return load.store_pages(con, pages, run.watchlist.version, now, near)
+        stored = load.store_pages(con, pages, run.watchlist.version, now, near)
+        link_new_articles(con)  # every stored article gets its event (issue 17)
+    return stored
 
 
 def record_page_fetches(run: Run, batch: PageBatch) -> None:

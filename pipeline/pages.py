@@ -112,19 +112,24 @@ def fetch_batch(
         if on_page is not None:
             on_page()
 
-    asyncio.run(_fetch(options, [g[0].entry.url for g in groups], arrived))
+    asyncio.run(_fetch(options, [_request(g[0]) for g in groups], arrived))
     return batch
 
 
+def _request(first: PendingEntry) -> Request:
+    """The page's request, as its source wants it fetched (User-Agent, CA bundle)."""
+    return Request(first.entry.url, user_agent=first.user_agent, ca_bundle=first.ca_bundle)
+
+
 async def _fetch(
-    options: PageOptions, urls: Sequence[str], arrived: Callable[[int, FetchResult], None]
+    options: PageOptions, requests: Sequence[Request], arrived: Callable[[int, FetchResult], None]
 ) -> None:
     async with Fetcher(options.fetch) as fetcher:
 
-        async def one(i: int, url: str) -> None:
-            arrived(i, await fetcher.fetch(Request(url), robots=options.respect_robots))
+        async def one(i: int, request: Request) -> None:
+            arrived(i, await fetcher.fetch(request, robots=options.respect_robots))
 
-        await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+        await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
 
 
 def page_job(group: Group, result: FetchResult, pointer: Pointer | None) -> PageJob | ProcessedPage:
@@ -148,8 +153,11 @@ def page_job(group: Group, result: FetchResult, pointer: Pointer | None) -> Page
         result.final_url or first.entry.url,
         result.body,
         fetched_at,
-        first.entry.published,
+        # `dates: page`: the feed's dates are not trusted; the page's own (its markup, else
+        # htmldate's reading of it) are taken instead.
+        None if first.dates == "page" else first.entry.published,
         first.entry.title,
         archive_path=pointer.path if pointer else None,
         archive_offset=pointer.offset if pointer else None,
+        country=first.country,
     )

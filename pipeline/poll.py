@@ -139,9 +139,20 @@ async def _poll_one(
 
 def _request(source: Source, state: FeedState | None) -> Request:
     if state is None:
-        return Request(source.url)
+        return Request(source.url, user_agent=source.user_agent, ca_bundle=source.ca_bundle)
     # A permanent redirect moved the feed: poll its new home, with its validators.
-    return Request(state.moved_to or source.url, state.etag, state.last_modified)
+    return Request(
+        state.moved_to or source.url,
+        state.etag,
+        state.last_modified,
+        user_agent=source.user_agent,
+        ca_bundle=source.ca_bundle,
+    )
+
+
+def _follow(source: Source, url: str) -> Request:
+    """A further fetch for `source` (a child sitemap, an older Telegram page)."""
+    return Request(url, user_agent=source.user_agent, ca_bundle=source.ca_bundle)
 
 
 def _follow_sitemap_indexes(options: PollOptions, polls: list[Poll]) -> list[Poll]:
@@ -156,7 +167,7 @@ def _follow_sitemap_indexes(options: PollOptions, polls: list[Poll]) -> list[Pol
         ]
         if not wanted:
             break
-        fetches = fetch_many(options.fetch, [Request(u) for _, u in wanted])
+        fetches = fetch_many(options.fetch, [_follow(polls[i].source, u) for i, u in wanted])
         children: dict[int, list[ParsedFeed]] = {}
         for (i, _url), fetch in zip(wanted, fetches, strict=True):
             polls[i] = replace(polls[i], extra_fetches=(*polls[i].extra_fetches, fetch))
@@ -197,7 +208,8 @@ def _backfill_telegram(
         }
         if not wanted:
             break
-        fetches = fetch_many(options.fetch, [Request(u) for u in wanted.values()])
+        requests = [_follow(polls[i].source, u) for i, u in wanted.items()]
+        fetches = fetch_many(options.fetch, requests)
         for (i, url), fetch in zip(wanted.items(), fetches, strict=True):
             polls[i] = _add_older(polls[i], url, fetch)
     return polls

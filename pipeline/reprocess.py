@@ -19,9 +19,10 @@ from typing import Any
 
 import duckdb
 
+from extractors.errors import WarehouseError
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import Watchlist
-from newswatch.errors import WarehouseError
+from pipeline.events import refresh_events_of
 from pipeline.extract import PageJob, Post, process_post
 from warehouse import load, queries, search
 from warehouse.archive import Pointer, read_body
@@ -48,6 +49,7 @@ def reprocess_articles(
         batch = stored[first : first + BATCH]
         rewritten = _reprocess_batch(archive_dir, wl, batch, counts, extract, log)
         load.rewrite_articles(con, rewritten, wl.version, datetime.now(UTC))
+    refresh_events_of(con, [a.id for a in stored])  # same ids; titles, topics follow
     _reindex(con, log)
     return counts
 
@@ -102,6 +104,7 @@ def _job(article: queries.StoredArticle, body: bytes) -> PageJob:
         fetched_at=article.fetched_at,
         feed_published=article.feed_published,
         feed_title=article.title,
+        country=article.country,
     )
 
 
@@ -114,6 +117,7 @@ def _retag(article: queries.StoredArticle, wl: Watchlist) -> ProcessedPage:
         text=article.text,
         published=article.published,
         language=article.language,
+        country=article.country,
     )
     # Its canonical URL is not rewritten: the stored identity stays.
     return process_post(post, article.fetched_at, wl)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from extractors.topics import load_watchlist
+from pipeline.events import refresh_events_of
 from warehouse import load, queries
 from warehouse.db import connect
 
@@ -36,11 +37,16 @@ def retag_articles(
         ids = queries.articles_to_retag(con, None if all_articles else wl.version)
         for first in range(0, len(ids), BATCH):
             rows = queries.article_texts(con, ids[first : first + BATCH])
-            tagged = [(aid, wl.tag(title, text, language)) for aid, title, text, language in rows]
+            country = queries.article_countries(con, ids[first : first + BATCH])
+            tagged = [
+                (aid, wl.tag(title, text, language, country.get(aid)))
+                for aid, title, text, language in rows
+            ]
             load.replace_topic_matches(con, tagged, wl.version, datetime.now(UTC))
             articles += len(tagged)
             matches += sum(len(ms) for _, ms in tagged)
             about += sum(m.relevance == "about" for _, ms in tagged for m in ms)
+        refresh_events_of(con, ids)  # the events' topics follow their articles' (issue 17)
     counts: dict[str, int | float | str] = {
         "version": wl.version,
         "articles": articles,

@@ -10,6 +10,10 @@ gets back the next poll time with the reason for it (stored in `feed_state.sched
 - A failure adds its weight to the source's failure score: a DNS error, a 404 or a page that is
   not a feed says more about the source than one timeout or a 503. The next try backs off
   exponentially with jitter, capped at 24 hours; Retry-After on a 429 or 503 is honoured.
+- A failure of our own configuration (`CONFIG_ERRORS`: the allow-list refused the host, the
+  URL is not one, the source's `ca_bundle` cannot be read) is recorded with its reason but not
+  counted against the publisher: its failure score and backoff stay as they were, and it is
+  tried again at its shortest interval, so a fixed configuration takes effect soon.
 - A source whose score passes `slow_retry_score` is flagged and tried once a day; it is not
   dropped. Only a 410 Gone, or a score past the failure budget, disables it, with the reason.
 """
@@ -39,6 +43,8 @@ FAILURE_WEIGHTS = {
     "timeout": 1.0,
     "connection": 1.0,
 }
+# Failures caused by our configuration, not by the publisher.
+CONFIG_ERRORS = frozenset({"refused_address", "bad_url", "ca_bundle"})
 HTTP_WEIGHTS = {401: 3.0, 403: 3.0, 404: 3.0, 410: 3.0, 429: 0.5}
 
 
@@ -98,6 +104,8 @@ def plan_next(
     consecutive_failures: int = 0,
     rng: random.Random | None = None,
 ) -> Plan:
+    if outcome.failed and outcome.error_kind in CONFIG_ERRORS:
+        return _after_config_failure(outcome, now, policy, failure_score, consecutive_failures)
     if outcome.failed:
         return _after_failure(outcome, now, policy, failure_score, consecutive_failures, rng)
     return _after_success(outcome, now, policy)
@@ -115,6 +123,23 @@ def _after_success(outcome: Outcome, now: datetime, policy: Policy) -> Plan:
         interval = _clamp(outcome.hint_s, policy)
         note += f"; the feed asks for {int(outcome.hint_s)} s between polls"
     return Plan(now + timedelta(seconds=interval), interval, 0.0, 0, False, None, note)
+
+
+def _after_config_failure(
+    outcome: Outcome,
+    now: datetime,
+    policy: Policy,
+    failure_score: float,
+    consecutive_failures: int,
+) -> Plan:
+    interval = policy.min_interval_s
+    note = (
+        f"our configuration failed ({outcome.error_kind}): not counted against the source; "
+        f"retried in {interval} s"
+    )
+    slow = failure_score >= policy.slow_retry_score
+    when = now + timedelta(seconds=interval)
+    return Plan(when, interval, failure_score, consecutive_failures, slow, None, note)
 
 
 def _after_failure(

@@ -32,7 +32,7 @@ def _warm_up() -> None:
     every worker would fail on every page the same way, so it should fail here, loudly,
     where the traceback names it, rather than as thousands of `extraction_crash` rows."""
     from extractors.articles import extract_article
-    from newswatch.errors import ExtractionError
+    from extractors.errors import ExtractionError
 
     try:
         extract_article(_PAGE, "https://warm-up.invalid/2026/01/05/harbour")

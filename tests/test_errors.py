@@ -30,6 +30,7 @@ def test_kinds_are_the_strings_stored_today() -> None:
     assert set(FETCH_ERRORS) == {
         "timeout", "connection", "truncated", "http_status", "dns", "refused_address", "tls",
         "bad_url", "too_many_redirects", "too_large", "bad_encoding", "robots_disallowed",
+        "ca_bundle",  # issue 18: a source's ca_bundle that cannot be read
     }  # fmt: skip
     assert set(FEED_PARSE_ERRORS) == {
         "not_a_feed",

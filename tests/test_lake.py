@@ -156,6 +156,11 @@ def test_ingest_and_digest_flows_on_a_lake(
         articles = con.execute("SELECT count(*), count(DISTINCT canonical_url) FROM articles")
         total, distinct = articles.fetchone()  # type: ignore[misc]
         runs = con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()
+        events = con.execute(  # issue 17: every article linked, the views work on a lake
+            "SELECT count(*) FILTER (WHERE event_id IS NULL), count(DISTINCT event_id), "
+            "(SELECT count(*) FROM event_spread), (SELECT count(*) FROM events) FROM articles"
+        ).fetchone()
+    assert events is not None and events[0] == 0 and events[1] == events[2] == events[3] > 20
     assert first["status"] in ("completed", "partial") and total == distinct >= 40
     assert again["articles_new"] == 0 and again["entries_new"] == 0
     assert [r[0] for r in runs] == [first["status"], again["status"]]

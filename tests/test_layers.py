@@ -20,6 +20,10 @@ MAX_LINES = 500
 FORBIDDEN = {
     "extractors": {"warehouse", "flows", "newswatch", "fetching", "pipeline", "digest", "events"},
     "warehouse": {"flows", "newswatch", "fetching", "pipeline", "digest"},
+    "fetching": {"warehouse", "flows", "newswatch", "pipeline", "digest", "events"},
+    "events": {"warehouse", "flows", "newswatch", "fetching", "pipeline", "digest"},
+    "digest": {"flows", "newswatch", "fetching", "pipeline"},
+    "pipeline": {"flows", "newswatch", "digest"},
 }
 
 _ENVIRON_WRITERS = {"update", "setdefault", "pop", "popitem", "clear"}

@@ -81,9 +81,17 @@ def test_seed_sources_round_trip() -> None:
     sources = load_sources(ROOT / "seeds" / "feeds.yaml")
     document = write_opml(sources)
     outlines = parse_opml(document, "export.opml")
-    # Tags and poll-interval bounds have no place in OPML: everything else survives.
+    # Tags, poll-interval bounds and fetch options have no place in OPML: the rest survives.
     assert [as_source(o) for o in outlines] == [
-        replace(s, tags=(), min_interval_s=None, max_interval_s=None)
+        replace(
+            s,
+            tags=(),
+            min_interval_s=None,
+            max_interval_s=None,
+            user_agent=None,
+            ca_bundle=None,
+            dates="feed",
+        )
         for s in sorted(sources, key=lambda s: _first_seen(sources, s.language))
     ]
     assert all(o.category == o.language for o in outlines)

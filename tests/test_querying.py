@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from newswatch.cli import app
+from warehouse.analyst import run_query
 from warehouse.db import connect
-from warehouse.queries import run_query
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -129,10 +129,10 @@ def test_explain_shows_parts_spans_and_snippets(warehouse) -> None:
     assert stale.exit_code == 0, stale.output
     out = stale.output
     assert "Maduro captured" in out and maduro in out
-    # OLD did not know Maduro: the headline did not count, so the post was a mere mention
-    assert "Stored: venezuela mention" in out and "not the current" in out
+    # OLD did not know Maduro: the headline did not count, so the post scored lower
+    assert "Stored: venezuela" in out and "not the current" in out
     assert "venezuela (Venezuela): about" in out
-    for part in ("title", "lead", "count", "spread", "share"):
+    for part in ("title", "lead", "count", "spread", "share", "prominence", "frame", "home"):
         assert part in out
     # every span, with its offsets into the title or text, the alias and the snippet
     assert "title │ 0     │ 6   │ Maduro" in out

@@ -26,7 +26,9 @@ from warehouse.transactions import retry_conflicts, transaction
 
 @retry_conflicts
 def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now: datetime) -> None:
-    """Make the `sources` table match the feeds file; removed sources are kept, flagged."""
+    """Make the `sources` table match the feeds file: removed sources are kept with their
+    history, flagged (`in_config` false, `removed_at` when they left); paused ones are
+    kept and flagged `paused`."""
     rows = [
         {
             "name": s.name,
@@ -38,6 +40,10 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
             "tags": list(s.tags),
             "min_interval_s": s.min_interval_s,
             "max_interval_s": s.max_interval_s,
+            "paused": s.paused,
+            "user_agent": s.user_agent,
+            "ca_bundle": s.ca_bundle,
+            "dates": s.dates,
             "in_config": True,
             "added_at": now,
             "updated_at": now,
@@ -45,7 +51,14 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
         for s in sources
     ]
     with transaction(con):
-        con.execute("UPDATE sources SET in_config = FALSE")
+        with keys(con, [str(r["name"]) for r in rows]) as names:
+            con.execute(
+                f"""
+                UPDATE sources SET in_config = FALSE, removed_at = coalesce(removed_at, ?)
+                WHERE in_config AND name NOT IN {names}
+                """,
+                [now],
+            )
         insert_rows(con, "sources", rows, mode="OR IGNORE")
         execute_with(
             con,
@@ -53,7 +66,8 @@ def sync_sources(con: duckdb.DuckDBPyConnection, sources: Iterable[Source], now:
             UPDATE sources SET kind = c.kind, url = c.url, outlet = c.outlet,
                    language = c.language, country = c.country, tags = c.tags,
                    min_interval_s = c.min_interval_s, max_interval_s = c.max_interval_s,
-                   in_config = TRUE,
+                   paused = c.paused, user_agent = c.user_agent, ca_bundle = c.ca_bundle,
+                   dates = c.dates, in_config = TRUE, removed_at = NULL,
                    updated_at = CASE WHEN sources.url <> c.url OR sources.kind <> c.kind
                                      THEN c.updated_at ELSE sources.updated_at END
             FROM _cfg c WHERE sources.name = c.name

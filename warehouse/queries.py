@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -34,6 +33,11 @@ class PendingEntry:
     outlet: str
     canonical_url: str | None
     entry: FeedEntry
+    # What fetching the source's pages needs (feeds.yaml, see `extractors.records.Source`).
+    user_agent: str | None = None
+    ca_bundle: str | None = None
+    dates: str = "feed"
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -48,12 +52,12 @@ def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
 
 
 def due_sources(con: duckdb.DuckDBPyConnection, now: datetime | None) -> set[str]:
-    """Configured, enabled sources whose next poll time has come (or was never set);
+    """Configured, enabled, unpaused sources whose next poll time has come (or was never set);
     with `now` None, every enabled source."""
     rows = con.execute(
         """
         SELECT s.name FROM sources s JOIN feed_state f ON f.source = s.name
-        WHERE s.in_config AND f.disabled_reason IS NULL
+        WHERE s.in_config AND NOT coalesce(s.paused, FALSE) AND f.disabled_reason IS NULL
           AND (? IS NULL OR f.next_poll_at IS NULL OR f.next_poll_at <= ?)
         """,
         [now, now],
@@ -111,7 +115,8 @@ def pending_entries(
     rows = con.execute(
         """
         SELECT e.source, s.outlet, e.canonical_url, e.guid, e.url, e.title, e.summary,
-               e.published, e.author, e.content, e.views
+               e.published, e.author, e.content, e.views, s.user_agent, s.ca_bundle,
+               coalesce(s.dates, 'feed'), s.country
         FROM (
             SELECT *, row_number() OVER (
                 PARTITION BY source ORDER BY first_seen_at, published DESC NULLS LAST, guid
@@ -140,6 +145,10 @@ def pending_entries(
                 content=r[9],
                 views=r[10],
             ),
+            user_agent=r[11],
+            ca_bundle=r[12],
+            dates=r[13],
+            country=r[14],
         )
         for r in rows
     ]
@@ -155,7 +164,8 @@ def waiting_entries(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def source_health(con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[str, Any]]:
-    """One row per configured source: its last poll and result, its failure score and next
+    """One row per source ever configured (`in_config` false once it left the feeds file,
+    `paused` while paused): its last poll and result, its failure score and next
     poll, and its entries of the last 7 days against its usual weekly volume (the weekly
     average of the 4 weeks before), so that a source gone quiet stands out."""
     cur = con.execute(
@@ -176,10 +186,9 @@ def source_health(con: duckdb.DuckDBPyConnection, now: datetime) -> list[dict[st
                coalesce(v.usual, 0) AS usual_7d,
                (SELECT count(*) FROM entries e WHERE e.source = s.name) AS entries,
                (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles,
-               f.disabled_reason
+               f.disabled_reason, s.in_config, s.url
         FROM sources s LEFT JOIN feed_state f ON f.source = s.name
         LEFT JOIN volume v ON v.source = s.name
-        WHERE s.in_config
         ORDER BY f.disabled_reason IS NULL, f.slow_retry DESC, s.name
         """,
         [now, now, now, now],
@@ -334,36 +343,6 @@ def topic_counts_by_day(
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
-def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """An analyst's own SQL: column names and rows."""
-    cur = con.execute(sql)
-    if cur.description is None:
-        return [], []
-    return [d[0] for d in cur.description], cur.fetchall()
-
-
-EXPORT_FORMATS = {
-    "csv": "FORMAT csv, HEADER",
-    "json": "FORMAT json, ARRAY true",  # one JSON array of objects
-    "parquet": "FORMAT parquet",
-}
-
-
-def export_query(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path) -> int:
-    """Write the result of an analyst's SQL to `path` as csv, json or parquet; returns the
-    rows. The result comes back as Arrow and DuckDB's own writers write it (COPY), so any
-    statement with rows works (SHOW, PRAGMA, ...) and lists and timestamps keep their form;
-    writing a file needs no write access to the database."""
-    table = con.execute(sql).to_arrow_table()
-    con.register("_export", table)
-    try:
-        target = str(path).replace("'", "''")
-        con.execute(f"COPY _export TO '{target}' ({EXPORT_FORMATS[fmt]})")
-    finally:
-        con.unregister("_export")
-    return int(table.num_rows)
-
-
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
     """What reprocessing needs of a stored article."""
@@ -380,6 +359,7 @@ class StoredArticle:
     archive_path: str | None
     archive_offset: int | None
     feed_published: datetime | None
+    country: str | None = None  # the source's, for the tagger's home-country phrases
 
 
 def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> list[StoredArticle]:
@@ -389,7 +369,8 @@ def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> l
         """
         SELECT a.id, a.url, a.source, a.outlet, a.title, a.text, a.language, a.published,
                a.fetched_at, a.archive_path, a.archive_offset,
-               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id)
+               (SELECT min(e.published) FROM entries e WHERE e.article_id = a.id),
+               (SELECT s.country FROM sources s WHERE s.name = a.source)
         FROM articles a
         WHERE ? IS NULL OR a.fetched_at >= ?
         ORDER BY a.fetched_at, a.id
@@ -447,12 +428,26 @@ def article_texts(
         ).fetchall()
 
 
+def article_countries(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str | None]:
+    """{article id: its source's country} for the articles `ids` (what `retag` passes the
+    tagger for home-country phrases)."""
+    with keys(con, ids) as wanted:
+        rows = con.execute(
+            f"""
+            SELECT a.id, s.country FROM articles a LEFT JOIN sources s ON s.name = a.source
+            WHERE a.id IN {wanted}
+            """
+        ).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def find_articles(con: duckdb.DuckDBPyConnection, ref: str, limit: int = 5) -> list[dict[str, Any]]:
     """The articles whose id is `ref` or starts with it (at most `limit`), with what
     `newswatch explain` shows about them."""
     cur = con.execute(
         """
-        SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version
+        SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version,
+               (SELECT s.country FROM sources s WHERE s.name = articles.source) AS country
         FROM articles WHERE id = ? OR starts_with(id, ?)
         ORDER BY id = ? DESC, id LIMIT ?
         """,

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import ahocorasick_rs
 
 from extractors.topics.folding import _is_word, fold
+from extractors.topics.frames import Frames
 from extractors.topics.spec import Near, Term, Topic, TopicRef
 
-_ALIAS, _EXCLUDE, _TERM, _PLACE, _WEAK = range(5)
+_ALIAS, _EXCLUDE, _TERM, _PLACE, _WEAK, _HOME, _BRAND, _FRAME, _HARD, _COUNTRY = range(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class _Phrase:
 class _Use:
     """What a phrase means to one topic: an alias, an exclude, a rule term, or a place."""
 
-    topic: str  # "" for a place
+    topic: str  # the topic id; a frame's name; a country's code; "" for places, brands, hard
     role: int
     written: str
 
@@ -113,10 +114,18 @@ class _Builder:
         return _CPhrase(self.phrase(term, topic, _TERM), term)
 
 
-def _compile(topics: Iterable[Topic], places: dict[str, tuple[str, ...]]) -> _Automaton:
+def _compile(
+    topics: Iterable[Topic],
+    places: dict[str, tuple[str, ...]],
+    frames: Frames | None = None,
+    countries: dict[str, tuple[str, ...]] | None = None,
+) -> _Automaton:
     b = _Builder()
     compiled = {}
     for topic in topics:
+        if topic.home:
+            for phrase in (p for ps in topic.home.phrases.values() for p in ps):
+                b.phrase(phrase, topic.id, _HOME)
         for phrase in (p for ps in topic.aliases.values() for p in ps):
             b.phrase(phrase, topic.id, _ALIAS)
         for phrase in (p for ps in topic.weak.values() for p in ps):
@@ -141,6 +150,17 @@ def _compile(topics: Iterable[Topic], places: dict[str, tuple[str, ...]]) -> _Au
         compiled[topic.id] = _CTopic(tuple(exclude_near), rules)
     for phrase in (p for ps in places.values() for p in ps):
         b.phrase(phrase, "", _PLACE)
+    frames = frames or Frames()
+    for name, by_language in frames.frames.items():
+        for phrase in (p for ps in by_language.values() for p in ps):
+            b.phrase(phrase, name, _FRAME)
+    for phrase in (p for ps in frames.brands.values() for p in ps):
+        b.phrase(phrase, "", _BRAND)
+    for phrase in (p for ps in frames.hard_news.values() for p in ps):
+        b.phrase(phrase, "", _HARD)
+    for code, names in (countries or {}).items():
+        for phrase in names:
+            b.phrase(phrase, code, _COUNTRY)
     by_key: dict[str, list[int]] = {}
     for pid, compiled_phrase in enumerate(b.phrases):
         by_key.setdefault(compiled_phrase.key, []).append(pid)

@@ -12,7 +12,13 @@ import re
 
 from extractors.topics.compile import (
     _ALIAS,
+    _BRAND,
+    _COUNTRY,
     _EXCLUDE,
+    _FRAME,
+    _HARD,
+    _HOME,
+    _PLACE,
     _TERM,
     _WEAK,
     _Automaton,
@@ -20,6 +26,7 @@ from extractors.topics.compile import (
     _CRule,
     _CTerm,
     _Phrase,
+    _Use,
 )
 from extractors.topics.folding import _WORD_TAIL, _is_word
 from extractors.topics.spec import Near, TopicRef
@@ -65,6 +72,11 @@ class _Field:
         self.aliases: dict[str, list[tuple[int, int, str, bool]]] = {}  # (.., weak)
         self.terms: dict[str, dict[int, list[_Span]]] = {}
         self.places: list[tuple[int, int, str]] = []
+        self.home: dict[str, list[tuple[int, int, str]]] = {}
+        self.countries: list[tuple[int, int, str]] = []  # (.., country code)
+        self.frames: dict[str, list[_Span]] = {}
+        self.brands: list[_Span] = []
+        self.hard: list[_Span] = []
         excluded: dict[str, list[_Span]] = {}
         for pid, spans in self.raw.items():
             for use in automaton.uses[pid]:
@@ -76,16 +88,36 @@ class _Field:
                     self.terms.setdefault(use.topic, {})[pid] = spans
                 elif use.role == _EXCLUDE:
                     excluded.setdefault(use.topic, []).extend(spans)
-                else:
+                elif use.role == _PLACE:
                     self.places.extend((s, e, use.written) for s, e in spans)
+                else:
+                    self._other(use.role, use, spans)
         for topic, compiled in automaton.topics.items():
             for near in compiled.exclude_near:
                 # A NEAR exclude cancels what overlaps its two phrases, not the words between:
                 # in "Atlanta, Georgia, near Tbilisi" only the state's Georgia goes.
                 for a, b in self.near_pairs(near, self.raw):
                     excluded.setdefault(topic, []).extend((a, b))
+        if self.brands:  # a brand name cancels the topic matches inside it, for every topic
+            for topic in {*self.aliases, *self.terms}:
+                excluded.setdefault(topic, []).extend(self.brands)
+            for topic, homes in self.home.items():
+                self.home[topic] = [h for h in homes if not _overlaps(h[:2], self.brands)]
         for topic, spans in excluded.items():
             self._exclude(topic, spans)
+
+    def _other(self, role: int, use: _Use, spans: list[_Span]) -> None:
+        """Home phrases, country names, frames, brands and hard-news words."""
+        if role == _HOME:
+            self.home.setdefault(use.topic, []).extend((s, e, use.written) for s, e in spans)
+        elif role == _COUNTRY:
+            self.countries.extend((s, e, use.topic) for s, e in spans)
+        elif role == _FRAME:
+            self.frames.setdefault(use.topic, []).extend(spans)
+        elif role == _BRAND:
+            self.brands.extend(spans)
+        elif role == _HARD:
+            self.hard.extend(spans)
 
     def _exclude(self, topic: str, spans: list[_Span]) -> None:
         if topic in self.aliases:

@@ -1,33 +1,52 @@
-"""Scoring a topic's matches in one article, and the evidence shown for them.
+"""The features of a topic's matches in one article, and the evidence shown for them.
 
-Owns the score: a weighed mean of parts that can each be measured (a match in the title, in
-the lead, how many in the text, how spread out, the topic's share of all matches), `about`
-from `ABOUT_THRESHOLD` up, else `mention`; weak aliases (demonyms) count for less. And the
-evidence: the matched span with a short snippet around it, cut at spaces.
+Owns the features the fitted model weighs (`FEATURES`, each 0..1): where the topic is named
+(headline, lead, how often, how spread, how dense), how prominent it is against every other
+country the text names (its share of all country mentions, against the most-named other
+country, whether it is the most named), whether the text is inside a frame (sport,
+entertainment, company, markets, culture) close to the topic's name and whether it carries
+hard news (politics, security) close by, whether home-country phrases of the outlet's own
+country matched, and what the item lacks (a title, a text). The weights are fitted by
+bench/fit_tagger.py (`extractors.topics.frames.Weights`). Weak aliases (demonyms) count half a
+match. And the evidence: the matched span with a short snippet around it, cut at spaces.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from extractors.records import Evidence
 
-ABOUT_THRESHOLD = 0.5
 LEAD_CHARS = 400  # the part of the text that a reader (and an editor) treats as the lead
 MAX_EVIDENCE = 20
 SNIPPET_CHARS = 60
-# How much each part weighs in the score. Parts that cannot be measured (no title, no text) are
-# left out and the rest renormalised, so a title-only feed entry or an untitled Telegram post
-# can still be `about` a topic.
-WEIGHTS = {"title": 0.35, "lead": 0.20, "count": 0.20, "spread": 0.10, "share": 0.15}
-_TEXT_PARTS = ("lead", "count", "spread")
+# The model's features, in the order of the weights file. See `_features`.
+FEATURES = (
+    "title",
+    "lead",
+    "count",
+    "spread",
+    "density",
+    "share",
+    "prominence",
+    "top",
+    "frame",
+    "hard",
+    "frame_only",
+    "framed",
+    "hard_near",
+    "home",
+    "weak_only",
+    "untitled",
+    "textless",
+)
+_DENSITY_CHARS = 500
+_NEAR_CHARS = 150  # "close by": within about a sentence of the match
 _MAX_CHUNKS = 5  # spread: the text is cut in up to 5 chunks of at least LEAD_CHARS each
-# A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match, and a
-# topic found only through weak aliases, none in the title, has its score scaled by WEAK_ONLY:
-# "a Ukrainian playgroup in Melbourne" names Ukraine without being about it.
+# A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match.
 WEAK = 0.5
-WEAK_ONLY = 0.6
 _SPACE = re.compile(r"\s")
 
 
@@ -40,6 +59,7 @@ class _Hit:
     end: int
     alias: str
     weak: bool = False
+    home: bool = False  # a home phrase, for an outlet of the topic's country
 
     @property
     def weight(self) -> float:
@@ -65,38 +85,80 @@ def _snippet(text: str, start: int, end: int) -> str:
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
-def _parts(hits: list[_Hit], text_len: int, all_hits: float) -> dict[str, float]:
-    """The score parts, each in 0..1, with the counts they come from. A weak hit counts as
-    `WEAK` of a match; `spread` is -1 (not measured) for a text too short to have parts."""
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What an article holds beside one topic's matches: the matches per topic and per other
+    country (a country code, or a `places` phrase), frame and hard-news phrase counts."""
+
+    topics: dict[str, float]
+    others: dict[str, float]
+    frames: dict[str, list[int]]  # field → start offsets of frame phrases
+    hard: dict[str, list[int]]  # field → start offsets of hard-news phrases
+    has_title: bool
+    has_text: bool
+    text_len: int
+
+
+def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
+    """The model's features for one topic (each 0..1; see `FEATURES`), and the counts behind
+    them. A weak hit counts as `WEAK` of a match."""
     in_text = [h for h in hits if h.field == "text"]
     in_title = [h for h in hits if h.field == "title"]
     n_text = sum(h.weight for h in in_text)
     n_lead = sum(h.weight for h in in_text if h.start < LEAD_CHARS)
-    chunks = min(_MAX_CHUNKS, text_len // LEAD_CHARS)
-    touched = {h.start * chunks // text_len for h in in_text} if chunks >= 2 else set()
+    chunks = min(_MAX_CHUNKS, ctx.text_len // LEAD_CHARS)
+    touched = {h.start * chunks // ctx.text_len for h in in_text} if chunks >= 2 else set()
+    mine = ctx.topics[topic]
+    rivals = [n for t, n in ctx.topics.items() if t != topic] + list(ctx.others.values())
+    strongest = max(rivals, default=0.0)
+    strong = sum(not h.weak for h in hits)
+    n_frames = sum(map(len, ctx.frames.values()))
+    n_hard = sum(map(len, ctx.hard.values()))
     return {
         "title": 1.0 if in_title else 0.0,  # a demonym in a headline is no passing word
         "lead": 1 - 0.5**n_lead,  # one match in the lead: 0.5, two: 0.75
         "count": 1 - 0.5 ** (n_text / 3),  # three in the text: 0.5, six: 0.75
-        "spread": len(touched) / chunks if chunks >= 2 else -1.0,
-        "share": sum(h.weight for h in hits) / all_hits,
+        # how many parts of a long text have a match; a short text is one part
+        "spread": len(touched) / chunks if chunks >= 2 else float(bool(in_text)),
+        # matches per 500 characters of text: one name in a long text is a passing word
+        "density": 1 - 0.5 ** (n_text * _DENSITY_CHARS / max(ctx.text_len, _DENSITY_CHARS)),
+        # share and prominence count one unknown rival (+1, at least 1): a single passing
+        # mention in a text that names no other country is not thereby prominent
+        "share": mine / (sum(ctx.topics.values()) + sum(ctx.others.values()) + 1),
+        "prominence": mine / (mine + max(strongest, 1)),  # against the most-named other country
+        "top": 1.0 if mine >= strongest else 0.0,  # named at least as often as any other
+        "frame": 1 - 0.5**n_frames,
+        "hard": 1 - 0.5**n_hard,
+        "frame_only": 1.0 if n_frames and not n_hard else 0.0,
+        # the share of the topic's matches with a frame phrase close by and no hard-news
+        # phrase close by (the country inside the frame), and with a hard-news phrase close by
+        "framed": _near_share(hits, ctx.frames, unless=ctx.hard),
+        "hard_near": _near_share(hits, ctx.hard),
+        "home": 1.0 if any(h.home for h in hits) else 0.0,
+        "weak_only": 0.0 if strong or in_title else 1.0,
+        "untitled": 0.0 if ctx.has_title else 1.0,
+        "textless": 0.0 if ctx.has_text else 1.0,
         "title_matches": float(len(in_title)),
         "text_matches": float(len(in_text)),
-        "strong_matches": float(sum(not h.weak for h in hits)),
+        "strong_matches": float(strong),
+        "other_countries": float(len(ctx.others)),
     }
 
 
-def _score(parts: dict[str, float], has_title: bool, has_text: bool) -> float:
-    """The weighed mean of the parts that could be measured (no title, no text, or a text too
-    short to have parts leave theirs out); scaled by `WEAK_ONLY` when only weak aliases, none
-    in the title, were found."""
-    used = [
-        p
-        for p in WEIGHTS
-        if (p != "title" or has_title) and (p not in _TEXT_PARTS or has_text) and parts[p] >= 0
-    ]
-    total = sum(WEIGHTS[p] for p in used)
-    score = sum(WEIGHTS[p] * parts[p] for p in used) / total
-    if not parts["strong_matches"] and not parts["title"]:
-        score *= WEAK_ONLY
-    return round(score, 4)
+def _near_share(
+    hits: list[_Hit], starts: dict[str, list[int]], unless: dict[str, list[int]] | None = None
+) -> float:
+    """The share of `hits` with one of `starts` (offsets in the same field) within
+    `_NEAR_CHARS` of them, and none of `unless`; a title is close by throughout."""
+    if not hits:
+        return 0.0
+    close = sum(_close(h, starts) and not (unless and _close(h, unless)) for h in hits)
+    return close / len(hits)
+
+
+def _close(hit: _Hit, starts: dict[str, list[int]]) -> bool:
+    found = starts.get(hit.field, [])
+    if hit.field == "title":
+        return bool(found)
+    i = bisect_left(found, hit.start - _NEAR_CHARS)
+    return i < len(found) and found[i] <= hit.end + _NEAR_CHARS

@@ -76,10 +76,22 @@ class Topic:
     rules: tuple[Rule, ...] = ()
     line: int = 0
     weak: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    home: Home | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """A topic's own state, for outlets of its country: `country` (ISO 3166 alpha-2, as in
+    feeds.yaml) and per-language phrases (institutions, office holders, the currency) that
+    mean the topic when, and only when, the article's source is of that country."""
+
+    country: str
+    phrases: dict[str, tuple[str, ...]]
 
 
 _TOP_KEYS = ("topics", "places")
-_TOPIC_KEYS = ("name", "aliases", "weak", "exclude", "rules")
+_TOPIC_KEYS = ("name", "aliases", "weak", "exclude", "rules", "home")
+_COUNTRY = re.compile(r"[A-Z]{2}\Z")
 _RULE_KEYS = ("match", "all", "any", "none")
 _NEAR = re.compile(r"\s+NEAR/(\S*)\s+")
 _MAX_NEAR = 50
@@ -190,7 +202,27 @@ def _parse_topic(
     if "rules" in fields:
         rules = _parse_rules(fields["rules"][1], path, topic_id, refs)
     name = _parse_name(fields["name"][1] if "name" in fields else None, path, topic_id)
-    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak)
+    home = _parse_home(fields["home"][1], path, topic_id) if "home" in fields else None
+    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak, home)
+
+
+def _parse_home(node: yaml.Node, path: str, topic_id: str) -> Home:
+    """`home: {country: XX, <language>: [...], ...}`."""
+    country = ""
+    phrases: dict[str, tuple[str, ...]] = {}
+    for key, key_node, value in _mapping(node, path, "`home`", topic_id):
+        if key == "country":
+            if not isinstance(value, yaml.ScalarNode) or not _COUNTRY.match(value.value):
+                fix = "write the ISO 3166 alpha-2 code of the outlets, e.g. `country: UA`"
+                raise _error(path, value, "home.country must be a country code", topic_id, fix)
+            country = value.value
+            continue
+        language_map = yaml.MappingNode("tag:yaml.org,2002:map", [(key_node, value)])
+        phrases.update(_parse_phrases(language_map, path, topic_id, "home"))
+    if not country:
+        fix = "add `country: XX`, the `country` of this topic's outlets in feeds.yaml"
+        raise _error(path, node, "home has no `country`", topic_id, fix)
+    return Home(country, phrases)
 
 
 def _parse_name(node: yaml.Node | None, path: str, topic_id: str) -> str:

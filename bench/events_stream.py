@@ -1,0 +1,140 @@
+"""The stream evaluation of event linking (bench/events.py, part 1b).
+
+SemEval-2022 Task 8 pairs were sampled as similar candidates, so their negatives are all hard;
+a news stream is mostly easy negatives, and linking only compares an article with events that
+share a named entity or topic (the gate). Here each split's articles form a stream: the truth
+is the connected components of the pairs scored one event (labels.yaml), every pair SemEval
+never scored is taken as two events (a lower bound on precision: a true pair counted as a false
+link), and the pairs scored in between are left out.
+
+Two measures on the held-out stream: pairwise decisions (each pair of articles, linked when
+the gate passes and the score reaches the threshold) and the events `assign` builds from the
+stream (articles in id order, one timestamp: SemEval has no dates), pairwise over all pairs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from events import Features, LinkModel, assign, pair_features
+from events.calibrate import PR
+from events.score import gate, probability
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPairs:
+    """The candidate pairs of a stream: index pairs (i < j) above `floor` cosine that pass
+    the gate, their evidence and truth, and the counts of every true pair (for recall)."""
+
+    i: np.ndarray
+    j: np.ndarray
+    x: np.ndarray
+    truth: np.ndarray
+    cross: np.ndarray
+    positives: int
+    cross_positives: int
+    gate_lost: int
+
+
+def stream_pairs(stream, feats: Sequence[Features], floor: float) -> StreamPairs:  # type: ignore[no-untyped-def]
+    ids = [f.article.id for f in feats]
+    cluster = np.array([stream.cluster[i] for i in ids])
+    lang = np.array([f.article.language for f in feats])
+    v = np.vstack([f.vector for f in feats])
+    cos = v @ v.T
+    iu, ju = np.triu_indices(len(feats), k=1)
+    same = cluster[iu] == cluster[ju]
+    amb = {frozenset(p) for p in stream.ambiguous}
+    positives = int(same.sum())
+    cross_all = lang[iu] != lang[ju]
+    cross_positives = int((same & cross_all).sum())
+    sel = np.flatnonzero((cos[iu, ju] >= floor) | same)
+    rows_i, rows_j, xs, truth, cross = [], [], [], [], []
+    gate_lost = 0
+    for k in sel:
+        a, b = int(iu[k]), int(ju[k])
+        if frozenset((ids[a], ids[b])) in amb:
+            continue
+        if not gate(feats[a], feats[b]):
+            gate_lost += int(same[k])
+            continue
+        if cos[a, b] < floor:
+            continue
+        rows_i.append(a)
+        rows_j.append(b)
+        xs.append(pair_features(feats[a], feats[b]))
+        truth.append(bool(same[k]))
+        cross.append(bool(cross_all[k]))
+    return StreamPairs(
+        np.array(rows_i),
+        np.array(rows_j),
+        np.vstack(xs),
+        np.array(truth),
+        np.array(cross),
+        positives,
+        cross_positives,
+        gate_lost,
+    )
+
+
+def _pr(tp: int, predicted: int, positives: int) -> PR:
+    return PR(
+        tp / predicted if predicted else 1.0,
+        tp / positives if positives else 1.0,
+        tp,
+        predicted,
+        positives,
+    )
+
+
+def pairwise(sp: StreamPairs, linked: np.ndarray) -> tuple[PR, PR]:
+    """Precision and recall of pairwise decisions over every pair of the stream."""
+    tp = int((linked & sp.truth).sum())
+    xtp = int((linked & sp.truth & sp.cross).sum())
+    return (
+        _pr(tp, int(linked.sum()), sp.positives),
+        _pr(xtp, int((linked & sp.cross).sum()), sp.cross_positives),
+    )
+
+
+def model_pairwise(sp: StreamPairs, model: LinkModel) -> tuple[PR, PR]:
+    return pairwise(sp, np.asarray(probability(model, sp.x)) >= model.threshold)
+
+
+def clustered(stream, feats: Sequence[Features], model: LinkModel) -> tuple[PR, PR]:  # type: ignore[no-untyped-def]
+    """Pairwise precision and recall of the events `assign` makes of the stream."""
+    done, _ = assign([], list(feats), model)
+    event = {a.article_id: a.event_id for a in done}
+    members: dict[str, list[Features]] = defaultdict(list)
+    for f in feats:
+        members[event[f.article.id]].append(f)
+    amb = {frozenset(p) for p in stream.ambiguous}
+    tp = pred = xtp = xpred = 0
+    for group in members.values():
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                fa, fb = group[a], group[b]
+                if frozenset((fa.article.id, fb.article.id)) in amb:
+                    continue
+                cross = fa.article.language != fb.article.language
+                same = stream.cluster[fa.article.id] == stream.cluster[fb.article.id]
+                pred += 1
+                tp += same
+                xpred += cross
+                xtp += same and cross
+    ids = [f.article.id for f in feats]
+    lang = {f.article.id: f.article.language for f in feats}
+    by_cluster: dict[str, list[str]] = defaultdict(list)
+    for i in ids:
+        by_cluster[stream.cluster[i]].append(i)
+    pos = xpos = 0
+    for group in by_cluster.values():
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                pos += 1
+                xpos += lang[group[a]] != lang[group[b]]
+    return _pr(tp, pred, pos), _pr(xtp, xpred, xpos)

@@ -1,0 +1,158 @@
+"""Fit the tagger's weights on the development set's TRAIN split; write them beside the watchlist.
+
+    .venv/bin/python bench/fit_tagger.py [--watchlist seeds/watchlist.yaml] [--l2 L2] [--dry-run]
+
+How it is fitted: every (item, topic) pair where the watchlist finds the topic at all is one
+example; its features are `extractors.topics.FEATURES` as `Watchlist.explain` computes them
+(with the item's outlet country as `source_country`), its label whether people labelled the
+item `about` the topic. A logistic regression with an L2 penalty (on the weights, not the
+bias) is fitted by Newton's method (iteratively reweighted least squares) in numpy until the
+step is below 1e-8. The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10 with the best F1
+in a 5-fold cross-validation on the train split, folds made of whole outlets. The `about`
+threshold is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1
+of `about` over the train examples. Items of the test split are never seen: the split is by
+outlet (tests/data/topics/build_devset.py).
+
+Writes `<watchlist stem>.weights.yaml` (seeds/watchlist.weights.yaml), which `load_watchlist`
+reads, and prints the train and test F1 of `about` over the examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from tagging import load_devset  # noqa: E402
+
+from extractors.topics import FEATURES, Watchlist, parse_watchlist  # noqa: E402
+from extractors.topics.frames import frames_path, weights_path  # noqa: E402
+
+
+def examples(wl: Watchlist, items: list[dict]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Features (one row per item and matched topic), labels (1 = about), outlets."""
+    rows, labels, outlets = [], [], []
+    for item in items:
+        explained = wl.explain(item["title"], item["text"], item["language"], item["country"])
+        for topic, parts in explained.items():
+            rows.append([parts[f] for f in FEATURES])
+            labels.append(1.0 if topic in item["about"] else 0.0)
+            outlets.append(item["outlet"])
+    return np.array(rows), np.array(labels), outlets
+
+
+def cross_validated_l2(x: np.ndarray, y: np.ndarray, outlets: list[str]) -> float:
+    """The L2 penalty with the best F1 over 5 folds of the train split, by outlet (a fold
+    holds whole outlets, as the split does), each fold's threshold chosen on the others."""
+    fold = np.array([int(hashlib.sha256(o.encode()).hexdigest(), 16) % 5 for o in outlets])
+    scores = {}
+    for l2 in L2_GRID:
+        predicted = np.zeros(len(y), dtype=bool)
+        for k in range(5):
+            train, held = fold != k, fold == k
+            w = fit(x[train], y[train], l2)
+            threshold = best_threshold(y[train], probabilities(w, x[train]))
+            predicted[held] = probabilities(w, x[held]) >= threshold
+        scores[l2] = f1(y, predicted)
+        print(f"  l2 {l2:<5} cross-validated F1 {scores[l2]:.3f}")
+    return max(L2_GRID, key=lambda l2: (round(scores[l2], 3), l2))
+
+
+L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """Newton's method (IRLS) for L2-penalised logistic regression; column 0 is the bias."""
+    x1 = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(x1.shape[1])
+    penalty = np.full(x1.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(x1 @ w)))
+        gradient = x1.T @ (p - y) + penalty * w
+        hessian = (x1.T * (p * (1 - p))) @ x1 + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def probabilities(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-(w[0] + x @ w[1:])))
+
+
+def f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    tp = float((predicted & (y == 1)).sum())
+    fp, fn = float((predicted & (y == 0)).sum()), float((~predicted & (y == 1)).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    grid = np.round(np.arange(0.20, 0.801, 0.01), 2)
+    return float(max(grid, key=lambda t: (f1(y, p >= t), -abs(t - 0.5))))
+
+
+def weights_yaml(w: np.ndarray, threshold: float, l2: float, n: int) -> str:
+    lines = [
+        "# Fitted by bench/fit_tagger.py (logistic regression, L2, Newton/IRLS) on the train",
+        f"# split of the development set: {n} (item, topic) examples, l2 = {l2}. Do not edit by",
+        "# hand: rerun the script after changing the watchlist, frames.yaml or the labels.",
+        "# A matched topic's score is sigmoid(bias + sum(weight * feature)); `about` from the",
+        "# threshold up. Features: see extractors/topics/score.py (`_features`).",
+        f"bias: {w[0]:.4f}",
+        f"threshold: {threshold:.2f}",
+        "weights:",
+        *(f"  {name}: {value:.4f}" for name, value in zip(FEATURES, w[1:], strict=True)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--watchlist", type=Path, default=REPO / "seeds" / "watchlist.yaml")
+    parser.add_argument("--l2", type=float, help="default: chosen by cross-validation")
+    parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    args = parser.parse_args()
+    # The features do not depend on the weights: read the watchlist and frames only, so a
+    # stale weights file (a feature added since) is no obstacle to refitting it.
+    frames = frames_path(args.watchlist)
+    wl = parse_watchlist(
+        args.watchlist.read_text(encoding="utf-8"),
+        str(args.watchlist),
+        (frames.read_text(encoding="utf-8"), str(frames)) if frames.is_file() else None,
+    )
+    items = load_devset()
+    train = [i for i in items if i["split"] == "train"]
+    test = [i for i in items if i["split"] == "test"]
+    x, y, outlets = examples(wl, train)
+    l2 = args.l2 if args.l2 is not None else cross_validated_l2(x, y, outlets)
+    w = fit(x, y, l2)
+    threshold = best_threshold(y, probabilities(w, x))
+    xt, yt, _ = examples(wl, test)
+    print(f"train: {len(train)} items, {len(y)} examples ({int(y.sum())} about)")
+    print(f"test:  {len(test)} items, {len(yt)} examples ({int(yt.sum())} about)")
+    print(f"l2 {l2}  bias {w[0]:+.3f}  threshold {threshold:.2f}")
+    for name, value in zip(FEATURES, w[1:], strict=True):
+        print(f"  {name:<11} {value:+.3f}")
+    for split, (xs, ys) in {"train": (x, y), "test": (xt, yt)}.items():
+        print(f"F1 of about over {split} examples: {f1(ys, probabilities(w, xs) >= threshold):.3f}")
+    text = weights_yaml(w, threshold, l2, len(y))
+    if args.dry_run:
+        print(text)
+    else:
+        out = weights_path(args.watchlist)
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

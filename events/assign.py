@@ -1,0 +1,115 @@
+"""Incremental, stable assignment of articles to events.
+
+`assign(events, batch, model)` takes the events of the last days (with their members'
+features) and a batch of new articles' features, and puts each article in an event:
+1. an article already in an event stays there (re-running a batch changes nothing);
+2. a copy of a story that is in an event joins that event (copies always share an event);
+3. otherwise it joins the event whose best-linked member (within the time window) scores
+   highest, if that score reaches the model's threshold;
+4. otherwise it opens a new event whose id derives from its own id.
+Articles go in order of (published, id), and ties between events go to the smaller id, so
+the same inputs always give the same events and ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from events.records import Assignment, Event, Features
+from events.score import LinkModel, cosine_floor, hours_apart, link_score
+
+
+def event_id(first_article_id: str) -> str:
+    """The id of the event an article opens: a stable function of that article's id."""
+    return "ev-" + hashlib.sha256(first_article_id.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class _Open:
+    """An event while a batch is assigned (events are frozen records outside)."""
+
+    id: str
+    members: list[Features] = field(default_factory=list)
+
+
+class _Index:
+    """Members of all open events, their vectors as the rows of one growing matrix (capacity
+    doubles), so each new article costs one matrix-vector product, not a copy."""
+
+    def __init__(self, events: Sequence[Event]) -> None:
+        self.events: dict[str, _Open] = {}
+        self.by_article: dict[str, str] = {}
+        self.by_story: dict[str, str] = {}
+        self.members: list[tuple[str, Features]] = []
+        self._rows = np.zeros((0, 0), dtype=np.float32)
+        for event in sorted(events, key=lambda e: e.id):
+            self.events[event.id] = _Open(event.id)
+            for member in event.members:
+                self.add(event.id, member)
+
+    def add(self, eid: str, member: Features) -> None:
+        self.events.setdefault(eid, _Open(eid)).members.append(member)
+        self.by_article[member.article.id] = eid
+        self.by_story.setdefault(member.article.story_id, eid)
+        n = len(self.members)
+        if n == self._rows.shape[0]:
+            grown = np.zeros((max(64, 2 * n), member.vector.shape[0]), dtype=np.float32)
+            if n:
+                grown[:n] = self._rows[:n]
+            self._rows = grown
+        self._rows[n] = member.vector
+        self.members.append((eid, member))
+
+    def matrix(self) -> np.ndarray:
+        return self._rows[: len(self.members)]
+
+
+def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float] | None:
+    if not index.members:
+        return None
+    cosines = index.matrix() @ item.vector
+    floor = cosine_floor(model)
+    best: tuple[float, str] | None = None
+    for row in np.flatnonzero(cosines >= floor):
+        eid, member = index.members[row]
+        if hours_apart(item, member) > model.window_hours:
+            continue
+        score = link_score(model, item, member)
+        if score is None or score < model.threshold:
+            continue
+        if best is None or score > best[0] or (score == best[0] and eid < best[1]):
+            best = (score, eid)
+    return None if best is None else (best[1], best[0])
+
+
+def assign(
+    events: Sequence[Event], batch: Sequence[Features], model: LinkModel
+) -> tuple[list[Assignment], list[Event]]:
+    """Assign every article of `batch` to an event. Returns the assignments (in the batch's
+    order of time, then id) and every event touched or created, with its members."""
+    index = _Index(events)
+    touched: set[str] = set()
+    assignments: list[Assignment] = []
+    for item in sorted(batch, key=lambda f: (f.article.published, f.article.id)):
+        article = item.article
+        if article.id in index.by_article:
+            eid = index.by_article[article.id]
+            assignments.append(Assignment(article.id, eid, False, None, "known"))
+            continue
+        if article.story_id in index.by_story:
+            eid = index.by_story[article.story_id]
+            assignments.append(Assignment(article.id, eid, False, None, "copy"))
+        elif (best := _best_event(index, item, model)) is not None:
+            eid = best[0]
+            assignments.append(Assignment(article.id, eid, False, best[1], "link"))
+        else:
+            eid = event_id(article.id)
+            assignments.append(Assignment(article.id, eid, True, None, "new"))
+        index.add(eid, item)
+        touched.add(eid)
+    out = [Event(eid, tuple(index.events[eid].members)) for eid in sorted(touched)]
+    return assignments, out

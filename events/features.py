@@ -1,0 +1,54 @@
+"""From a `LinkArticle` to its `Features`: entity ids, numbers and the embedding of title and
+lead. Pure apart from the embedder handed in; batches embed in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from events.embed import Embedder, unit_rows
+from events.names import TopicTagger, country_ids, name_ids, watchlist_topics
+from events.numbers import numbers
+from events.records import Features, LinkArticle
+
+LEAD_CHARS = 400  # the lead: what an editor reads first, and what the embedder is given
+
+
+def lead_of(text: str, chars: int = LEAD_CHARS) -> str:
+    """The first `chars` characters of `text`, cut back to the last word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= chars:
+        return text
+    cut = text.rfind(" ", chars // 2, chars)
+    return text[: cut if cut > 0 else chars]
+
+
+def embedding_text(article: LinkArticle) -> str:
+    """What the embedder sees: the title, then the lead."""
+    return f"{article.title}\n{article.lead}".strip()
+
+
+def entities(article: LinkArticle, watchlist: TopicTagger | None = None) -> frozenset[str]:
+    """Language-independent ids of the people and places in the title and lead, with the
+    article's watchlist topics."""
+    text = f"{article.title}\n{article.lead}"
+    found = country_ids(text) | name_ids(text)
+    found |= {f"topic:{topic}" for topic in article.topics}
+    if watchlist is not None:
+        found |= watchlist_topics(watchlist, article.title, article.lead, article.language)
+    return frozenset(found)
+
+
+def extract(
+    articles: Sequence[LinkArticle], embedder: Embedder, watchlist: TopicTagger | None = None
+) -> list[Features]:
+    """The features of each article, in order; one call to the embedder for the batch."""
+    vectors = unit_rows(embedder.embed([embedding_text(a) for a in articles]))
+    return [
+        Features(
+            article=a,
+            entities=entities(a, watchlist),
+            numbers=numbers(f"{a.title}\n{a.lead}"),
+            vector=vectors[i],
+        )
+        for i, a in enumerate(articles)
+    ]

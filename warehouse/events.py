@@ -1,0 +1,312 @@
+"""Events in the warehouse (issue 17): the SQL of linking articles to events and of reading
+events back, for `pipeline/events.py` and the digest.
+
+Linking reads the articles not yet in an event (`unlinked_articles`) and what was stored of
+the articles linked in the last days (`recent_links`: their embedding and entity ids, so no
+article is embedded twice), and writes each article's event (`store_links`: `event_links`,
+`articles.event_id`, then `refresh_events`). `events` rows are derived from their articles
+and topic matches by one statement, so retag and reprocess only call `refresh_events` again.
+Ids are never touched after the link is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from warehouse.arrow import execute_with, keys, registered
+from warehouse.transactions import retry_conflicts, transaction
+
+LEAD_SQL_CHARS = 600  # the text read for a lead: more than `events.LEAD_CHARS`, cut in Python
+
+_LINK_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("event_id", pa.string()),
+        ("reason", pa.string()),
+        ("score", pa.float64()),
+        ("embedder", pa.string()),
+        ("vector", pa.list_(pa.float32())),
+        ("entities", pa.list_(pa.string())),
+        ("numbers", pa.list_(pa.string())),
+        ("linked_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def _article_columns(lead: bool) -> str:
+    text = f"substr(a.text, 1, {LEAD_SQL_CHARS})" if lead else "''"
+    return f"""
+    a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.fetched_at,
+    a.language,
+    coalesce(a.title, '') AS title, {text} AS lead, s.country,
+    coalesce((SELECT list(m.topic ORDER BY m.topic) FROM topic_matches m
+              WHERE m.article_id = a.id), []::VARCHAR[]) AS topics
+    """
+
+
+def unlinked_articles(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The stored articles without an event, oldest first: id, story_id, published,
+    fetched_at, language, title, lead (the text's start), country (of the source), topics."""
+    return _dicts(
+        con.execute(
+            f"""
+            SELECT {_article_columns(lead=True)}
+            FROM articles a LEFT JOIN sources s ON s.name = a.source
+            WHERE a.event_id IS NULL
+            ORDER BY published, a.id
+            """
+        )
+    )
+
+
+def recent_links(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
+    """The linked articles published (else fetched) since `since`, with what linking stored
+    of them: the article columns of `unlinked_articles` (lead empty) and event_id, embedder,
+    vector (a float32 array), entities, numbers."""
+    rows = _dicts(
+        con.execute(
+            f"""
+            SELECT {_article_columns(lead=False)},
+                   l.event_id, l.embedder, l.vector, l.entities, l.numbers
+            FROM event_links l
+            JOIN articles a ON a.id = l.article_id
+            LEFT JOIN sources s ON s.name = a.source
+            WHERE coalesce(a.published, a.fetched_at) >= ?
+            ORDER BY published, a.id
+            """,
+            [since],
+        )
+    )
+    for row in rows:
+        row["vector"] = np.asarray(row["vector"], dtype=np.float32)
+    return rows
+
+
+@retry_conflicts
+def store_links(
+    con: duckdb.DuckDBPyConnection, links: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Store each article's event (rows with the columns of `event_links`, `vector` a float
+    array) in one transaction: `event_links`, `articles.event_id` (only where it is still
+    NULL: an id once given stays), then the events they touched."""
+    if not links:
+        return
+    rows = [
+        {**link, "vector": np.asarray(link["vector"], dtype=np.float32).tolist(), "linked_at": now}
+        for link in links
+    ]
+    with transaction(con):
+        with registered(con, "_links", rows, _LINK_SCHEMA):
+            con.execute(
+                "INSERT INTO event_links BY NAME SELECT * FROM _links l WHERE NOT EXISTS "
+                "(SELECT 1 FROM event_links e WHERE e.article_id = l.article_id)"
+            )
+        execute_with(
+            con,
+            "UPDATE articles SET event_id = l.event_id FROM _set l "
+            "WHERE articles.id = l.article_id AND articles.event_id IS NULL",
+            "_set",
+            [{"article_id": r["article_id"], "event_id": r["event_id"]} for r in rows],
+        )
+        _refresh(con, sorted({r["event_id"] for r in rows}), now)
+
+
+@retry_conflicts
+def refresh_events(
+    con: duckdb.DuckDBPyConnection, event_ids: Sequence[str] | None, now: datetime
+) -> int:
+    """Derive the `events` rows of `event_ids` (None: every event) from their articles and
+    topic matches again (after retag or reprocess); returns the events refreshed."""
+    with transaction(con):
+        if event_ids is None:
+            event_ids = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT event_id FROM articles WHERE event_id IS NOT NULL"
+                ).fetchall()
+            ]
+        _refresh(con, list(event_ids), now)
+    return len(event_ids)
+
+
+def story_events(con: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, str]:
+    """The event of each story that has one (that of its earliest linked article)."""
+    with keys(con, list(story_ids)) as ids:
+        rows = con.execute(
+            f"""
+            SELECT story_id, arg_min(event_id, (coalesce(published, fetched_at), id))
+            FROM articles WHERE story_id IN {ids} AND event_id IS NOT NULL GROUP BY story_id
+            """
+        ).fetchall()
+    return dict(rows)
+
+
+def events_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[str]:
+    """The events the given articles belong to."""
+    with keys(con, list(article_ids)) as ids:
+        rows = con.execute(
+            f"SELECT DISTINCT event_id FROM articles WHERE id IN {ids} AND event_id IS NOT NULL"
+        ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, event_ids: list[str], now: datetime) -> None:
+    """The `events` rows of `event_ids`, derived again (inside the caller's transaction). The
+    title is the first headline in the language most outlets used (ties: the language whose
+    first article came first, then the language code)."""
+    if not event_ids:
+        return
+    with keys(con, event_ids) as ids:
+        con.execute(f"DELETE FROM events WHERE id IN {ids}")
+        con.execute(
+            f"""
+            INSERT INTO events BY NAME
+            WITH m AS (
+                SELECT a.event_id, a.id, a.outlet, a.language, a.title,
+                       coalesce(a.published, a.fetched_at) AS t
+                FROM articles a WHERE a.event_id IN {ids}
+            ), lang AS (
+                SELECT event_id, language, count(DISTINCT outlet) AS n, min((t, id)) AS first,
+                       arg_min(title, (t, id)) AS title
+                FROM m WHERE title IS NOT NULL AND title <> '' GROUP BY event_id, language
+            ), best AS (
+                SELECT event_id,
+                       arg_min(struct_pack(title := title, language := language),
+                               (-n, first, language)) AS pick
+                FROM lang GROUP BY event_id
+            ), tops AS (
+                SELECT m.event_id, list(DISTINCT tm.topic ORDER BY tm.topic) AS topics
+                FROM m JOIN topic_matches tm ON tm.article_id = m.id
+                WHERE tm.relevance = 'about' GROUP BY m.event_id
+            )
+            SELECT m.event_id AS id, min(m.t) AS first_seen, max(m.t) AS last_seen,
+                   any_value(b.pick.title) AS title, any_value(b.pick.language) AS title_language,
+                   coalesce(any_value(tops.topics), []::VARCHAR[]) AS topics,
+                   count(*) AS articles, count(DISTINCT m.outlet) AS outlets,
+                   count(DISTINCT m.language) AS languages, ?::TIMESTAMPTZ AS updated_at
+            FROM m LEFT JOIN best b USING (event_id) LEFT JOIN tops USING (event_id)
+            GROUP BY m.event_id
+            """,
+            [now],
+        )
+
+
+# --- the digest -------------------------------------------------------------------------------
+
+
+def digest_events(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, Any]]:
+    """Per topic, the events with an article tagged with that topic on `day` (UTC; published,
+    else fetched), with the event's totals over all days. Rows: topic, event_id, title,
+    about (an article of the event is about the topic), articles, outlets, languages (list),
+    countries (list), first_outlet, first_published, first_url, articles_today,
+    outlets_today. Ranked per topic by `about`, outlets, languages, then first seen. Reads
+    the tables, not the views, so only the day's events are aggregated."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return _dicts(
+        con.execute(
+            """
+            WITH today AS (
+                SELECT DISTINCT m.topic, a.event_id
+                FROM articles a JOIN topic_matches m ON m.article_id = a.id
+                WHERE a.event_id IS NOT NULL
+                  AND coalesce(a.published, a.fetched_at) >= $start
+                  AND coalesce(a.published, a.fetched_at) < $end
+            ), members AS (
+                SELECT a.event_id, a.id, a.outlet, a.language, s.country, a.canonical_url,
+                       coalesce(a.published, a.fetched_at) AS t
+                FROM articles a LEFT JOIN sources s ON s.name = a.source
+                WHERE a.event_id IN (SELECT event_id FROM today)
+            ), spread AS (
+                SELECT event_id, count(*) AS articles, count(DISTINCT outlet) AS outlets,
+                       coalesce(list(DISTINCT language ORDER BY language)
+                                FILTER (WHERE language IS NOT NULL), []) AS languages,
+                       coalesce(list(DISTINCT country ORDER BY country)
+                                FILTER (WHERE country IS NOT NULL), []) AS countries,
+                       arg_min(outlet, (t, id)) AS first_outlet, min(t) AS first_published,
+                       arg_min(canonical_url, (t, id)) AS first_url,
+                       count(*) FILTER (WHERE t >= $start AND t < $end) AS articles_today,
+                       count(DISTINCT outlet) FILTER (WHERE t >= $start AND t < $end)
+                           AS outlets_today
+                FROM members GROUP BY event_id
+            ), about AS (
+                SELECT t.topic, t.event_id, bool_or(m.relevance = 'about') AS about
+                FROM today t
+                JOIN members mb ON mb.event_id = t.event_id
+                JOIN topic_matches m ON m.article_id = mb.id AND m.topic = t.topic
+                GROUP BY t.topic, t.event_id
+            )
+            SELECT ab.topic, ab.event_id, e.title, ab.about, sp.articles, sp.outlets,
+                   sp.languages, sp.countries, sp.first_outlet, sp.first_published,
+                   sp.first_url, sp.articles_today, sp.outlets_today
+            FROM about ab
+            JOIN spread sp ON sp.event_id = ab.event_id
+            JOIN events e ON e.id = ab.event_id
+            ORDER BY ab.topic, ab.about DESC, sp.outlets DESC, len(sp.languages) DESC,
+                     sp.first_published, ab.event_id
+            """,
+            {"start": start, "end": start + timedelta(days=1)},
+        )
+    )
+
+
+def event_members(con: duckdb.DuckDBPyConnection, event_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The articles of `event_ids` in the order they came: event_id, article_id, outlet,
+    country, tags, language, headline, published, url, topics (list of the watchlist topics
+    the article matched)."""
+    if not event_ids:
+        return []
+    with keys(con, list(event_ids)) as ids:
+        return _dicts(
+            con.execute(
+                f"""
+                SELECT event_id, article_id, outlet, country, tags, language, headline,
+                       published, canonical_url AS url, map_keys(relevance) AS topics
+                FROM event_articles WHERE event_id IN {ids}
+                ORDER BY event_id, published, article_id
+                """
+            )
+        )
+
+
+def tagged_outlet_counts(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, Any]]:
+    """Per topic, tag and country, the articles of `day` tagged with the topic whose source
+    carries that tag ("state-media of RU: 12 articles")."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return _dicts(
+        con.execute(
+            """
+            SELECT m.topic, tag, s.country, count(DISTINCT a.id) AS articles
+            FROM articles a
+            JOIN topic_matches m ON m.article_id = a.id
+            JOIN sources s ON s.name = a.source, unnest(s.tags) AS t(tag)
+            WHERE coalesce(a.published, a.fetched_at) >= ?
+              AND coalesce(a.published, a.fetched_at) < ?
+            GROUP BY ALL ORDER BY m.topic, articles DESC, tag, s.country
+            """,
+            [start, start + timedelta(days=1)],
+        )
+    )
+
+
+def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+__all__ = [
+    "digest_events",
+    "event_members",
+    "events_of_articles",
+    "recent_links",
+    "refresh_events",
+    "store_links",
+    "story_events",
+    "tagged_outlet_counts",
+    "unlinked_articles",
+]
