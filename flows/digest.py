@@ -1,8 +1,8 @@
 """The `digest` flow: per day, `digests/YYYY-MM-DD.json`, `.md` and `.html`.
 
 The content and its rendering live in `digest/` (`digest.build`, `digest.model`,
-`digest.render`); the flow opens the warehouse, writes the files and publishes each
-Markdown file as a Prefect artifact.
+`digest.render`); the run is `newswatch.runs.digest` (what `newswatch digest` runs without
+Prefect); the flow adds each Markdown file as a Prefect artifact.
 
 Per topic: how many articles, about and mentioning, from which outlets and languages; a spike
 flag against the week before; a 14-day chart; the top stories, ranked by how many outlets
@@ -18,10 +18,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from digest.build import parse_day, read_days, write_digest
-from extractors.topics import load_watchlist
+from digest.model import Digest
+from newswatch import runs
 from newswatch.settings import Settings, load_settings
-from warehouse.db import connect
+from pipeline.progress import Logged
 
 
 @flow(name="digest")
@@ -40,19 +40,22 @@ def digest(
     `settings` (default: from the environment) with `watchlist` and `db` on top."""
     settings = load_settings(base=settings, watchlist=watchlist, db=db)
     log = get_run_logger()
-    log.info("digest %s", settings.describe())
-    out_dir = Path(out) if out else settings.digests_dir
-    wl = load_watchlist(settings.watchlist)
-    with connect(settings.warehouse_url, read_only=True, wait=lock_wait) as con:
-        digests = read_days(con, wl, None if all_days else [parse_day(day)])
-    written = []
-    for d in digests:
-        paths = write_digest(d, out_dir)
-        create_markdown_artifact(
-            markdown=paths["md"].read_text(encoding="utf-8"),
-            key=f"digest-{d.day.isoformat()}",
-            description=f"newswatch digest of {d.day.isoformat()}",
-        )
-        written.append(str(paths["md"]))
-    log.info("digest written days=%d out=%s", len(written), out_dir)
-    return written
+    return runs.digest(
+        settings,
+        log,
+        day=day,
+        all_days=all_days,
+        out=Path(out) if out else None,
+        lock_wait=lock_wait,
+        publish=_publish,
+        progress=Logged(log),
+    )
+
+
+def _publish(day: Digest, paths: dict[str, Path]) -> None:
+    """The day's Markdown as a Prefect artifact."""
+    create_markdown_artifact(
+        markdown=paths["md"].read_text(encoding="utf-8"),
+        key=f"digest-{day.day.isoformat()}",
+        description=f"newswatch digest of {day.day.isoformat()}",
+    )

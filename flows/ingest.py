@@ -1,6 +1,7 @@
 """The `ingest` flow: poll due sources, keep new entries, fetch, archive, extract, tag, load.
 
-The run itself is `pipeline.ingest.ingest_sources`; the flow hands it the batch steps as
+The run itself is `newswatch.runs.ingest` (what `newswatch ingest` runs without Prefect,
+around `pipeline.ingest.ingest_sources`); the flow hands it the batch steps as
 Prefect tasks, each a batch (all due feeds, or a chunk of pages), never one article, and
 each a one-line call into the pipeline. Everything a step learns is stored before the next
 step starts, so a run that dies halfway leaves its entries `pending` and the next run picks
@@ -25,14 +26,13 @@ from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from extractors.records import ProcessedPage
-from newswatch.config import load_sources, shard_filter
-from newswatch.errors import NewswatchError
-from newswatch.options import ingest_options
+from newswatch import runs
 from newswatch.settings import Settings, load_settings
 from pipeline import ingest as steps
-from pipeline.extract import PageJob, process_pages, start_worker_server
+from pipeline.extract import PageJob, process_pages
 from pipeline.pages import FetchedBatch, fetch_batch
 from pipeline.poll import Poll, PollOptions
+from pipeline.progress import Logged
 
 # --- tasks: one per batch -------------------------------------------------------------------
 
@@ -47,7 +47,7 @@ def poll_due_sources(options: PollOptions, due: steps.DueWork) -> list[Poll]:
 def fetch_pages(run: steps.Run, groups: steps.Groups) -> FetchedBatch:
     """Fetch a batch of pages, archiving each one and handing it to the extraction pool as
     it arrives; returns when the last fetch has ended, with the extractions under way."""
-    return fetch_batch(run.options.pages, groups, run.archive, run.pool)
+    return fetch_batch(run.options.pages, groups, run.archive, run.pool, run.progress.page)
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
@@ -96,19 +96,16 @@ def ingest(
     `settings` (default: from the environment) with `feeds`, `watchlist` and `db` on top."""
     settings = load_settings(base=settings, feeds=feeds, watchlist=watchlist, db=db)
     log = get_run_logger()
-    log.info("ingest %s", settings.describe())
-    start_worker_server()  # warms up on another core while the feeds are polled
-    sources = load_sources(settings.feeds)
-    mine = shard_filter(shard)
-    with steps.open_run(ingest_options(settings), _run_id(), lock_wait) as run:
-        steps.ingest_sources(run, sources, all_sources, mine, log, TASKS)
-    summary = run.summary
-    status = summary.status()
-    counts = " ".join(f"{k}={v}" for k, v in summary.counts().items())
-    log.info("ingest done status=%s %s", status, counts)
-    if status == "failed":
-        raise NewswatchError(f"every one of {summary.sources} sources failed to poll")
-    return summary.counts() | {"status": status, "run_id": summary.run_id}
+    return runs.ingest(
+        settings,
+        log,
+        all_sources=all_sources,
+        shard=shard,
+        lock_wait=lock_wait,
+        batch_steps=TASKS,
+        run_id=_run_id(),
+        progress=Logged(log),
+    )
 
 
 def _run_id() -> str:

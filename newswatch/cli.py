@@ -16,6 +16,7 @@ import sys
 
 from newswatch import cli_config, cli_query, cli_run, cli_serve, cli_sources
 from newswatch.cli_common import app
+from newswatch.cli_progress import quiet_logs
 from newswatch.errors import NewswatchError
 
 __all__ = ["app", "main"]
@@ -54,6 +55,7 @@ class _OneLineForExpectedErrors(logging.Filter):
 
 
 def main() -> None:
+    quiet_logs()
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")

@@ -42,11 +42,30 @@ def _setting_option(name: str, help: str) -> Any:
 FeedsOption = Annotated[Path | None, _setting_option("feeds", "Sources file.")]
 WatchlistOption = Annotated[Path | None, _setting_option("watchlist", "Topics file.")]
 DbOption = Annotated[Path | None, _setting_option("db", "DuckDB file.")]
+WaitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait for the database while an ingest run is storing a batch.",
+        envvar="NEWSWATCH_LOCK_WAIT",
+        show_envvar=True,
+        show_default=str(Settings.model_fields["lock_wait"].default),
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Also show the log: settings, each failure, waits (stderr)."
+    ),
+]
 
 
-def cli_settings(feeds: Path | None, watchlist: Path | None, db: Path | None) -> Settings:
+def cli_settings(
+    feeds: Path | None, watchlist: Path | None, db: Path | None, wait: float | None = None
+) -> Settings:
     """Settings from the environment with the command's options on top."""
-    return load_settings(feeds=feeds, watchlist=watchlist, db=db)
+    return load_settings(feeds=feeds, watchlist=watchlist, db=db, lock_wait=wait)
 
 
 def require_warehouse(settings: Settings) -> None:

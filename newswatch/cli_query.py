@@ -12,6 +12,7 @@ import typer
 from newswatch.cli_common import (
     DbOption,
     FeedsOption,
+    WaitOption,
     WatchlistOption,
     cli_settings,
     console,
@@ -27,6 +28,7 @@ def explain(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Show why an article is tagged as it is: each topic's score and its parts, and every
     matched span with its offsets, alias and snippet, under the current watchlist; and what
@@ -39,9 +41,9 @@ def explain(
     from warehouse.db import connect
     from warehouse.queries import find_articles, stored_matches
 
-    settings = cli_settings(feeds, watchlist, db)
+    settings = cli_settings(feeds, watchlist, db, wait)
     wl = load_watchlist(settings.watchlist)
-    with connect(settings.warehouse_url, read_only=True) as con:
+    with connect(settings.warehouse_url, read_only=True, wait=settings.lock_wait) as con:
         found = find_articles(con, article)
         if len(found) > 1 and found[0]["id"] != article:
             ids = ", ".join(a["id"] for a in found)
@@ -81,9 +83,11 @@ def sql(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Run SQL against the warehouse (opened read-only) and print the result as a table, or
-    write it as csv, json or parquet. While an ingest run holds the database it says so.
+    write it as csv, json or parquet. An ingest run holds the database only while it stores
+    a batch: the query waits for it (--wait), then says which process holds it.
     The SQL may start with `-- comments`, as the README's queries do.
 
     Example: newswatch sql "select * from story_spread" --format parquet --output spread.parquet
@@ -100,8 +104,8 @@ def sql(
     if fmt_name == "parquet" and output is None:
         raise typer.BadParameter("parquet is binary: give --output FILE", param_hint="--format")
     query = read_sql(query, file)
-    settings = cli_settings(feeds, watchlist, db)
-    with connect(settings.warehouse_url, read_only=True) as con:
+    settings = cli_settings(feeds, watchlist, db, wait)
+    with connect(settings.warehouse_url, read_only=True, wait=settings.lock_wait) as con:
         try:
             if fmt_name == "table":
                 columns, rows = run_query(con, query)
@@ -157,6 +161,7 @@ def search(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Full-text search of the articles' titles and texts, best match first (BM25), with
     filters. Opens the database read-only; `newswatch index` (or the search-index
@@ -172,8 +177,8 @@ def search(
 
     day = parse_day(since, "--since") if since is not None else None
     filters = SearchFilters(topic, day, outlet, language, limit)
-    settings = cli_settings(feeds, watchlist, db)
-    with connect(settings.warehouse_url, read_only=True) as con:
+    settings = cli_settings(feeds, watchlist, db, wait)
+    with connect(settings.warehouse_url, read_only=True, wait=settings.lock_wait) as con:
         result = search_articles(con, query, filters)
     if result.unsearchable:
         print(
@@ -200,6 +205,7 @@ def index(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Bring the full-text search index up to date with the stored articles (what the
     search-index deployment does five minutes after each scheduled ingest).
@@ -208,9 +214,9 @@ def index(
     """
     from pipeline.search_index import refresh_index
 
-    settings = cli_settings(feeds, watchlist, db)
+    settings = cli_settings(feeds, watchlist, db, wait)
     require_warehouse(settings)
-    builds = refresh_index(settings.warehouse_url)
+    builds = refresh_index(settings.warehouse_url, settings.lock_wait)
     for b in builds:
         articles = f"{b.articles} article{'s' if b.articles != 1 else ''}"
         console.print(f"search index: {b.tier} rebuilt over {articles} in {b.seconds:.2f} s")

@@ -1,7 +1,14 @@
-"""`newswatch ingest`, `digest`, `reprocess` and `retag`: the commands that run the pipeline."""
+"""`newswatch ingest`, `digest`, `reprocess` and `retag`: the commands that run the pipeline.
+
+They run it as plain functions (`newswatch.runs`), not as Prefect flows: no Prefect server
+starts and Prefect is not even imported, so a digest takes a fraction of a second. Each
+prints a line per stage and a summary (`newswatch.cli_progress`); `--verbose` adds the log.
+Scheduled runs (`serve`, workers) run the same functions inside flows, tracked by Prefect.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,13 +17,15 @@ import typer
 from newswatch.cli_common import (
     DbOption,
     FeedsOption,
+    VerboseOption,
+    WaitOption,
     WatchlistOption,
     cli_settings,
     console,
     parse_day,
-    quiet_prefect,
     require_warehouse,
 )
+from newswatch.cli_progress import Printer, run_log
 from newswatch.settings import Settings
 
 
@@ -31,6 +40,7 @@ def ingest(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Poll the sources that are due, fetch new articles, tag them and load them into DuckDB.
 
@@ -39,16 +49,20 @@ def ingest(
 
     Example: newswatch ingest --feeds seeds/feeds.yaml --db data/newswatch.duckdb
     """
-    from pipeline.worker_server import start_worker_server
+    from newswatch import runs
 
-    start_worker_server()  # warms the extractor on the other core while Prefect imports
-    from flows.ingest import ingest as ingest_flow
-
+    started = time.perf_counter()
     settings = cli_settings(feeds, watchlist, db)
     check_config(settings)
-    with quiet_prefect():
-        result = ingest_flow(all_sources=all_sources, shard=shard, settings=settings)
-    print_ingest(result)
+    result = runs.ingest(
+        settings,
+        run_log(verbose),
+        all_sources=all_sources,
+        shard=shard,
+        lock_wait=settings.lock_wait,
+        progress=Printer(console),
+    )
+    print_ingest(result, time.perf_counter() - started)
 
 
 def check_config(settings: Settings) -> None:
@@ -60,7 +74,7 @@ def check_config(settings: Settings) -> None:
     load_watchlist(settings.watchlist)
 
 
-def print_ingest(result: dict[str, Any]) -> None:
+def print_ingest(result: dict[str, Any], seconds: float | None = None) -> None:
     failures = ", ".join(f"{k} {v}" for k, v in sorted(result["failures"].items())) or "none"
     # Beyond NEWSWATCH_MAX_ENTRIES_PER_SOURCE: recorded, fetched by the next runs.
     waiting = result.get("entries_waiting", 0)
@@ -70,6 +84,9 @@ def print_ingest(result: dict[str, Any]) -> None:
         f"{result['entries_new']} new entries, {result['articles_new']} new articles, "
         f"{result['duplicates']} duplicates, failures: {failures}"
         + (f"; {waiting} entries wait for the next runs" if waiting else "")
+        + (f"; {seconds:.1f} s" if seconds is not None else ""),
+        markup=False,
+        highlight=False,
     )
 
 
@@ -87,23 +104,33 @@ def digest(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Write the daily digest as Markdown, HTML and JSON: per topic, the top stories by
     outlets, new and continuing, a spike flag, a 14-day chart, quotes and outlets.
 
     Example: newswatch digest --day 2026-01-05
     """
-    from flows.digest import digest as digest_flow
+    from newswatch import runs
 
+    started = time.perf_counter()
     if day is not None:
         parse_day(day)
-    settings = cli_settings(feeds, watchlist, db)
-    with quiet_prefect():
-        paths = digest_flow(
-            day=day, all_days=all_days, out=str(out) if out else None, settings=settings
-        )
+    settings = cli_settings(feeds, watchlist, db, wait)
+    paths = runs.digest(
+        settings,
+        run_log(verbose),
+        day=day,
+        all_days=all_days,
+        out=out,
+        lock_wait=settings.lock_wait,
+        progress=Printer(console),
+    )
     for path in paths:  # the Markdown; the HTML and JSON of the same day lie beside it
         console.print(f"{path} (+ .html, .json)", markup=False)
+    days = f"{len(paths)} day{'s' if len(paths) != 1 else ''}"
+    console.print(f"digest: {days} written in {time.perf_counter() - started:.1f} s")
 
 
 def reprocess(
@@ -113,19 +140,19 @@ def reprocess(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Re-extract and re-tag stored articles from the raw archive, with no network: rows are
     updated in place, so counts do not change.
 
     Example: newswatch reprocess --since 2026-01-01
     """
-    from flows.reprocess import reprocess as reprocess_flow
+    from newswatch import runs
 
     if since is not None:
         parse_day(since)
     settings = cli_settings(feeds, watchlist, db)
-    with quiet_prefect():
-        counts = reprocess_flow(since=since, settings=settings)
+    counts = runs.reprocess(settings, run_log(verbose), since=since)
     console.print(
         f"reprocess: {counts['pages']} pages re-extracted from the archive, "
         f"{counts['posts']} posts re-tagged, {counts['unchanged_missing']} not in the archive "
@@ -140,6 +167,7 @@ def retag(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Tag stored articles again from their stored title and text, after the watchlist
     changed: only those tagged with another watchlist version, unless --all.
@@ -152,6 +180,7 @@ def retag(
     settings = cli_settings(feeds, watchlist, db)
     require_warehouse(settings)
     load_watchlist(settings.watchlist)  # a broken watchlist fails here, in one line
+    run_log(verbose)
     counts = retag_articles(settings.warehouse_url, settings.watchlist, all_articles)
     console.print(
         f"retag: {counts['articles']} articles re-tagged with watchlist {counts['version']} "

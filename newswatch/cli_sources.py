@@ -16,6 +16,7 @@ import typer
 from newswatch.cli_common import (
     DbOption,
     FeedsOption,
+    WaitOption,
     WatchlistOption,
     cli_settings,
     console,
@@ -44,6 +45,7 @@ def sources(
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
+    wait: WaitOption = None,
 ) -> None:
     """Show each configured source's health: last poll and result, failure score, next poll,
     entries in the last 7 days against its usual weekly volume, and why it is disabled.
@@ -58,11 +60,11 @@ def sources(
     from warehouse.db import connect
     from warehouse.queries import source_health
 
-    settings = cli_settings(feeds, watchlist, db)
+    settings = cli_settings(feeds, watchlist, db, wait)
     configured = load_sources(settings.feeds)
     stored: list[dict[str, Any]] = []
     if _has_warehouse(settings):
-        with connect(settings.warehouse_url, read_only=True) as con:
+        with connect(settings.warehouse_url, read_only=True, wait=settings.lock_wait) as con:
             stored = source_health(con, datetime.now(UTC))
     rows, removed = merge_health(configured, stored)
     table = rows_table(list(HEALTH_COLUMNS.values()), [_health_row(r) for r in rows])

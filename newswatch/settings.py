@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # before it is cut off and recorded as failed.
     extract_workers: int = Field(0, ge=0)
     extract_timeout: float = Field(30.0, gt=0)
+    # Seconds a reading command (sql, search, sources, explain, digest) waits for the
+    # database while an ingest run is loading a batch into it (`--wait`).
+    lock_wait: float = Field(5.0, ge=0)
 
     @property
     def data_dir(self) -> Path:

@@ -68,48 +68,92 @@ class LinkCounts:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+@dataclass
+class LinkWork:
+    """What linking a batch needs from the warehouse, read while it is open, so that the
+    costly part (embedding, assignment: `compute_links`) runs with the file closed and
+    readers are not kept waiting for it."""
+
+    rows: list[dict[str, Any]]  # the articles to link (the window's unlinked ones)
+    known: list[Event]  # the events of the window, with their members' stored features
+    older_stories: dict[str, str]  # story -> event, for stories linked before the window
+    backfilled: int = 0
+    started: float = 0.0
+
+
 def link_new_articles(
     con: duckdb.DuckDBPyConnection,
     embedder: Embedder | None = None,
     window_days: float = WINDOW_DAYS,
     model: LinkModel = DEFAULT_MODEL,
 ) -> LinkCounts:
-    """Give every stored article without an event its event; returns counts."""
+    """Give every stored article without an event its event, on one open connection (retag,
+    reprocess, tests); ingest runs the three steps apart. Returns counts."""
+    embedder = embedder or default_embedder()
+    work = read_link_work(con, embedder, window_days)
+    rows, counts = compute_links(work, embedder, window_days, model)
+    store_computed_links(con, rows, counts)
+    return counts
+
+
+def read_link_work(
+    con: duckdb.DuckDBPyConnection, embedder: Embedder, window_days: float = WINDOW_DAYS
+) -> LinkWork:
+    """Step 1, the warehouse open: link the stale articles at once (no embedding), read the
+    window's unlinked articles and its events, and the events of their older stories."""
     started = time.perf_counter()
     window = timedelta(days=window_days)
     rows = store.unlinked_articles(con)
     cutoff = datetime.now(UTC) - window
-    stale = [r for r in rows if _utc(r["fetched_at"]) < cutoff]
+    backfilled = _backfill(con, [r for r in rows if _utc(r["fetched_at"]) < cutoff])
     rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]
-    backfilled = _backfill(con, stale)
     if not rows:
-        return LinkCounts(articles=len(stale), backfilled=len(stale))
-    embedder = embedder or default_embedder()
-    model = replace(model, window_hours=window.total_seconds() / 3600)
+        return LinkWork([], [], {}, backfilled, started)
     since = min(_utc(r["published"]) for r in rows) - window
     known = _known_events(store.recent_links(con, since), embedder.name)
+    in_window = {m.article.story_id for e in known for m in e.members}
+    older = sorted({r["story_id"] for r in rows if r["story_id"] not in in_window})
+    return LinkWork(rows, known, store.story_events(con, older), backfilled, started)
+
+
+def compute_links(
+    work: LinkWork,
+    embedder: Embedder,
+    window_days: float = WINDOW_DAYS,
+    model: LinkModel = DEFAULT_MODEL,
+) -> tuple[list[dict[str, Any]], LinkCounts]:
+    """Step 2, no warehouse: embed the articles and assign them; the link rows to store."""
+    if not work.rows:
+        done = work.backfilled
+        return [], LinkCounts(articles=done, backfilled=done)
+    model = replace(model, window_hours=window_days * 24)
     embed_started = time.perf_counter()
-    batch = extract([_article(r) for r in rows], embedder)
+    batch = extract([_article(r) for r in work.rows], embedder)
     embed_seconds = time.perf_counter() - embed_started
     features = {f.article.id: f for f in batch}
-    assignments = _copies_of_linked(con, batch, known)
+    known = list(work.known)
+    assignments = _copies_of_linked(batch, known, work.older_stories)
     assignments += assign(known, batch, model)[0]
-    store.store_links(
-        con,
-        [_link_row(a, features[a.article_id], embedder.name) for a in assignments],
-        datetime.now(UTC),
-    )
-    counts = LinkCounts(
-        articles=len(assignments) + backfilled,
-        backfilled=backfilled,
+    rows = [_link_row(a, features[a.article_id], embedder.name) for a in assignments]
+    return rows, LinkCounts(
+        articles=len(assignments) + work.backfilled,
+        backfilled=work.backfilled,
         new_events=sum(a.reason == "new" for a in assignments),
         copies=sum(a.reason == "copy" for a in assignments),
         links=sum(a.reason == "link" for a in assignments),
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=round(time.perf_counter() - work.started, 3),
         embed_seconds=round(embed_seconds, 3),
     )
-    log.info("events linked %s", " ".join(f"{k}={v}" for k, v in counts.as_dict().items()))
-    return counts
+
+
+def store_computed_links(
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], counts: LinkCounts
+) -> None:
+    """Step 3, the warehouse open again: store the links (events are derived from them)."""
+    if rows:
+        store.store_links(con, rows, datetime.now(UTC))
+    if counts.articles:
+        log.info("events linked %s", " ".join(f"{k}={v}" for k, v in counts.as_dict().items()))
 
 
 def _backfill(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
@@ -140,19 +184,16 @@ def _backfill(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int
 
 
 def _copies_of_linked(
-    con: duckdb.DuckDBPyConnection, batch: list[Features], known: list[Event]
+    batch: list[Features], known: list[Event], linked: dict[str, str]
 ) -> list[Assignment]:
-    """Copies of stories already in an event that is older than the window: they join it
-    (copies always share an event); they are taken out of `batch` and added to that
-    event in `known`, so later copies in the batch follow too."""
-    in_window = {m.article.story_id for e in known for m in e.members}
-    older = [f for f in batch if f.article.story_id not in in_window]
-    linked = store.story_events(con, sorted({f.article.story_id for f in older}))
+    """Copies of stories already in an event that is older than the window (`linked`: story
+    -> event): they join it (copies always share an event); they are taken out of `batch`
+    and added to that event in `known`, so later copies in the batch follow too."""
     if not linked:
         return []
     out = [
         Assignment(f.article.id, linked[f.article.story_id], False, None, "copy")
-        for f in older
+        for f in batch
         if f.article.story_id in linked
     ]
     taken = {a.article_id for a in out}

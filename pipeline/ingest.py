@@ -6,12 +6,17 @@ load a batch) are handed in as `BatchSteps`: plain calls and a thread by default
 command can run the pipeline without Prefect; `flows/ingest.py` hands in its Prefect tasks.
 Everything a step learns is stored before the next step starts, so a run that dies halfway
 leaves its entries `pending` for the next run. Failures are counted and logged (`key=value`)
-on the logger the caller passes in.
+on the logger the caller passes in; each stage done is one line to the run's `Progress`.
+
+The warehouse is held only while a step reads or writes it (`Run.writing`): feeds are polled
+and pages fetched and extracted with the DuckDB file closed, so readers (`newswatch sql`,
+`search`, a digest) get in between two loads instead of waiting for the whole run.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -23,23 +28,42 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import duckdb
 
+from extractors.errors import DatabaseInUse
 from extractors.near_dups import NearDuplicateIndex
 from extractors.records import EntryKey, ProcessedPage, Source
 from extractors.topics import Watchlist, load_watchlist
-from pipeline.events import link_new_articles
-from pipeline.extract import ExtractionPool, Post, process_post
+from pipeline.events import (
+    compute_links,
+    default_embedder,
+    read_link_work,
+    store_computed_links,
+)
+from pipeline.extract import ExtractionPool, Post, process_post, start_worker_server
 from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
 from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
+from pipeline.progress import (
+    Progress,
+    Silent,
+    extracted_line,
+    fetched_line,
+    plural,
+    polled_line,
+    since,
+    stored_line,
+)
 from pipeline.stories import build_index, near_duplicates
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
-from warehouse.db import connect
+from warehouse.db import connect, parse_url, run_lock
 
 # Pages per fetch-extract task: large enough that Prefect's cost per task (tens of ms) stays
 # small against the work (~2 s for 100 pages on 2 cores), small enough to bound memory: the
 # bodies of two batches are held at once (at N = 1,000 the feeding process peaked at 470 MB
 # RSS with 500 a batch, ~400 with 200, ~380 with 100).
 PAGE_BATCH = 100
+# Seconds a run waits, between two of its steps, for the database file that a reader (sql,
+# search, a digest) opened meanwhile: readers hold it for the length of a query.
+REOPEN_WAIT = 60.0
 
 Log = logging.Logger | logging.LoggerAdapter[Any]
 Shard = Callable[[str], bool]  # whether a source name belongs to this run's shard
@@ -99,40 +123,85 @@ class IngestSummary:
 
 @dataclass
 class Run:
-    """What every step of one run works with."""
+    """What every step of one run works with. The warehouse connection, `con`, is there only
+    inside `writing()`: a DuckDB file is opened for the steps that read or write it and
+    closed between them (a DuckLake stays attached: it has no single-writer lock)."""
 
-    con: duckdb.DuckDBPyConnection
     options: IngestOptions
     watchlist: Watchlist
     archive: ArchiveWriter
     summary: IngestSummary
     stories: NearDuplicateIndex
     pool: ExtractionPool
+    progress: Progress = field(default_factory=Silent)
+    lock_wait: float = 0.0
+    _con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise RuntimeError("the warehouse is open only inside `with run.writing():`")
+        return self._con
+
+    @contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse, opened for the block (waiting for a reader to let go of the file)
+        and closed after it; the open one inside another such block."""
+        if self._con is not None:
+            yield self._con
+            return
+        with connect(self.options.warehouse, wait=max(self.lock_wait, REOPEN_WAIT)) as con:
+            self._con = con
+            try:
+                yield con
+            finally:
+                self._con = None
 
 
 @contextmanager
-def open_run(options: IngestOptions, run_id: str, lock_wait: float = 0.0) -> Iterator[Run]:
-    """The run's warehouse connection (waiting up to `lock_wait` s for the file), archive,
-    extraction pool (its workers start now, while the feeds are polled) and near-duplicate
-    index, with the run recorded in `runs`: finished with its status when the block ends,
-    "failed" with the error when it raises."""
+def open_run(
+    options: IngestOptions, run_id: str, lock_wait: float = 0.0, progress: Progress | None = None
+) -> Iterator[Run]:
+    """The run's archive, extraction pool (started by `ingest_sources` once there is work)
+    and near-duplicate index, with the run recorded in `runs` (waiting up to
+    `lock_wait` s for the file, and for another run on it to end): finished with its status
+    when the block ends, "failed" with the error when it raises. A DuckLake stays attached
+    for the whole run."""
     summary = IngestSummary(run_id=run_id)
     wl = load_watchlist(options.watchlist)
     with (
-        connect(options.warehouse, wait=lock_wait) as con,
+        run_lock(options.warehouse, lock_wait),
         ArchiveWriter(options.archive_dir, run_id) as archive,
         ExtractionPool(options.watchlist, options.workers, options.extract_timeout) as pool,
+        connect(options.warehouse, wait=lock_wait) as con,
     ):
-        pool.start()
         window = timedelta(days=options.dedup_window_days)
         index = build_index(con, datetime.now(UTC), window)
         load.start_run(con, run_id, "ingest", datetime.now(UTC))
+        run = Run(options, wl, archive, summary, index, pool, progress or Silent(), lock_wait)
+        if parse_url(options.warehouse).is_lake:
+            run._con = con
+        else:
+            con.close()  # the steps open it again when they need it
         try:
-            yield Run(con, options, wl, archive, summary, index, pool)
+            yield run
         except BaseException as exc:
-            load.finish_run(con, run_id, "failed", summary.counts(), datetime.now(UTC), str(exc))
+            _record_failure(run, exc)
             raise
-        load.finish_run(con, run_id, summary.status(), summary.counts(), datetime.now(UTC))
+        with run.writing() as con:
+            load.finish_run(con, run_id, summary.status(), summary.counts(), datetime.now(UTC))
+
+
+def _record_failure(run: Run, exc: BaseException) -> None:
+    """Finish the run's row as failed; a database still held by another process leaves it
+    `running`, as a killed run does."""
+    try:
+        with run.writing() as con:
+            load.finish_run(
+                con, run.summary.run_id, "failed", run.summary.counts(), datetime.now(UTC), str(exc)
+            )
+    except DatabaseInUse as busy:
+        logging.getLogger(__name__).warning("run not recorded as failed: %s", busy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,26 +218,28 @@ def due_work(run: Run, sources: list[Source], all_sources: bool, mine: Shard) ->
     """Store the configured sources, then pick those due (every enabled one with
     `all_sources`) in this run's shard."""
     now = datetime.now(UTC)
-    load.sync_sources(run.con, sources, now)
-    enabled = queries.due_sources(run.con, None if all_sources else now)
-    due = [s for s in sources if s.name in enabled and mine(s.name)]
-    telegram = [s.name for s in due if s.kind == "telegram"]
-    return DueWork(due, queries.feed_states(run.con), queries.known_guids(run.con, telegram))
+    with run.writing() as con:
+        load.sync_sources(con, sources, now)
+        enabled = queries.due_sources(con, None if all_sources else now)
+        due = [s for s in sources if s.name in enabled and mine(s.name)]
+        telegram = [s.name for s in due if s.kind == "telegram"]
+        return DueWork(due, queries.feed_states(con), queries.known_guids(con, telegram))
 
 
 def record_polls(
     run: Run, polls: list[Poll], states: Mapping[str, queries.FeedState], log: Log
 ) -> None:
     """Archive and store the polls and plan each source's next one; count and log them."""
-    new, plans = store_polls(
-        run.con,
-        run.options.poll.policy,
-        run.summary.run_id,
-        polls,
-        states,
-        run.archive,
-        datetime.now(UTC),
-    )
+    with run.writing() as con:
+        new, plans = store_polls(
+            con,
+            run.options.poll.policy,
+            run.summary.run_id,
+            polls,
+            states,
+            run.archive,
+            datetime.now(UTC),
+        )
     run.summary.entries_new += sum(new.values())
     for poll in polls:
         _count_poll(run.summary, poll, log)
@@ -203,7 +274,8 @@ def pending_work(
     new entries cannot make one run endless; the rest stay pending, already recorded as
     seen): those that carry their own text (posts), and those whose page is to be fetched."""
     per_source = run.options.max_entries_per_source
-    pending = [p for p in queries.pending_entries(run.con, per_source=per_source) if mine(p.source)]
+    with run.writing() as con:
+        pending = [p for p in queries.pending_entries(con, per_source=per_source) if mine(p.source)]
     posts = [p for p in pending if p.entry.content is not None]
     pages = [p for p in pending if p.entry.content is None and p.canonical_url]
     return posts, pages
@@ -246,14 +318,20 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
     """Find near copies (the index keeps them for the rest of the run), store, link events."""
     now = datetime.now(UTC)
     near = near_duplicates(run.stories, pages, now)
-    stored = load.store_pages(run.con, pages, run.watchlist.version, now, near)
-    link_new_articles(run.con)  # every stored article gets its event (issue 17)
+    embedder = default_embedder()
+    with run.writing() as con:
+        stored = load.store_pages(con, pages, run.watchlist.version, now, near)
+        work = read_link_work(con, embedder)  # every stored article gets its event (issue 17)
+    links, counts = compute_links(work, embedder)  # embedding: the file is closed meanwhile
+    with run.writing() as con:
+        store_computed_links(con, links, counts)
     return stored
 
 
 def record_page_fetches(run: Run, batch: PageBatch) -> None:
     """Log a batch's fetches in the warehouse (good and bad alike)."""
-    load.record_page_fetches(run.con, run.summary.run_id, batch.fetches)
+    with run.writing() as con:
+        load.record_page_fetches(con, run.summary.run_id, batch.fetches)
     run.summary.pages_fetched += len(batch.fetches)
 
 
@@ -273,7 +351,8 @@ def count_failed_pages(run: Run, pages: Sequence[ProcessedPage], log: Log) -> No
 
 def finish(run: Run) -> None:
     """Count the entries left pending for the next runs."""
-    run.summary.entries_waiting = queries.waiting_entries(run.con)
+    with run.writing() as con:
+        run.summary.entries_waiting = queries.waiting_entries(con)
 
 
 # --- the run's sequence ---------------------------------------------------------------------
@@ -309,7 +388,9 @@ def poll_due(options: PollOptions, due: DueWork) -> list[Poll]:
 
 def fetch_pages_in_thread(run: Run, groups: Groups) -> Pending[FetchedBatch]:
     """Fetch a batch of pages in a thread, each page handed to the pool as it arrives."""
-    return InThread(fetch_batch, run.options.pages, groups, run.archive, run.pool)
+    return InThread(
+        fetch_batch, run.options.pages, groups, run.archive, run.pool, run.progress.page
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,13 +415,30 @@ def ingest_sources(
     store what they brought, then process the posts and fetch, extract and load the pages."""
     steps = steps or BatchSteps()
     due = due_work(run, sources, all_sources, mine)
+    run.progress.stage(f"sources: {len(sources)} configured, {len(due.sources)} due")
+    if due.sources:
+        start_extraction(run)  # the workers start while the feeds are polled
     polls = steps.poll(run.options.poll, due)
-    record_polls(run, polls, due.states, log)
-    posts, pages = pending_work(run, mine)
+    with run.writing():
+        record_polls(run, polls, due.states, log)
+        posts, pages = pending_work(run, mine)
+    run.progress.stage(polled_line(run.summary.sources, polls, run.summary.entries_new))
+    if pages and not due.sources:
+        start_extraction(run)  # pages left pending by earlier runs
     if posts:
-        run.summary.loaded(steps.load_pages(run, process_posts(posts, sources, run.watchlist)))
+        processed = process_posts(posts, sources, run.watchlist)
+        counts = steps.load_pages(run, processed)
+        run.summary.loaded(counts)
+        run.progress.stage(f"posts: {plural(len(processed), 'post')} tagged, {stored_line(counts)}")
     _ingest_pages(run, pages, steps, log)
     finish(run)
+
+
+def start_extraction(run: Run) -> None:
+    """Start the extraction workers in the background (forked from a warm server). Only
+    when the run has work: an ingest with nothing due ends in a second."""
+    start_worker_server()
+    run.pool.start()
 
 
 def _ingest_pages(
@@ -350,20 +448,34 @@ def _ingest_pages(
     fetching starts (in a thread) as soon as the previous batch is fetched, while that one
     is still extracted and then stored: the pool always has pages queued, so the workers
     wait neither for the warehouse nor for the slowest page of a batch. At most two
-    batches' pages wait in the pool."""
+    batches' pages wait in the pool. The warehouse is open only while a batch is stored."""
     batches = page_batches(pending)
     if not batches:
         return
+    run.progress.pages(sum(len(b) for b in batches))
+    on_wire = time.perf_counter()  # when the batch under way started: its pages are
+    # extracted as they arrive, so its fetch and extraction times both count from there
     ahead: Pending[FetchedBatch] | None = steps.fetch_pages(run, batches[0])
     try:
-        for following in [*batches[1:], None]:
+        for n, following in enumerate([*batches[1:], None], 1):
             assert ahead is not None, "each round starts with a batch on the wire"
             fetched = ahead.result()
+            started, on_wire = on_wire, time.perf_counter()
             ahead = steps.fetch_pages(run, following) if following else None
+            if ahead is None:
+                run.progress.pages_done()
+            where = f"batch {n}/{len(batches)}: " if len(batches) > 1 else ""
+            run.progress.stage(where + fetched_line(fetched, started))
             batch = fetched.collect(run.pool)
-            record_page_fetches(run, batch)
-            run.summary.loaded(steps.load_pages(run, batch.pages))
+            run.progress.stage(where + extracted_line(batch, started))
+            loading = time.perf_counter()
+            with run.writing():
+                record_page_fetches(run, batch)
+                counts = steps.load_pages(run, batch.pages)
+            run.summary.loaded(counts)
             count_failed_pages(run, batch.pages, log)
+            run.progress.stage(where + f"{stored_line(counts)} in {since(loading)}")
     finally:
         if ahead is not None:
             ahead.wait()  # nothing may still write the archive once the run closes it
+            run.progress.pages_done()

@@ -90,10 +90,15 @@ class FetchedBatch:
 
 
 def fetch_batch(
-    options: PageOptions, groups: Sequence[Group], archive: ArchiveWriter, pool: ExtractionPool
+    options: PageOptions,
+    groups: Sequence[Group],
+    archive: ArchiveWriter,
+    pool: ExtractionPool,
+    on_page: Callable[[], None] | None = None,
 ) -> FetchedBatch:
-    """Fetch the page of each group, archive it and submit it to `pool` as it arrives;
-    returns once every fetch has ended, with the extractions under way."""
+    """Fetch the page of each group, archive it and submit it to `pool` as it arrives
+    (then call `on_page`: a progress bar); returns once every fetch has ended, with the
+    extractions under way."""
     batch = FetchedBatch(groups, [None] * len(groups), {}, {})
 
     def arrived(i: int, result: FetchResult) -> None:
@@ -104,6 +109,8 @@ def fetch_batch(
             batch.submitted[i] = (page, pool.submit(page))
         else:
             batch.failed[i] = page
+        if on_page is not None:
+            on_page()
 
     asyncio.run(_fetch(options, [_request(g[0]) for g in groups], arrived))
     return batch

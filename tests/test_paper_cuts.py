@@ -163,4 +163,4 @@ def test_config_prints_each_setting_and_where_it_came_from(
     assert rows["page_timeout"] == ["20.0", "default"]
     assert rows["watchlist"] == ["seeds/watchlist.yaml", "default"]
     assert "hunter2" not in result.output and "password=***" in rows["warehouse"][0]
-    assert len(rows) == 25  # every setting
+    assert len(rows) == 26  # every setting

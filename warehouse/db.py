@@ -24,7 +24,9 @@ are `warehouse.arrow`'s.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import duckdb
 
@@ -50,6 +53,7 @@ __all__ = [
     "load_extension",
     "open_connection",
     "parse_url",
+    "run_lock",
 ]
 
 LAKE_ALIAS = "nw"
@@ -133,19 +137,68 @@ def open_connection(
 def _open_file_when_free(
     where: Location, read_only: bool, wait: float
 ) -> duckdb.DuckDBPyConnection:
-    """Open the file, trying again while another process holds it, for up to `wait` s."""
-    deadline = time.monotonic() + wait
-    pause = 0.1
+    """Open the file, trying again while another process holds it, for up to `wait` s: a
+    reader meets an ingest run between two of its loads, which hold the file for a second
+    or two. The wait is logged once; past it, the error says who holds the file and for how
+    long it was waited for."""
+    started = time.monotonic()
+    pause = 0.05
     while True:
         try:
             return _open_file(where, read_only)
         except DatabaseInUse as exc:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            waited = time.monotonic() - started
+            if waited >= wait:
+                if wait > 0:
+                    raise DatabaseInUse(f"{exc} (waited {waited:.1f} s)") from exc.__cause__
                 raise
-            log.warning("waiting up to %.0f s for the database: %s", left, exc)
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 5.0)
+            if pause == 0.05:
+                log.warning("waiting up to %.1f s for the database: %s", wait, exc)
+            time.sleep(min(pause, wait - waited))
+            pause = min(pause * 2, 0.5)
+
+
+@contextmanager
+def run_lock(url: str | Path, wait: float = 0.0) -> Iterator[None]:
+    """One ingest run at a time on a DuckDB file, for the whole run (waiting up to `wait`
+    s for the one under way). A run opens the file itself only for its steps that touch it,
+    so readers get in between; two runs must not interleave theirs (both would poll the
+    same due sources). The lock is `<db>.run-lock` beside the file, released by the system
+    when its holder dies; a DuckLake takes several writers at once and needs none."""
+    where = parse_url(url)
+    if where.file is None:
+        yield
+        return
+    path = where.file.with_name(where.file.name + ".run-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+", encoding="utf-8") as held:
+        _flock_when_free(held, path, where.file, wait)
+        held.seek(0)
+        held.truncate()
+        held.write(f"{os.getpid()}\n")
+        held.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def _flock_when_free(held: IO[str], path: Path, db: Path, wait: float) -> None:
+    started = time.monotonic()
+    while True:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            waited = time.monotonic() - started
+            if waited >= wait:
+                pid = path.read_text(encoding="utf-8").strip()
+                holder = f" (process {pid}){_command_of(pid)}" if pid.isdigit() else ""
+                raise DatabaseInUse(
+                    f"{db}: another ingest run is under way{holder}; wait for it to finish "
+                    f"and try again (waited {waited:.1f} s)"
+                ) from None
+            time.sleep(min(0.5, wait - waited))
 
 
 def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -252,8 +305,23 @@ def _literal(value: str) -> str:
 
 def _lock_message(path: Path, exc: Exception) -> str:
     pid = re.search(r"PID (\d+)", str(exc))
-    holder = f" (process {pid.group(1)})" if pid else ""
+    holder = f" (process {pid.group(1)}){_command_of(pid.group(1))}" if pid else ""
     return (
         f"{path}: the database is in use by another newswatch process{holder}; "
         "wait for it to finish (an ingest run holds it while it writes) and try again"
     )
+
+
+def _command_of(pid: str) -> str:
+    """` running newswatch ingest`: the command line of process `pid`, where /proc has it."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+    if len(words) > 1 and Path(words[0]).name.startswith("python"):
+        words = words[1:]  # `python -m ...`, `python .venv/bin/newswatch ...`
+    if not words:
+        return ""
+    command = " ".join(" ".join([Path(words[0]).name, *words[1:]]).split())  # one line
+    return " running " + (command if len(command) <= 60 else command[:57] + "...")
