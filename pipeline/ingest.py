@@ -469,9 +469,8 @@ def _ingest_pages(
             batch = fetched.collect(run.pool)
             run.progress.stage(where + extracted_line(batch, started))
             loading = time.perf_counter()
-            with run.writing():
-                record_page_fetches(run, batch)
-                counts = steps.load_pages(run, batch.pages)
+            record_page_fetches(run, batch)
+            counts = steps.load_pages(run, batch.pages)  # opens the file for its own steps
             run.summary.loaded(counts)
             count_failed_pages(run, batch.pages, log)
             run.progress.stage(where + f"{stored_line(counts)} in {since(loading)}")
