@@ -1,14 +1,16 @@
 """Linking stored articles to events (issue 17): the step ingest runs after each batch is
 stored (its stories folded), and what retag and reprocess call to keep events consistent.
 
-`link_new_articles` takes every article without an event (so one that a crashed run stored
-is linked by the next; those fetched before the window only get their story's event or one
-of their own, see `_backfill`), the events of the last `window_days` before the oldest of
-them (with the embeddings stored when their articles were linked: nothing is embedded
-twice), assigns
-with `events.assign` (copies follow their story; a stored id never changes) and stores.
-The embedder is loaded once per process, on first use (`default_embedder`), never per
-article; a run with nothing to link never loads it.
+Every article without an event gets one (so one that a crashed run stored is linked by the
+next). Those fetched before the window, and those naming no watchlist topic, only get their
+story's event or one of their own, without embedding (`_link_unembedded`): candidates come
+from shared topics, and the embedding is the step's whole cost. The rest are embedded (title
+and lead) and assigned by `events.assign` against the events of the last `window_days`,
+whose members' embeddings were stored when they were linked (nothing is embedded twice);
+copies follow their story and a stored id never changes. Ingest runs the three steps apart
+(`read_link_work` and `store_computed_links` with the warehouse open, `compute_links` with it
+closed); `link_new_articles` runs them on one connection. The embedder is loaded once per
+process, on first use (`default_embedder`); a run with nothing to embed never loads it.
 """
 
 from __future__ import annotations
@@ -105,8 +107,12 @@ def read_link_work(
     window = timedelta(days=window_days)
     rows = store.unlinked_articles(con)
     cutoff = datetime.now(UTC) - window
-    backfilled = _backfill(con, [r for r in rows if _utc(r["fetched_at"]) < cutoff])
+    backfilled = _link_unembedded(con, [r for r in rows if _utc(r["fetched_at"]) < cutoff])
     rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]
+    # Candidates come from shared watchlist topics: an article that names none of them is
+    # outside the monitor's events and costs no embedding (a copy still joins its story's).
+    backfilled += _link_unembedded(con, [r for r in rows if not r["topics"]], "no-topic")
+    rows = [r for r in rows if r["topics"]]
     if not rows:
         return LinkWork([], [], {}, backfilled, started)
     since = min(_utc(r["published"]) for r in rows) - window
@@ -156,11 +162,14 @@ def store_computed_links(
         log.info("events linked %s", " ".join(f"{k}={v}" for k, v in counts.as_dict().items()))
 
 
-def _backfill(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
-    """Articles fetched before the window and never linked (a warehouse from before events
-    existed, or a long-dead run): each joins its story's event, else opens one of its own,
-    without the embedder, so the first ingest after an upgrade does not embed all history.
-    Their links carry no vector (embedder "none"), so no later article links to them."""
+def _link_unembedded(
+    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], reason: str = "backfill"
+) -> int:
+    """Articles linked without the embedder: those fetched before the window and never
+    linked (a warehouse from before events existed, or a long-dead run: the first ingest
+    after an upgrade does not embed all history), and those naming no watchlist topic
+    (`reason` "no-topic"). Each joins its story's event, else opens one of its own. Their
+    links carry no vector (embedder "none"), so no later article links to them."""
     if not rows:
         return 0
     events = store.story_events(con, sorted({r["story_id"] for r in rows}))
@@ -171,7 +180,7 @@ def _backfill(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int
             {
                 "article_id": row["id"],
                 "event_id": eid,
-                "reason": "copy" if eid != event_id(row["id"]) else "backfill",
+                "reason": "copy" if eid != event_id(row["id"]) else reason,
                 "score": None,
                 "embedder": "none",
                 "vector": np.zeros(0, dtype=np.float32),

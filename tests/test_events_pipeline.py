@@ -173,15 +173,23 @@ def test_an_event_spanning_midnight(tmp_path: Path) -> None:
     assert (first.articles_today, second.articles_today) == (1, 1)
 
 
+# Under the old watchlist both reports match only `russia` (a topic of this test), so they are
+# linked (an article naming no topic is not embedded); the new one adds the city to Ukraine.
 RETAG_OLD = """topics:
   ukraine:
     name: Ukraine
     aliases: {en: [Ukraine, Ukrainian], es: [Ucrania]}
+  russia:
+    name: Russia
+    aliases: {en: [Russian], es: [ruso]}
 """
 RETAG_NEW = """topics:
   ukraine:
     name: Ukraine
     aliases: {en: [Ukraine, Ukrainian, Kharkiv, Odesa], es: [Ucrania, Járkov]}
+  russia:
+    name: Russia
+    aliases: {en: [Russian], es: [ruso]}
 """
 
 
