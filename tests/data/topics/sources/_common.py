@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 MAX_TEXT = 12_000  # longer texts are cut at a paragraph, as they were when labelled
@@ -120,3 +123,19 @@ def cut(text: str) -> str:
         return text
     at = text.rfind("\n", 0, MAX_TEXT)
     return text[: at if at > MAX_TEXT // 2 else MAX_TEXT]
+
+
+def keyword_round(
+    items: list[dict],
+    groups: Sequence[tuple[str, str, int]],
+    rng: random.Random,
+    text_of: Callable[[dict], str],
+) -> dict[str, dict]:
+    """The candidates of the keyword groups (name, pattern, cap), in order: each group's
+    matches not taken yet, shuffled by `rng` and capped. The labellers' first round."""
+    chosen: dict[str, dict] = {}
+    for _, pattern, cap in groups:
+        hits = [i for i in items if i["id"] not in chosen and re.search(pattern, text_of(i))]
+        rng.shuffle(hits)
+        chosen.update((i["id"], i) for i in hits[:cap])
+    return chosen

@@ -27,6 +27,8 @@ import random
 import re
 from collections.abc import Iterator
 
+from _common import keyword_round
+
 SOURCE = "persian_instagram"
 PATH = "corpus/multilingual/persian_instagram/khabar_fouri.json"
 
@@ -83,11 +85,7 @@ def candidates(shared: pathlib.Path, seed: int = 16, n_random: int = 30) -> list
     """The posts shown to the labeller: keyword groups (capped, seeded) plus random others."""
     items = list(read(shared))
     rng = random.Random(seed)
-    chosen: dict[str, dict] = {}
-    for _, pattern, cap in CANDIDATES:
-        hits = [i for i in items if i["id"] not in chosen and re.search(pattern, _full(i))]
-        rng.shuffle(hits)
-        chosen.update((i["id"], i) for i in hits[:cap])
+    chosen = keyword_round(items, CANDIDATES, rng, _full)
     rest = [i for i in items if i["id"] not in chosen]
     chosen.update((i["id"], i) for i in rng.sample(rest, n_random))
     for _, pattern in SECOND_ROUND:

@@ -25,6 +25,8 @@ import random
 import re
 from collections.abc import Iterator
 
+from _common import keyword_round
+
 SOURCE = "telegram_ru"
 FOLDER = "corpus/multilingual/telegram_ru"
 
@@ -82,11 +84,7 @@ def candidates(shared: pathlib.Path, seed: int = 16, n_random: int = 25) -> list
     """The posts shown to the labeller: keyword groups (capped, seeded) plus random others."""
     items = list(read(shared))
     rng = random.Random(seed)
-    chosen: dict[str, dict] = {}
-    for _, pattern, cap in CANDIDATES:
-        hits = [i for i in items if i["id"] not in chosen and re.search(pattern, _full(i))]
-        rng.shuffle(hits)
-        chosen.update((i["id"], i) for i in hits[:cap])
+    chosen = keyword_round(items, CANDIDATES, rng, _full)
     anyword = "|".join(p for _, p, _ in CANDIDATES[:3]) + r"|Украин|украин|Киев"
     rest = [i for i in items if i["id"] not in chosen and not re.search(anyword, _full(i))]
     chosen.update((i["id"], i) for i in rng.sample(rest, n_random))
