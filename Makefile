@@ -33,7 +33,8 @@ test: lint chromium
 	$(BIN)/pytest -q -m "not slow"
 
 # The slow tests alone (the crash test kills ten ingest runs; serve and cluster-demo start
-# Prefect servers and Postgres): a few minutes. `make test-all` is both.
+# Prefect servers and Postgres; console-script runs of ingest; whole-corpus and whole-devset
+# passes): a few minutes. `make test-all` is both; CI runs both.
 test-slow: $(STAMP)
 	mkdir -p "$(PREFECT_HOME)"
 	$(BIN)/pytest -q -m slow

@@ -46,6 +46,7 @@ def _header(line: str) -> tuple[str, str]:
     return name.strip().lower(), value.strip()
 
 
+@pytest.mark.slow  # ~16 s: every corpus feed through the poller; CI runs it
 @pytest.mark.skipif(
     not FEEDS.is_dir(),
     reason="needs ../shared/corpus/feeds: the third-party corpus is not in this repository"

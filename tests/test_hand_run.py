@@ -30,6 +30,10 @@ from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
 from warehouse.db import connect, run_lock
 
+# Console-script runs of the demo and a 200-page ingest: about a minute; CI runs them with the
+# other slow tests (make test-slow).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 NEWSWATCH = Path(sys.executable).parent / "newswatch"  # the installed console script
 

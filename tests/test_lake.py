@@ -138,6 +138,7 @@ def test_overlapping_first_syncs_add_each_source_once(
     assert counts == (2, 2)
 
 
+@pytest.mark.slow  # ~20 s of flows on a lake; CI runs it (make test-slow)
 @pytest.mark.usefixtures("prefect_harness")
 def test_ingest_and_digest_flows_on_a_lake(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

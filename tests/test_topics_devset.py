@@ -58,6 +58,7 @@ TEST_MACRO_F1 = 0.841
 MARGIN = 0.01
 
 
+@pytest.mark.slow  # ~35 s: tags the whole set; CI runs it (make test-slow)
 @needs_shared
 def test_test_split_macro_f1_holds_and_beats_the_baseline() -> None:
     """The quality bar of bench/tagging.py on the split the fit never saw (nothing timed)."""
