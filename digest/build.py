@@ -206,10 +206,6 @@ def _flat(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
 def write_digest(digest: Digest, out_dir: Path) -> dict[str, Path]:
     """Write the three files of one digest; returns them by format."""
     out_dir.mkdir(parents=True, exist_ok=True)
