@@ -164,8 +164,11 @@ def _compile(
     by_key: dict[str, list[int]] = {}
     for pid, compiled_phrase in enumerate(b.phrases):
         by_key.setdefault(compiled_phrase.key, []).append(pid)
+    # A contiguous NFA, not a DFA: with ~7,000 phrases in six scripts the DFA took 67 MB in
+    # every process that loads the watchlist (the ingest command and each extraction worker),
+    # this 2 MB, and tagged the seeds' articles at the same speed (5,600 a second either way).
     search = ahocorasick_rs.AhoCorasick(
-        list(by_key), implementation=ahocorasick_rs.Implementation.DFA
+        list(by_key), implementation=ahocorasick_rs.Implementation.ContiguousNFA
     )
     return _Automaton(
         search,
