@@ -342,6 +342,60 @@ HARD = [
         "网军。赖清德表示，将加强关键基础设施的安全。",
         "taiwan",
     ),
+    (
+        "company",
+        "en",
+        "Sanctions force Iranian carmaker to halt exports as Tehran protests",
+        "New US sanctions forced Iran Khodro to halt its exports on Monday. Iran's government "
+        "called the sanctions economic warfare, and the Foreign Ministry in Tehran said Iran "
+        "would respond. The Revolutionary Guards warned of retaliation.",
+        "iran",
+    ),
+    (
+        "markets",
+        "ru",
+        "Нефть подорожала после удара по иранскому терминалу",
+        "Цены на нефть выросли на 5% после того, как беспилотники атаковали нефтяной терминал "
+        "Ирана на острове Харк. Правительство Ирана обвинило Израиль и пообещало ответный удар, "
+        "КСИР привел ПВО в боевую готовность.",
+        "iran",
+    ),
+    (
+        "entertainment",
+        "en",
+        "Venezuelan singer arrested after concert criticising Maduro",
+        "Venezuelan police arrested a singer in Caracas after a concert at which he criticised "
+        "Nicolás Maduro's government. The opposition said the arrest was political repression, "
+        "and Venezuela's attorney general accused him of inciting hatred.",
+        "venezuela",
+    ),
+    (
+        "entertainment",
+        "ru",
+        "Ракета попала в концертный зал в Киеве",
+        "Российская ракета попала в концертный зал в центре Киева во время репетиции, погибли "
+        "три человека. Воздушные силы Украины сообщили, что ракета была запущена с территории "
+        "России, Зеленский осудил удар.",
+        "ukraine",
+    ),
+    (
+        "culture",
+        "en",
+        "Museum of Ukrainian folk art destroyed in Russian missile strike",
+        "A Russian missile strike destroyed a museum of folk art in Kharkiv overnight, Ukraine's "
+        "culture ministry said. Pysanky and embroidered shirts were lost in the fire. President "
+        "Zelensky called the attack a war crime.",
+        "ukraine",
+    ),
+    (
+        "culture",
+        "uk",
+        "Російська ракета зруйнувала музей писанок у Києві",
+        "Російська ракета зруйнувала музей писанок у Києві, повідомили Повітряні сили України. "
+        "Загинули двоє людей. Президент України Володимир Зеленський назвав удар воєнним "
+        "злочином.",
+        "ukraine",
+    ),
 ]
 
 
@@ -386,9 +440,12 @@ def test_an_outlet_or_brand_name_is_not_its_country(
 ) -> None:
     assert topic not in tagged(title, text), language
     # the outlet reporting on the country itself still counts
-    war = " A missile strike on Kyiv killed three people, Ukraine's air force said."
-    if language == "en":
-        assert tagged(title, text + war)[topic] == "about"
+    war = {
+        "en": " A missile strike on Kyiv killed three people, Ukraine's air force said.",
+        "fa": " حمله موشکی اسرائیل به تهران سه کشته برجای گذاشت و سپاه پاسداران ایران اعلام کرد"
+        " پاسخ خواهد داد.",
+    }[language]
+    assert tagged(title, text + war)[topic] == "about", language
 
 
 def test_ingest_passes_the_source_country_to_the_tagger() -> None:
@@ -400,3 +457,21 @@ def test_ingest_passes_the_source_country_to_the_tagger() -> None:
     iranian = process_post(post("IR"), now, seeds_watchlist())
     assert [(m.topic, m.relevance) for m in iranian.matches] == [("iran", "about")]
     assert "iran" not in {m.topic for m in process_post(post(None), now, seeds_watchlist()).matches}
+
+
+DIGEST = (
+    "▪️Правительство утвердило новый бюджет на следующий год;\n"
+    "▪️В Москве открылась выставка современного искусства;\n"
+    "▪️Иран провел испытания новой баллистической ракеты, сообщили в Тегеране;\n"
+    "▪️Синоптики пообещали снег в выходные."
+)
+
+
+def test_a_digest_names_a_topic_in_one_item_and_is_a_mention() -> None:
+    """The labelling rule: a digest of short items (bullets or bold sub-headlines) is about a
+    topic only when its headline names it."""
+    found = tagged("Главное к утру среды", DIGEST)
+    assert found.get("iran") == "mention", found
+    assert seeds_watchlist().explain("Главное к утру среды", DIGEST)["iran"]["digest"] == 1.0
+    headline = "Иран испытал баллистическую ракету: главное к утру"
+    assert tagged(headline, DIGEST)["iran"] == "about"

@@ -7,8 +7,11 @@ country, whether it is the most named), whether the text is inside a frame (spor
 entertainment, company, markets, culture) close to the topic's name and whether it carries
 hard news (politics, security) close by, whether home-country phrases of the outlet's own
 country matched, and what the item lacks (a title, a text). The weights are fitted by
-bench/fit_tagger.py (`extractors.topics.frames.Weights`). Weak aliases (demonyms) count half a
-match. And the evidence: the matched span with a short snippet around it, cut at spaces.
+bench/fit_tagger.py (`extractors.topics.frames.Weights`). Beside them, and not weighed,
+`digest`: the text is a digest of short items (bullets or bold sub-headlines) whose headline
+does not name the topic, which the watchlist turns into a mention (the labelling rule). Weak
+aliases (demonyms) count half a match. And the evidence: the matched span with a short
+snippet around it, cut at spaces.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ _MAX_CHUNKS = 5  # spread: the text is cut in up to 5 chunks of at least LEAD_CH
 # A weak alias (a demonym or adjective: "Ukrainian", «українська») counts half a match.
 WEAK = 0.5
 _SPACE = re.compile(r"\s")
+# A line that opens one item of a digest or round-up: a bullet (RIA's ▪️, the BBC's 🔻, •) or
+# a bold sub-headline (**...**, as CCTV's 联播快讯 and Telegram channels set them).
+_DIGEST_ITEM = re.compile(r"(?m)^[ \t]*(?:[▪•·🔻►▶➖◾◽]|\*\*[^*\n]{8,}\*\*)")
+_DIGEST_ITEMS = 3  # a text with this many item openers is a digest
+
+
+def digest_items(text: str) -> int:
+    """How many lines of `text` open a digest item (a bullet or a bold sub-headline)."""
+    return len(_DIGEST_ITEM.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +109,7 @@ class _Context:
     has_title: bool
     has_text: bool
     text_len: int
+    digest_items: int = 0  # lines opening an item of a digest (`digest_items`)
 
 
 def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
@@ -138,6 +151,9 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
         "weak_only": 0.0 if strong or in_title else 1.0,
         "untitled": 0.0 if ctx.has_title else 1.0,
         "textless": 0.0 if ctx.has_text else 1.0,
+        # not a model feature: a digest of several short items whose headline does not name
+        # the topic (the watchlist caps its score, see `Watchlist._analyse`)
+        "digest": 1.0 if ctx.digest_items >= _DIGEST_ITEMS and not in_title else 0.0,
         "title_matches": float(len(in_title)),
         "text_matches": float(len(in_text)),
         "strong_matches": float(strong),

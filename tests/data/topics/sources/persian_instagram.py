@@ -16,7 +16,9 @@ with company, market, currency or price words; naming Iran or Tehran; naming the
 Majlis, Guardian Council, IRGC, judiciary, ministers or the Leader; and a random sample of
 the rest. A second round (SECOND_ROUND, drawn after the first was labelled) took every
 remaining caption naming Iran with an oil, stock, gold or "world" word, for market and sport
-hard negatives.
+hard negatives. A third round (THIRD_ROUND, helper H16, drawn from what the first two left)
+took every remaining caption naming Iran, Tehran, Iranians or the national team together with
+a sport, show, company, advertising, market or car word.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ CANDIDATES = [
 
 
 SECOND_ROUND = [("markets", r"(?s)(?=.*ایران)(?=.*(?:نفت|بورس|جهانی|برنت|اوپک|سهام|طلا))")]
+THIRD_ROUND = (
+    r"(?s)(?=.*(?:ایران|تهران|تیم ملی|ایرانی))(?=.*(?:فوتبال|تیم|باشگاه|لیگ|جام|قهرمان|کشتی|"
+    r"والیبال|پرسپولیس|استقلال|سینما|فیلم|بازیگر|خواننده|کنسرت|شرکت|بورس|سهام|نفت|طلا|مسابق|"
+    r"المپیک|سریال|پیج|فالو|برند|خودرو|غذا|رستوران|موسیقی|هنرمند|ستاره))"
+)
 
 
 def read(shared: pathlib.Path) -> Iterator[dict]:
@@ -92,6 +99,9 @@ def candidates(shared: pathlib.Path, seed: int = 16, n_random: int = 30) -> list
         chosen.update(
             (i["id"], i) for i in items if i["id"] not in chosen and re.search(pattern, _full(i))
         )
+    chosen.update(
+        (i["id"], i) for i in items if i["id"] not in chosen and re.search(THIRD_ROUND, _full(i))
+    )
     return list(chosen.values())
 
 

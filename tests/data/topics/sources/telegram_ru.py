@@ -14,7 +14,8 @@ market, food or brand word (`матч|сборн|футбол|хокке|тур�
 борщ|сало`), up to a cap (see CANDIDATES); and a seeded random sample of posts naming none. A
 second round (SECOND_ROUND, drawn after the first was labelled, from the posts it left) took
 posts naming any topic's country together with a sport, show, company, market or food word,
-for more hard negatives.
+for more hard negatives. A third round (THIRD_ROUND, helper H16) took every remaining post
+naming a topic's country within 100 characters of such a word (and one more game post).
 """
 
 from __future__ import annotations
@@ -55,6 +56,13 @@ SECOND_ROUND = [
     ("market", r"нефть|нефти|Brent|курс|биржа|рынок|цен[аы]", 15),
     ("food", r"борщ|сало|ресторан|блюд|кухн|шаурм|\bчай|фисташ|мандарин", 10),
 ]
+
+THIRD_ROUND = (
+    r"\bматч|сборн|футбол|хокке|турнир|чемпион|УЕФА|ФИФА|олимпи|боксер|теннис|фильм|сериал|"
+    r"концерт|Евровидени|певиц|певец|актёр|актер|рэпер|шоу|компани|бренд|выручк|прибыл|нефт|"
+    r"Brent|курс (?:рубл|доллар|валют)|биржа|рынок|борщ|сало|ресторан|блюд|кухн|выставк|музе|"
+    r"фестивал|игры\b"
+)
 
 
 def read(shared: pathlib.Path) -> Iterator[dict]:
