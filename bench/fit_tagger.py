@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# harness.py from bench/; the repository first, so `events` is the package, not bench/events.py
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from tagging import load_devset  # noqa: E402
 

@@ -39,8 +39,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# harness.py from bench/; the repository first, so `events` is the package, not bench/events.py
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
 
 from harness import at_least, below, final_table, median_time  # noqa: E402
 

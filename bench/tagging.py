@@ -33,8 +33,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# harness.py from bench/; the repository first, so `events` is the package, not bench/events.py
+sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))  # harness.py, also when tests load this file by path
 
 from harness import at_least, at_most, final_table  # noqa: E402
 
