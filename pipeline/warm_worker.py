@@ -1,7 +1,8 @@
 """Imported once, by the server process that worker pools fork from (see
 `pipeline.worker_server.start_worker_server`), never by anything else: importing it loads the
 extractor and runs it once on a small page, so trafilatura, lxml, the language identifier's
-model and the date parser are loaded and warm before any worker forks. Each extraction
+model and the date parser are loaded and warm before any worker forks, and reads the country
+names every watchlist counts. Each extraction
 worker then starts ready instead of spending ~1.4 s of CPU on that itself.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import logging
+
+from extractors.topics.countries import country_names
 
 _PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Warm-up article</title></head>
@@ -42,6 +45,9 @@ def _warm_up() -> None:
 
 
 _warm_up()
+# Every country's name from CLDR, which each worker's watchlist counts: read here, once, the
+# workers share it instead of each loading babel's locale data (~20 MB a worker).
+country_names()
 # The objects loaded so far live as long as the server and every worker forked from it: out
 # of the collector's sight, a worker's collections do not touch (and so copy) their pages.
 gc.collect()
