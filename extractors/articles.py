@@ -62,7 +62,6 @@ from lxml.html import HtmlElement
 from trafilatura.metadata import (
     META_URL,
     examine_meta,
-    extract_author,
     extract_meta_json,
     extract_sitename,
     extract_title,
@@ -71,6 +70,7 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import decode_file, load_html
 
+from extractors.bylines import body_author
 from extractors.dates import published_date, stated_date
 from extractors.errors import ExtractionError
 from extractors.language import page_language
@@ -201,7 +201,7 @@ def _metadata(tree: HtmlElement, url: str | None, dates: dict[str, Any] | None) 
     with contextlib.suppress(Exception):  # trafilatura's own guard: its JSON-LD reader's bugs
         doc = extract_meta_json(tree, doc)
     doc.title = doc.title or extract_title(tree)
-    doc.author = doc.author or extract_author(tree)
+    doc.author = doc.author or body_author(tree)
     doc.url = doc.url or extract_url(tree, url)
     if dates is not None:
         doc.date = find_date(tree, **dates, url=doc.url)
@@ -300,10 +300,24 @@ _NOT_TEXT = {"script", "style", "noscript", "template", "textarea", "head", "tit
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _MIN_LEAD = 40
 _LEAD_PREFIX = 80  # a lead whose first 80 characters are in the text is there already
-# Text nodes holding `$needle`, spaces normalised (no-break spaces too, as `str.split` does).
-_TEXT_WITH = etree.XPath(
-    ".//text()[contains(normalize-space(translate(., '\u00a0', ' ')), $needle)]"
-)
+# Text nodes holding `$token` as it is: a word of the needle, found without building each
+# node's normalised text (XPath's `normalize-space` on every node costs twice as much).
+_TEXT_HAS = etree.XPath(".//text()[contains(., $token)]")
+_XPATH_SPACE = re.compile(r"[ \t\n\r]+")
+
+
+def _text_with(body: HtmlElement, needle: str) -> list[object]:
+    """The text nodes under `body` holding `needle`, spaces normalised as XPath's
+    `normalize-space` does (no-break spaces too). A node holding the needle holds each of its
+    words as they are, so the XPath looks for the longest one and Python checks the rest."""
+    found = _TEXT_HAS(body, token=max(needle.split(), key=len))
+    nodes = found if isinstance(found, list) else []
+    return [
+        node
+        for node in nodes
+        if isinstance(node, str)
+        and needle in _XPATH_SPACE.sub(" ", node.replace("\u00a0", " ")).strip(" \t\n\r")
+    ]
 
 
 def _lead(tree: HtmlElement, description: str) -> str | None:
@@ -317,9 +331,7 @@ def _lead(tree: HtmlElement, description: str) -> str | None:
     if body is None:
         return None
     needle = wanted[:_MIN_LEAD]
-    found = _TEXT_WITH(body, needle=needle)
-    nodes = found if isinstance(found, list) else []
-    for node in nodes:
+    for node in _text_with(body, needle):
         block = _block_of(node)
         if block is None or block.tag in _NOT_TEXT or block.tag in _HEADINGS:
             continue
