@@ -5,23 +5,23 @@ downloader is never used). The page is decoded and parsed once, here; trafilatur
 copy of that tree, and the rules below read the original.
 
 One pass at `trafilatura.extract`'s cost for the common page: trafilatura's text in precision
-mode without its external comparators (`fast`), and its metadata read here without what we never
-use (categories, tags, licence). The expensive paths run only on pages that need them: a page
-with no text gets a second pass in the default mode; htmldate
-runs only when its answer is used, and searches the whole text only when neither the markup nor
-the feed gives a date.
+mode without its external comparators (`fast`), and its metadata read here without what we
+never use (categories, tags, licence). The expensive paths run only on pages that need them: a
+page with no text gets a second pass in the default mode; htmldate runs only when its answer is
+used, and searches the whole text only when neither the markup nor the feed gives a date.
 
-Where the time goes (median ms a page on the tuning half, each step timed in place, best of
-5, 2 shared cores, 2026-12-05): decoding 0.26 and parsing 1.56, the text pass 10.8, the
-markup date 0.22, the meta tags 0.21 and JSON-LD 0.36, the text rules 0.29 (the standfirst
-search included), the language 0.6, the title 0.04; about 16 ms where plain trafilatura
-takes 18. Two steps run on some pages only: the author named in the page's body
-(`extractors.bylines`; the 40% of pages whose markup names none, 2.8 ms there: trafilatura's
-`extract_author` gives the same answer in 8) and htmldate (pages stating no date, when no feed
-date is given: 1 to 4 ms, 76 on one page). The standfirst's text nodes are found by one word
-of it and checked in Python (0.5 ms where `normalize-space` on every node took 0.9), and the
-language is told from 300 characters, not 600 (0.3 ms, was 1.0; see `extractors.language`):
-the output is the same on every corpus page as before these three changes.
+Where the time goes (median ms a page on the tuning half, each step timed in place, best of 5,
+2 shared cores, 2026-12-05): decoding 0.27 and parsing 1.50, the text pass 9.4, the markup date
+0.23, the meta tags 0.21 and JSON-LD 0.35, the text rules 0.30 (the standfirst search
+included), the language 0.6, the title 0.04; 14.3 ms in all where plain trafilatura takes 15.6
+(the same run). Two steps run on some pages only: the author named in the page's body
+(`extractors.bylines`; the 40% of pages whose markup names none, 2.1 ms there, where
+trafilatura's `extract_author` took 6 to 10 for the same answer) and htmldate (pages stating no
+date, when no feed date is given: 1 to 4 ms, 76 on one page). The standfirst's text nodes are
+found by one word of it and checked in Python (0.5 ms where `normalize-space` on every node
+took 0.9), and the language is told from 300 characters, not 600 (0.3 ms, was 1.0; see
+`extractors.language`): the output is the same on every corpus page as before these three
+changes.
 
 Each rule was chosen on the tuning half of `../shared/corpus/pages` (split by site, see
 `bench/extraction.py`) and kept only if it also helped the test half. Numbers: mean shingle F1
@@ -42,7 +42,7 @@ rule (the others on), tuning half then test half, and its median cost.
 - The standfirst comes back: precision mode prunes `<header>`, and with it the lead paragraph
   many sites put there. A block of the body whose text is the page's own description, when
   it is missing from the text, goes back in front: snippet F tune 0.901 -> 0.917, test 0.933
-  -> 0.941 (F1 unchanged). The page is searched (about 1 ms) only when the description's
+  -> 0.941 (F1 unchanged). The page is searched (about 0.5 ms) only when the description's
   start is not in the text already.
 - Lines that are nothing but page furniture ("Advertisement", "Read more", "Auch
   interessant:", a newsletter call) are dropped: snippet F tune 0.910 -> 0.917, test 0.939 ->
@@ -288,7 +288,7 @@ def _is_furniture(line: str) -> bool:
 
 def _clean_text(text: str, title: str, tree: HtmlElement, description: str) -> str:
     """The text without furniture lines, and with the standfirst in front when the text
-    lacks it (looked for in the page only then: the search costs a millisecond)."""
+    lacks it (looked for in the page only then: the search costs half a millisecond)."""
     lines = [line for line in text.splitlines() if line.strip() and not _is_furniture(line)]
     body = _spaces("\n".join(lines))
     if _spaces(_restore(description))[:_LEAD_PREFIX] in body:
