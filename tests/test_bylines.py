@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 
 import pytest
 from lxml.html import HtmlElement
@@ -66,25 +65,19 @@ def test_a_child_rel_element_falls_back_to_trafilatura() -> None:
     assert body_author(tree) == extract_author(tree)
 
 
-def test_every_corpus_page_gets_trafilaturas_author_for_less() -> None:
+def test_every_corpus_page_gets_trafilaturas_author() -> None:
+    # Same answer on every corpus page; its cost (a third of trafilatura's) is measured by
+    # bench/extraction.py, not here, where a loaded machine could flip a timing.
     pages = shared_file("corpus/pages/index.json")
     records = json.loads(pages.read_text(encoding="utf-8"))
-    ours_s = theirs_s = 0.0
     compared = 0
     for rec in records:
         tree = load_html(gzip.decompress((pages.parent / rec["file"]).read_bytes()))
         if tree is None:
             continue
-        start = time.perf_counter()
-        ours = body_author(tree)
-        ours_s += time.perf_counter() - start
-        start = time.perf_counter()
-        theirs = extract_author(tree)
-        theirs_s += time.perf_counter() - start
-        assert ours == theirs, rec["id"]
+        assert body_author(tree) == extract_author(tree), rec["id"]
         compared += 1
     assert compared >= 150
-    assert ours_s < theirs_s  # a third of the time on the corpus; here only "less" is asserted
 
 
 def test_extract_article_reads_the_body_author_when_the_markup_names_none() -> None:
