@@ -6,9 +6,10 @@ together: the files are checked (`spec`, `frames`), compiled with every country'
 into features (`score`) and scored by the fitted logistic model into one `TopicMatch` per
 topic. Overlapping spans keep the longest, so a brand around a country's name cancels it; the
 outlet's `source_country` turns on the home phrases of the topic of that country; and issue
-16's frame rule caps the score of a topic named inside a frame without hard news, as the
-development set's digest rule caps a topic that a digest of short items (three or more lines
-opening with a bullet or a bold sub-headline) names in its items but not in its headline.
+16's frame rule caps the score of a topic named inside a frame without hard news close to its
+name, as the development set's digest rule caps a topic that a digest of short items (three or
+more lines opening with a bullet or a bold sub-headline) names in its items but not in its
+headline.
 """
 
 from __future__ import annotations
@@ -117,9 +118,10 @@ def _qualified(written: str, start: int, end: int, foreign: list[_Span]) -> bool
 
 def _in_frame(parts: dict[str, float]) -> bool:
     """Most of the topic's matches sit close to a frame phrase (sport, entertainment, company,
-    markets, culture) and the text has no hard-news phrase at all: the country is a label of
-    the story, not its subject, whatever the model's probability (issue 16's rule)."""
-    return parts["framed"] >= FRAMED and parts["hard"] == 0
+    markets, culture) and none has a hard-news phrase close by: the country is a label of the
+    story, not its subject, whatever the model's probability (issue 16's rule). Hard news far
+    from the name (a minister quoted in a company story) does not lift the frame."""
+    return parts["framed"] >= FRAMED and parts["hard_near"] == 0
 
 
 class Watchlist:
@@ -205,7 +207,7 @@ class Watchlist:
         for topic, topic_hits in hits.items():
             parts = _features(topic, topic_hits, ctx)
             score = round(self.weights.probability(parts), 4)
-            if _in_frame(parts):  # the issue's rule: inside a frame, without hard news, a mention
+            if _in_frame(parts) or parts["digest"]:  # a mention whatever the model says
                 score = min(score, round(self.weights.threshold * 0.99, 4))
             parts["in_frame"] = float(_in_frame(parts))
             parts["score"] = score
