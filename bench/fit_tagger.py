@@ -7,11 +7,12 @@ example; its features are `extractors.topics.FEATURES` as `Watchlist.explain` co
 (with the item's outlet country as `source_country`), its label whether people labelled the
 item `about` the topic. A logistic regression with an L2 penalty (on the weights, not the
 bias) is fitted by Newton's method (iteratively reweighted least squares) in numpy until the
-step is below 1e-8. The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10 with the best mean
-F1 over 8 5-fold cross-validations on the train split, folds made of whole outlets (each
-repeat deals the outlets into folds differently). The `about` threshold is then the
-probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1 of `about` over the
-train examples. Items of the test split are never seen: the split is by
+step is below 1e-8, with the signs the design fixes held (`SIGNS`: a demonym alone is not
+stronger evidence than the name). The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10
+with the best mean F1 over 8 5-fold cross-validations on the train split, folds made of
+whole outlets (each repeat deals the outlets into folds differently). The `about` threshold
+is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1 of
+`about` over the train examples. Items of the test split are never seen: the split is by
 outlet (tests/data/topics/build_devset.py).
 
 Writes `<watchlist stem>.weights.yaml` (seeds/watchlist.weights.yaml), which `load_watchlist`
@@ -86,7 +87,29 @@ L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 REPEATS = 8  # dealings of the outlets into folds, averaged
 
 
+# Weights whose sign the design fixes: a demonym alone ("Ukrainian", weak_only) is weaker
+# evidence than the name, never stronger. Unconstrained, the train split's UA-GEC essays pull
+# weak_only above zero (+1.45 at l2 0.3), and "Ukrainian playgroup opens in Melbourne" came out
+# `about` Ukraine while "Ukraine playgroup ..." did not. The constraint left the cross-validated
+# train F1 where it was (0.912 either way, outlet-grouped, item-level macro F1).
+SIGNS = {"weak_only": -1}
+
+
 def fit(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """`_fit` with the `SIGNS` held: a weight of the wrong sign is fixed at 0 and the rest
+    refitted without its feature, until none is of the wrong sign. Column 0 is the bias."""
+    sign = np.array([SIGNS.get(f, 0) for f in FEATURES])
+    free = np.ones(x.shape[1], dtype=bool)
+    while True:
+        w = np.zeros(x.shape[1] + 1)
+        w[np.r_[True, free]] = _fit(x[:, free], y, l2)
+        wrong = free & (sign * w[1:] < 0)
+        if not wrong.any():
+            return w
+        free &= ~wrong
+
+
+def _fit(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
     """Newton's method (IRLS) for L2-penalised logistic regression; column 0 is the bias."""
     x1 = np.hstack([np.ones((len(x), 1)), x])
     w = np.zeros(x1.shape[1])

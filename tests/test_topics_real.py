@@ -475,3 +475,65 @@ def test_a_digest_names_a_topic_in_one_item_and_is_a_mention() -> None:
     assert seeds_watchlist().explain("Главное к утру среды", DIGEST)["iran"]["digest"] == 1.0
     headline = "Иран испытал баллистическую ракету: главное к утру"
     assert tagged(headline, DIGEST)["iran"] == "about"
+
+
+# Adverts (a discount, delivery, ordering, a tour) are company frames: an Iranian outlet's
+# advert naming Tehran or Iran is a mention of it, with the outlet's own country passed in.
+ADVERTS = [
+    (
+        "fa",
+        "IR",
+        "جشنواره فروش پاییزه",
+        "تخفیف ویژه تا ۵۰ درصد روی همه محصولات. ارسال رایگان به سراسر ایران. برای ثبت سفارش "
+        "به دایرکت پیام دهید یا به فروشگاه ما در تهران سر بزنید. قیمت‌ها به تومان است.",
+        "iran",
+    ),
+    (
+        "es",
+        "VE",
+        "Ofertas de temporada en nuestra tienda de Caracas",
+        "Descuentos de hasta 40% en toda la tienda. Envío gratis a toda Venezuela y entrega a "
+        "domicilio en Caracas. Haz tu pedido por WhatsApp o compra en línea en nuestra tienda "
+        "virtual.",
+        "venezuela",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "country", "title", "text", "topic"), ADVERTS)
+def test_an_advert_naming_the_country_is_a_mention(
+    language: str, country: str, title: str, text: str, topic: str
+) -> None:
+    found = tagged(title, text, country)
+    assert found.get(topic) == "mention", (language, found)
+    assert seeds_watchlist().explain(title, text, None, country)[topic]["in_frame"] == 1.0
+    # the same advert beside a missile strike on the country is about it
+    war = {
+        "fa": " حمله موشکی به تهران سه کشته برجای گذاشت و سپاه پاسداران ایران اعلام کرد پاسخ "
+        "خواهد داد.",
+        "es": " Un ataque con misiles contra Caracas dejó tres muertos, informó el ejército de "
+        "Venezuela.",
+    }[language]
+    assert tagged(title, text + war, country)[topic] == "about", language
+
+
+def test_hard_news_far_from_the_name_does_not_lift_the_frame() -> None:
+    """A minister quoted at the end of a long company story does not make the company's
+    country its subject; the same words next to the name do."""
+    title = "Taiwanese chipmaker reports record quarterly revenue"
+    outlook = (
+        "Analysts expect its gross margin to stay above 50% through next year, and its "
+        "shareholders will vote on a higher dividend at the annual general meeting. "
+    )
+    text = (
+        "A Taiwanese chipmaker reported record quarterly revenue on Thursday as demand for AI "
+        "chips kept its foundries busy. Net profit rose 40% year on year, beating consensus "
+        "estimates, and the company raised its guidance for the fiscal year. "
+        + outlook
+        * 2
+        + "Separately, the economy minister of Japan said on Friday that the subsidy for a "
+        "new plant in Kumamoto would go ahead."
+    )
+    parts = seeds_watchlist().explain(title, text)["taiwan"]
+    assert parts["hard"] > 0 and parts["hard_near"] == 0
+    assert parts["in_frame"] == 1.0 and tagged(title, text)["taiwan"] == "mention"
