@@ -11,9 +11,9 @@ step is below 1e-8, with the signs the design fixes held (`SIGNS`: a demonym alo
 stronger evidence than the name). The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10
 with the best mean F1 over 8 5-fold cross-validations on the train split, folds made of
 whole outlets (each repeat deals the outlets into folds differently). The `about` threshold
-is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1 of
-`about` over the train examples. Items of the test split are never seen: the split is by
-outlet (tests/data/topics/build_devset.py).
+is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best mean F1 of
+`about` over the out-of-fold probabilities of those dealings (`held_out_threshold`). Items
+of the test split are never seen: the split is by outlet (tests/data/topics/build_devset.py).
 
 Writes `<watchlist stem>.weights.yaml` (seeds/watchlist.weights.yaml), which `load_watchlist`
 reads, and prints the train and test F1 of `about` over the examples.
@@ -136,9 +136,27 @@ def f1(y: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+THRESHOLDS = np.round(np.arange(0.20, 0.801, 0.01), 2)
+
+
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    grid = np.round(np.arange(0.20, 0.801, 0.01), 2)
-    return float(max(grid, key=lambda t: (f1(y, p >= t), -abs(t - 0.5))))
+    return float(max(THRESHOLDS, key=lambda t: (f1(y, p >= t), -abs(t - 0.5))))
+
+
+def held_out_threshold(x: np.ndarray, y: np.ndarray, outlets: list[str], l2: float) -> float:
+    """The `about` threshold with the best mean F1 over the out-of-fold probabilities of the
+    `REPEATS` outlet-grouped dealings: what the model gives outlets it was not fitted on. The
+    in-sample probabilities are too sure of themselves and put it lower (0.31 where held-out
+    F1 is 0.835, against 0.847 at 0.38)."""
+    runs = []
+    for r in range(REPEATS):
+        fold, p = _folds(outlets, r), np.zeros(len(y))
+        for k in range(5):
+            train, held = fold != k, fold == k
+            p[held] = probabilities(fit(x[train], y[train], l2), x[held])
+        runs.append(p)
+    mean_f1 = {t: float(np.mean([f1(y, p >= t) for p in runs])) for t in THRESHOLDS}
+    return float(max(THRESHOLDS, key=lambda t: (round(mean_f1[t], 3), -abs(t - 0.5))))
 
 
 def weights_yaml(w: np.ndarray, threshold: float, l2: float, n: int) -> str:
@@ -176,7 +194,7 @@ def main() -> int:
     x, y, outlets = examples(wl, train)
     l2 = args.l2 if args.l2 is not None else cross_validated_l2(x, y, outlets)
     w = fit(x, y, l2)
-    threshold = best_threshold(y, probabilities(w, x))
+    threshold = held_out_threshold(x, y, outlets, l2)
     xt, yt, _ = examples(wl, test)
     print(f"train: {len(train)} items, {len(y)} examples ({int(y.sum())} about)")
     print(f"test:  {len(test)} items, {len(yt)} examples ({int(yt.sum())} about)")

@@ -498,6 +498,21 @@ ADVERTS = [
         "venezuela",
     ),
 ]
+# The same frame words in news of a strike on the country: about it.
+STRUCK_SHOPS = {
+    "fa": (
+        "حمله موشکی به فروشگاهی در تهران در روزهای حراج",
+        "حمله موشکی به یک فروشگاه بزرگ در تهران در روزهای حراج پاییزه سه کشته برجای گذاشت. "
+        "سپاه پاسداران ایران اعلام کرد پاسخ خواهد داد و وزارت کشور ایران از مردم خواست "
+        "آرامش خود را حفظ کنند.",
+    ),
+    "es": (
+        "Ataque con misiles contra una tienda de Caracas en plena temporada de descuentos",
+        "Un ataque con misiles contra una tienda de Caracas en plena temporada de descuentos "
+        "dejó tres muertos, informó el ejército de Venezuela. El gobierno venezolano acusó a "
+        "grupos armados y decretó el estado de excepción.",
+    ),
+}
 
 
 @pytest.mark.parametrize(("language", "country", "title", "text", "topic"), ADVERTS)
@@ -507,33 +522,4 @@ def test_an_advert_naming_the_country_is_a_mention(
     found = tagged(title, text, country)
     assert found.get(topic) == "mention", (language, found)
     assert seeds_watchlist().explain(title, text, None, country)[topic]["in_frame"] == 1.0
-    # the same advert beside a missile strike on the country is about it
-    war = {
-        "fa": " حمله موشکی به تهران سه کشته برجای گذاشت و سپاه پاسداران ایران اعلام کرد پاسخ "
-        "خواهد داد.",
-        "es": " Un ataque con misiles contra Caracas dejó tres muertos, informó el ejército de "
-        "Venezuela.",
-    }[language]
-    assert tagged(title, text + war, country)[topic] == "about", language
-
-
-def test_hard_news_far_from_the_name_does_not_lift_the_frame() -> None:
-    """A minister quoted at the end of a long company story does not make the company's
-    country its subject; the same words next to the name do."""
-    title = "Taiwanese chipmaker reports record quarterly revenue"
-    outlook = (
-        "Analysts expect its gross margin to stay above 50% through next year, and its "
-        "shareholders will vote on a higher dividend at the annual general meeting. "
-    )
-    text = (
-        "A Taiwanese chipmaker reported record quarterly revenue on Thursday as demand for AI "
-        "chips kept its foundries busy. Net profit rose 40% year on year, beating consensus "
-        "estimates, and the company raised its guidance for the fiscal year. "
-        + outlook
-        * 2
-        + "Separately, the economy minister of Japan said on Friday that the subsidy for a "
-        "new plant in Kumamoto would go ahead."
-    )
-    parts = seeds_watchlist().explain(title, text)["taiwan"]
-    assert parts["hard"] > 0 and parts["hard_near"] == 0
-    assert parts["in_frame"] == 1.0 and tagged(title, text)["taiwan"] == "mention"
+    assert tagged(*STRUCK_SHOPS[language], country)[topic] == "about", language
