@@ -7,11 +7,13 @@ example; its features are `extractors.topics.FEATURES` as `Watchlist.explain` co
 (with the item's outlet country as `source_country`), its label whether people labelled the
 item `about` the topic. A logistic regression with an L2 penalty (on the weights, not the
 bias) is fitted by Newton's method (iteratively reweighted least squares) in numpy until the
-step is below 1e-8. The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10 with the best F1
-in a 5-fold cross-validation on the train split, folds made of whole outlets. The `about`
-threshold is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best F1
-of `about` over the train examples. Items of the test split are never seen: the split is by
-outlet (tests/data/topics/build_devset.py).
+step is below 1e-8, with the signs the design fixes held (`SIGNS`: a demonym alone is not
+stronger evidence than the name). The penalty is `--l2`, or the one of 0.1, 0.3, 1, 3, 10
+with the best mean F1 over 8 5-fold cross-validations on the train split, folds made of
+whole outlets (each repeat deals the outlets into folds differently). The `about` threshold
+is then the probability, from 0.20 to 0.80 in steps of 0.01, that gives the best mean F1 of
+`about` over the out-of-fold probabilities of those dealings (`held_out_threshold`). Items
+of the test split are never seen: the split is by outlet (tests/data/topics/build_devset.py).
 
 Writes `<watchlist stem>.weights.yaml` (seeds/watchlist.weights.yaml), which `load_watchlist`
 reads, and prints the train and test F1 of `about` over the examples.
@@ -50,26 +52,64 @@ def examples(wl: Watchlist, items: list[dict]) -> tuple[np.ndarray, np.ndarray, 
 
 
 def cross_validated_l2(x: np.ndarray, y: np.ndarray, outlets: list[str]) -> float:
-    """The L2 penalty with the best F1 over 5 folds of the train split, by outlet (a fold
-    holds whole outlets, as the split does), each fold's threshold chosen on the others."""
-    fold = np.array([int(hashlib.sha256(o.encode()).hexdigest(), 16) % 5 for o in outlets])
+    """The L2 penalty with the best mean F1 over `REPEATS` 5-fold cross-validations of the
+    train split, by outlet (a fold holds whole outlets, as the split does; each repeat deals
+    the outlets into folds by a differently salted hash), each fold's threshold chosen on the
+    others. One dealing alone is noisy: a few large outlets (Telegram channels) make a fold,
+    and its F1 moved by 0.06 when five examples changed; the mean over dealings does not."""
     scores = {}
     for l2 in L2_GRID:
-        predicted = np.zeros(len(y), dtype=bool)
-        for k in range(5):
-            train, held = fold != k, fold == k
-            w = fit(x[train], y[train], l2)
-            threshold = best_threshold(y[train], probabilities(w, x[train]))
-            predicted[held] = probabilities(w, x[held]) >= threshold
-        scores[l2] = f1(y, predicted)
-        print(f"  l2 {l2:<5} cross-validated F1 {scores[l2]:.3f}")
+        runs = [f1(y, _held_out(x, y, _folds(outlets, r), l2)) for r in range(REPEATS)]
+        scores[l2] = float(np.mean(runs))
+        print(f"  l2 {l2:<5} cross-validated F1 {scores[l2]:.3f} (mean of {REPEATS})")
     return max(L2_GRID, key=lambda l2: (round(scores[l2], 3), l2))
 
 
+def _folds(outlets: list[str], repeat: int) -> np.ndarray:
+    salt = f"{repeat}:" if repeat else ""  # the first dealing is the one used before repeats
+    return np.array(
+        [int(hashlib.sha256(f"{salt}{o}".encode()).hexdigest(), 16) % 5 for o in outlets]
+    )
+
+
+def _held_out(x: np.ndarray, y: np.ndarray, fold: np.ndarray, l2: float) -> np.ndarray:
+    """Each example's prediction by the model fitted on the other folds."""
+    predicted = np.zeros(len(y), dtype=bool)
+    for k in range(5):
+        train, held = fold != k, fold == k
+        w = fit(x[train], y[train], l2)
+        threshold = best_threshold(y[train], probabilities(w, x[train]))
+        predicted[held] = probabilities(w, x[held]) >= threshold
+    return predicted
+
+
 L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+REPEATS = 8  # dealings of the outlets into folds, averaged
+
+
+# Weights whose sign the design fixes: a demonym alone ("Ukrainian", weak_only) is weaker
+# evidence than the name, never stronger. Unconstrained, the train split's UA-GEC essays pull
+# weak_only above zero (+1.45 at l2 0.3), and "Ukrainian playgroup opens in Melbourne" came out
+# `about` Ukraine while "Ukraine playgroup ..." did not. The constraint left the cross-validated
+# train F1 where it was (0.912 either way, outlet-grouped, item-level macro F1).
+SIGNS = {"weak_only": -1}
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
+    """`_fit` with the `SIGNS` held: a weight of the wrong sign is fixed at 0 and the rest
+    refitted without its feature, until none is of the wrong sign. Column 0 is the bias."""
+    sign = np.array([SIGNS.get(f, 0) for f in FEATURES])
+    free = np.ones(x.shape[1], dtype=bool)
+    while True:
+        w = np.zeros(x.shape[1] + 1)
+        w[np.r_[True, free]] = _fit(x[:, free], y, l2)
+        wrong = free & (sign * w[1:] < 0)
+        if not wrong.any():
+            return w
+        free &= ~wrong
+
+
+def _fit(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
     """Newton's method (IRLS) for L2-penalised logistic regression; column 0 is the bias."""
     x1 = np.hstack([np.ones((len(x), 1)), x])
     w = np.zeros(x1.shape[1])
@@ -96,9 +136,27 @@ def f1(y: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+THRESHOLDS = np.round(np.arange(0.20, 0.801, 0.01), 2)
+
+
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
-    grid = np.round(np.arange(0.20, 0.801, 0.01), 2)
-    return float(max(grid, key=lambda t: (f1(y, p >= t), -abs(t - 0.5))))
+    return float(max(THRESHOLDS, key=lambda t: (f1(y, p >= t), -abs(t - 0.5))))
+
+
+def held_out_threshold(x: np.ndarray, y: np.ndarray, outlets: list[str], l2: float) -> float:
+    """The `about` threshold with the best mean F1 over the out-of-fold probabilities of the
+    `REPEATS` outlet-grouped dealings: what the model gives outlets it was not fitted on. The
+    in-sample probabilities are too sure of themselves and put it lower (0.31 where held-out
+    F1 is 0.835, against 0.847 at 0.38)."""
+    runs = []
+    for r in range(REPEATS):
+        fold, p = _folds(outlets, r), np.zeros(len(y))
+        for k in range(5):
+            train, held = fold != k, fold == k
+            p[held] = probabilities(fit(x[train], y[train], l2), x[held])
+        runs.append(p)
+    mean_f1 = {t: float(np.mean([f1(y, p >= t) for p in runs])) for t in THRESHOLDS}
+    return float(max(THRESHOLDS, key=lambda t: (round(mean_f1[t], 3), -abs(t - 0.5))))
 
 
 def weights_yaml(w: np.ndarray, threshold: float, l2: float, n: int) -> str:
@@ -136,7 +194,7 @@ def main() -> int:
     x, y, outlets = examples(wl, train)
     l2 = args.l2 if args.l2 is not None else cross_validated_l2(x, y, outlets)
     w = fit(x, y, l2)
-    threshold = best_threshold(y, probabilities(w, x))
+    threshold = held_out_threshold(x, y, outlets, l2)
     xt, yt, _ = examples(wl, test)
     print(f"train: {len(train)} items, {len(y)} examples ({int(y.sum())} about)")
     print(f"test:  {len(test)} items, {len(yt)} examples ({int(yt.sum())} about)")

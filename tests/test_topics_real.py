@@ -475,3 +475,51 @@ def test_a_digest_names_a_topic_in_one_item_and_is_a_mention() -> None:
     assert seeds_watchlist().explain("Главное к утру среды", DIGEST)["iran"]["digest"] == 1.0
     headline = "Иран испытал баллистическую ракету: главное к утру"
     assert tagged(headline, DIGEST)["iran"] == "about"
+
+
+# Adverts (a discount, delivery, ordering, a tour) are company frames: an Iranian outlet's
+# advert naming Tehran or Iran is a mention of it, with the outlet's own country passed in.
+ADVERTS = [
+    (
+        "fa",
+        "IR",
+        "جشنواره فروش پاییزه",
+        "تخفیف ویژه تا ۵۰ درصد روی همه محصولات. ارسال رایگان به سراسر ایران. برای ثبت سفارش "
+        "به دایرکت پیام دهید یا به فروشگاه ما در تهران سر بزنید. قیمت‌ها به تومان است.",
+        "iran",
+    ),
+    (
+        "es",
+        "VE",
+        "Ofertas de temporada en nuestra tienda de Caracas",
+        "Descuentos de hasta 40% en toda la tienda. Envío gratis a toda Venezuela y entrega a "
+        "domicilio en Caracas. Haz tu pedido por WhatsApp o compra en línea en nuestra tienda "
+        "virtual.",
+        "venezuela",
+    ),
+]
+# The same frame words in news of a strike on the country: about it.
+STRUCK_SHOPS = {
+    "fa": (
+        "حمله موشکی به فروشگاهی در تهران در روزهای حراج",
+        "حمله موشکی به یک فروشگاه بزرگ در تهران در روزهای حراج پاییزه سه کشته برجای گذاشت. "
+        "سپاه پاسداران ایران اعلام کرد پاسخ خواهد داد و وزارت کشور ایران از مردم خواست "
+        "آرامش خود را حفظ کنند.",
+    ),
+    "es": (
+        "Ataque con misiles contra una tienda de Caracas en plena temporada de descuentos",
+        "Un ataque con misiles contra una tienda de Caracas en plena temporada de descuentos "
+        "dejó tres muertos, informó el ejército de Venezuela. El gobierno venezolano acusó a "
+        "grupos armados y decretó el estado de excepción.",
+    ),
+}
+
+
+@pytest.mark.parametrize(("language", "country", "title", "text", "topic"), ADVERTS)
+def test_an_advert_naming_the_country_is_a_mention(
+    language: str, country: str, title: str, text: str, topic: str
+) -> None:
+    found = tagged(title, text, country)
+    assert found.get(topic) == "mention", (language, found)
+    assert seeds_watchlist().explain(title, text, None, country)[topic]["in_frame"] == 1.0
+    assert tagged(*STRUCK_SHOPS[language], country)[topic] == "about", language
