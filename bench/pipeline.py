@@ -13,16 +13,17 @@ contender against the same pages on the same loopback servers (politeness off fo
   given the N page URLs, with a config file that sets SLEEP_TIME = 0 (its per-domain delay)
   and SSRF_PROTECTION = off (it refuses loopback addresses otherwise); an article is a file
   it wrote.
-- (c) `newswatch ingest --all-sources`: the real command, in a child process with its own
-  PREFECT_HOME, a fresh DuckDB file, the watchlist of `seeds/`, and the settings a loopback
-  run needs: NEWSWATCH_ALLOWED_HOSTS (the servers), NEWSWATCH_PER_HOST_DELAY=0 and
+- (c) `newswatch ingest --all-sources`: the real command, in a child process, a fresh DuckDB
+  file, the watchlist of `seeds/`, and the settings a loopback run needs:
+  NEWSWATCH_ALLOWED_HOSTS (the servers), NEWSWATCH_PER_HOST_DELAY=0 and
   NEWSWATCH_RESPECT_ROBOTS=false; everything else is the defaults (NEWSWATCH_EXTRACT_WORKERS
-  passes through when set, to see memory against the number of workers). It runs against a Prefect
-  server started beforehand (`prefect server start`, as deployments run), whose CPU time
-  during the run is counted in c's; `--prefect temporary` lets the command start Prefect's
-  temporary server itself instead. c's time is the whole command, from process start to
-  exit. The full-text search index is its own flow: `newswatch index` runs after c and its
-  time is printed beside c's, not counted in it.
+  passes through when set, to see memory against the number of workers). The command runs
+  without Prefect (issue 18: PREFECT_API_URL points at a closed port, and it never imports
+  Prefect). c's time is the whole command, from process start to exit. The full-text search
+  index is its own flow: `newswatch index` runs after c and its time is printed beside c's,
+  not counted in it.
+- (d) c with NEWSWATCH_LINK_EVENTS=false: ingest without event linking (no embedding in the
+  workers, no linking step), for issue 17's cost target, c's wall time / d's <= 1.20.
 - (e) for information only: newswatch's `extract_article` the way a is run.
 
 For each: articles per second (N pages in / wall seconds), CPU milliseconds per article (user
@@ -35,7 +36,7 @@ shared page counts once in all; bench/harness.py). c's memory target is judged o
 The final table holds the targets of issue 19: c >= 0.80 a at N = 10,000 (>= 0.65 at
 N = 1,000), c >= 2.5 b, c >= 2 t, peak memory of c's process tree < 500 MB: its proportional
 set size (a page shared by the forked workers counts once in all), the largest seen, sampled
-every 0.3 s; the RSS sum is printed beside it.
+every 0.3 s; the RSS sum is printed beside it; and issue 17's: c's wall time at most 1.20 d's.
 
 The pages: the real article pages of `../shared/corpus/pages/` (155), repeated to N under
 distinct URLs. Each copy is changed so that no two are copies of each other: every third
@@ -46,7 +47,7 @@ it costs on the real page. They are listed through N/40 RSS feeds (at least 10, 
 A child process serves everything from 8 loopback hosts (127.0.0.2 .. 127.0.0.9, pages
 spread round-robin) with ready-made responses and keep-alive; its CPU time is shown apart.
 
-Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,t,c,e] [--py-spy FILE]`
+Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,t,c,d,e] [--py-spy FILE]`
 (`--py-spy x.txt`: c's main process sampled while it holds the GIL, as folded stacks)
 """
 
@@ -62,7 +63,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -77,11 +77,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
-    START_TIMEOUT_S,
     Target,
     TreeSampler,
     add_sizes,
     at_least,
+    at_most,
     below,
     child_server,
     children_cpu,
@@ -93,7 +93,6 @@ from harness import (
     mb,
     own_cpu,
     ratio,
-    tree,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -531,86 +530,36 @@ def write_feeds_file(path: Path, feeds: Sequence[str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@dataclass(slots=True)
-class PrefectServer:
-    """`prefect server start` on loopback, as a deployment runs ingest under; None: none,
-    the command starts Prefect's temporary server itself."""
-
-    pid: int
-    api_url: str
-
-    def cpu_s(self) -> float:
-        return sum(cpu_of(pid) for pid in tree(self.pid))
-
-
-@contextmanager
-def prefect_server(env: dict[str, str]) -> Iterator[PrefectServer]:
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            with suppress(httpx.HTTPError):
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Prefect server did not start")
-            time.sleep(0.2)
-        yield PrefectServer(process.pid, api)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def run_newswatch(
     n: int,
     servers: Servers,
     tmp: Path,
     py_spy: str | None,
     verbose: bool = False,
-    prefect: str = "server",
+    link_events: bool = True,
 ) -> Result:
     feeds_file = tmp / "feeds.yaml"
     write_feeds_file(feeds_file, servers.feeds)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
     if "NEWSWATCH_EXTRACT_WORKERS" in os.environ:  # memory against workers (README)
         env["NEWSWATCH_EXTRACT_WORKERS"] = os.environ["NEWSWATCH_EXTRACT_WORKERS"]
-    env |= {
-        "PREFECT_HOME": str(tmp / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }
-    if prefect == "server":
-        with prefect_server(env) as server:
-            env["PREFECT_API_URL"] = server.api_url
-            return _run_ingest(n, servers, tmp, env, py_spy, verbose, server)
-    # Prefect creates its database on the first run in a new home: a user pays that once, so
-    # it happens here, untimed, with a flow that does nothing.
-    warm = "from prefect import flow; flow(name='warm-up')(lambda: None)()"
-    subprocess.run([sys.executable, "-c", warm], env=env, check=True, capture_output=True)
-    return _run_ingest(n, servers, tmp, env, py_spy, verbose, None)
+    # A closed port: the hand-run command must not reach for a Prefect server.
+    env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"
+    env["NEWSWATCH_LINK_EVENTS"] = "true" if link_events else "false"
+    name = "c newswatch ingest" if link_events else "d newswatch ingest, no event linking"
+    return _run_ingest(name, n, servers, tmp / name[0], env, py_spy, verbose)
 
 
 def _run_ingest(
+    name: str,
     n: int,
     servers: Servers,
     tmp: Path,
     env: dict[str, str],
     py_spy: str | None,
     verbose: bool,
-    prefect: PrefectServer | None,
 ) -> Result:
-    feeds_file, db = tmp / "feeds.yaml", tmp / "data" / "newswatch.duckdb"
+    feeds_file, db = tmp.parent / "feeds.yaml", tmp / "data" / "newswatch.duckdb"
     env = env | {
         "NEWSWATCH_ALLOWED_HOSTS": ",".join(servers.hosts),
         "NEWSWATCH_PER_HOST_DELAY": "0",
@@ -641,29 +590,26 @@ def _run_ingest(
             "--",
             *command,
         ]
+    tmp.mkdir(parents=True, exist_ok=True)
     log = (tmp / "ingest.log").open("wb")
     cpu_before, server_cpu = children_cpu(), servers.cpu_s()
-    prefect_cpu = prefect.cpu_s() if prefect else 0.0
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     sampler = TreeSampler(process.pid)
     code = process.wait()
     wall = time.perf_counter() - started
     peak = sampler.stop()
-    keep = {servers.pid, prefect.pid} if prefect else {servers.pid}
-    _reap_orphans(keep)
+    _reap_orphans({servers.pid})
     cpu = children_cpu() - cpu_before
     roles = sampler.cpu_by_role()
-    if prefect:
-        roles["prefect server"] = prefect.cpu_s() - prefect_cpu
-        cpu += roles["prefect server"]
     log.close()
     output = (tmp / "ingest.log").read_text(encoding="utf-8", errors="replace")
     if code != 0:
         raise RuntimeError(f"newswatch ingest failed ({code}):\n{output[-3000:]}")
     articles, notes = _stored(db)
     summary = [line for line in output.splitlines() if line.startswith("ingest ")]
-    notes.append(_index_after(db, env))
+    if name.startswith("c"):
+        notes.append(_index_after(db, env))
     ranked = sorted(roles.items(), key=lambda kv: -kv[1])
     notes.append("CPU s by process (sampled): " + ", ".join(f"{r} {s:.1f}" for r, s in ranked))
     at_peak = sorted(sampler.peak_by_role.items(), key=lambda kv: -kv[1])
@@ -677,18 +623,10 @@ def _run_ingest(
         f"PSS MB at its peak ({sampler.max_pss / 2**20:,.0f}, shared pages counted once): "
         + ", ".join(f"{r} {b / 2**20:,.0f}" for r, b in by_role)
     )
-    notes.append(
-        "Prefect: "
-        + (
-            "a server started beforehand, its CPU counted"
-            if prefect
-            else "the temporary server the command starts"
-        )
-    )
     if verbose:
         print(output)
     return Result(
-        "c newswatch ingest",
+        name,
         n,
         articles,
         wall,
@@ -729,10 +667,10 @@ def _stored(db: Path) -> tuple[int, list[str]]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-RUNS = "a,b,t,c,e"
+RUNS = "a,b,t,c,d,e"
 
 
-def bench(n: int, only: set[str], py_spy: str | None, verbose: bool, prefect: str) -> bool:
+def bench(n: int, only: set[str], py_spy: str | None, verbose: bool) -> bool:
     results: list[Result] = []
     with bench_servers(n) as servers, tempfile.TemporaryDirectory(prefix="nw-pipeline-") as tmp:
         print(
@@ -748,7 +686,9 @@ def bench(n: int, only: set[str], py_spy: str | None, verbose: bool, prefect: st
         if "t" in only:
             results.append(run_trafilatura_cli(n, servers, Path(tmp)))
         if "c" in only:
-            results.append(run_newswatch(n, servers, Path(tmp), py_spy, verbose, prefect))
+            results.append(run_newswatch(n, servers, Path(tmp), py_spy, verbose))
+        if "d" in only:
+            results.append(run_newswatch(n, servers, Path(tmp), None, verbose, False))
         if "e" in only:
             name = "e extract_article, all cores"
             results.append(run_child(name, _ceiling, (n, "newswatch"), n, servers))
@@ -817,6 +757,14 @@ def targets(n: int, results: Sequence[Result]) -> list[Target]:
             "{:,.0f}",
         ),
     ]
+    d = by.get("d")
+    lines.append(
+        at_most(
+            "event linking's cost: ingest wall time with / without (c/d, issue 17)",
+            ratio(d.rate if d else None, c.rate if c else None),
+            1.20,
+        )
+    )
     if "e" in by and c:
         e = by["e"]
         shown = f"{c.rate / e.rate:.2f}"
@@ -837,13 +785,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="profile c with py-spy into this file (.svg flame graph, .txt folded stacks)",
     )
     parser.add_argument("--verbose", action="store_true", help="print the ingest log")
-    parser.add_argument(
-        "--prefect",
-        choices=("server", "temporary"),
-        default="server",
-        help="c against a Prefect server started beforehand (default), or the temporary "
-        "server the command starts when PREFECT_API_URL is not set",
-    )
     return parser.parse_args(argv)
 
 
@@ -854,13 +795,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.py_spy and not shutil.which("py-spy"):
         print("--py-spy needs py-spy on PATH: .venv/bin/pip install py-spy")
         return 1
-    # Processes a run leaves behind (Prefect's server, forkservers) come back to us, so their
+    # Processes a run leaves behind (forkservers) come back to us, so their
     # CPU time is counted.
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     print(machine())
-    passed = [
-        bench(n, set(args.only.split(",")), args.py_spy, args.verbose, args.prefect) for n in args.n
-    ]
+    passed = [bench(n, set(args.only.split(",")), args.py_spy, args.verbose) for n in args.n]
     return 0 if all(passed) else 1
 
 

@@ -60,4 +60,5 @@ def ingest_options(settings: Settings) -> IngestOptions:
         extract_timeout=settings.extract_timeout,
         max_entries_per_source=settings.max_entries_per_source,
         dedup_window_days=settings.dedup_window_days,
+        link_events=settings.link_events,
     )

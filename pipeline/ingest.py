@@ -43,6 +43,7 @@ from pipeline.extract import (
     ExtractionPool,
     Post,
     process_and_embed,
+    process_page,
     process_post,
     start_worker_server,
     worker_embeddings,
@@ -95,6 +96,7 @@ class IngestOptions:
     extract_timeout: float = 30.0
     max_entries_per_source: int = 500
     dedup_window_days: int = 14
+    link_events: bool = True
 
 
 @dataclass
@@ -181,7 +183,10 @@ def open_run(
         run_lock(options.warehouse, lock_wait),
         ArchiveWriter(options.archive_dir, run_id) as archive,
         ExtractionPool(
-            options.watchlist, options.workers, options.extract_timeout, extract=process_and_embed
+            options.watchlist,
+            options.workers,
+            options.extract_timeout,
+            extract=process_and_embed if options.link_events else process_page,
         ) as pool,
         connect(options.warehouse, wait=lock_wait) as con,
     ):
@@ -328,9 +333,11 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
     """Find near copies (the index keeps them for the rest of the run), store, link events."""
     now = datetime.now(UTC)
     near = near_duplicates(run.stories, pages, now)
-    embedder = Precomputed(default_embedder(), worker_embeddings(pages))
     with run.writing() as con:
         stored = load.store_pages(con, pages, run.watchlist.version, now, near)
+        if not run.options.link_events:
+            return stored
+        embedder = Precomputed(default_embedder(), worker_embeddings(pages))
         work = read_link_work(con, embedder)  # every stored article gets its event (issue 17)
     links, counts = compute_links(work, embedder)  # embedding: the file is closed meanwhile
     with run.writing() as con:
