@@ -5,6 +5,7 @@ interpreter that never imports Prefect."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,23 @@ def test_ingest_runs_as_plain_functions(settings: Settings) -> None:
     assert summary["articles_new"] + summary["duplicates"] == articles >= 40
     assert summary["duplicates"] >= 2
     assert runs == [("partial",)]  # the demo's broken feed fails on purpose
+
+
+def test_event_linking_can_be_turned_off(settings: Settings) -> None:
+    # NEWSWATCH_LINK_EVENTS=false: the articles land without an event (a cheap run); the next
+    # batch stored with linking on gives them theirs (tests/test_events_pipeline.py).
+    env = dict(os.environ, NEWSWATCH_LINK_EVENTS="false")
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    with connect(settings.db, read_only=True) as con:
+        stored, linked = con.execute("SELECT count(*), count(event_id) FROM articles").fetchone()  # type: ignore[misc]
+        links = con.execute("SELECT count(*) FROM event_links").fetchone()[0]  # type: ignore[index]
+    assert stored >= 40
+    assert linked == 0 and links == 0
