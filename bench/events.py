@@ -408,7 +408,7 @@ def part_demo(dev, embedder: Embedder, model: LinkModel) -> None:  # type: ignor
     print(f"\nDemo snapshot: {len(demo)} articles, {n_events} labelled events, assigned day by day")
     _header(f"Events, pairwise (all pairs of the {len(demo)} articles)")
     for name, m in (
-        ("events (fitted model, 96 h window)", model),
+        ("events (fitted model, 72 h window)", model),
         ("events, no time window", replace(model, window_hours=1e9)),
     ):
         assigned = _assign_by_day(feats, m)

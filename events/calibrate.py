@@ -70,7 +70,7 @@ def fit(
     y: np.ndarray,
     use: Sequence[str] = FEATURES,
     precision: float = 0.92,
-    window_hours: float = 96.0,
+    window_hours: float = 72.0,
 ) -> LinkModel:
     """A `LinkModel` fitted on pair evidence `x` (columns in `FEATURES` order) and labels `y`,
     using only the features in `use` (the others get weight 0: the ablation), with the

@@ -235,6 +235,18 @@ def test_cities_resolve_through_cldr_in_every_script() -> None:
     assert resolved_ids("in Caracas") == {"city:caracas"}
 
 
+def test_every_form_of_the_names_table_resolves_to_its_person_alone() -> None:
+    import yaml
+
+    from events.gazetteer import PEOPLE
+
+    table = yaml.safe_load(PEOPLE.read_text(encoding="utf-8"))
+    assert len(table) >= 100
+    for person, forms in table.items():
+        for form in forms:
+            assert resolved_ids(f"said {form} today") == {f"person:{person}"}, form
+
+
 def test_a_key_two_names_share_is_dropped() -> None:
     table = Gazetteer()
     table.add("Maduro", "person:a")
