@@ -97,7 +97,9 @@ def test_workers_embed_tagged_pages_and_linking_embeds_nothing(tmp_path: Path) -
 def test_precomputed_asks_the_model_only_for_what_it_lacks() -> None:
     class Counting:
         name = "counting"
-        calls: list[list[str]] = []
+
+        def __init__(self) -> None:
+            self.calls: list[list[str]] = []
 
         def embed(self, texts: Sequence[str]) -> np.ndarray:
             self.calls.append(list(texts))
