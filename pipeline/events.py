@@ -2,8 +2,8 @@
 stored (its stories folded), and what retag and reprocess call to keep events consistent.
 
 Every article without an event gets one (so one that a crashed run stored is linked by the
-next). Those fetched before the window, and those naming no watchlist topic, only get their
-story's event or one of their own, without embedding (`_link_unembedded`): candidates come
+next). Those fetched before the window, and those about no watchlist topic (naming none, or
+only mentioning one), only get their story's event or one of their own, without embedding (`_link_unembedded`): candidates come
 from shared topics, and the embedding is the step's whole cost. A copy (its story already has
 an event, or an earlier article of its story is in the batch) joins its story's event without
 embedding either: the story decides, and its first article's vector stands for it. The rest
@@ -113,10 +113,11 @@ def read_link_work(
     cutoff = datetime.now(UTC) - window
     backfilled = _link_unembedded(con, [r for r in rows if _utc(r["fetched_at"]) < cutoff])
     rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]
-    # Candidates come from shared watchlist topics: an article that names none of them is
-    # outside the monitor's events and costs no embedding (a copy still joins its story's).
-    backfilled += _link_unembedded(con, [r for r in rows if not r["topics"]], "no-topic")
-    rows = [r for r in rows if r["topics"]]
+    # The monitor's events are what its topics are about: an article about none of them (it
+    # names none, or only mentions one) costs no embedding, and joins its story's event or
+    # opens its own (a copy still joins its story's). The workers embed by the same rule.
+    backfilled += _link_unembedded(con, [r for r in rows if not r["about"]], "no-topic")
+    rows = [r for r in rows if r["about"]]
     # A copy of a story that has an event joins it: the story decides, nothing to embed.
     linked = store.story_events(con, sorted({r["story_id"] for r in rows}))
     copied = _link_unembedded(con, [r for r in rows if r["story_id"] in linked])
@@ -178,7 +179,7 @@ def _link_unembedded(
 ) -> int:
     """Articles linked without the embedder: those fetched before the window and never
     linked (a warehouse from before events existed, or a long-dead run: the first ingest
-    after an upgrade does not embed all history), and those naming no watchlist topic
+    after an upgrade does not embed all history), and those about no watchlist topic
     (`reason` "no-topic"). Each joins its story's event, else opens one of its own. Their
     links carry no vector (embedder "none"), so no later article links to them."""
     if not rows:

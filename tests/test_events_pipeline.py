@@ -175,21 +175,20 @@ def test_an_event_spanning_midnight(tmp_path: Path) -> None:
 
 # Under the old watchlist both reports match only `russia` (a topic of this test), so they are
 # linked (an article naming no topic is not embedded); the new one adds the city to Ukraine.
+# Linking embeds only articles about a watchlist topic: under both watchlists the two reports
+# are about Kharkiv (one event); the new one adds Ukraine, which retag must bring to the event.
 RETAG_OLD = """topics:
-  ukraine:
-    name: Ukraine
-    aliases: {en: [Ukraine, Ukrainian], es: [Ucrania]}
-  russia:
-    name: Russia
-    aliases: {en: [Russian], es: [ruso]}
+  kharkiv:
+    name: Kharkiv
+    aliases: {en: [Kharkiv], es: [Járkov]}
 """
 RETAG_NEW = """topics:
+  kharkiv:
+    name: Kharkiv
+    aliases: {en: [Kharkiv], es: [Járkov]}
   ukraine:
     name: Ukraine
     aliases: {en: [Ukraine, Ukrainian, Kharkiv, Odesa], es: [Ucrania, Járkov]}
-  russia:
-    name: Russia
-    aliases: {en: [Russian], es: [ruso]}
 """
 
 
@@ -206,12 +205,12 @@ def test_retag_and_reprocess_keep_events_consistent(tmp_path: Path) -> None:
     before = _events(db)
     with connect(db, read_only=True) as con:
         topics_before = con.execute("SELECT topics FROM events").fetchall()
-    assert topics_before == [([],)]  # neither text names Ukraine under the old watchlist
+    assert topics_before == [(["kharkiv"],)]  # Ukraine is not on the old watchlist
 
     retag_articles(db, new, all_articles=True)
     with connect(db, read_only=True) as con:
         topics_after = con.execute("SELECT topics FROM events").fetchall()
-    assert topics_after == [(["ukraine"],)]
+    assert topics_after == [(["kharkiv", "ukraine"],)]
     assert _events(db) == before
 
     wl = load_watchlist(old)
@@ -223,7 +222,7 @@ def test_retag_and_reprocess_keep_events_consistent(tmp_path: Path) -> None:
         linked = con.execute("SELECT count(*) FROM event_links").fetchone()
     assert counts["posts"] == 2
     assert _events(db) == before  # ids unchanged
-    assert topics == [([], 2)]  # back to the old watchlist's tags, refreshed
+    assert topics == [(["kharkiv"], 2)]  # back to the old watchlist's tags, refreshed
     assert linked == (2,)
 
 

@@ -48,7 +48,9 @@ def _article_columns(lead: bool) -> str:
     a.language,
     coalesce(a.title, '') AS title, {text} AS lead, s.country,
     coalesce((SELECT list(m.topic ORDER BY m.topic) FROM topic_matches m
-              WHERE m.article_id = a.id), []::VARCHAR[]) AS topics
+              WHERE m.article_id = a.id), []::VARCHAR[]) AS topics,
+    coalesce((SELECT list(m.topic ORDER BY m.topic) FROM topic_matches m
+              WHERE m.article_id = a.id AND m.relevance = 'about'), []::VARCHAR[]) AS about
     """
 
 
