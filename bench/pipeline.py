@@ -765,6 +765,16 @@ def targets(n: int, results: Sequence[Result]) -> list[Target]:
             1.20,
         )
     )
+    # What the machine allows: no ingest can beat the ceiling a, so a/b and a/t bound c/b and
+    # c/t (on 2 cores a/b is about 2: c >= 2.5 b cannot be met there).
+    a = by.get("a")
+    for key, label in (("b", "naive loop"), ("t", "trafilatura CLI")):
+        other = by.get(key)
+        if a and other:
+            shown = f"{a.rate / other.rate:.2f}"
+            lines.append(
+                Target(f"ceiling a / {label} ({key}), the bound on c/{key}", shown, "-", None, True)
+            )
     if "e" in by and c:
         e = by["e"]
         shown = f"{c.rate / e.rate:.2f}"

@@ -1,20 +1,19 @@
-"""Linking stored articles to events (issue 17): the step ingest runs after each batch is
-stored (its stories folded), and what retag and reprocess call to keep events consistent.
+"""Linking stored articles to events (issue 17): the step ingest runs after each batch is stored
+(its stories folded), and what retag and reprocess call to keep events consistent.
 
 Every article without an event gets one (so one that a crashed run stored is linked by the
-next). Those fetched before the window, and those about no watchlist topic (naming none, or
-only mentioning one), only get their story's event or one of their own, without embedding (`_link_unembedded`): candidates come
-from shared topics, and the embedding is the step's whole cost. A copy (its story already has
-an event, or an earlier article of its story is in the batch) joins its story's event without
-embedding either: the story decides, and its first article's vector stands for it. The rest
-are embedded (title and lead) and assigned by `events.assign` against the events of the last
-`window_days`,
-whose members' embeddings were stored when they were linked (nothing is embedded twice);
-copies follow their story and a stored id never changes. Ingest runs the three steps apart
-(`read_link_work` and `store_computed_links` with the warehouse open, `compute_links` with it
-closed); `link_new_articles` runs them on one connection. The embedder is loaded once per
-process, on first use (`default_embedder`); a run with nothing to embed never loads it.
-"""
+next). Those fetched before the window, and those about no watchlist topic (naming none, or only
+mentioning one), only get their story's event or one of their own, without embedding
+(`_link_unembedded`): candidates come from shared topics, and the embedding is the step's whole
+cost. A copy (its story already has an event, or an earlier article of its story is in the
+batch) joins its story's event without embedding either: the story decides, and its first
+article's vector stands for it. The rest are embedded (title and lead) and assigned by
+`events.assign` against the events of the last `window_days`, whose members' embeddings were
+stored when they were linked (nothing is embedded twice); copies follow their story and a stored
+id never changes. Ingest runs the three steps apart (`read_link_work` and `store_computed_links`
+with the warehouse open, `compute_links` with it closed); `link_new_articles` runs them on one
+connection. The embedder is loaded once per process, on first use (`default_embedder`); a run
+with nothing to embed never loads it."""
 
 from __future__ import annotations
 
