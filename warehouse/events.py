@@ -42,26 +42,43 @@ _LINK_SCHEMA = pa.schema(
 
 
 def _article_columns(lead: bool) -> str:
+    """The columns linking reads of an article `a` (its source `s`, its topics `t`)."""
     text = f"substr(a.text, 1, {LEAD_SQL_CHARS})" if lead else "''"
     return f"""
     a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.fetched_at,
     a.language,
     coalesce(a.title, '') AS title, {text} AS lead, s.country,
-    coalesce((SELECT list(m.topic ORDER BY m.topic) FROM topic_matches m
-              WHERE m.article_id = a.id), []::VARCHAR[]) AS topics,
-    coalesce((SELECT list(m.topic ORDER BY m.topic) FROM topic_matches m
-              WHERE m.article_id = a.id AND m.relevance = 'about'), []::VARCHAR[]) AS about
+    coalesce(t.topics, []::VARCHAR[]) AS topics, coalesce(t.about, []::VARCHAR[]) AS about
+    """
+
+
+def _topics_of(chosen: str) -> str:
+    """The topics (all, and those the article is about) of the articles whose ids `chosen`
+    selects, aggregated over their matches only: a correlated subquery per article was
+    decorrelated into an aggregate over every match of the warehouse, which ran out of
+    memory at a million stored articles (bench/growth.py)."""
+    return f"""
+    SELECT m.article_id,
+           list(m.topic ORDER BY m.topic) AS topics,
+           list(m.topic ORDER BY m.topic) FILTER (WHERE m.relevance = 'about') AS about
+    FROM topic_matches m
+    WHERE m.article_id IN ({chosen})
+    GROUP BY m.article_id
     """
 
 
 def unlinked_articles(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The stored articles without an event, oldest first: id, story_id, published,
-    fetched_at, language, title, lead (the text's start), country (of the source), topics."""
+    fetched_at, language, title, lead (the text's start), country (of the source), topics
+    and the topics it is about."""
+    chosen = "SELECT id FROM articles WHERE event_id IS NULL"
     return _dicts(
         con.execute(
             f"""
             SELECT {_article_columns(lead=True)}
-            FROM articles a LEFT JOIN sources s ON s.name = a.source
+            FROM articles a
+            LEFT JOIN sources s ON s.name = a.source
+            LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id
             WHERE a.event_id IS NULL
             ORDER BY published, a.id
             """
@@ -73,6 +90,7 @@ def recent_links(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[s
     """The linked articles published (else fetched) since `since`, with what linking stored
     of them: the article columns of `unlinked_articles` (lead empty) and event_id, embedder,
     vector (a float32 array), entities, numbers."""
+    chosen = "SELECT id FROM articles WHERE coalesce(published, fetched_at) >= $since"
     rows = _dicts(
         con.execute(
             f"""
@@ -81,10 +99,11 @@ def recent_links(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[s
             FROM event_links l
             JOIN articles a ON a.id = l.article_id
             LEFT JOIN sources s ON s.name = a.source
-            WHERE coalesce(a.published, a.fetched_at) >= ?
+            LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id
+            WHERE coalesce(a.published, a.fetched_at) >= $since
             ORDER BY published, a.id
             """,
-            [since],
+            {"since": since},
         )
     )
     for row in rows:
