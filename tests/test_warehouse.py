@@ -276,3 +276,28 @@ def test_archive_round_trip(tmp_path: Path) -> None:
     assert third.content_type == "text/html; charset=utf-8" and third.fetched_at == NOW
     with pytest.raises(WarehouseError, match="cannot read"):
         read_body(tmp_path, type(pointers[0])("2026-01-05/missing.warc.gz", 0))  # type: ignore[arg-type]
+
+
+def test_a_warehouse_with_sources_upgrades_through_every_later_migration(tmp_path: Path) -> None:
+    # Migration 007 alters `sources` five times: in one transaction DuckDB 1.5 refused to commit
+    # that on a table with rows, so every warehouse with sources failed the upgrade. Built here
+    # as a warehouse of migration 006 with a source in it, then opened as ingest opens it.
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE schema_migrations "
+            "(number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+        )
+        for number, name, sql in migrations():
+            if number <= 6:
+                con.execute(sql)
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [number, name])
+        con.execute(
+            "INSERT INTO sources (name, kind, url, outlet, added_at, updated_at) "
+            "VALUES ('wire', 'rss', 'https://wire.example/feed.xml', 'Wire', now(), now())"
+        )
+    with connect(path) as con:
+        applied = con.execute("SELECT max(number) FROM schema_migrations").fetchone()
+        row = con.execute("SELECT name, paused, dates FROM sources").fetchall()
+    assert applied == (max(n for n, _, _ in migrations()),)
+    assert row == [("wire", False, "feed")]

@@ -1,7 +1,8 @@
 """The warehouse schema: numbered migrations, their DuckLake form, and the keys a lake keeps.
 
 Migrations are the numbered files in `warehouse/migrations/`, applied in order inside one
-transaction each and recorded in `schema_migrations`. DuckLake has no primary keys, unique
+transaction each (or one per statement, for a file that says so) and recorded in
+`schema_migrations`. DuckLake has no primary keys, unique
 constraints, indexes, sequences or CHECK constraints, so on a lake they are left out of the
 DDL (`lake_ddl`), and the writers keep rows unique themselves: `insert_new_sql` turns DuckDB's
 `INSERT OR IGNORE` into an anti-join on the table's primary key (taken from the same
@@ -58,20 +59,32 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     con.execute(sql)
 
 
+# A migration that marks itself so runs each statement in a transaction of its own (its
+# statements must then be idempotent): DuckDB 1.5 cannot commit two ALTERs of one table that
+# has rows and an index in one transaction.
+_STATEMENT_PER_TRANSACTION = "-- newswatch: one transaction per statement"
+
+
 @retry_conflicts
 def _apply(con: duckdb.DuckDBPyConnection, number: int, name: str, sql: str) -> bool:
     """Apply one migration, unless a concurrent writer did it first; False then."""
+    steps = [sql]
+    if _STATEMENT_PER_TRANSACTION in sql:
+        steps = [statement.query for statement in con.extract_statements(sql)]
     try:
-        with transaction(con):
-            row = con.execute(
-                "SELECT count(*) FROM schema_migrations WHERE number = ?", [number]
-            ).fetchone()
-            if row and row[0]:
-                return False
-            con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, name, datetime.now(UTC)]
-            )
+        for i, step in enumerate(steps):
+            with transaction(con):
+                row = con.execute(
+                    "SELECT count(*) FROM schema_migrations WHERE number = ?", [number]
+                ).fetchone()
+                if row and row[0]:
+                    return False
+                con.execute(step)
+                if i == len(steps) - 1:
+                    con.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        [number, name, datetime.now(UTC)],
+                    )
     except duckdb.Error as exc:
         if is_conflict(exc):
             raise
