@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from newswatch.cli import app
+from newswatch.settings import Settings
 from tests.test_search import ARTICLES, _store
 from warehouse.db import connect
 from warehouse.search import ensure_index
@@ -163,4 +164,5 @@ def test_config_prints_each_setting_and_where_it_came_from(
     assert rows["page_timeout"] == ["20.0", "default"]
     assert rows["watchlist"] == ["seeds/watchlist.yaml", "default"]
     assert "hunter2" not in result.output and "password=***" in rows["warehouse"][0]
-    assert len(rows) == 26  # every setting
+    assert len(rows) == len(Settings.model_fields)  # every setting
+    assert rows["link_events"] == ["True", "default"]
