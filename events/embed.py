@@ -70,7 +70,7 @@ class Precomputed:
             self.asked += len(missing)
             self._vectors.update(zip(missing, self._model.embed(missing), strict=True))
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return self._model.embed([])
         return np.stack([np.asarray(self._vectors[t], dtype=np.float32) for t in texts])
 
 

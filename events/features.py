@@ -28,7 +28,7 @@ def embedding_text(article: LinkArticle) -> str:
     return f"{article.title}\n{article.lead}".strip()
 
 
-# What the warehouse reads of a stored text to cut its lead from (`warehouse.events`).
+# What linking reads of a stored text to cut its lead from (`warehouse.events.unlinked_articles`).
 LEAD_READ_CHARS = 600
 
 

@@ -213,6 +213,6 @@ class ProcessedPage:
     # in the parent takes them instead of shingling the text again (None: it does).
     fingerprint: Fingerprint | None = field(default=None, compare=False, repr=False)
     # The embedding event linking asks for (the embedder's name, float32 bytes of the title and
-    # lead's vector), computed in the worker for a page naming a watchlist topic, so that the
+    # lead's vector), computed in the worker for a page about a watchlist topic, so that the
     # parent does not embed on its one core (None: the parent embeds it, if it needs it).
     embedding: tuple[str, bytes] | None = field(default=None, compare=False, repr=False)

@@ -28,6 +28,7 @@ import numpy as np
 
 from events import (
     DEFAULT_MODEL,
+    LEAD_READ_CHARS,
     Assignment,
     Embedder,
     Event,
@@ -108,7 +109,7 @@ def read_link_work(
     window's unlinked articles and its events, and the events of their older stories."""
     started = time.perf_counter()
     window = timedelta(days=window_days)
-    rows = store.unlinked_articles(con)
+    rows = store.unlinked_articles(con, LEAD_READ_CHARS)
     cutoff = datetime.now(UTC) - window
     backfilled = _link_unembedded(con, [r for r in rows if _utc(r["fetched_at"]) < cutoff])
     rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]

@@ -2,8 +2,8 @@
 `pipeline.worker_server.start_worker_server`), never by anything else: importing it loads the
 extractor and runs it once on a small page, so trafilatura, lxml, the language identifier's
 model and the date parser are loaded and warm before any worker forks, and reads the country
-names every watchlist counts. Each extraction
-worker then starts ready instead of spending ~1.4 s of CPU on that itself.
+names every watchlist counts. Each extraction worker then starts ready instead of spending
+~1.4 s of CPU on that itself.
 """
 
 from __future__ import annotations

@@ -22,10 +22,6 @@ import pyarrow as pa
 from warehouse.arrow import execute_with, keys, registered
 from warehouse.transactions import retry_conflicts, transaction
 
-LEAD_SQL_CHARS = (
-    600  # the text read for a lead (= `events.features.LEAD_READ_CHARS`), cut in Python
-)
-
 _LINK_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
@@ -41,9 +37,10 @@ _LINK_SCHEMA = pa.schema(
 )
 
 
-def _article_columns(lead: bool) -> str:
-    """The columns linking reads of an article `a` (its source `s`, its topics `t`)."""
-    text = f"substr(a.text, 1, {LEAD_SQL_CHARS})" if lead else "''"
+def _article_columns(lead_chars: int) -> str:
+    """The columns linking reads of an article `a` (its source `s`, its topics `t`), with the
+    first `lead_chars` characters of its text as `lead` (none when 0)."""
+    text = f"substr(a.text, 1, {int(lead_chars)})" if lead_chars else "''"
     return f"""
     a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.fetched_at,
     a.language,
@@ -67,15 +64,15 @@ def _topics_of(chosen: str) -> str:
     """
 
 
-def unlinked_articles(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def unlinked_articles(con: duckdb.DuckDBPyConnection, lead_chars: int) -> list[dict[str, Any]]:
     """The stored articles without an event, oldest first: id, story_id, published,
-    fetched_at, language, title, lead (the text's start), country (of the source), topics
-    and the topics it is about."""
+    fetched_at, language, title, lead (the text's first `lead_chars` characters), country (of
+    the source), topics and the topics it is about."""
     chosen = "SELECT id FROM articles WHERE event_id IS NULL"
     return _dicts(
         con.execute(
             f"""
-            SELECT {_article_columns(lead=True)}
+            SELECT {_article_columns(lead_chars)}
             FROM articles a
             LEFT JOIN sources s ON s.name = a.source
             LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id
@@ -94,7 +91,7 @@ def recent_links(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[s
     rows = _dicts(
         con.execute(
             f"""
-            SELECT {_article_columns(lead=False)},
+            SELECT {_article_columns(0)},
                    l.event_id, l.embedder, l.vector, l.entities, l.numbers
             FROM event_links l
             JOIN articles a ON a.id = l.article_id
