@@ -69,8 +69,8 @@ class Precomputed:
         if missing:
             self.asked += len(missing)
             self._vectors.update(zip(missing, self._model.embed(missing), strict=True))
-        if not texts:
-            return self._model.embed([])
+        if not texts:  # without asking the model, which may load on any call
+            return np.zeros((0, 384), dtype=np.float32)
         return np.stack([np.asarray(self._vectors[t], dtype=np.float32) for t in texts])
 
 
