@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     extract_workers: int = Field(0, ge=0)
     extract_timeout: float = Field(30.0, gt=0)
     # Event linking after each batch (the workers embed the title and lead of each article
-    # about a watchlist topic). Off: articles are stored without an event, and the next run
-    # with it on links them (by embedding if still in its window, else each on its own).
+    # about a watchlist topic). Off: articles are stored without an event, and the next batch
+    # stored with it on links them (by embedding if still in its window, else each on its own).
     link_events: bool = True
     # Seconds a reading command (sql, search, sources, explain, digest) waits for the
     # database while an ingest run is loading a batch into it (`--wait`).
