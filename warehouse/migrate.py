@@ -2,11 +2,11 @@
 
 Migrations are the numbered files in `warehouse/migrations/`, applied in order inside one
 transaction each (or one per statement, for a file that says so) and recorded in
-`schema_migrations`. DuckLake has no primary keys, unique
-constraints, indexes, sequences or CHECK constraints, so on a lake they are left out of the
-DDL (`lake_ddl`), and the writers keep rows unique themselves: `insert_new_sql` turns DuckDB's
-`INSERT OR IGNORE` into an anti-join on the table's primary key (taken from the same
-migrations applied to an in-memory DuckDB, `natural_keys`).
+`schema_migrations`. DuckLake has no primary keys, unique constraints, indexes, sequences or
+CHECK constraints, so on a lake they are left out of the DDL (`lake_ddl`), and the writers
+keep rows unique themselves: `insert_new_sql` turns DuckDB's `INSERT OR IGNORE` into an
+anti-join on the table's primary key (taken from the same migrations applied to an in-memory
+DuckDB, `natural_keys`).
 """
 
 from __future__ import annotations
