@@ -18,13 +18,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any
 
 import duckdb
 
@@ -48,7 +46,15 @@ from pipeline.extract import (
     start_worker_server,
     worker_embeddings,
 )
-from pipeline.pages import FetchedBatch, PageBatch, PageOptions, fetch_batch, group_by_page
+from pipeline.pages import (
+    FetchedBatch,
+    InThread,
+    PageBatch,
+    PageOptions,
+    Pending,
+    fetch_batch,
+    group_by_page,
+)
 from pipeline.poll import Poll, PollOptions, poll_sources, store_polls
 from pipeline.progress import (
     Progress,
@@ -77,7 +83,6 @@ REOPEN_WAIT = 60.0
 Log = logging.Logger | logging.LoggerAdapter[Any]
 Shard = Callable[[str], bool]  # whether a source name belongs to this run's shard
 Groups = Sequence[Sequence[queries.PendingEntry]]  # pages to fetch, each with its entries
-T = TypeVar("T", covariant=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,29 +380,6 @@ def finish(run: Run) -> None:
 # --- the run's sequence ---------------------------------------------------------------------
 
 
-class Pending(Protocol[T]):
-    """A step under way: a Prefect future, or `InThread`."""
-
-    def result(self) -> T: ...
-
-    def wait(self) -> None: ...
-
-
-class InThread(Generic[T]):
-    """A call running in a thread of its own (the plain stand-in for a submitted task)."""
-
-    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
-        pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-step")
-        self._future: Future[T] = pool.submit(fn, *args)
-        pool.shutdown(wait=False)  # its one thread ends with the call
-
-    def result(self) -> T:
-        return self._future.result()
-
-    def wait(self) -> None:
-        wait_for([self._future])
-
-
 def poll_due(options: PollOptions, due: DueWork) -> list[Poll]:
     """Fetch each due source's feed (conditionally) and parse what changed."""
     return poll_sources(options, due.sources, due.states, due.known_posts)
@@ -431,6 +413,33 @@ def ingest_sources(
     """The run: poll the due sources of this shard (every enabled one with `all_sources`),
     store what they brought, then process the posts and fetch, extract and load the pages."""
     steps = steps or BatchSteps()
+    polled_any, (posts, pages) = poll_and_record(run, sources, all_sources, mine, log, steps)
+    if pages and not polled_any:
+        start_extraction(run)  # pages left pending by earlier runs
+    if posts:
+        ingest_posts(run, posts, sources, steps)
+    del posts  # their texts are stored: not kept while the pages are fetched
+    _ingest_pages(run, pages, steps, log)
+    finish(run)
+
+
+def ingest_posts(
+    run: Run, posts: list[queries.PendingEntry], sources: list[Source], steps: BatchSteps
+) -> None:
+    """Tag and store the entries that carry their own text (Telegram posts, full-content
+    feeds): no page to fetch."""
+    processed = process_posts(posts, sources, run.watchlist)
+    counts = steps.load_pages(run, processed)
+    run.summary.loaded(counts)
+    run.progress.stage(f"posts: {plural(len(processed), 'post')} tagged, {stored_line(counts)}")
+
+
+def poll_and_record(
+    run: Run, sources: list[Source], all_sources: bool, mine: Shard, log: Log, steps: BatchSteps
+) -> tuple[bool, tuple[list[queries.PendingEntry], list[queries.PendingEntry]]]:
+    """Poll the due sources and store what they brought; whether any was due, and the
+    pending posts and pages. A function of its own so that the polls (every feed's body and
+    parsed entries: tens of MB for a large feed) are freed before the pages are fetched."""
     due = due_work(run, sources, all_sources, mine)
     run.progress.stage(f"sources: {len(sources)} configured, {len(due.sources)} due")
     if due.sources:
@@ -438,17 +447,9 @@ def ingest_sources(
     polls = steps.poll(run.options.poll, due)
     with run.writing():
         record_polls(run, polls, due.states, log)
-        posts, pages = pending_work(run, mine)
+        pending = pending_work(run, mine)
     run.progress.stage(polled_line(run.summary.sources, polls, run.summary.entries_new))
-    if pages and not due.sources:
-        start_extraction(run)  # pages left pending by earlier runs
-    if posts:
-        processed = process_posts(posts, sources, run.watchlist)
-        counts = steps.load_pages(run, processed)
-        run.summary.loaded(counts)
-        run.progress.stage(f"posts: {plural(len(processed), 'post')} tagged, {stored_line(counts)}")
-    _ingest_pages(run, pages, steps, log)
-    finish(run)
+    return bool(due.sources), pending
 
 
 def start_extraction(run: Run) -> None:

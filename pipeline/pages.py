@@ -12,15 +12,20 @@ hold across batches.
 
 A page that could not be fetched, or not extracted, comes back as a failed `ProcessedPage`
 with the reason; the fetch of every page, good or bad, is returned for the fetch log.
+
+A batch's fetching is `Pending` while it runs: a Prefect future in the flow, an `InThread`
+(a thread of its own) when the command runs without Prefect.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from extractors.records import EntryKey, FetchResult, ProcessedPage
 from fetching.fetch import Fetcher, FetchOptions, Request
@@ -161,3 +166,29 @@ def page_job(group: Group, result: FetchResult, pointer: Pointer | None) -> Page
         archive_offset=pointer.offset if pointer else None,
         country=first.country,
     )
+
+
+T = TypeVar("T", covariant=True)
+
+
+class Pending(Protocol[T]):
+    """A step under way: a Prefect future, or `InThread`."""
+
+    def result(self) -> T: ...
+
+    def wait(self) -> None: ...
+
+
+class InThread(Generic[T]):
+    """A call running in a thread of its own (the plain stand-in for a submitted task)."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-step")
+        self._future: Future[T] = pool.submit(fn, *args)
+        pool.shutdown(wait=False)  # its one thread ends with the call
+
+    def result(self) -> T:
+        return self._future.result()
+
+    def wait(self) -> None:
+        wait_for([self._future])
