@@ -43,6 +43,10 @@ from warehouse.migrate import apply_migrations
 from warehouse.transactions import is_lake, remember_backend
 
 MEMORY_LIMIT = "256MB"  # per connection's database instance
+# Rows per row group of a warehouse file: what one checkpoint rewrites at most per table
+# (`_attach_file`). DuckDB's default is 122,880.
+ROW_GROUP_ROWS = 4096
+FILE_ALIAS = "warehouse"  # the attached file's catalog name, whatever the file is called
 
 __all__ = [
     "LAKE_ALIAS",
@@ -212,17 +216,36 @@ def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = _attach_file(path, read_only)
         except duckdb.InternalException as exc:
             if "replaying WAL" not in str(exc):
                 raise
             _replay_wal_attached(path)
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = _attach_file(path, read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseInUse(_lock_message(path, exc)) from exc
         raise WarehouseError(f"{path}: cannot open the database: {exc}") from exc
     remember_backend(con, lake=False)
+    return con
+
+
+def _attach_file(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """The file attached as the default database, its row groups `ROW_GROUP_ROWS` long.
+
+    Why: a checkpoint rewrites the row groups that changed, and with DuckDB's default of
+    122,880 rows every table of a warehouse under that size is one row group. Each close
+    after a batch (the file is closed between steps so readers get in) then rewrote all the
+    articles' text, and the ingest's peak memory grew with the size of the warehouse
+    (measured: +5 MB per 1,000 stored articles, about 60 MB at 10,000)."""
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
+    options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
+    try:
+        con.execute(f"ATTACH {_literal(str(path))} AS {FILE_ALIAS} ({options})")
+    except BaseException:
+        con.close()
+        raise
+    con.execute(f"USE {FILE_ALIAS}")
     return con
 
 
