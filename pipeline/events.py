@@ -125,7 +125,7 @@ def read_link_work(
     if not rows:
         return LinkWork([], [], {}, backfilled, started, copied)
     since = min(_utc(r["published"]) for r in rows) - window
-    known = _known_events(store.recent_links(con, since), embedder.name)
+    known = _known_events(store.recent_links(con, since, embedder.name), embedder.name)
     in_window = {m.article.story_id for e in known for m in e.members}
     older = sorted({r["story_id"] for r in rows if r["story_id"] not in in_window})
     return LinkWork(rows, known, store.story_events(con, older), backfilled, started, copied)
