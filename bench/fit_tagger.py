@@ -179,6 +179,8 @@ def main() -> int:
     parser.add_argument("--watchlist", type=Path, default=REPO / "seeds" / "watchlist.yaml")
     parser.add_argument("--l2", type=float, help="default: chosen by cross-validation")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write")
+    parser.add_argument("--split-rule", help="by-outlet: the first four rounds' split")
+    parser.add_argument("--out", type=Path, help="default: <watchlist stem>.weights.yaml")
     args = parser.parse_args()
     # The features do not depend on the weights: read the watchlist and frames only, so a
     # stale weights file (a feature added since) is no obstacle to refitting it.
@@ -188,7 +190,7 @@ def main() -> int:
         str(args.watchlist),
         (frames.read_text(encoding="utf-8"), str(frames)) if frames.is_file() else None,
     )
-    items = load_devset()
+    items = load_devset(rule=args.split_rule)
     train = [i for i in items if i["split"] == "train"]
     test = [i for i in items if i["split"] == "test"]
     x, y, outlets = examples(wl, train)
@@ -207,7 +209,7 @@ def main() -> int:
     if args.dry_run:
         print(text)
     else:
-        out = weights_path(args.watchlist)
+        out = args.out or weights_path(args.watchlist)
         out.write_text(text, encoding="utf-8")
         print(f"wrote {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
     return 0
