@@ -96,9 +96,7 @@ TIME_SPLIT = {"persian_instagram": "2019-11-01"}
 SPLIT_RULES = ("time-for-lone-outlets", "by-outlet")
 
 
-def split_of(
-    outlet: str, source: str = "", published: str = "", rule: str = SPLIT_RULES[0]
-) -> str:
+def split_of(outlet: str, source: str = "", published: str = "", rule: str = SPLIT_RULES[0]) -> str:
     """`train` or `test` for an item of `outlet` from `source`, published at `published` (ISO
     date or time), by `rule`: the current one, or "by-outlet" (the first four rounds')."""
     if rule == SPLIT_RULES[0] and source in TIME_SPLIT:
