@@ -27,20 +27,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
-from fit_tagger import _folds, best_threshold, fit, probabilities  # noqa: E402
+from fit_tagger import _folds, best_threshold, fit, probabilities, unit  # noqa: E402
 from tagging import SIX, TOPICS, language, load_devset, macro_f1  # noqa: E402
 
 from extractors.topics import FEATURES, Watchlist, parse_watchlist  # noqa: E402
 from extractors.topics.frames import frames_path  # noqa: E402
 
 SHOWN = ("title", "lead", "count", "share", "prominence", "top", "framed", "hard_near", "home")
-
-
-def unit(item: dict) -> str:
-    """The unit dealt into folds: the outlet; the lone Persian outlet's calendar months."""
-    if item["source"] == "persian_instagram":
-        return f"{item['outlet']}@{item['published'][:7]}"
-    return item["outlet"]
 
 
 def watchlist(path: Path) -> Watchlist:
