@@ -10,9 +10,10 @@ records. It computes no label.
 
 The split is by outlet (the unit a style can leak through): a salted hash of the outlet puts
 every item of one outlet in `train` or in `test`, except that a source whose items all come
-from one outlet (`SINGLE_OUTLET`: the Persian captions of khabar_fouri, CCTV's evening news,
-People's Daily) goes wholly to `test`, so that every language has test items and the fit never
-sees those outlets (the tagger's features do not depend on the language). A labelled item its
+from one outlet (`SINGLE_OUTLET`: CCTV's evening news, People's Daily) goes wholly to `test`,
+so that every language has test items and the fit never sees those outlets, and that the lone
+outlet of a language (`TIME_SPLIT`: the Persian captions of khabar_fouri, the only Persian
+outlet) is split by time, so that the fit sees the language at all. A labelled item its
 reader no longer yields (a missing folder, a package not installed, a changed source) is
 reported by `build` in `DevSet.missing` and warned about by `load_devset`, never silently dropped.
 
