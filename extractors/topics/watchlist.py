@@ -289,11 +289,14 @@ class Watchlist:
             for term in rule.match:
                 for span in found.term_spans(topic, term):
                     candidates.setdefault(span, {}).setdefault(topic, (term.written, False))
+        # a topic's own country is counted by its aliases; the outlet's own country is the
+        # viewpoint of its news, not a rival subject (中国 in Chinese outlets, Россия in
+        # Russian ones), whether `places` or CLDR's names find it
+        own_spans = {(s, e) for s, e, code in found.countries if code == own}
         for s, e, written in found.places:
-            candidates.setdefault((s, e), {}).setdefault("", (written, False))
+            if (s, e) not in own_spans:
+                candidates.setdefault((s, e), {}).setdefault("", (written, False))
         for s, e, code in found.countries:
-            # a topic's own country is counted by its aliases; the outlet's own country is
-            # the viewpoint of its news, not a rival subject (中国 in Chinese outlets)
             if code not in self._home and code != own:
                 candidates.setdefault((s, e), {}).setdefault("=" + code, (code, False))
         for span in found.brands:  # a country's name inside a brand is not the country
