@@ -10,9 +10,8 @@ country matched, and what the item lacks (a title, a text). The weights are fitt
 bench/fit_tagger.py (`extractors.topics.frames.Weights`). Beside them, and not weighed,
 `digest`: the text is a digest of short items (bullets, bold sub-headlines or pictographs) whose
 headline does not name the topic, which the watchlist turns into a mention (the labelling
-rule). Weak
-aliases (demonyms) count half a match. And the evidence: the matched span with a short
-snippet around it, cut at spaces.
+rule). Weak aliases (demonyms) count half a match. And the evidence: the matched span with a
+short snippet around it, cut at spaces.
 """
 
 from __future__ import annotations
