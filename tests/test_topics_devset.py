@@ -44,23 +44,26 @@ def test_devset_is_real_labelled_split_and_large_enough() -> None:
         assert not set(item["about"]) & set(item["mentions"])
         assert item["split"] in ("train", "test") and item["outlet"], item["id"]
     outlets: dict[str, set[str]] = {}
-    for item in items:
+    for item in items:  # split by outlet (build_devset.py), the acceptance split
         outlets.setdefault(item["outlet"], set()).add(item["split"])
-    assert all(len(splits) == 1 for splits in outlets.values())  # split by outlet
+    assert all(len(splits) == 1 for splits in outlets.values())
     for language in ("en", "es", "zh"):
         test = [i for i in items if i["language"] == language and i["split"] == "test"]
         assert len(test) >= 50 and sum(bool(i["about"]) for i in test) >= 5, language
     for language in ("en", "es", "ru", "uk", "zh", "fa"):  # issue 16: 100 items a language
         assert sum(i["language"] == language for i in items) >= 100, language
-    # 228 hard negatives (13% of 1,715): short of the third issue 16 asks; see the README
-    assert sum(bool(i["hard"]) for i in items) >= 228
+    # 234 hard negatives (13% of 1,815): short of the third issue 16 asks; see the README
+    assert sum(bool(i["hard"]) for i in items) >= 234
     assert all(i["country"] is not None and i["origin"] for i in items)
 
 
 # Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the weights
-# were last fitted (0.830 on the 1,715-item set, issue 16's fourth round; see
-# bench/README.md), less a small margin for ties and float noise.
-TEST_MACRO_F1 = 0.830
+# were last fitted (0.846 on the 1,815-item set, split by outlet, weights fitted on its train
+# split with l2 3.0; see bench/README.md), less a small margin for ties and float noise. The
+# hard negatives tagged `about` as printed then: 10.8% of 185, within issue 16's 15% bound;
+# asserted as printed plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.846
+TEST_HARD_ABOUT = 0.108
 MARGIN = 0.01
 
 
@@ -78,7 +81,7 @@ def test_test_split_macro_f1_holds_and_beats_the_baseline() -> None:
     print(f"test split: macro F1 {ours_f1:.3f}, baseline {base_f1:.3f}, hard {hard_about:.1%}")
     assert ours_f1 >= TEST_MACRO_F1 - MARGIN
     assert ours_f1 > base_f1 + 0.2
-    assert hard_about <= 0.15  # 11.2% when fitted; issue 16's bound
+    assert hard_about <= TEST_HARD_ABOUT + MARGIN <= 0.15  # issue 16's bound is 15%
 
 
 @needs_shared
@@ -87,4 +90,17 @@ def test_every_language_has_test_items_and_no_outlet_is_split() -> None:
     for language in ("en", "es", "ru", "uk", "zh", "fa"):
         test = [i for i in items if i["language"] == language and i["split"] == "test"]
         assert sum(bool(i["about"]) for i in test) >= 5, language
-    assert all(i["split"] == "test" for i in items if i["source"] == "persian_instagram")
+    # single-outlet sources, the lone Persian outlet among them, are wholly in test
+    for source in ("persian_instagram", "cctv_zh", "people_daily"):
+        assert all(i["split"] == "test" for i in items if i["source"] == source)
+
+
+@needs_shared
+def test_the_secondary_time_split_cuts_only_the_persian_outlet() -> None:
+    by_outlet = devset()
+    by_time = tuple(bench_tagging().load_devset(SHARED, rule="time-for-lone-outlets"))
+    for a, b in zip(by_outlet, by_time, strict=True):
+        if a["source"] != "persian_instagram":
+            assert a["split"] == b["split"], a["id"]
+        else:  # its first three months train the fit, the later three test it
+            assert b["split"] == ("train" if b["published"] < "2019-11" else "test"), b["id"]

@@ -132,6 +132,17 @@ def test_every_other_country_lowers_prominence() -> None:
     assert "Франци*" in country_names()["FR"] and "法国" in country_names()["FR"]
 
 
+def test_the_outlets_own_country_is_no_rival_whether_a_place_or_a_country_name() -> None:
+    wl = parse_watchlist(HOME + "places:\n  ru: [России, Москва]\n")
+    text = "Иран и Россия: в России заявили, что Москва против."
+    anywhere = wl.explain("", text)["iran"]
+    russian = wl.explain("", text, source_country="RU")["iran"]
+    assert anywhere["other_countries"] == 2  # RU (Россия, России: CLDR's, and a place), Москва
+    # a Russian outlet's Россия and России are its viewpoint, not a rival, though России is
+    # also a place; its capital is a place only, and still counts
+    assert russian["other_countries"] == 1 and russian["share"] > anywhere["share"]
+
+
 @pytest.mark.parametrize(
     ("text", "line", "problem"),
     [

@@ -477,6 +477,17 @@ def test_a_digest_names_a_topic_in_one_item_and_is_a_mention() -> None:
     assert tagged(headline, DIGEST)["iran"] == "about"
 
 
+def test_a_digest_whose_items_open_with_pictographs_is_a_digest_too() -> None:
+    """Telegram round-ups set their items with emoji (📑, 📌, 🔹), not only with bullets."""
+    for mark in "📑📌🔹":
+        pictographs = DIGEST.replace("▪️", mark)
+        assert seeds_watchlist().explain("Главное за неделю", pictographs)["iran"]["digest"] == 1.0
+        assert tagged("Главное за неделю", pictographs).get("iran") == "mention"
+    # one emoji-led line (a channel's ⚡️ headline, its signature) is no digest
+    post = "⚡️Иран провел испытания новой баллистической ракеты.\n👉 Подписаться на канал"
+    assert seeds_watchlist().explain("", post)["iran"]["digest"] == 0.0
+
+
 # Adverts (a discount, delivery, ordering, a tour) are company frames: an Iranian outlet's
 # advert naming Tehran or Iran is a mention of it, with the outlet's own country passed in.
 ADVERTS = [

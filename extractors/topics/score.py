@@ -8,15 +8,16 @@ entertainment, company, markets, culture) close to the topic's name and whether 
 hard news (politics, security) close by, whether home-country phrases of the outlet's own
 country matched, and what the item lacks (a title, a text). The weights are fitted by
 bench/fit_tagger.py (`extractors.topics.frames.Weights`). Beside them, and not weighed,
-`digest`: the text is a digest of short items (bullets or bold sub-headlines) whose headline
-does not name the topic, which the watchlist turns into a mention (the labelling rule). Weak
-aliases (demonyms) count half a match. And the evidence: the matched span with a short
-snippet around it, cut at spaces.
+`digest`: the text is a digest of short items (bullets, bold sub-headlines or pictographs) whose
+headline does not name the topic, which the watchlist turns into a mention (the labelling
+rule). Weak aliases (demonyms) count half a match. And the evidence: the matched span with a
+short snippet around it, cut at spaces.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
 
@@ -58,8 +59,14 @@ _DIGEST_ITEMS = 3  # a text with this many item openers is a digest
 
 
 def digest_items(text: str) -> int:
-    """How many lines of `text` open a digest item (a bullet or a bold sub-headline)."""
-    return len(_DIGEST_ITEM.findall(text))
+    """How many lines of `text` open a digest item: a bullet, a bold sub-headline, or a
+    pictograph (📑, 📌, 🔹: Telegram channels set their round-ups' items so)."""
+    pictographs = sum(
+        unicodedata.category(line.lstrip()[:1] or " ") == "So"
+        for line in text.splitlines()
+        if not _DIGEST_ITEM.match(line)
+    )
+    return len(_DIGEST_ITEM.findall(text)) + pictographs
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,9 @@ the rest. A second round (SECOND_ROUND, drawn after the first was labelled) took
 remaining caption naming Iran with an oil, stock, gold or "world" word, for market and sport
 hard negatives. A third round (THIRD_ROUND, helper H16, drawn from what the first two left)
 took every remaining caption naming Iran, Tehran, Iranians or the national team together with
-a sport, show, company, advertising, market or car word.
+a sport, show, company, advertising, market or car word. A fifth round (issue 16, helper H16)
+took 60 captions at random from what the first three left, no keyword
+(`build_devset.py --candidates persian_instagram --others 60 --seed 5`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ second round (SECOND_ROUND, drawn after the first was labelled, from the posts i
 posts naming any topic's country together with a sport, show, company, market or food word,
 for more hard negatives. A third round (THIRD_ROUND, helper H16) took every remaining post
 naming a topic's country within 100 characters of such a word (and one more game post).
+A fifth round (issue 16, helper H16) took 40 posts at random (seed 7) from the unlabelled
+posts naming a topic (pattern `(?i)украин|киев|иран|тегеран|венесуэл|тайван`).
 """
 
 from __future__ import annotations
