@@ -304,6 +304,7 @@ def part_stream(dev, embedder: Embedder, model: LinkModel, fit_fraction: float) 
     for name, (overall, crossed) in (
         ("pairwise, fitted model, gated", model_pairwise(sp, model)),
         ("events by assign, fitted model", clustered(stream, feats, model)),
+        ("  the same, no event anchors", clustered(stream, feats, replace(model, anchor_bonus=0))),
     ):
         print(
             f"  {name:<34} {overall.precision:6.3f} {overall.recall:6.3f}"

@@ -9,7 +9,9 @@ features) and a batch of new articles' features, and puts each article in an eve
    anchors the article names (people and cities that several of the event's stories name:
    `score.ANCHOR_STORIES`) counts the event-level evidence too (`LinkModel.anchor_bonus`):
    an event is its happening's storyline (first reports, the day after, reactions, market
-   moves, roundups), which share its subject more than its wording;
+   moves, roundups), which share its subject more than its wording. Such a link's reason is
+   "anchor", and the names of the members that joined that way make no anchors: anchors do
+   not breed anchors;
 4. otherwise it opens a new event whose id derives from its own id.
 Articles go in order of (published, id), and ties between events go to the smaller id, so
 the same inputs always give the same events and ids.
@@ -40,24 +42,34 @@ class _Open:
 
     id: str
     members: list[Features] = field(default_factory=list)
+    anchored: set[str] = field(default_factory=set)  # members that joined through an anchor
     named_by: dict[str, set[str]] = field(default_factory=dict)  # resolved id -> stories
+    core_named_by: dict[str, set[str]] = field(default_factory=dict)  # the same, the rest
 
-    def add(self, member: Features) -> None:
+    def add(self, member: Features, through_anchor: bool) -> None:
         self.members.append(member)
-        for entity in member.entities:
-            if entity.startswith(_RESOLVED):
-                self.named_by.setdefault(entity, set()).add(member.article.story_id)
+        if through_anchor:
+            self.anchored.add(member.article.id)
+        for entity in _resolved(member):
+            self.named_by.setdefault(entity, set()).add(member.article.story_id)
+            if not through_anchor:
+                self.core_named_by.setdefault(entity, set()).add(member.article.story_id)
 
     def anchors(self, named_by: dict[str, set[str]]) -> frozenset[str]:
         """The people and cities this event owns: at least `ANCHOR_STORIES` of its stories
-        name one, and they are most of the stories of the window that name it (`named_by`:
-        id -> stories, over every open event). A name many events share (a capital, a head
-        of state in the news every day) is nobody's anchor."""
+        that joined on their own evidence name one (so anchors do not breed anchors), and the
+        event's stories are most of the stories of the window that name it (`named_by`: id
+        -> stories, over every open event). A name many events share (a capital, a head of
+        state in the news every day) is nobody's anchor."""
         return frozenset(
             e
-            for e, s in self.named_by.items()
+            for e, s in self.core_named_by.items()
             if len(s) >= ANCHOR_STORIES and 2 * len(s) > len(named_by[e])
         )
+
+
+def _resolved(member: Features) -> list[str]:
+    return [e for e in member.entities if e.startswith(_RESOLVED)]
 
 
 class _Index:
@@ -74,13 +86,12 @@ class _Index:
         for event in sorted(events, key=lambda e: e.id):
             self.events[event.id] = _Open(event.id)
             for member in event.members:
-                self.add(event.id, member)
+                self.add(event.id, member, member.article.id in event.anchored)
 
-    def add(self, eid: str, member: Features) -> None:
-        self.events.setdefault(eid, _Open(eid)).add(member)
-        for entity in member.entities:
-            if entity.startswith(_RESOLVED):
-                self.named_by.setdefault(entity, set()).add(member.article.story_id)
+    def add(self, eid: str, member: Features, through_anchor: bool = False) -> None:
+        self.events.setdefault(eid, _Open(eid)).add(member, through_anchor)
+        for entity in _resolved(member):
+            self.named_by.setdefault(entity, set()).add(member.article.story_id)
         self.by_article[member.article.id] = eid
         self.by_story.setdefault(member.article.story_id, eid)
         n = len(self.members)
@@ -96,12 +107,14 @@ class _Index:
         return self._rows[: len(self.members)]
 
 
-def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float] | None:
+def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float, bool] | None:
+    """The event `item` links best to: its id, the score, and whether the link needed the
+    event's anchors (its score without them is under the threshold)."""
     if not index.members:
         return None
     cosines = index.matrix() @ item.vector
     floor = cosine_floor(model)
-    best: tuple[float, str] | None = None
+    best: tuple[float, str, bool] | None = None
     anchored: dict[str, bool] = {}
     for row in np.flatnonzero(cosines >= floor):
         eid, member = index.members[row]
@@ -115,8 +128,9 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
         if score is None or score < model.threshold:
             continue
         if best is None or score > best[0] or (score == best[0] and eid < best[1]):
-            best = (score, eid)
-    return None if best is None else (best[1], best[0])
+            alone = link_score(model, item, member) if anchored[eid] else score
+            best = (score, eid, alone is None or alone < model.threshold)
+    return None if best is None else (best[1], best[0], best[2])
 
 
 def assign(
@@ -137,12 +151,16 @@ def assign(
             eid = index.by_story[article.story_id]
             assignments.append(Assignment(article.id, eid, False, None, "copy"))
         elif (best := _best_event(index, item, model)) is not None:
-            eid = best[0]
-            assignments.append(Assignment(article.id, eid, False, best[1], "link"))
+            eid, score, through_anchor = best
+            reason = "anchor" if through_anchor else "link"
+            assignments.append(Assignment(article.id, eid, False, score, reason))
         else:
             eid = event_id(article.id)
             assignments.append(Assignment(article.id, eid, True, None, "new"))
-        index.add(eid, item)
+        index.add(eid, item, assignments[-1].reason == "anchor")
         touched.add(eid)
-    out = [Event(eid, tuple(index.events[eid].members)) for eid in sorted(touched)]
+    out = [
+        Event(eid, tuple(index.events[eid].members), frozenset(index.events[eid].anchored))
+        for eid in sorted(touched)
+    ]
     return assignments, out

@@ -20,6 +20,7 @@ from events import (
     DEFAULT_MODEL,
     Embedder,
     Event,
+    Features,
     LinkArticle,
     LinkModel,
     assign,
@@ -150,6 +151,83 @@ def test_an_article_joins_the_best_of_two_events() -> None:
     _, events = assign([], extract([a, b], Fixed()), model)
     done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
     assert done[0].event_id == event_id("A")
+
+
+# --- event-level evidence: anchors ------------------------------------------------------------
+
+# cosine >= 0.8 links on its own; with the event's anchors (log-odds + 4) cosine >= 0.6 does
+ANCHORED = replace(COSINE_ONLY, anchor_bonus=4.0)
+
+
+def _feat(aid: str, hour: int, vector: Sequence[float], *names: str) -> Features:
+    v = np.asarray(vector, dtype=np.float32)
+    return Features(
+        article=_article(aid, aid, _at(3, hour)),
+        entities=frozenset(names),
+        numbers=frozenset(),
+        vector=v / np.linalg.norm(v),
+    )
+
+
+def _storyline() -> list[Event]:
+    """One event of two stories that both name Maduro and Caracas (its anchors)."""
+    core = [_feat("r1", 1, [1, 0, 0, 0], "person:maduro", "city:caracas")]
+    core.append(_feat("r2", 2, [1, 0, 0, 0], "person:maduro"))
+    return assign([], core, ANCHORED)[1]
+
+
+def test_an_article_naming_an_event_anchor_joins_on_weaker_wording() -> None:
+    # cosine 0.7 with the reports: under the pairwise bar, over it with the event's anchor
+    events = _storyline()
+    reaction = _feat("x", 5, [0.7, 0.71414, 0, 0], "person:maduro")
+    other = _feat("y", 6, [0.7, 0, 0.71414, 0], "city:tehran")
+    caracas_once = _feat("z", 7, [0.7, 0, 0, 0.71414], "person:trump")
+    done, _ = assign(events, [reaction, other, caracas_once], ANCHORED)
+    by_id = {a.article_id: a for a in done}
+    assert by_id["x"].event_id == event_id("r1") and by_id["x"].reason == "anchor"
+    assert by_id["y"].reason == "new" and by_id["z"].reason == "new"
+    # without the event-level evidence the reaction opens its own event
+    done, _ = assign(events, [reaction], COSINE_ONLY)
+    assert done[0].reason == "new"
+
+
+def test_a_name_many_events_share_is_no_anchor() -> None:
+    # Trump is named by the event's two stories and by two other events of the window: the
+    # event does not own the name (half of its stories, not most), so naming him earns nothing.
+    core = [_feat(f"r{i}", i, [1, 0, 0, 0], "person:trump") for i in (1, 2)]
+    others = [_feat("o3", 3, [0, 0, 1, 0], "person:trump")]
+    others.append(_feat("o4", 4, [0, 0, 0, 1], "person:trump"))
+    events = assign([], core + others, ANCHORED)[1]
+    assert len(events) == 3
+    done, _ = assign(events, [_feat("x", 8, [0.7, 0.71414, 0, 0], "person:trump")], ANCHORED)
+    assert done[0].reason == "new"
+    # with one other event naming him, the event owns the name: the same article joins
+    events = assign([], core + others[:1], ANCHORED)[1]
+    done, _ = assign(events, [_feat("x", 8, [0.7, 0.71414, 0, 0], "person:trump")], ANCHORED)
+    assert done[0].reason == "anchor"
+
+
+def test_anchors_do_not_breed_anchors_across_batches() -> None:
+    # Two articles join through Maduro and both name Kharkiv, and a third links to one of them
+    # by its wording: Kharkiv is no anchor of the event (one story that joined on its own
+    # evidence names it), in this batch or the next.
+    events = _storyline()
+    joined = [_feat("j1", 5, [0.7, 0.71414, 0, 0], "person:maduro", "city:kharkiv")]
+    joined.append(_feat("j2", 6, [0.7, 0, 0.71414, 0], "person:maduro", "city:kharkiv"))
+    joined.append(_feat("j3", 7, [0.7, 0.71414, 0, 0], "city:kharkiv"))
+    done, events = assign(events, joined, ANCHORED)
+    assert [a.reason for a in done] == ["anchor", "anchor", "link"]
+    (event,) = events
+    assert event.anchored == {"j1", "j2"}
+    done, _ = assign(events, [_feat("k", 9, [0.7, 0, 0, 0.71414], "city:kharkiv")], ANCHORED)
+    assert done[0].reason == "new"
+    # once two more stories that join on their own wording name it (three of the window's
+    # five stories naming Kharkiv joined that way), it is an anchor
+    plain = [_feat("p1", 10, [1, 0, 0, 0], "city:kharkiv")]
+    plain.append(_feat("p2", 11, [1, 0, 0, 0], "city:kharkiv"))
+    _, events = assign(events, plain, ANCHORED)
+    done, _ = assign(events, [_feat("k", 12, [0.7, 0, 0, 0.71414], "city:kharkiv")], ANCHORED)
+    assert done[0].reason == "anchor"
 
 
 # --- the embedder seam -------------------------------------------------------------------------

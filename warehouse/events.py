@@ -86,13 +86,13 @@ def unlinked_articles(con: duckdb.DuckDBPyConnection, lead_chars: int) -> list[d
 def recent_links(con: duckdb.DuckDBPyConnection, since: datetime) -> list[dict[str, Any]]:
     """The linked articles published (else fetched) since `since`, with what linking stored
     of them: the article columns of `unlinked_articles` (lead empty) and event_id, embedder,
-    vector (a float32 array), entities, numbers."""
+    vector (a float32 array), entities, numbers, reason (new, copy, link, anchor, ...)."""
     chosen = "SELECT id FROM articles WHERE coalesce(published, fetched_at) >= $since"
     rows = _dicts(
         con.execute(
             f"""
             SELECT {_article_columns(0)},
-                   l.event_id, l.embedder, l.vector, l.entities, l.numbers
+                   l.event_id, l.embedder, l.vector, l.entities, l.numbers, l.reason
             FROM event_links l
             JOIN articles a ON a.id = l.article_id
             LEFT JOIN sources s ON s.name = a.source
