@@ -43,29 +43,28 @@ class _Open:
     id: str
     members: list[Features] = field(default_factory=list)
     anchored: set[str] = field(default_factory=set)  # members that joined through an anchor
-    named_by: dict[str, set[str]] = field(default_factory=dict)  # resolved id -> stories
-    core_named_by: dict[str, set[str]] = field(default_factory=dict)  # the same, the rest
+    # resolved id -> the stories that name it, of the members that joined on their own evidence
+    core_named_by: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, member: Features, through_anchor: bool) -> None:
         self.members.append(member)
         if through_anchor:
             self.anchored.add(member.article.id)
-        for entity in _resolved(member):
-            self.named_by.setdefault(entity, set()).add(member.article.story_id)
-            if not through_anchor:
+        else:
+            for entity in _resolved(member):
                 self.core_named_by.setdefault(entity, set()).add(member.article.story_id)
 
-    def anchors(self, named_by: dict[str, set[str]]) -> frozenset[str]:
-        """The people and cities this event owns: at least `ANCHOR_STORIES` of its stories
-        that joined on their own evidence name one (so anchors do not breed anchors), and the
-        event's stories are most of the stories of the window that name it (`named_by`: id
-        -> stories, over every open event). A name many events share (a capital, a head of
-        state in the news every day) is nobody's anchor."""
-        return frozenset(
-            e
-            for e, s in self.core_named_by.items()
-            if len(s) >= ANCHOR_STORIES and 2 * len(s) > len(named_by[e])
-        )
+    def owns(self, names: Sequence[str], named_by: dict[str, set[str]]) -> bool:
+        """Whether one of `names` is an anchor of this event: a person or city that at least
+        `ANCHOR_STORIES` of its stories that joined on their own evidence name (so anchors do
+        not breed anchors), and that are most of the stories of the window naming it
+        (`named_by`: id -> stories, over every open event). A name many events share (a
+        capital, a head of state in the news every day) is nobody's anchor."""
+        for name in names:
+            core = self.core_named_by.get(name, ())
+            if len(core) >= ANCHOR_STORIES and 2 * len(core) > len(named_by[name]):
+                return True
+        return False
 
 
 def _resolved(member: Features) -> list[str]:
@@ -113,17 +112,18 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     if not index.members:
         return None
     cosines = index.matrix() @ item.vector
-    floor = cosine_floor(model)
+    names = _resolved(item) if model.anchor_bonus > 0 else []
+    plain = cosine_floor(model, anchored=False)  # under it, only an anchored event can link
     best: tuple[float, str, bool] | None = None
     anchored: dict[str, bool] = {}
-    for row in np.flatnonzero(cosines >= floor):
+    for row in np.flatnonzero(cosines >= (cosine_floor(model) if names else plain)):
         eid, member = index.members[row]
         if hours_apart(item, member) > model.window_hours:
             continue
         if eid not in anchored:
-            anchored[eid] = model.anchor_bonus != 0.0 and not item.entities.isdisjoint(
-                index.events[eid].anchors(index.named_by)
-            )
+            anchored[eid] = bool(names) and index.events[eid].owns(names, index.named_by)
+        if cosines[row] < plain and not anchored[eid]:
+            continue
         score = link_score(model, item, member, anchored[eid])
         if score is None or score < model.threshold:
             continue

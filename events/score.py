@@ -101,15 +101,16 @@ def same_event(model: LinkModel, a: Features, b: Features) -> bool:
     return score is not None and score >= model.threshold
 
 
-def cosine_floor(model: LinkModel) -> float:
-    """The cosine under which no pair can reach the threshold whatever else it shares: lets
-    assignment skip the entity and number work for most candidates."""
+def cosine_floor(model: LinkModel, anchored: bool = True) -> float:
+    """The cosine under which no pair can reach the threshold whatever else it shares (with
+    the event's anchors unless `anchored` is False): lets assignment skip the entity and
+    number work for most candidates."""
     cos_w = model.weights[0]
     if cos_w <= 0:
         return -1.0
     logit = math.log(model.threshold / (1.0 - model.threshold))
     best_rest = model.bias + sum(max(0.0, w) * _CAP for w in model.weights[1:])
-    best_rest += max(0.0, model.anchor_bonus)
+    best_rest += max(0.0, model.anchor_bonus) if anchored else 0.0
     return (logit - best_rest) / cos_w
 
 
