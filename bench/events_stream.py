@@ -198,3 +198,40 @@ def window_study(feats: Sequence[Features], channel: Sequence[str]) -> WindowStu
         float(np.mean(sure_shared)) if sure_shared else 0.0,
         any_shared / any_pairs if any_pairs else 0.0,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorStudy:
+    """A dated stream assigned day by day with and without event anchors: how many events,
+    how many links, and how many of those needed an anchor."""
+
+    events: int
+    events_without: int
+    links: int
+    anchor_links: int
+
+
+def anchor_study(feats: Sequence[Features], model: LinkModel) -> AnchorStudy:
+    from dataclasses import replace
+
+    def by_day(m: LinkModel) -> dict[str, str]:
+        days: dict[object, list[Features]] = defaultdict(list)
+        for f in feats:
+            days[f.article.published.date()].append(f)
+        events: dict[str, object] = {}
+        reasons: dict[str, str] = {}
+        for day in sorted(days, key=str):
+            done, touched = assign(list(events.values()), days[day], m)  # type: ignore[arg-type]
+            events.update({e.id: e for e in touched})
+            reasons.update({a.article_id: f"{a.reason} {a.event_id}" for a in done})
+        return reasons
+
+    with_anchors = by_day(model)
+    without = by_day(replace(model, anchor_bonus=0.0))
+    kinds = [r.split()[0] for r in with_anchors.values()]
+    return AnchorStudy(
+        events=len({r.split()[1] for r in with_anchors.values()}),
+        events_without=len({r.split()[1] for r in without.values()}),
+        links=sum(k in ("link", "anchor") for k in kinds),
+        anchor_links=kinds.count("anchor"),
+    )

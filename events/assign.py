@@ -5,7 +5,13 @@ features) and a batch of new articles' features, and puts each article in an eve
 1. an article already in an event stays there (re-running a batch changes nothing);
 2. a copy of a story that is in an event joins that event (copies always share an event);
 3. otherwise it joins the event whose best-linked member (within the time window) scores
-   highest, if that score reaches the model's threshold;
+   highest, if that score reaches the model's threshold; a link to a member of an event whose
+   anchors the article names (people and cities that several of the event's stories name:
+   `score.ANCHOR_STORIES`) counts the event-level evidence too (`LinkModel.anchor_bonus`):
+   an event is its happening's storyline (first reports, the day after, reactions, market
+   moves, roundups), which share its subject more than its wording. Such a link's reason is
+   "anchor", and the names of the members that joined that way make no anchors: anchors do
+   not breed anchors;
 4. otherwise it opens a new event whose id derives from its own id.
 Articles go in order of (published, id), and ties between events go to the smaller id, so
 the same inputs always give the same events and ids.
@@ -19,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from events.features import SUBJECT
 from events.records import Assignment, Event, Features
-from events.score import LinkModel, cosine_floor, hours_apart, link_score
+from events.score import ANCHOR_STORIES, LinkModel, cosine_floor, hours_apart, link_score
 
 
 def event_id(first_article_id: str) -> str:
@@ -34,6 +41,35 @@ class _Open:
 
     id: str
     members: list[Features] = field(default_factory=list)
+    anchored: set[str] = field(default_factory=set)  # members that joined through an anchor
+    # resolved id -> the stories that name it, of the members that joined on their own evidence
+    core_named_by: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, member: Features, through_anchor: bool) -> None:
+        self.members.append(member)
+        if through_anchor:
+            self.anchored.add(member.article.id)
+        else:
+            for entity in _resolved(member):
+                self.core_named_by.setdefault(entity, set()).add(member.article.story_id)
+
+    def owns(self, names: Sequence[str], named_by: dict[str, set[str]]) -> bool:
+        """Whether one of `names` is an anchor of this event: a person or city that at least
+        `ANCHOR_STORIES` of its stories that joined on their own evidence name (so anchors do
+        not breed anchors), and that are most of the stories of the window naming it
+        (`named_by`: id -> stories, over every open event). A name many events share (a
+        capital, a head of state in the news every day) is nobody's anchor."""
+        for name in names:
+            core = self.core_named_by.get(name, ())
+            if len(core) >= ANCHOR_STORIES and 2 * len(core) > len(named_by[name]):
+                return True
+        return False
+
+
+def _resolved(member: Features) -> list[str]:
+    """The people and cities an article is about (`features.subject_ids`): what anchors are
+    made of and matched against."""
+    return [e for e in member.entities if e.startswith(SUBJECT)]
 
 
 class _Index:
@@ -44,15 +80,18 @@ class _Index:
         self.events: dict[str, _Open] = {}
         self.by_article: dict[str, str] = {}
         self.by_story: dict[str, str] = {}
+        self.named_by: dict[str, set[str]] = {}  # resolved id -> stories, every open event
         self.members: list[tuple[str, Features]] = []
         self._rows = np.zeros((0, 0), dtype=np.float32)
         for event in sorted(events, key=lambda e: e.id):
             self.events[event.id] = _Open(event.id)
             for member in event.members:
-                self.add(event.id, member)
+                self.add(event.id, member, member.article.id in event.anchored)
 
-    def add(self, eid: str, member: Features) -> None:
-        self.events.setdefault(eid, _Open(eid)).members.append(member)
+    def add(self, eid: str, member: Features, through_anchor: bool = False) -> None:
+        self.events.setdefault(eid, _Open(eid)).add(member, through_anchor)
+        for entity in _resolved(member):
+            self.named_by.setdefault(entity, set()).add(member.article.story_id)
         self.by_article[member.article.id] = eid
         self.by_story.setdefault(member.article.story_id, eid)
         n = len(self.members)
@@ -68,22 +107,31 @@ class _Index:
         return self._rows[: len(self.members)]
 
 
-def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float] | None:
+def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float, bool] | None:
+    """The event `item` links best to: its id, the score, and whether the link needed the
+    event's anchors (its score without them is under the threshold)."""
     if not index.members:
         return None
     cosines = index.matrix() @ item.vector
-    floor = cosine_floor(model)
-    best: tuple[float, str] | None = None
-    for row in np.flatnonzero(cosines >= floor):
+    names = _resolved(item) if model.anchor_bonus > 0 else []
+    plain = cosine_floor(model, anchored=False)  # under it, only an anchored event can link
+    best: tuple[float, str, bool] | None = None
+    anchored: dict[str, bool] = {}
+    for row in np.flatnonzero(cosines >= (cosine_floor(model) if names else plain)):
         eid, member = index.members[row]
         if hours_apart(item, member) > model.window_hours:
             continue
-        score = link_score(model, item, member)
+        if eid not in anchored:
+            anchored[eid] = bool(names) and index.events[eid].owns(names, index.named_by)
+        if cosines[row] < plain and not anchored[eid]:
+            continue
+        score = link_score(model, item, member, anchored[eid])
         if score is None or score < model.threshold:
             continue
         if best is None or score > best[0] or (score == best[0] and eid < best[1]):
-            best = (score, eid)
-    return None if best is None else (best[1], best[0])
+            alone = link_score(model, item, member) if anchored[eid] else score
+            best = (score, eid, alone is None or alone < model.threshold)
+    return None if best is None else (best[1], best[0], best[2])
 
 
 def assign(
@@ -104,12 +152,16 @@ def assign(
             eid = index.by_story[article.story_id]
             assignments.append(Assignment(article.id, eid, False, None, "copy"))
         elif (best := _best_event(index, item, model)) is not None:
-            eid = best[0]
-            assignments.append(Assignment(article.id, eid, False, best[1], "link"))
+            eid, score, through_anchor = best
+            reason = "anchor" if through_anchor else "link"
+            assignments.append(Assignment(article.id, eid, False, score, reason))
         else:
             eid = event_id(article.id)
             assignments.append(Assignment(article.id, eid, True, None, "new"))
-        index.add(eid, item)
+        index.add(eid, item, assignments[-1].reason == "anchor")
         touched.add(eid)
-    out = [Event(eid, tuple(index.events[eid].members)) for eid in sorted(touched)]
+    out = [
+        Event(eid, tuple(index.events[eid].members), frozenset(index.events[eid].anchored))
+        for eid in sorted(touched)
+    ]
     return assignments, out

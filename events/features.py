@@ -3,6 +3,7 @@ lead. Pure apart from the embedder handed in; batches embed in one call."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from events.embed import Embedder, unit_rows
@@ -38,12 +39,30 @@ def stored_embedding_text(title: str, text: str) -> str:
     return f"{title}\n{lead_of(text[:LEAD_READ_CHARS])}".strip()
 
 
+# A sentence ends at . ! ? before a capital or another script (not "U.S. forces"), or at the
+# full stops of Chinese and Persian; the first must be 40 characters long (not a dateline).
+_SENTENCE_END = re.compile(r"[.!?]\s+(?=[^\Wa-z0-9])|[。！？؟]")
+SUBJECT = "subject:"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of `text` (at least 40 characters of it)."""
+    end = _SENTENCE_END.search(text, 40)
+    return text if end is None else text[: end.end()]
+
+
+def subject_ids(article: LinkArticle) -> set[str]:
+    """`subject:` ids: the people and cities of the title and the lead's first sentence, what
+    the article is about (a name further down is context: "a day after the strike on Kyiv")."""
+    return {SUBJECT + i for i in resolved_ids(f"{article.title}\n{first_sentence(article.lead)}")}
+
+
 def entities(article: LinkArticle, watchlist: TopicTagger | None = None) -> frozenset[str]:
     """Language-independent ids of the people and places in the title and lead (`country:`,
     `city:`, `person:`, and `name:` keys of other Latin and Cyrillic names), with the
-    article's watchlist topics."""
+    article's watchlist topics, and the `subject:` ids of `subject_ids`."""
     text = f"{article.title}\n{article.lead}"
-    found = country_ids(text) | name_ids(text) | resolved_ids(text)
+    found = country_ids(text) | name_ids(text) | resolved_ids(text) | subject_ids(article)
     found |= {f"topic:{topic}" for topic in article.topics}
     if watchlist is not None:
         found |= watchlist_topics(watchlist, article.title, article.lead, article.language)

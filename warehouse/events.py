@@ -89,13 +89,13 @@ def recent_links(
     """The articles published (else fetched) since `since` that `embedder` embedded when they
     were linked, with what linking stored of them: the article columns of
     `unlinked_articles` (lead empty) and event_id, embedder, vector (a float32 array),
-    entities, numbers. Articles linked without a vector (about no topic, copies, backfills)
-    are left out: there is nothing to compare a new article with."""
+    entities, numbers, reason (new, copy, link, anchor, ...). Articles linked without a
+    vector (about no topic, copies, backfills) are left out: nothing to compare with."""
     chosen = "SELECT id FROM articles WHERE coalesce(published, fetched_at) >= $since"
     table = con.execute(
         f"""
         SELECT {_article_columns(0)},
-               l.event_id, l.embedder, l.vector, l.entities, l.numbers
+               l.event_id, l.embedder, l.vector, l.entities, l.numbers, l.reason
         FROM event_links l
         JOIN articles a ON a.id = l.article_id
         LEFT JOIN sources s ON s.name = a.source
