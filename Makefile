@@ -17,6 +17,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m extractors.cldr  # CLDR's names, read once from babel (extractors/cldr.py)
 	touch $(STAMP)
 
 demo: $(STAMP)

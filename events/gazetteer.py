@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from babel import Locale
+from extractors.cldr import exemplar_cities
 
 from events.names import LANGUAGES, phonetic
 
@@ -160,16 +160,15 @@ def _cities(languages: Iterable[str]) -> Iterator[tuple[str, str]]:
     """(name, `city:<id>`) for the exemplar city of every zone in every language; the id is
     the zone's last part, lower case (`America/Caracas` -> `city:caracas`)."""
     for language in languages:
-        for zone, data in Locale.parse(language).time_zones.items():
+        for zone, city in exemplar_cities(language).items():
             if zone.startswith(_SKIP_AREAS) or zone.count("/") != 1:
                 continue
             if zone.split("/")[1].lower() in _SKIP_CITIES:
                 continue
             ident = "city:" + zone.split("/")[1].lower()
             yield zone.split("/")[1].replace("_", " "), ident
-            city = data.get("city")
             if city:
-                yield str(city), ident
+                yield city, ident
 
 
 @cache

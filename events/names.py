@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any, Protocol
 
-from babel import Locale
+from extractors.cldr import territories
 
 # The six languages of the issue plus the others of the development set (SemEval-2022 Task 8).
 LANGUAGES = ("en", "es", "ru", "uk", "zh", "fa", "de", "fr", "it", "pl", "tr", "ar")
@@ -177,7 +177,7 @@ class _Countries:
 
 def _all_names(languages: Iterable[str]) -> Iterable[tuple[str, str]]:
     for language in languages:
-        for code, name in Locale.parse(language).territories.items():
+        for code, name in territories(language).items():
             if len(code) == 2 and code.isalpha() and code not in ("ZZ", "UN", "EZ", "QO"):
                 yield code, name
     for code, names in _EXTRA_NAMES.items():
