@@ -15,6 +15,7 @@ headline.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from extractors import seedfile
@@ -89,6 +90,10 @@ def load_watchlist(
     return parse_watchlist(seedfile.read_text(path, "watchlist"), str(path), *side)
 
 
+# The same texts compile to the same watchlist: a command that checks the files before its
+# run and then runs holds one compiled copy (~7 MB), not two. A Watchlist is not changed
+# after it is built, so sharing it is safe.
+@lru_cache(maxsize=4)
 def parse_watchlist(
     text: str,
     path: str = "<watchlist>",
