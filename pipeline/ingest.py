@@ -455,7 +455,7 @@ def poll_and_record(
 def start_extraction(run: Run) -> None:
     """Start the extraction workers in the background (forked from a warm server). Only
     when the run has work: an ingest with nothing due ends in a second."""
-    start_worker_server(embedder=run.options.link_events)
+    start_worker_server()
     run.pool.start()
 
 

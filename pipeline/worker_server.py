@@ -16,18 +16,14 @@ import multiprocessing.forkserver
 # the extractor, run once (pipeline/warm_worker.py), and the module the workers run, with what
 # it imports (event linking's embedder: its model itself loads in a worker, on first use).
 WORKER_PRELOAD = ("__main__", "extractors.feeds", "pipeline.warm_worker", "pipeline.extract")
-# With event linking on, the embedder's model too: loaded once in the server, its memory is
-# shared by the workers (~20 MB each otherwise, measured at N = 1,000 with 2 workers).
-EMBEDDER_PRELOAD = "pipeline.warm_embedder"
 
 
-def start_worker_server(*, embedder: bool = False) -> None:
+def start_worker_server() -> None:
     """Start the process that worker pools fork from, with `WORKER_PRELOAD` imported, so an
     extraction worker starts ready instead of importing and warming up the extractor itself
     (~1.4 s of CPU each). It returns at once and the server warms up on another core while
     the run starts; the first pool to need it waits for it. There is one such server per
     process and the first start decides what it imports: call this before any pool. Calling
-    it again does nothing. `embedder`: the workers will embed (event linking is on)."""
-    preload = [*WORKER_PRELOAD, *([EMBEDDER_PRELOAD] if embedder else [])]
-    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+    it again does nothing."""
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
     multiprocessing.forkserver.ensure_running()
