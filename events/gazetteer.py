@@ -25,9 +25,9 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from extractors.cldr import exemplar_cities
 
 from events.names import LANGUAGES, phonetic
+from extractors.cldr import exemplar_cities
 
 PEOPLE = Path(__file__).with_name("people.yaml")
 

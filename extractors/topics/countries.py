@@ -1,9 +1,10 @@
 """Every country's name in the six languages, from CLDR (through `babel`), for prominence.
 
 Owns `country_names`: {ISO 3166 alpha-2 code: names} in en, es, ru, uk, zh and fa, read once
-from CLDR's territory names (`extractors.cldr`, through babel) (a maintained source, not a hand list). The tagger counts
-them to weigh a topic against every other country a text names ("an article on oil that names
-Iran once among Saudi Arabia, Russia and the US is about none of them"). Russian and Ukrainian
+from CLDR's territory names (`extractors.cldr`, through babel: a maintained source, not a hand
+list). The tagger counts them to weigh a topic against every other country a text names ("an
+article on oil that names Iran once among Saudi Arabia, Russia and the US is about none of
+them"). Russian and Ukrainian
 decline names, so a one-word name in Cyrillic becomes a stem without its last vowel
 (Франция → `Франци*`: Франции, Францию); Chinese names match inside words anyway.
 """
