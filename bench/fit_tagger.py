@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
-from tagging import load_devset  # noqa: E402
+from tagging import add_split_rule, load_devset  # noqa: E402
 
 from extractors.topics import FEATURES, Watchlist, parse_watchlist  # noqa: E402
 from extractors.topics.frames import frames_path, weights_path  # noqa: E402
@@ -189,13 +189,7 @@ def main() -> int:
     parser.add_argument("--watchlist", type=Path, default=REPO / "seeds" / "watchlist.yaml")
     parser.add_argument("--l2", type=float, help="default: chosen by cross-validation")
     parser.add_argument("--dry-run", action="store_true", help="print, do not write")
-    parser.add_argument(
-        "--split-rule",
-        default="by-outlet",
-        choices=("by-outlet", "time-for-lone-outlets"),
-        help="by-outlet (default): the acceptance split; time-for-lone-outlets: the lone "
-        "Persian outlet cut by time, a secondary view (the tagger on an outlet it has seen)",
-    )
+    add_split_rule(parser)
     parser.add_argument("--out", type=Path, help="default: <watchlist stem>.weights.yaml")
     args = parser.parse_args()
     # The features do not depend on the weights: read the watchlist and frames only, so a

@@ -272,12 +272,8 @@ def hard_negatives_about(
     return (wrong / len(hard) if hard else 0.0), len(hard)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--watchlist", type=Path, default=REPO / "seeds" / "watchlist.yaml")
-    parser.add_argument("--seconds", type=float, default=3.0, help="per throughput run")
-    parser.add_argument("--errors", action="store_true", help="list newswatch's mistakes")
-    parser.add_argument("--split", default="test", choices=("test", "train", "all"))
+def add_split_rule(parser: argparse.ArgumentParser) -> None:
+    """`--split-rule`, as every tagging bench takes it."""
     parser.add_argument(
         "--split-rule",
         default="by-outlet",
@@ -285,6 +281,15 @@ def main() -> int:
         help="by-outlet (default): the acceptance split; time-for-lone-outlets: the lone "
         "Persian outlet cut by time, a secondary view (the tagger on an outlet it has seen)",
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--watchlist", type=Path, default=REPO / "seeds" / "watchlist.yaml")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per throughput run")
+    parser.add_argument("--errors", action="store_true", help="list newswatch's mistakes")
+    parser.add_argument("--split", default="test", choices=("test", "train", "all"))
+    add_split_rule(parser)
     parser.add_argument("--weights", type=Path, help="default: beside the watchlist")
     args = parser.parse_args()
     items = load_devset(rule=args.split_rule)

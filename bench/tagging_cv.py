@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
-from fit_tagger import _folds, best_threshold, fit, probabilities, unit  # noqa: E402
-from tagging import SIX, TOPICS, language, load_devset, macro_f1  # noqa: E402
+from fit_tagger import _folds, _held_out, unit  # noqa: E402
+from tagging import SIX, TOPICS, add_split_rule, language, load_devset, macro_f1  # noqa: E402
 
 from extractors.topics import FEATURES, Watchlist, parse_watchlist  # noqa: E402
 from extractors.topics.frames import frames_path  # noqa: E402
@@ -58,12 +58,7 @@ def out_of_fold(
     x = np.array([[p[f] for f in FEATURES] for _, _, p in rows]).reshape(len(rows), -1)
     y = np.array([float(t in items[k]["about"]) for k, t, _ in rows])
     fold = _folds([unit(items[k]) for k, _, _ in rows], repeat)
-    about = np.zeros(len(rows), dtype=bool)
-    for f in range(5):
-        train, held = fold != f, fold == f
-        w = fit(x[train], y[train], l2)
-        threshold = best_threshold(y[train], probabilities(w, x[train]))
-        about[held] = probabilities(w, x[held]) >= threshold
+    about = _held_out(x, y, fold, l2)
     predicted: list[set[str]] = [set() for _ in items]
     for (k, topic, p), yes in zip(rows, about, strict=True):
         if yes and not p["in_frame"] and not p["digest"]:
@@ -122,12 +117,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--errors", action="store_true")
     parser.add_argument("--language", help="errors of this language only")
-    parser.add_argument(
-        "--split-rule",
-        default="by-outlet",
-        choices=("by-outlet", "time-for-lone-outlets"),
-        help="by-outlet (default): the acceptance split; time-for-lone-outlets: secondary",
-    )
+    add_split_rule(parser)
     args = parser.parse_args()
     items = [i for i in load_devset(rule=args.split_rule) if i["split"] == "train"]
     parts = explained(watchlist(args.watchlist), items)
