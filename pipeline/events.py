@@ -125,7 +125,7 @@ def read_link_work(
     if not rows:
         return LinkWork([], [], {}, backfilled, started, copied)
     since = min(_utc(r["published"]) for r in rows) - window
-    known = _known_events(store.recent_links(con, since, embedder.name), embedder.name)
+    known = _known_events(store.recent_links(con, since, embedder.name))
     in_window = {m.article.story_id for e in known for m in e.members}
     older = sorted({r["story_id"] for r in rows if r["story_id"] not in in_window})
     return LinkWork(rows, known, store.story_events(con, older), backfilled, started, copied)
@@ -267,14 +267,12 @@ def _article(row: dict[str, Any]) -> LinkArticle:
     )
 
 
-def _known_events(rows: list[dict[str, Any]], embedder_name: str) -> list[Event]:
-    """The events of the stored links, members in the order they came. Links made by another
-    embedder are left out (their vectors do not compare)."""
+def _known_events(rows: list[dict[str, Any]]) -> list[Event]:
+    """The events of the stored links (`recent_links`: only those of the current embedder,
+    whose vectors compare), members in the order they came."""
     members: dict[str, list[Features]] = {}
     anchored: dict[str, set[str]] = {}
     for row in rows:
-        if row["embedder"] != embedder_name:
-            continue
         if row["reason"] == "anchor":
             anchored.setdefault(row["event_id"], set()).add(row["id"])
         members.setdefault(row["event_id"], []).append(

@@ -237,7 +237,8 @@ def _attach_file(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     122,880 rows every table of a warehouse under that size is one row group. Each close
     after a batch (the file is closed between steps so readers get in) then rewrote all the
     articles' text, and the ingest's peak memory grew with the size of the warehouse
-    (measured: +5 MB per 1,000 stored articles, about 60 MB at 10,000)."""
+    (measured in a probe appending 100-row batches of 4 KB texts, closing after each: the
+    peak grew by 64 MB over 10,000 rows; flat with 2,048-row groups)."""
     con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
     options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
     try:

@@ -106,8 +106,8 @@ def recent_links(
         {"since": since, "embedder": embedder},
     ).fetch_arrow_table()
     # The vectors go to numpy straight from Arrow: as Python lists (fetchall) each one costs
-    # 384 float objects, ~10 KB, and a day's window of them was the largest transient of an
-    # ingest run (measured: ~100 MB at 10,000 linked articles).
+    # 384 float objects, ~10 KB (~100 MB for a window of 10,000 linked articles, estimated
+    # from that size; the ingest's measured peak is elsewhere, at the checkpoint on close).
     vectors = _vector_rows(table.column("vector"))
     rows: list[dict[str, Any]] = table.drop_columns(["vector"]).to_pylist()
     for row, vector in zip(rows, vectors, strict=True):
