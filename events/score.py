@@ -74,9 +74,10 @@ def pair_features(a: Features, b: Features) -> np.ndarray:
     )
 
 
-def probability(model: LinkModel, x: np.ndarray) -> np.ndarray | float:
-    """The model's probability that pair(s) with evidence `x` report one happening."""
-    z = np.asarray(x) @ np.asarray(model.weights) + model.bias
+def probability(model: LinkModel, x: np.ndarray, bonus: float = 0.0) -> np.ndarray | float:
+    """The model's probability that pair(s) with evidence `x` report one happening, `bonus`
+    added to the log-odds (event-level evidence: `link_score`)."""
+    z = np.asarray(x) @ np.asarray(model.weights) + model.bias + bonus
     result: np.ndarray | float = 1.0 / (1.0 + np.exp(-z))
     return result
 
@@ -90,10 +91,8 @@ def link_score(model: LinkModel, a: Features, b: Features, anchored: bool = Fals
     `anchored`: `a` names an anchor of `b`'s event (adds `model.anchor_bonus` to the log-odds)."""
     if hours_apart(a, b) > model.window_hours:
         return None
-    z = float(pair_features(a, b) @ np.asarray(model.weights)) + model.bias
-    if anchored:
-        z += model.anchor_bonus
-    return 1.0 / (1.0 + math.exp(-z))
+    bonus = model.anchor_bonus if anchored else 0.0
+    return float(probability(model, pair_features(a, b), bonus))
 
 
 def same_event(model: LinkModel, a: Features, b: Features) -> bool:
