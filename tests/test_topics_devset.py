@@ -52,18 +52,19 @@ def test_devset_is_real_labelled_split_and_large_enough() -> None:
         assert len(test) >= 50 and sum(bool(i["about"]) for i in test) >= 5, language
     for language in ("en", "es", "ru", "uk", "zh", "fa"):  # issue 16: 100 items a language
         assert sum(i["language"] == language for i in items) >= 100, language
-    # 234 hard negatives (13% of 1,815): short of the third issue 16 asks; see the README
-    assert sum(bool(i["hard"]) for i in items) >= 234
+    # 335 hard negatives (17% of 1,931): short of the third issue 16 asks, the sources hold no
+    # more (every item near a frame word was read; see the README)
+    assert sum(bool(i["hard"]) for i in items) >= 335
     assert all(i["country"] is not None and i["origin"] for i in items)
 
 
 # Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the weights
-# were last fitted (0.846 on the 1,815-item set, split by outlet, weights fitted on its train
-# split with l2 3.0; see bench/README.md), less a small margin for ties and float noise. The
-# hard negatives tagged `about` as printed then: 10.8% of 185, within issue 16's 15% bound;
-# asserted as printed plus the margin, so that a rise fails here.
-TEST_MACRO_F1 = 0.846
-TEST_HARD_ABOUT = 0.108
+# were last fitted (0.828 on the 1,931-item set of the sixth round, split by outlet, weights
+# fitted on its train split with l2 3.0; see bench/README.md), less a small margin for ties and
+# float noise. The hard negatives tagged `about` as printed then: 10.5% of 266, within issue
+# 16's 15% bound; asserted as printed plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.828
+TEST_HARD_ABOUT = 0.105
 MARGIN = 0.01
 
 

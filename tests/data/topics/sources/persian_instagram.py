@@ -20,7 +20,9 @@ hard negatives. A third round (THIRD_ROUND, helper H16, drawn from what the firs
 took every remaining caption naming Iran, Tehran, Iranians or the national team together with
 a sport, show, company, advertising, market or car word. A fifth round (issue 16, helper H16)
 took 60 captions at random from what the first three left, no keyword
-(`build_devset.py --candidates persian_instagram --others 60 --seed 5`).
+(`build_devset.py --candidates persian_instagram --others 60 --seed 5`). A sixth round (issue
+16, helper H16c) read every remaining caption; the hard negatives found (Iran's clubs,
+athletes, actors, hosts and advertisers) and six frame items about Iran were added.
 """
 
 from __future__ import annotations

@@ -17,7 +17,10 @@ posts naming any topic's country together with a sport, show, company, market or
 for more hard negatives. A third round (THIRD_ROUND, helper H16) took every remaining post
 naming a topic's country within 100 characters of such a word (and one more game post).
 A fifth round (issue 16, helper H16) took 40 posts at random (seed 7) from the unlabelled
-posts naming a topic (pattern `(?i)украин|киев|иран|тегеран|венесуэл|тайван`).
+posts naming a topic (pattern `(?i)украин|киев|иран|тегеран|венесуэл|тайван`). A sixth round
+(issue 16, helper H16c) read every remaining post with a frame word within 60 characters of a
+topic's country and every remaining post naming one without a war or state word; the hard
+negatives and false friends found were added (the labels file says which search found each).
 """
 
 from __future__ import annotations

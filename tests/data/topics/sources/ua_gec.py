@@ -16,7 +16,8 @@ also name Ukraine, Kyiv or another Ukrainian place; texts naming Ukraine or Kyiv
 sample of the rest. A second round (SECOND_ROUND, drawn after the first was labelled, from what
 the first left) added every remaining text with a sport word that names a Ukrainian place and
 more of the authors' own texts with state words, for more sport hard negatives and more
-home-country items.
+home-country items. A sixth round (issue 16, helper H16c) read every remaining text naming
+Ukraine, Kyiv or another Ukrainian city or region and added the hard negatives found.
 """
 
 from __future__ import annotations
