@@ -12,6 +12,7 @@ import pytest
 
 from extractors.articles import extract_article
 from extractors.fingerprints import (
+    BANDS,
     SIGNATURE_BYTES,
     SIGNATURE_VERSION,
     content_hash,
@@ -21,7 +22,7 @@ from extractors.fingerprints import (
     signature_from_bytes,
     tokens,
 )
-from extractors.near_dups import DedupRule, NearDuplicateIndex, overlap
+from extractors.near_dups import MERGE_EVERY, DedupRule, NearDuplicateIndex, overlap
 
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 MANIFEST = json.loads((DEMO / "manifest.json").read_text(encoding="utf-8"))
@@ -124,9 +125,35 @@ def test_window_eviction(texts: dict[str, str]) -> None:
     assert index.find(texts["copy-trimmed"]) == "en-02"
 
     assert index.evict_before(T0 + timedelta(days=30)) == 2
-    assert len(index) == 0 and index._buckets == {}  # no bucket outlives its articles
+    assert len(index) == 0 and len(index._buckets) == 0  # no bucket outlives its articles
     index.add("en-01", texts["en-01"], T0 + timedelta(days=31))  # and it can come back
     assert index.find(texts["copy-identical"]) == "en-01"
+
+
+def test_index_of_more_articles_than_one_merge() -> None:
+    """Past `MERGE_EVERY` articles the buckets live in sorted arrays: copies are found there
+    as in the dict of the latest articles, and an eviction leaves only live articles' entries."""
+    rng = np.random.default_rng(19)
+    vocabulary = [f"w{i}" for i in range(5000)]
+    n = 2 * MERGE_EVERY + 100  # two merges, and a dict of 100 articles
+    originals = [" ".join(rng.choice(vocabulary, 120)) for _ in range(n)]
+    index = NearDuplicateIndex()
+    for i, text in enumerate(originals):
+        index.add(f"a{i}", text, T0 + timedelta(hours=i))
+
+    def copy_of(i: int) -> str:
+        return originals[i] + " and one sentence more for the copy"
+
+    assert [index.find(copy_of(i)) for i in (0, MERGE_EVERY + 7, n - 1)] == [
+        "a0",
+        f"a{MERGE_EVERY + 7}",
+        f"a{n - 1}",
+    ]
+    assert index.find(" ".join(rng.choice(vocabulary, 120))) is None
+
+    assert index.evict_before(T0 + timedelta(hours=MERGE_EVERY)) == MERGE_EVERY
+    assert index.find(copy_of(0)) is None and index.find(copy_of(n - 1)) == f"a{n - 1}"
+    assert len(index._buckets) == BANDS * (n - MERGE_EVERY)  # the evicted ones' entries went
 
 
 def test_signature_round_trip_through_bytes(texts: dict[str, str]) -> None:
