@@ -9,7 +9,7 @@ never stops a batch; the loader stores failures like any other row.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -117,10 +117,22 @@ class FetchResult:
     max_age_s: float | None = None
     # Where an unbroken chain of permanent redirects (301/308) led: poll there from now on.
     moved_to: str | None = None
+    # The body's length in bytes once the body itself is let go (`without_body`).
+    body_bytes: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.error_kind is None and not self.not_modified
+
+    @property
+    def size(self) -> int:
+        """How many bytes the body had, whether or not it is still held."""
+        return len(self.body) if self.body_bytes is None else self.body_bytes
+
+    def without_body(self) -> FetchResult:
+        """The same fetch without its body (archived and handed on: the fetch log needs only
+        its size), so a batch's pages are not held twice while they are extracted."""
+        return replace(self, body=b"", body_bytes=self.size)
 
 
 def poll_result(fetch: FetchResult, parsed: ParsedFeed | None, unchanged: bool = False) -> str:

@@ -356,7 +356,18 @@ class ExtractionPool:
                 _process_in_worker, job, self.page_timeout, self.extract
             )
             self._outstanding[future] = job
+        future.add_done_callback(self._let_go_of_body)  # outside the lock: it may run now
         return future
+
+    def _let_go_of_body(self, future: Future[ProcessedPage]) -> None:
+        """Keep only the metadata of a page extracted: its body (up to megabytes) is needed
+        again only to resubmit a page the pool lost, and this one was not lost."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        with self._lock:
+            job = self._outstanding.get(future)
+            if job is not None:
+                self._outstanding[future] = replace(job, body=b"")
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -23,7 +23,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -108,10 +108,11 @@ def fetch_batch(
 
     def arrived(i: int, result: FetchResult) -> None:
         pointer = archive.write(result)
-        batch.fetched[i] = (result, pointer)
+        batch.fetched[i] = (result.without_body(), pointer)
         page = page_job(groups[i], result, pointer)
         if isinstance(page, PageJob):
-            batch.submitted[i] = (page, pool.submit(page))
+            # Only the pool holds the body, and only until the page is extracted.
+            batch.submitted[i] = (replace(page, body=b""), pool.submit(page))
         else:
             batch.failed[i] = page
         if on_page is not None:

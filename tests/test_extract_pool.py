@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,18 @@ def _job(name: str) -> PageJob:
         PAGE.read_bytes(),
         datetime.now(UTC),
     )
+
+
+def test_the_pool_lets_go_of_a_page_body_once_extracted() -> None:
+    """A page waiting for its batch to be collected costs its metadata, not its body: only a
+    page the pool lost would need its body again."""
+    with ExtractionPool(WATCHLIST, 1, 20) as pool:
+        future = pool.submit(_job("p0"))
+        callbacks_ran = threading.Event()  # a future's callbacks run in the order added:
+        future.add_done_callback(lambda _: callbacks_ran.set())  # this one after the pool's
+        assert future.result().article is not None and callbacks_ran.wait(10)
+        held = list(pool._outstanding.values())
+        assert [(job.url, len(job.body)) for job in held] == [("http://127.0.0.1:1/p0.html", 0)]
 
 
 def hanging_extract(job: PageJob, watchlist: Watchlist) -> ProcessedPage:

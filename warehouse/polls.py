@@ -92,7 +92,7 @@ def _fetch_row(
         "url": f.url,
         "final_url": f.final_url,
         "status": f.status,
-        "bytes": len(f.body),
+        "bytes": f.size,
         "elapsed_ms": f.elapsed_ms,
         "content_type": f.content_type,
         "not_modified": f.not_modified,
