@@ -31,7 +31,7 @@ are both 1.000 on that set.
 caller evicts by published time) and is rebuilt at start from stored rows: `add` takes the
 stored text and, when it is of the current version, the stored signature, which saves the
 MinHash. An indexed article costs its shingle set (4 bytes a shingle: 3.7 KB for the 900-word
-articles of `bench/pipeline.py`) and about 0.6 KB besides: its 42 bucket entries live in two
+articles of `bench/pipeline.py`) and about 0.8 KB besides: its 42 bucket entries live in two
 sorted numpy arrays (`_Buckets`, 12 bytes an entry). Measured on 3,000 of those articles, the
 buckets as a dict of Python ints took 3.4 KB an article, about as much as the shingles.
 """
@@ -124,30 +124,35 @@ class _Entry:
     words: int
 
 
-MERGE_EVERY = 256  # articles added to `_Buckets`' dict before it is merged into its arrays
+MERGE_EVERY = 256  # the fewest articles `_Buckets` keeps in its dict before a merge
 
 
 class _Buckets:
     """LSH bucket key -> the slots of the articles in that bucket.
 
     The bulk is two numpy arrays sorted by key (12 bytes an entry); the articles added since
-    the last merge wait in a dict (a Python int key and list cost about 80 bytes an entry, so
-    only `MERGE_EVERY` articles' worth are kept that way)."""
+    the last merge wait in a dict (a Python int key and list cost about 80 bytes an entry).
+    A merge copies the arrays, so it waits for `MERGE_EVERY` articles or a sixteenth of those
+    in the arrays, whichever is more: the dict stays small beside the arrays, and rebuilding
+    a window of n articles costs O(n log n), not O(n^2 / MERGE_EVERY)."""
 
     def __init__(self) -> None:
         self._keys: U64 = np.empty(0, np.uint64)
         self._slots: U32 = np.empty(0, np.uint32)
         self._recent: dict[int, list[int]] = {}
-        self._recent_articles = 0
+        self._recent_keys: list[U64] = []  # the dict's entries again, for the merge
+        self._recent_slots: list[int] = []
+        self._merged_articles = 0
 
     def __len__(self) -> int:
-        return len(self._keys) + sum(len(slots) for slots in self._recent.values())
+        return len(self._keys) + sum(len(keys) for keys in self._recent_keys)
 
     def add(self, keys: U64, slot: int) -> None:
         for key in keys.tolist():
             self._recent.setdefault(key, []).append(slot)
-        self._recent_articles += 1
-        if self._recent_articles >= MERGE_EVERY:
+        self._recent_keys.append(keys)
+        self._recent_slots.append(slot)
+        if len(self._recent_slots) >= max(MERGE_EVERY, self._merged_articles // 16):
             self._merge()
 
     def slots(self, keys: U64) -> set[int]:
@@ -174,17 +179,23 @@ class _Buckets:
         live[held[held < len(live)]] = True
         keep = live[self._slots]
         self._keys, self._slots = self._keys[keep], self._slots[keep]
+        self._merged_articles = len(np.unique(self._slots))
 
     def _merge(self) -> None:
         """Move the dict's entries into the sorted arrays."""
-        pairs = [(key, slot) for key, slots in self._recent.items() for slot in slots]
-        new = np.array(pairs, dtype=np.uint64).reshape(-1, 2)
-        new = new[np.argsort(new[:, 0], kind="stable")]
-        at = np.searchsorted(self._keys, new[:, 0], "right")
-        self._keys = np.insert(self._keys, at, new[:, 0])
-        self._slots = np.insert(self._slots, at, new[:, 1].astype(np.uint32))
-        self._recent = {}
-        self._recent_articles = 0
+        if not self._recent_slots:
+            return
+        keys = np.concatenate(self._recent_keys)
+        slots = np.repeat(
+            np.array(self._recent_slots, np.uint32), [len(k) for k in self._recent_keys]
+        )
+        order = np.argsort(keys, kind="stable")
+        keys, slots = keys[order], slots[order]
+        at = np.searchsorted(self._keys, keys, "right")
+        self._keys = np.insert(self._keys, at, keys)
+        self._slots = np.insert(self._slots, at, slots)
+        self._merged_articles += len(self._recent_slots)
+        self._recent, self._recent_keys, self._recent_slots = {}, [], []
 
 
 class NearDuplicateIndex:
@@ -192,7 +203,7 @@ class NearDuplicateIndex:
 
     Candidates come from LSH buckets and are verified on exact shingle sets by `rule`. An
     article costs its shingle set (4 bytes a shingle) and `BANDS` bucket entries (`_Buckets`):
-    about 1.8 KB for a 300-word article. `evict_before` keeps it bounded.
+    about 2 KB for a 300-word article. `evict_before` keeps it bounded.
 
     Texts can be given as `str` or as a `Fingerprint`: the loader fingerprints an article
     once, looks for its original with it, then adds it and stores its signature.
