@@ -46,6 +46,11 @@ MEMORY_LIMIT = "256MB"  # per connection's database instance
 # Rows per row group of a warehouse file: what one checkpoint rewrites at most per table
 # (`_attach_file`). DuckDB's default is 122,880.
 ROW_GROUP_ROWS = 4096
+# Bytes per block of a new warehouse file (DuckDB's default: 262,144). Rows a transaction
+# appends stay in memory until the checkpoint, in segments of up to a block for each column;
+# with 256 KB blocks one batch of 100 pages took 25-30 MB of them over the tables it writes,
+# with 16 KB ones 2-5 MB (DuckDB's `duckdb_memory()`, in the ingest of bench/pipeline.py).
+BLOCK_BYTES = 16384
 FILE_ALIAS = "warehouse"  # the attached file's catalog name, whatever the file is called
 
 __all__ = [
@@ -238,9 +243,12 @@ def _attach_file(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     after a batch (the file is closed between steps so readers get in) then rewrote all the
     articles' text, and the ingest's peak memory grew with the size of the warehouse
     (measured in a probe appending 100-row batches of 4 KB texts, closing after each: the
-    peak grew by 64 MB over 10,000 rows; flat with 2,048-row groups)."""
+    peak grew by 64 MB over 10,000 rows; flat with 2,048-row groups). A new file is created
+    with `BLOCK_BYTES` blocks."""
     con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
     options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
+    if not path.exists():  # a file keeps the block size it was created with
+        options += f", BLOCK_SIZE {BLOCK_BYTES}"
     try:
         con.execute(f"ATTACH {_literal(str(path))} AS {FILE_ALIAS} ({options})")
     except BaseException:
