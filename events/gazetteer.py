@@ -10,7 +10,8 @@ every script, from two tables:
   all give `city:caracas`. Maintained upstream, about 400 cities, not a hand list.
 
 Matching, by script: a one-word Latin or Cyrillic form by its phonetic key (`names.name_key`,
-so case endings match: `Путина`, `Каракасе`), and only when the word is capitalised; a form of
+so case endings match: `Путина`, `Каракасе`), and only when the word is capitalised (a word
+whose key is under four letters, `Kyiv`, `Київ`, `Рим`, only as itself); a form of
 several words as a phrase (each word may take a short ending); Chinese forms as substrings;
 Persian and Arabic forms where a word starts. Pure apart from reading the two tables once.
 """
@@ -98,6 +99,9 @@ class Gazetteer:
 
     keys: dict[str, str] = field(default_factory=dict)  # phonetic key of one word -> id
     ambiguous: set[str] = field(default_factory=set)
+    # one word whose key is too short to match by sound (Kyiv, Київ, Рим): the word itself,
+    # folded, matched whole
+    short: dict[str, str] = field(default_factory=dict)
     # phrases by the first letters of their first word (folded), so a text runs only the
     # patterns whose first word it has
     phrases: dict[str, list[tuple[re.Pattern[str], str]]] = field(default_factory=dict)
@@ -116,7 +120,9 @@ class Gazetteer:
             self.arabic.append((form, pattern, ident))
         else:
             words = _WORD.findall(form)
-            if len(words) == 1:
+            if len(words) == 1 and len(_key(words[0])) < _MIN_KEY:
+                self._add_short(_fold(words[0]), ident)
+            elif len(words) == 1:
                 self._add_key(_key(words[0]), ident)
             elif words:
                 body = r"\w{0,3}\s+".join(re.escape(_fold(w)) for w in words)
@@ -130,6 +136,13 @@ class Gazetteer:
             self.ambiguous.add(key)
             del self.keys[key]
 
+    def _add_short(self, word: str, ident: str) -> None:
+        if word in self.ambiguous:
+            return
+        if self.short.setdefault(word, ident) != ident:
+            self.ambiguous.add(word)
+            del self.short[word]
+
     def find(self, text: str) -> set[str]:
         found = {ident for form, ident in self.cjk if form in text}
         found |= {
@@ -137,6 +150,9 @@ class Gazetteer:
         }
         for word in _WORD.findall(text):
             if word[0].isupper() and not _is_cjk(word[0]):
+                if (short := self.short.get(_fold(word))) is not None:
+                    found.add(short)
+                    continue
                 for key in _candidates(word):
                     if key in self.keys:
                         found.add(self.keys[key])

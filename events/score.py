@@ -130,9 +130,9 @@ def cosine_floor(model: LinkModel, anchored: bool = True) -> float:
 ANCHOR_STORIES = 2
 ANCHOR_LLR = round(math.log(0.384 / 0.034), 2)
 DEFAULT_MODEL = LinkModel(
-    weights=(49.7578, 2.3768, 0.0, 0.0, 0.0, 0.2832),
-    bias=-44.8389,
-    threshold=0.749996,
+    weights=(49.7318, 2.3754, 0.0, 0.0, 0.0, 0.2971),
+    bias=-44.8192,
+    threshold=0.749187,
     anchor_bonus=ANCHOR_LLR,
 )
 

@@ -308,6 +308,11 @@ def test_cities_resolve_through_cldr_in_every_script() -> None:
         assert "city:caracas" in resolved_ids(text), text
     assert "city:kyiv" in resolved_ids("удар по Києву") | resolved_ids("удар по Киеву")
     assert "city:tehran" in resolved_ids("в Тегеране")
+    # names too short to match by sound match as themselves: English and Ukrainian Kyiv, Рим
+    for text in ("Russian strike on Kyiv", "Київ під обстрілом", "Киев под обстрелом"):
+        assert resolved_ids(text) == {"city:kyiv"}, text
+    assert resolved_ids("визит в Рим") == {"city:rome"}
+    assert resolved_ids("a kyiv-style cutlet") == set()  # lower case: not a name
     # Karachi and Caracas share the key `karak`: each still resolves to itself
     assert resolved_ids("in Karachi") == {"city:karachi"}
     assert resolved_ids("in Caracas") == {"city:caracas"}
