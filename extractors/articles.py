@@ -83,11 +83,13 @@ from trafilatura.settings import Document
 from trafilatura.utils import decode_file, load_html
 
 from extractors.bylines import body_author
-from extractors.dates import published_date, stated_date
+from extractors.dates import limit_date_languages, published_date, stated_date
 from extractors.errors import ExtractionError
 from extractors.language import page_language
 from extractors.records import Article
 from extractors.urls import choose_canonical, is_http_url
+
+limit_date_languages()  # htmldate's text search: month names of 14 languages, not 200
 
 EXTRACTOR_VERSION = "traf-2.3/3"
 # Less than this is a menu or a caption, not an article (40 characters is a short Chinese
