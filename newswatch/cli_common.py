@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,21 +77,6 @@ def require_warehouse(settings: Settings) -> None:
             f"{where.file}: no database here (check --db or NEWSWATCH_DB; "
             "`newswatch ingest` creates one)"
         )
-
-
-@contextmanager
-def quiet_prefect() -> Iterator[None]:
-    """For a command that runs flows: the temporary Prefect server it starts sends no
-    analytics, unless PREFECT_SERVER_ANALYTICS_ENABLED says otherwise. A Prefect setting for
-    the block (Prefect hands its settings to the server process it starts), not an
-    environment variable: our environment is never written."""
-    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
-
-    if "PREFECT_SERVER_ANALYTICS_ENABLED" in os.environ:
-        yield
-        return
-    with temporary_settings({PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        yield
 
 
 def parse_day(value: str, option: str = "--day") -> date:

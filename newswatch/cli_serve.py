@@ -14,7 +14,6 @@ from newswatch.cli_common import (
     WatchlistOption,
     cli_settings,
     console,
-    quiet_prefect,
     rows_table,
 )
 from newswatch.cli_run import check_config, print_ingest
@@ -62,11 +61,11 @@ def demo(
 
     Example: newswatch demo --db data/newswatch.duckdb
     """
+    from newswatch.cli_progress import Printer
     from newswatch.demo import SUMMARY_SQL, run_demo
 
     settings = cli_settings(None, watchlist, db)
-    with quiet_prefect():
-        report = run_demo(snapshot, settings, console.print)
+    report = run_demo(snapshot, settings, console.print, Printer(console))
     print_ingest(report.ingest)
     console.print(
         f"\nDuckDB: {report.db} ({report.articles} articles from {report.sources} sources)"

@@ -4,10 +4,16 @@ Serves the snapshot on 127.0.0.1 (port 8765, or any free port when that one is t
 only that address in the fetcher, ingests every source, indexes the articles for search,
 writes a digest for every day with articles, and reports where everything is and the answer
 to one query.
+
+It runs what the hand-run commands run (`newswatch ingest`, `index`, `digest`: the plain
+functions of `newswatch.runs`), not the Prefect flows that `serve` schedules: those call the
+same functions (tests/test_flows.py runs them under Prefect), but a flow run without a Prefect
+server starts a temporary one, ~8 s and ~200 MB, which a demo has no use for.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +22,7 @@ from typing import Any
 from newswatch.errors import ConfigError
 from newswatch.settings import Settings
 from newswatch.snapshot import SNAPSHOT_BASE, rebase_file, serve_snapshot
+from pipeline.progress import Progress
 
 DEMO_PORT = int(SNAPSHOT_BASE.rsplit(":", 1)[1])
 SUMMARY_SQL = (
@@ -37,10 +44,11 @@ class DemoReport:
     rows: list[tuple[Any, ...]]
 
 
-def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> DemoReport:
-    from flows.digest import digest
-    from flows.ingest import ingest
-    from flows.search_index import search_index
+def run_demo(
+    snapshot: Path, settings: Settings, say: Callable[[str], None], progress: Progress | None = None
+) -> DemoReport:
+    from newswatch import runs
+    from pipeline.search_index import refresh_index
     from warehouse.analyst import run_query
     from warehouse.db import connect
 
@@ -49,6 +57,7 @@ def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> 
         raise ConfigError(
             str(feeds_file), "no demo snapshot here", fix="run from the repository root"
         )
+    log = logging.getLogger("newswatch.demo")
     with serve_snapshot(snapshot, DEMO_PORT, any_port_if_taken=True) as server:
         feeds = rebase_file(feeds_file, settings.data_dir / "demo-feeds.yaml", server.base)
         # Only this loopback server may be fetched from, and every demo outlet lives on it:
@@ -57,9 +66,9 @@ def run_demo(snapshot: Path, settings: Settings, say: Callable[[str], None]) -> 
             update={"feeds": feeds, "allowed_hosts": server.host_port, "per_host_delay": 0.0}
         )
         say(f"serving {snapshot} on {server.base}")
-        result = ingest(settings=demo)
-    search_index(settings=demo)
-    paths = digest(all_days=True, settings=demo)
+        result = runs.ingest(demo, log, progress=progress)
+    refresh_index(demo.warehouse_url, demo.lock_wait)
+    paths = runs.digest(demo, log, all_days=True, progress=progress)
     with connect(settings.db, read_only=True) as con:
         columns, rows = run_query(con, SUMMARY_SQL)
         articles, sources = con.execute(

@@ -204,7 +204,7 @@ def scripted(tmp_path: Path) -> Iterator[SnapshotServer]:
 
 
 @pytest.fixture(scope="session")
-def demo_run(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """What `make demo` does (`newswatch.demo.run_demo`: serve the snapshot, ingest, digest
     every day), run once for the session in a temporary folder: the demo database and its
     digests, for the tests that read them (issue 7). Returns the `DemoReport`."""

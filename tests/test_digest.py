@@ -285,9 +285,18 @@ def test_demo_writes_every_day_in_three_formats(demo_run: Any) -> None:
     assert named >= 20  # every topic of the demo week has its top story named
 
 
-def test_demo_digest_is_a_prefect_artifact(demo_run: Any) -> None:
+def test_the_digest_flow_publishes_each_day_as_a_prefect_artifact(
+    prefect_harness: None, demo_run: Any, tmp_path: Path
+) -> None:
+    """The scheduled `digest` flow (the demo runs the plain digest, without Prefect)."""
     from prefect.artifacts import Artifact
 
+    from flows.digest import digest
+    from newswatch.settings import Settings
+
+    settings = Settings(db=demo_run.db, watchlist=REPO / "seeds" / "watchlist.yaml")
+    written = digest(day="2026-01-05", out=str(tmp_path), settings=settings)
+    assert [Path(p).name for p in written] == ["2026-01-05.md"]
     artifact = Artifact.get("digest-2026-01-05")
     assert artifact is not None and artifact.type == "markdown"
     assert "# newswatch digest: 2026-01-05" in str(artifact.data)
