@@ -120,28 +120,24 @@ class Gazetteer:
             self.arabic.append((form, pattern, ident))
         else:
             words = _WORD.findall(form)
-            if len(words) == 1 and len(_key(words[0])) < _MIN_KEY:
-                self._add_short(_fold(words[0]), ident)
-            elif len(words) == 1:
-                self._add_key(_key(words[0]), ident)
+            if len(words) == 1:
+                key = _key(words[0])
+                if len(key) < _MIN_KEY:  # too short to match by sound: the word itself
+                    self._add_unique(self.short, _fold(words[0]), ident)
+                else:
+                    self._add_unique(self.keys, key, ident)
             elif words:
                 body = r"\w{0,3}\s+".join(re.escape(_fold(w)) for w in words)
                 pattern = re.compile(rf"(?<!\w){body}\w{{0,3}}(?!\w)")
                 self.phrases.setdefault(_fold(words[0])[:3], []).append((pattern, ident))
 
-    def _add_key(self, key: str, ident: str) -> None:
-        if len(key) < _MIN_KEY or key in self.ambiguous:
+    def _add_unique(self, table: dict[str, str], key: str, ident: str) -> None:
+        """`key` -> `ident` in `table`, unless another id has the key too: then in neither."""
+        if key in self.ambiguous:
             return
-        if self.keys.setdefault(key, ident) != ident:
+        if table.setdefault(key, ident) != ident:
             self.ambiguous.add(key)
-            del self.keys[key]
-
-    def _add_short(self, word: str, ident: str) -> None:
-        if word in self.ambiguous:
-            return
-        if self.short.setdefault(word, ident) != ident:
-            self.ambiguous.add(word)
-            del self.short[word]
+            del table[key]
 
     def find(self, text: str) -> set[str]:
         found = {ident for form, ident in self.cjk if form in text}
