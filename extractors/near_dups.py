@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from extractors.fingerprints import U32, U64, Fingerprint, fingerprint
+from extractors.fingerprints import BANDS, U32, U64, Fingerprint, fingerprint
 
 MIN_CONTAINMENT = 0.5
 MIN_WORDS = 60
@@ -142,7 +142,6 @@ class _Buckets:
         self._recent: dict[int, list[int]] = {}
         self._recent_keys: list[U64] = []  # the dict's entries again, for the merge
         self._recent_slots: list[int] = []
-        self._merged_articles = 0
 
     def __len__(self) -> int:
         return len(self._keys) + sum(len(keys) for keys in self._recent_keys)
@@ -152,18 +151,18 @@ class _Buckets:
             self._recent.setdefault(key, []).append(slot)
         self._recent_keys.append(keys)
         self._recent_slots.append(slot)
-        if len(self._recent_slots) >= max(MERGE_EVERY, self._merged_articles // 16):
+        merged_articles = len(self._keys) // BANDS  # every article has BANDS keys
+        if len(self._recent_slots) >= max(MERGE_EVERY, merged_articles // 16):
             self._merge()
 
     def slots(self, keys: U64) -> set[int]:
         found: set[int] = set()
         if len(self._keys):
             starts = np.searchsorted(self._keys, keys, "left")
-            held = keys[self._keys[np.minimum(starts, len(self._keys) - 1)] == keys]
-            if len(held):  # most keys are in no bucket: only the others are looked up again
-                ends = np.searchsorted(self._keys, held, "right").tolist()
-                starts = np.searchsorted(self._keys, held, "left").tolist()
-                for start, end in zip(starts, ends, strict=True):
+            held = self._keys[np.minimum(starts, len(self._keys) - 1)] == keys
+            if held.any():  # most keys are in no bucket: only the others need their ends
+                ends = np.searchsorted(self._keys, keys[held], "right").tolist()
+                for start, end in zip(starts[held].tolist(), ends, strict=True):
                     found.update(self._slots[start:end].tolist())
         for key in keys.tolist():
             found.update(self._recent.get(key, ()))
@@ -179,7 +178,6 @@ class _Buckets:
         live[held[held < len(live)]] = True
         keep = live[self._slots]
         self._keys, self._slots = self._keys[keep], self._slots[keep]
-        self._merged_articles = len(np.unique(self._slots))
 
     def _merge(self) -> None:
         """Move the dict's entries into the sorted arrays."""
@@ -194,7 +192,6 @@ class _Buckets:
         at = np.searchsorted(self._keys, keys, "right")
         self._keys = np.insert(self._keys, at, keys)
         self._slots = np.insert(self._slots, at, slots)
-        self._merged_articles += len(self._recent_slots)
         self._recent, self._recent_keys, self._recent_slots = {}, [], []
 
 
