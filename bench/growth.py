@@ -316,7 +316,7 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
                 for p in batch
             ]
             with t.step("near_duplicates"):
-                near = near_duplicates(index, pages, now)
+                near = near_duplicates(con, index, pages, now)
             with t.step("record_page_fetches"):
                 load.record_page_fetches(con, run_id, fetches)
             with t.step("store_pages"):

@@ -196,6 +196,12 @@ def shingles(text: str, *, word_k: int = WORD_SHINGLE, char_k: int = CHAR_SHINGL
     return _shingles_and_length(text, word_k, char_k)[0]
 
 
+def shingles_and_words(text: str) -> tuple[U32, int]:
+    """The text's shingle set and its length in words, as `fingerprint` computes them, without
+    the MinHash (verifying a candidate whose set was not held)."""
+    return _shingles_and_length(text, WORD_SHINGLE, CHAR_SHINGLE)
+
+
 def _shingles_and_length(text: str, word_k: int, char_k: int) -> tuple[U32, int]:
     """The shingle set, and the text's length in words (a character of an unspaced script
     counting as half a word, about what a Chinese word is)."""
@@ -265,7 +271,7 @@ def fingerprint(text: str, stored_signature: bytes | None = None) -> Fingerprint
             sig = None
     if sig is None:
         sig = minhash(shingle_set)
-    return Fingerprint(shingle_set, sig, _band_keys(sig), words)
+    return Fingerprint(shingle_set, sig, band_keys(sig), words)
 
 
 def signature(text: str) -> bytes:
@@ -283,7 +289,7 @@ def signature_from_bytes(data: bytes) -> U32:
     return np.frombuffer(data, dtype="<u4", offset=1).astype(np.uint32)
 
 
-def _band_keys(sig: U32) -> U64:
+def band_keys(sig: U32) -> U64:
     """One 64-bit key per band: the band's `ROWS` values and its number, hashed."""
     rows = sig[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
     with np.errstate(over="ignore"):

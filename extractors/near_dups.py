@@ -28,30 +28,43 @@ matches a quoted excerpt, 120 loses short copies. At the chosen values precision
 are both 1.000 on that set.
 
 `NearDuplicateIndex` holds the articles of a time window (`DEFAULT_WINDOW`, 14 days; the
-caller evicts by published time) and is rebuilt at start from stored rows: `add` takes the
-stored text and, when it is of the current version, the stored signature, which saves the
-MinHash. An indexed article costs its shingle set (4 bytes a shingle: 3.7 KB for the 900-word
-articles of `bench/pipeline.py`) and about 0.8 KB besides: its 42 bucket entries live in two
-sorted numpy arrays (`_Buckets`, 12 bytes an entry). Measured on 3,000 of those articles, the
-buckets as a dict of Python ints took 3.4 KB an article, about as much as the shingles.
+caller evicts by published time). An indexed article costs its 42 bucket entries, in two sorted
+numpy arrays (`_Buckets`, 12 bytes an entry: about 0.8 KB an article with its entry; as a dict
+of Python ints they took 3.4 KB), and, while it is held, its shingle set (4 bytes a shingle:
+3.7 KB for the 900-word articles of `bench/pipeline.py`). Held shingle sets are bounded by
+`held`: ingest holds the last few batches' and reads the stored text of an older candidate back
+when one is met (`TextReader`), so a window of 10,000 or 100,000 articles costs its buckets and
+not its texts. At start the index is rebuilt from stored signatures alone (`add_signature`).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from extractors.fingerprints import BANDS, U32, U64, Fingerprint, fingerprint
+from extractors.fingerprints import (
+    BANDS,
+    U32,
+    U64,
+    Fingerprint,
+    band_keys,
+    fingerprint,
+    shingles_and_words,
+    signature_from_bytes,
+)
 
 MIN_CONTAINMENT = 0.5
 MIN_WORDS = 60
 MIN_LENGTH_RATIO = 0.2
 MIN_JACCARD = 0.7
 DEFAULT_WINDOW = timedelta(days=14)
+# Ids of indexed articles -> their stored texts (those it has; `warehouse.dedup.article_texts`)
+TextReader = Callable[[Sequence[str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +133,6 @@ class Candidate:
 class _Entry:
     article_id: str
     published: datetime
-    shingles: U32
-    words: int
 
 
 MERGE_EVERY = 256  # the fewest articles `_Buckets` keeps in its dict before a merge
@@ -199,17 +210,23 @@ class NearDuplicateIndex:
     """The articles of a time window, searchable for near copies of a new text.
 
     Candidates come from LSH buckets and are verified on exact shingle sets by `rule`. An
-    article costs its shingle set (4 bytes a shingle) and `BANDS` bucket entries (`_Buckets`):
-    about 2 KB for a 300-word article. `evict_before` keeps it bounded.
+    article costs `BANDS` bucket entries (`_Buckets`, ~0.8 KB) and, while held, its shingle set
+    (4 bytes a shingle). `held` bounds how many shingle sets are kept (the most recently added
+    or read); None keeps them all. A candidate whose set is not held is verified on its text,
+    read back through the `read` given to `candidates`, `match` or `find`, or `hold`. An
+    article the reader no longer has is no candidate. `evict_before` bounds the window.
 
     Texts can be given as `str` or as a `Fingerprint`: the loader fingerprints an article
     once, looks for its original with it, then adds it and stores its signature.
     """
 
-    def __init__(self, rule: DedupRule | None = None) -> None:
+    def __init__(self, rule: DedupRule | None = None, held: int | None = None) -> None:
         self.rule = rule or DedupRule()
+        self.held_limit = held
+        self.texts_read = 0  # shingle sets recomputed from texts read back (a cost to watch)
         self._buckets = _Buckets()
         self._entries: dict[int, _Entry] = {}
+        self._held: OrderedDict[int, tuple[U32, int]] = OrderedDict()  # slot -> shingles, words
         self._slots: dict[str, int] = {}
         self._by_time: list[tuple[datetime, int]] = []
         self._next = 0
@@ -220,6 +237,11 @@ class NearDuplicateIndex:
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._slots
 
+    @property
+    def held(self) -> int:
+        """How many shingle sets are held now."""
+        return len(self._held)
+
     def add(
         self,
         article_id: str,
@@ -228,50 +250,72 @@ class NearDuplicateIndex:
         *,
         signature: bytes | None = None,
     ) -> None:
-        """Index one article. When rebuilding from stored rows, pass the stored `signature`:
-        if it is of the current version the MinHash is not computed again (the shingles
-        always are, from the text). Adding an id that is indexed already, or a text without
-        a word, changes nothing."""
+        """Index one article, its shingle set held. A stored `signature` of the current
+        version saves the MinHash (the shingles are always computed from the text). Adding
+        an id that is indexed already, or a text without a word, changes nothing."""
         if article_id in self._slots:
             return
         fp = text if isinstance(text, Fingerprint) else fingerprint(text, signature)
         if len(fp.shingles) == 0:
             return  # no words: nothing can be a copy of it (and it would fill every bucket)
-        slot = self._next
-        self._next += 1
-        self._entries[slot] = _Entry(article_id, published, fp.shingles, fp.words)
-        self._buckets.add(fp.band_keys, slot)
-        self._slots[article_id] = slot
-        heapq.heappush(self._by_time, (published, slot))
+        slot = self._index(article_id, published, fp.band_keys)
+        self._hold(slot, fp.shingles, fp.words)
 
-    def candidates(self, text: str | Fingerprint) -> list[Candidate]:
+    def add_signature(self, article_id: str, published: datetime, signature: bytes) -> bool:
+        """Index a stored article by its stored signature alone (rebuilding the index at
+        start): its shingles are read back if it is ever a candidate. False, and nothing
+        indexed, when the signature is not of the current version: `add` it with its text."""
+        if article_id in self._slots:
+            return True
+        try:
+            keys = band_keys(signature_from_bytes(signature))
+        except ValueError:
+            return False
+        self._index(article_id, published, keys)
+        return True
+
+    def candidates(
+        self, text: str | Fingerprint, read: TextReader | None = None
+    ) -> list[Candidate]:
         """The indexed articles that share an LSH bucket with `text`, near copies or not,
         earliest published first."""
         fp = text if isinstance(text, Fingerprint) else fingerprint(text)
         if len(fp.shingles) == 0:
             return []
         slots = self._buckets.slots(fp.band_keys)
+        self._read_back(slots, read)
         found = []
         for slot in slots:
+            if slot not in self._held:
+                continue  # its text is gone from the store: nothing to be a copy of
+            shingles, words = self._held[slot]
             e = self._entries[slot]
             found.append(
                 Candidate(
-                    e.article_id,
-                    e.published,
-                    _overlap(fp.shingles, fp.words, e.shingles, e.words),
+                    e.article_id, e.published, _overlap(fp.shingles, fp.words, shingles, words)
                 )
             )
         return sorted(found, key=lambda c: (c.published, c.article_id))
 
-    def match(self, text: str | Fingerprint) -> Candidate | None:
-        """The earliest-published indexed article that `text` is a near copy of, or None."""
-        return next((c for c in self.candidates(text) if self.rule.accepts(c.overlap)), None)
+    def hold(self, texts: Iterable[str | Fingerprint], read: TextReader) -> None:
+        """Read back, in one call to `read`, the shingle sets of every candidate of `texts`
+        not held (a batch's, before its `find`s)."""
+        wanted: set[int] = set()
+        for text in texts:
+            fp = text if isinstance(text, Fingerprint) else fingerprint(text)
+            if len(fp.shingles):
+                wanted |= self._buckets.slots(fp.band_keys)
+        self._read_back(wanted, read)
 
-    def find(self, text: str | Fingerprint) -> str | None:
+    def match(self, text: str | Fingerprint, read: TextReader | None = None) -> Candidate | None:
+        """The earliest-published indexed article that `text` is a near copy of, or None."""
+        return next((c for c in self.candidates(text, read) if self.rule.accepts(c.overlap)), None)
+
+    def find(self, text: str | Fingerprint, read: TextReader | None = None) -> str | None:
         """The id of the earliest-published indexed article `text` is a near copy of, or
         None. That article may have been published after `text`'s own article (a copy
         fetched before its original): the caller decides what to make of that."""
-        found = self.match(text)
+        found = self.match(text, read)
         return found.article_id if found else None
 
     def evict_before(self, cutoff: datetime) -> int:
@@ -280,8 +324,42 @@ class NearDuplicateIndex:
         while self._by_time and self._by_time[0][0] < cutoff:
             _, slot = heapq.heappop(self._by_time)
             entry = self._entries.pop(slot)
+            self._held.pop(slot, None)
             del self._slots[entry.article_id]
             evicted += 1
         if evicted:
             self._buckets.keep_only(self._entries)
         return evicted
+
+    def _index(self, article_id: str, published: datetime, keys: U64) -> int:
+        slot = self._next
+        self._next += 1
+        self._entries[slot] = _Entry(article_id, published)
+        self._buckets.add(keys, slot)
+        self._slots[article_id] = slot
+        heapq.heappush(self._by_time, (published, slot))
+        return slot
+
+    def _hold(self, slot: int, shingles: U32, words: int) -> None:
+        self._held[slot] = (shingles, words)
+        self._held.move_to_end(slot)
+        while self.held_limit is not None and len(self._held) > self.held_limit:
+            self._held.popitem(last=False)
+
+    def _read_back(self, slots: Iterable[int], read: TextReader | None) -> None:
+        """Hold the shingle sets of `slots` that are not held, from texts `read` gives."""
+        for slot in slots:
+            if slot in self._held:
+                self._held.move_to_end(slot)
+        missing = {self._entries[s].article_id: s for s in slots if s not in self._held}
+        if not missing:
+            return
+        if read is None:
+            raise LookupError(
+                f"{len(missing)} candidates' shingle sets are not held and no reader was given"
+            )
+        for article_id, text in read(sorted(missing)).items():
+            shingles, words = shingles_and_words(text)
+            self.texts_read += 1
+            if len(shingles):
+                self._hold(missing[article_id], shingles, words)

@@ -337,8 +337,8 @@ def page_batches(pending: Sequence[queries.PendingEntry]) -> list[list[list[quer
 def load_pages(run: Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
     """Find near copies (the index keeps them for the rest of the run), store, link events."""
     now = datetime.now(UTC)
-    near = near_duplicates(run.stories, pages, now)
     with run.writing() as con:
+        near = near_duplicates(con, run.stories, pages, now)
         stored = load.store_pages(con, pages, run.watchlist.version, now, near)
         if not run.options.link_events:
             return stored

@@ -1,9 +1,11 @@
 """Folding near copies into stories, across runs.
 
-At the start of a run the near-duplicate index is rebuilt from the articles of the window
-(default 14 days) stored in DuckDB, with their stored MinHash signatures; each new article is
-looked up before it is stored and then added, so a copy arriving tomorrow joins yesterday's
-story. Exact copies (same canonical URL or content hash) are folded by the loader itself.
+At the start of a run the near-duplicate index is rebuilt from the stored MinHash signatures of
+the window's articles (default 14 days); each new article is looked up before it is stored and
+then added, so a copy arriving tomorrow joins yesterday's story. The index holds the shingle
+sets of the last `HELD` articles it met; an older candidate is verified on its stored text,
+read back in one query a batch. Exact copies (same canonical URL or content hash) are folded
+by the loader itself.
 
 When a copy was stored before its original (fetched first), `duplicate_of` points at the
 article stored first; `story_spread.first_outlet` still names the outlet that published first.
@@ -19,35 +21,52 @@ import duckdb
 from extractors.fingerprints import fingerprint
 from extractors.near_dups import NearDuplicateIndex
 from extractors.records import ProcessedPage
-from warehouse import queries
+from warehouse.dedup import article_texts, dedup_window
 from warehouse.load import article_id
+
+# Shingle sets the index holds (~3.7 KB each for a 900-word article): a few batches' worth.
+# Copies mostly arrive within hours of their original; an older candidate costs a read.
+HELD = 2000
 
 
 def build_index(
     con: duckdb.DuckDBPyConnection, now: datetime, window: timedelta
 ) -> NearDuplicateIndex:
-    """The index of the articles published (or fetched) within `window` before `now`."""
-    index = NearDuplicateIndex()
-    for aid, when, text, signature in queries.dedup_window(con, now - window):
-        index.add(aid, text, when, signature=signature)
+    """The index of the articles published (or fetched) within `window` before `now`, from
+    their stored signatures (the few of an older signature version from their texts)."""
+    index = NearDuplicateIndex(held=HELD)
+    stale: dict[str, datetime] = {}
+    for aid, when, signature in dedup_window(con, now - window):
+        if signature is None or not index.add_signature(aid, when, signature):
+            stale[aid] = when
+    for aid, text in article_texts(con, sorted(stale)).items():
+        index.add(aid, text, stale[aid])
     return index
 
 
 def near_duplicates(
-    index: NearDuplicateIndex, pages: Sequence[ProcessedPage], now: datetime
+    con: duckdb.DuckDBPyConnection,
+    index: NearDuplicateIndex,
+    pages: Sequence[ProcessedPage],
+    now: datetime,
 ) -> dict[str, str]:
     """For each new article in `pages` that is a near copy of an indexed one, its id ->
     the id of that one. Pages are taken earliest first and indexed as they go, so copies
-    within the batch find each other."""
+    within the batch find each other; stored candidates' texts are read from `con`."""
     found: dict[str, str] = {}
     dated = [(p, p.article) for p in pages if p.article is not None]
     dated.sort(key=lambda pair: pair[1].published or now)
-    for page, article in dated:
+    fps = [p.fingerprint or fingerprint(a.text, p.signature) for p, a in dated]
+
+    def read(ids: Sequence[str]) -> dict[str, str]:
+        return article_texts(con, ids)
+
+    index.hold(fps, read)  # one read for the batch's stored candidates
+    for (_, article), fp in zip(dated, fps, strict=True):
         aid = article_id(article.canonical_url)
         if aid in index:
             continue  # stored already, or seen earlier in this batch
-        fp = page.fingerprint or fingerprint(article.text, page.signature)
-        hit = index.find(fp)
+        hit = index.find(fp, read)
         if hit is not None and hit != aid:
             found[aid] = hit
         index.add(aid, fp, article.published or now)

@@ -4,6 +4,7 @@ apart, the time window, stored signatures, Chinese text and short texts."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,6 +155,47 @@ def test_index_of_more_articles_than_one_merge() -> None:
     assert index.evict_before(T0 + timedelta(hours=MERGE_EVERY)) == MERGE_EVERY
     assert index.find(copy_of(0)) is None and index.find(copy_of(n - 1)) == f"a{n - 1}"
     assert len(index._buckets) == BANDS * (n - MERGE_EVERY)  # the evicted ones' entries went
+
+
+def test_shingle_sets_beyond_held_are_read_back_from_stored_texts(
+    texts: dict[str, str],
+) -> None:
+    """An index that holds two shingle sets still finds the copy of the first of three
+    originals: the candidate's text is read back, once, through the reader it is given."""
+    stored = {k: texts[k] for k in ("en-02", "en-01", "en-08")}
+    asked: list[list[str]] = []
+
+    def read(ids: Sequence[str]) -> dict[str, str]:
+        asked.append(list(ids))
+        return {i: stored[i] for i in ids if i in stored}
+
+    index = NearDuplicateIndex(held=2)
+    for hour, key in enumerate(stored):
+        index.add(key, stored[key], T0 + timedelta(hours=hour))
+    assert index.held == 2  # en-02's set was let go
+    with pytest.raises(LookupError, match="no reader"):
+        index.find(texts["copy-trimmed"])
+    index.hold([texts["copy-trimmed"]], read)
+    assert asked == [["en-02"]] and index.texts_read == 1
+    assert index.find(texts["copy-trimmed"], read) == "en-02"
+    assert asked == [["en-02"]]  # held now: not read again
+    assert index.held == 2
+
+    del stored["en-01"]  # gone from the store: no longer anything to be a copy of
+    gone = NearDuplicateIndex(held=0)
+    gone.add("en-01", texts["en-01"], T0)
+    assert gone.find(texts["copy-identical"], read) is None
+
+
+def test_an_index_rebuilt_from_signatures_alone_finds_copies(texts: dict[str, str]) -> None:
+    original = texts["en-02"]
+    index = NearDuplicateIndex(held=10)
+    assert index.add_signature("en-02", T0, signature(original))
+    assert index.held == 0 and "en-02" in index
+    assert index.find(texts["copy-trimmed"], lambda ids: {"en-02": original}) == "en-02"
+    old_version = bytes([SIGNATURE_VERSION + 1]) + signature(original)[1:]
+    assert not index.add_signature("en-01", T0, old_version)  # the caller adds it with its text
+    assert "en-01" not in index
 
 
 def test_signature_round_trip_through_bytes(texts: dict[str, str]) -> None:

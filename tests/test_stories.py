@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from extractors.articles import extract_article
@@ -11,6 +12,8 @@ from extractors.records import EntryKey, ProcessedPage, Source
 from pipeline.stories import build_index, near_duplicates
 from warehouse import load
 from warehouse.db import connect
+from warehouse.dedup import article_texts
+from warehouse.load import article_id
 
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo" / "pages"
 NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
@@ -39,7 +42,7 @@ def _store(db: Path, *pages: ProcessedPage) -> dict[str, int]:
             NOW,
         )
         index = build_index(con, NOW, WINDOW)  # rebuilt from DuckDB, as at the start of a run
-        return load.store_pages(con, pages, "v", NOW, near_duplicates(index, pages, NOW))
+        return load.store_pages(con, pages, "v", NOW, near_duplicates(con, index, pages, NOW))
 
 
 def test_trimmed_copy_tomorrow_joins_yesterdays_story(tmp_path: Path) -> None:
@@ -67,3 +70,22 @@ def test_trimmed_copy_tomorrow_joins_yesterdays_story(tmp_path: Path) -> None:
     assert rows == {"Taipei": True}
     assert spread == [(2, 2), (1, 1)]  # the same-event article stays its own story
     assert signatures == 0
+
+
+def test_the_index_is_rebuilt_from_signatures_and_old_versions_from_texts(tmp_path: Path) -> None:
+    """At start the index reads signatures, not texts; an article whose stored signature is of
+    another version is indexed from its text. Both originals' copies are then found, their
+    texts read back from the warehouse."""
+    db = tmp_path / "w.duckdb"
+    first = _page("demo-wire/caracas-wakes-to-quiet-streets.html", "Demo Wire")
+    second = _page("demo-wire/us-forces-seize-maduro-in-overnight-raid.html", "Demo Wire")
+    assert _store(db, first, second) == {"stored": 2, "duplicates": 0, "failed": 0}
+    with connect(db) as con:
+        con.execute(  # `second`'s signature as an older version would have written it
+            "UPDATE articles SET near_dup_signature = '\\x00'::BLOB WHERE url LIKE '%seize%'"
+        )
+        index = build_index(con, NOW, WINDOW)
+        assert len(index) == 2 and index.held == 1  # only the old version's text was read
+        read = partial(article_texts, con)
+        assert index.find(first.article.text, read) == article_id(first.article.canonical_url)
+        assert index.find(second.article.text, read) == article_id(second.article.canonical_url)

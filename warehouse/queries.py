@@ -396,27 +396,6 @@ def stored_articles(con: duckdb.DuckDBPyConnection, since: datetime | None) -> l
     return [StoredArticle(*r) for r in rows]
 
 
-def dedup_window(
-    con: duckdb.DuckDBPyConnection, since: datetime
-) -> list[tuple[str, datetime, str, bytes | None]]:
-    """(id, published, text, signature) of the articles published since `since`: what the
-    near-duplicate index is rebuilt from. The bound on `fetched_at` (an article is fetched
-    after it is published, give or take a time zone) lets DuckDB skip the row groups of older
-    fetches, which are appended in fetch order, so the query reads the window and not the
-    whole table (at 1M articles, 190 ms without it and 140 ms with it, as at 100k: what is
-    left is reading the window's 29,000 texts; bench/growth.py)."""
-    rows = con.execute(
-        """
-        SELECT id, coalesce(published, fetched_at) AS seen, text, near_dup_signature
-        FROM articles
-        WHERE coalesce(published, fetched_at) >= ? AND fetched_at >= ? - INTERVAL 1 DAY
-        ORDER BY seen, id
-        """,
-        [since, since],
-    ).fetchall()
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
-
-
 # --- re-tagging and explaining matches (issue 6) ------------------------------------------------
 
 
