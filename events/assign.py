@@ -27,7 +27,14 @@ import numpy as np
 
 from events.features import SUBJECT
 from events.records import Assignment, Event, Features
-from events.score import ANCHOR_STORIES, LinkModel, cosine_floor, hours_apart, link_score
+from events.score import (
+    ANCHOR_STORIES,
+    LinkModel,
+    cosine_floor,
+    hours_apart,
+    link_score,
+    score_ceiling,
+)
 
 
 def event_id(first_article_id: str) -> str:
@@ -117,7 +124,13 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     plain = cosine_floor(model, anchored=False)  # under it, only an anchored event can link
     best: tuple[float, str, bool] | None = None
     anchored: dict[str, bool] = {}
-    for row in np.flatnonzero(cosines >= (cosine_floor(model) if names else plain)):
+    rows = np.flatnonzero(cosines >= (cosine_floor(model) if names else plain))
+    rows = rows[np.argsort(-cosines[rows], kind="stable")]  # most alike first
+    ceilings = score_ceiling(model, cosines[rows], anchored=bool(names))
+    for row, ceiling in zip(rows.tolist(), ceilings.tolist(), strict=True):
+        if best is not None and ceiling < best[0]:
+            break  # no member further down can score above the best link (a window of
+            # same-language posts has hundreds of members over the cosine floor)
         eid, member = index.members[row]
         if hours_apart(item, member) > model.window_hours:
             continue

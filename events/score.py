@@ -101,6 +101,16 @@ def same_event(model: LinkModel, a: Features, b: Features) -> bool:
     return score is not None and score >= model.threshold
 
 
+def score_ceiling(model: LinkModel, cosines: np.ndarray, anchored: bool = True) -> np.ndarray:
+    """The highest probability a pair with each of `cosines` can reach, whatever else it
+    shares (with an event's anchors unless `anchored` is False): a candidate whose ceiling is
+    under the best link found so far need not be scored."""
+    best_rest = model.bias + sum(max(0.0, w) * _CAP for w in model.weights[1:])
+    best_rest += max(0.0, model.anchor_bonus) if anchored else 0.0
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-(model.weights[0] * cosines + best_rest)))
+    return result
+
+
 def cosine_floor(model: LinkModel, anchored: bool = True) -> float:
     """The cosine under which no pair can reach the threshold whatever else it shares (with
     the event's anchors unless `anchored` is False): lets assignment skip the entity and
