@@ -27,7 +27,14 @@ import numpy as np
 
 from events.features import SUBJECT
 from events.records import Assignment, Event, Features
-from events.score import ANCHOR_STORIES, LinkModel, cosine_floor, hours_apart, link_score
+from events.score import (
+    ANCHOR_STORIES,
+    LinkModel,
+    cosine_floor,
+    cosines,
+    hours_apart,
+    link_score,
+)
 
 
 def event_id(first_article_id: str) -> str:
@@ -83,6 +90,9 @@ class _Index:
         self.named_by: dict[str, set[str]] = {}  # resolved id -> stories, every open event
         self.members: list[tuple[str, Features]] = []
         self._rows = np.zeros((0, 0), dtype=np.float32)
+        self._axes = np.zeros(0, dtype=np.float32)  # each member's `Features.axis`
+        self._languages = np.zeros(0, dtype=np.int32)  # and its language, as a code
+        self._codes: dict[str, int] = {}
         for event in sorted(events, key=lambda e: e.id):
             self.events[event.id] = _Open(event.id)
             for member in event.members:
@@ -100,11 +110,24 @@ class _Index:
             if n:
                 grown[:n] = self._rows[:n]
             self._rows = grown
+            self._axes = np.resize(self._axes, len(grown))
+            self._languages = np.resize(self._languages, len(grown))
         self._rows[n] = member.vector
+        self._axes[n] = member.axis
+        self._languages[n] = self._code(member)
         self.members.append((eid, member))
+
+    def _code(self, item: Features) -> int:
+        return self._codes.setdefault(item.article.language or "", len(self._codes))
 
     def matrix(self) -> np.ndarray:
         return self._rows[: len(self.members)]
+
+    def cosines(self, item: Features) -> np.ndarray:
+        """`score.cosine` of `item` with every member, in one pass."""
+        n = len(self.members)
+        cross = self._languages[:n] != self._code(item)
+        return np.asarray(cosines(self.matrix() @ item.vector, item.axis, self._axes[:n], cross))
 
 
 def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float, bool] | None:
@@ -112,18 +135,18 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     event's anchors (its score without them is under the threshold)."""
     if not index.members:
         return None
-    cosines = index.matrix() @ item.vector
+    sims = index.cosines(item)
     names = _resolved(item) if model.anchor_bonus > 0 else []
     plain = cosine_floor(model, anchored=False)  # under it, only an anchored event can link
     best: tuple[float, str, bool] | None = None
     anchored: dict[str, bool] = {}
-    for row in np.flatnonzero(cosines >= (cosine_floor(model) if names else plain)):
+    for row in np.flatnonzero(sims >= (cosine_floor(model) if names else plain)):
         eid, member = index.members[row]
         if hours_apart(item, member) > model.window_hours:
             continue
         if eid not in anchored:
             anchored[eid] = bool(names) and index.events[eid].owns(names, index.named_by)
-        if cosines[row] < plain and not anchored[eid]:
+        if sims[row] < plain and not anchored[eid]:
             continue
         score = link_score(model, item, member, anchored[eid])
         if score is None or score < model.threshold:

