@@ -235,9 +235,7 @@ def embedding_variants(fit_pairs: list, raw: Embedder, centred: dict[str, Featur
         "less the mean": _matrix(fit_pairs, _features(fit_pairs, mean_only))[:, 0],
         "less the mean, TOP across languages": x[:, 0],
     }
-    _header(
-        "Embedding variants (5-fold cross-validation on the training pairs, cosine+cross+resolved)"
-    )
+    _header("Embedding variants (5-fold CV on the training pairs, 3 draws, cosine+cross+resolved)")
     for name, cosine in variants.items():
         cv = _cv(np.column_stack([cosine, x[:, 1:]]), y, KEPT)
         print(
