@@ -31,6 +31,7 @@ from events.score import (
     ANCHOR_STORIES,
     LinkModel,
     cosine_floor,
+    cosines,
     hours_apart,
     link_score,
     score_ceiling,
@@ -90,6 +91,9 @@ class _Index:
         self.named_by: dict[str, set[str]] = {}  # resolved id -> stories, every open event
         self.members: list[tuple[str, Features]] = []
         self._rows = np.zeros((0, 0), dtype=np.float32)
+        self._axes = np.zeros(0, dtype=np.float32)  # each member's `Features.axis`
+        self._languages = np.zeros(0, dtype=np.int32)  # and its language, as a code
+        self._codes: dict[str, int] = {}
         for event in sorted(events, key=lambda e: e.id):
             self.events[event.id] = _Open(event.id)
             for member in event.members:
@@ -107,11 +111,24 @@ class _Index:
             if n:
                 grown[:n] = self._rows[:n]
             self._rows = grown
+            self._axes = np.resize(self._axes, len(grown))
+            self._languages = np.resize(self._languages, len(grown))
         self._rows[n] = member.vector
+        self._axes[n] = member.axis
+        self._languages[n] = self._code(member)
         self.members.append((eid, member))
+
+    def _code(self, item: Features) -> int:
+        return self._codes.setdefault(item.article.language or "", len(self._codes))
 
     def matrix(self) -> np.ndarray:
         return self._rows[: len(self.members)]
+
+    def cosines(self, item: Features) -> np.ndarray:
+        """`score.cosine` of `item` with every member, in one pass."""
+        n = len(self.members)
+        cross = self._languages[:n] != self._code(item)
+        return np.asarray(cosines(self.matrix() @ item.vector, item.axis, self._axes[:n], cross))
 
 
 def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float, bool] | None:
@@ -119,14 +136,14 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     event's anchors (its score without them is under the threshold)."""
     if not index.members:
         return None
-    cosines = index.matrix() @ item.vector
+    sims = index.cosines(item)
     names = _resolved(item) if model.anchor_bonus > 0 else []
     plain = cosine_floor(model, anchored=False)  # under it, only an anchored event can link
     best: tuple[float, str, bool] | None = None
     anchored: dict[str, bool] = {}
-    rows = np.flatnonzero(cosines >= (cosine_floor(model) if names else plain))
-    rows = rows[np.argsort(-cosines[rows], kind="stable")]  # most alike first
-    ceilings = score_ceiling(model, cosines[rows], anchored=bool(names))
+    rows = np.flatnonzero(sims >= (cosine_floor(model) if names else plain))
+    rows = rows[np.argsort(-sims[rows], kind="stable")]  # most alike first
+    ceilings = score_ceiling(model, sims[rows], anchored=bool(names))
     for row, ceiling in zip(rows.tolist(), ceilings.tolist(), strict=True):
         if best is not None and ceiling < best[0]:
             break  # no member further down can score above the best link (a window of
@@ -136,7 +153,7 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
             continue
         if eid not in anchored:
             anchored[eid] = bool(names) and index.events[eid].owns(names, index.named_by)
-        if cosines[row] < plain and not anchored[eid]:
+        if sims[row] < plain and not anchored[eid]:
             continue
         score = link_score(model, item, member, anchored[eid])
         if score is None or score < model.threshold:

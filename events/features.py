@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from events.embed import Embedder, unit_rows
+import numpy as np
+
+from events.embed import Embedder, language_axis, unit_rows
 from events.gazetteer import resolved_ids
 from events.names import TopicTagger, country_ids, name_ids, watchlist_topics
 from events.numbers import numbers
@@ -74,12 +76,21 @@ def extract(
 ) -> list[Features]:
     """The features of each article, in order; one call to the embedder for the batch."""
     vectors = unit_rows(embedder.embed([embedding_text(a) for a in articles]))
+    axes = axes_of(vectors, language_axis(embedder))
     return [
         Features(
             article=a,
             entities=entities(a, watchlist),
             numbers=numbers(f"{a.title}\n{a.lead}"),
             vector=vectors[i],
+            axis=axes[i],
         )
         for i, a in enumerate(articles)
     ]
+
+
+def axes_of(vectors: np.ndarray, axis: np.ndarray | None) -> list[float]:
+    """Each row's component along the language direction `axis` (zeros when None)."""
+    if axis is None or len(vectors) == 0:
+        return [0.0] * len(vectors)
+    return [float(v) for v in np.asarray(vectors, dtype=np.float32) @ axis]

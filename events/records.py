@@ -38,12 +38,15 @@ class Features:
 
     `entities`: ids of named people and places (`country:VE`, `topic:venezuela`,
     `name:madur`); `numbers`: normalised numbers of the title and lead (`3000`, `1.5e6`);
-    `vector`: the unit-length embedding of title and lead (float32)."""
+    `vector`: the unit-length embedding of title and lead (float32); `axis`: its component
+    along the embedder's language direction (`events.embed.language_axis`; 0 without one),
+    which the cosine of two articles in two languages leaves out (`events.score.cosine`)."""
 
     article: LinkArticle
     entities: frozenset[str]
     numbers: frozenset[str]
     vector: np.ndarray = field(compare=False, repr=False)
+    axis: float = field(default=0.0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

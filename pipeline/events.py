@@ -41,6 +41,8 @@ from events import (
     extract,
     lead_of,
 )
+from events.embed import language_axis
+from events.features import axes_of
 from warehouse import events as store
 
 WINDOW_DAYS = 3
@@ -125,7 +127,7 @@ def read_link_work(
     if not rows:
         return LinkWork([], [], {}, backfilled, started, copied)
     since = min(_utc(r["published"]) for r in rows) - window
-    known = _known_events(store.recent_links(con, since, embedder.name))
+    known = _known_events(store.recent_links(con, since, embedder.name), language_axis(embedder))
     in_window = {m.article.story_id for e in known for m in e.members}
     older = sorted({r["story_id"] for r in rows if r["story_id"] not in in_window})
     return LinkWork(rows, known, store.story_events(con, older), backfilled, started, copied)
@@ -267,9 +269,10 @@ def _article(row: dict[str, Any]) -> LinkArticle:
     )
 
 
-def _known_events(rows: list[dict[str, Any]]) -> list[Event]:
+def _known_events(rows: list[dict[str, Any]], axis: np.ndarray | None) -> list[Event]:
     """The events of the stored links (`recent_links`: only those of the current embedder,
-    whose vectors compare), members in the order they came."""
+    whose vectors compare), members in the order they came; `axis`: the embedder's language
+    direction, each member's component along it recomputed from its stored vector."""
     members: dict[str, list[Features]] = {}
     anchored: dict[str, set[str]] = {}
     for row in rows:
@@ -281,6 +284,7 @@ def _known_events(rows: list[dict[str, Any]]) -> list[Event]:
                 entities=frozenset(row["entities"] or ()),
                 numbers=frozenset(row["numbers"] or ()),
                 vector=row["vector"],
+                axis=axes_of(row["vector"][None, :], axis)[0],
             )
         )
     return [

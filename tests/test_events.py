@@ -263,6 +263,49 @@ def test_any_embedder_plugs_in() -> None:
     assert ids["b1"] == ids["b2"] != ids["b3"]
 
 
+class Skewed:
+    """Vectors that share one large common direction (axis 0), as e5's raw vectors do; axis 1
+    tells the two languages apart ("en" titles +, others -); the rest is the content."""
+
+    name = "skewed"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        rows = {
+            "Dam bursts in Vale": [3.0, 0.5, 1.0, 0.0, 0.0],
+            "Presa revienta en Vale": [3.0, -0.5, 1.0, 0.1, 0.0],
+            "Budget vote delayed": [3.0, 0.5, 0.0, 0.0, 1.0],
+        }
+        return np.array([rows[t.split("\n")[0]] for t in texts], dtype=np.float32)
+
+
+def test_centred_vectors_lose_the_common_direction_and_two_languages_their_axis() -> None:
+    from events.embed import Centred, Precomputed, language_axis
+    from events.score import cosine
+
+    arts = [
+        _article("d-en", "Dam bursts in Vale", _at(1, 8)),
+        _article("d-es", "Presa revienta en Vale", _at(1, 9), lang="es"),
+        _article("b-en", "Budget vote delayed", _at(1, 9)),
+    ]
+    raw = extract(arts, Skewed())
+    assert cosine(raw[0], raw[2]) > 0.9  # the common direction makes anything alike
+    axis = np.array([0, 1, 0, 0, 0], dtype=np.float32)
+    centred = Centred(Skewed(), np.array([3, 0, 0, 0, 0], dtype=np.float32), axis)
+    assert centred.name == "skewed+centred"
+    assert language_axis(Precomputed(centred, {})) is axis  # the workers' vectors keep it
+    d_en, d_es, b_en = extract(arts, centred)
+    assert abs(cosine(d_en, b_en)) < 0.25  # two happenings: the common part is gone
+    assert d_en.axis == pytest.approx(0.447, abs=1e-3)
+    # two languages: the language axis is left out of their cosine, and assign agrees
+    assert float(d_en.vector @ d_es.vector) < 0.6 < 0.99 < cosine(d_en, d_es)
+    same_language = replace(d_es, article=replace(d_es.article, language="en"))
+    assert cosine(d_en, same_language) == pytest.approx(float(d_en.vector @ d_es.vector))
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0), bias=-18.0, threshold=0.5)  # cos >= 0.9
+    done, _ = assign([], [d_en, d_es, b_en], model)
+    ids = {a.article_id: a.event_id for a in done}
+    assert ids["d-en"] == ids["d-es"] != ids["b-en"]
+
+
 # --- features that cross languages ---------------------------------------------------------------
 
 
