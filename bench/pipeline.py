@@ -38,10 +38,16 @@ N = 1,000), c >= 2.5 b, c >= 2 t, peak memory of c's process tree < 500 MB: its 
 set size (a page shared by the forked workers counts once in all), the largest seen, sampled
 every 0.3 s; the RSS sum is printed beside it; and issue 17's: c's wall time at most 1.20 d's.
 
-The pages: the real article pages of `../shared/corpus/pages/` (155), repeated to N under
-distinct URLs. Each copy is changed so that no two are copies of each other: every third
-word of the text (outside scripts and styles) is replaced by a word of the same page, drawn
-with a seed per copy, so word shingles differ and neither the content hash nor the MinHash
+The pages, in turn: the real article pages of `../shared/corpus/pages/` (155, general news:
+one of them is about a watchlist topic) and pages about the topics built from real dated news
+text (`bench/topic_pages.py`: ~940 Russian Telegram posts and ~240 CCTV items that name a
+topic's country; about two thirds of them are tagged `about`, so event linking embeds and
+compares about a third of the articles; c's notes print how many). Until session 9 only the
+corpus pages were served, and linking embedded 26 of 9,872 articles: c/d measured nothing.
+Both lists are repeated to N/2 under distinct URLs. Each copy is changed so that no two
+are copies of each other: every third word of the text (outside scripts and styles; a
+Cyrillic word or a CJK character counts as a word) is replaced by a word of the same page,
+drawn with a seed per copy, so word shingles differ and neither the content hash nor the MinHash
 index folds them. Copies keep the page's markup, size and language, so extraction costs what
 it costs on the real page. They are listed through N/40 RSS feeds (at least 10, at most 250).
 A child process serves everything from 8 loopback hosts (127.0.0.2 .. 127.0.0.9, pages
@@ -94,6 +100,7 @@ from harness import (
     own_cpu,
     ratio,
 )
+from topic_pages import topic_pages
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "pages"
@@ -110,7 +117,9 @@ MEMORY_LIMIT = 500 * 2**20
 
 _SKIP = re.compile(rb"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 _TEXT_NODE = re.compile(rb">([^<]+)")
-_WORD = re.compile(rb"[A-Za-z0-9]+")
+# A word: ASCII letters and digits, a run of Cyrillic letters, or one CJK character (the bench's
+# Russian and Chinese topic pages are changed as the corpus pages are).
+_WORD = re.compile(rb"[A-Za-z0-9]+|(?:[\xd0-\xd3][\x80-\xbf])+|[\xe4-\xe9][\x80-\xbf]{2}")
 REPLACE_EVERY = 3  # word shingles are 3 words: each one gets a replaced word
 
 
@@ -128,8 +137,9 @@ class PageTemplate:
         for start, end in _outside_scripts(html):
             for node in _TEXT_NODE.finditer(html, start, end):
                 for k, word in enumerate(_WORD.finditer(node.group(1))):
-                    if word.group().isalpha() and len(word.group()) >= 3:
-                        vocabulary.add(word.group())
+                    w = word.group()
+                    if (w.isalpha() or w[0] >= 0x80) and len(w) >= 3:
+                        vocabulary.add(w)
                     if k % REPLACE_EVERY == 0:
                         chunks.append(html[last : node.start(1) + word.start()])
                         last = node.start(1) + word.end()
@@ -152,11 +162,16 @@ def _outside_scripts(html: bytes) -> Iterator[tuple[int, int]]:
 
 
 def load_templates(root: Path = CORPUS) -> list[PageTemplate]:
+    """Corpus pages and topic pages (bench/topic_pages.py) in turn: page 2k is a corpus page,
+    page 2k + 1 a page about a watchlist topic, each list cycled."""
     index = json.loads((root / "index.json").read_text(encoding="utf-8"))
-    return [
+    corpus = [
         PageTemplate.of(rec.get("url") or f"https://corpus.example/{rec['id']}", _read(root, rec))
         for rec in index
     ]
+    topics = [PageTemplate.of(url, html) for url, html in topic_pages()]
+    pairs = max(len(corpus), len(topics))
+    return [t for k in range(pairs) for t in (corpus[k % len(corpus)], topics[k % len(topics)])]
 
 
 def _read(root: Path, rec: dict[str, Any]) -> bytes:
@@ -664,7 +679,15 @@ def _stored(db: Path) -> tuple[int, list[str]]:
             "SELECT last_error_kind, count(*) FROM entries WHERE status = 'failed' GROUP BY ALL"
         ).fetchall()
         pending = con.execute("SELECT count(*) FROM entries WHERE status = 'pending'").fetchone()[0]  # type: ignore[index]
-    notes = [f"failed pages: {dict(failed) or 'none'}, still pending: {pending}"]
+        # What event linking had to do: the articles it embedded and compared (those about a
+        # watchlist topic, bench/topic_pages.py), and how many events they made.
+        embedded, events = con.execute(
+            "SELECT count(*), count(DISTINCT event_id) FROM event_links WHERE vector IS NOT NULL"
+        ).fetchone()  # type: ignore[misc]
+    notes = [
+        f"failed pages: {dict(failed) or 'none'}, still pending: {pending}",
+        f"event linking embedded {embedded:,} of {articles:,} articles, in {events:,} events",
+    ]
     return int(articles), notes
 
 
