@@ -53,7 +53,8 @@ it costs on the real page. They are listed through N/40 RSS feeds (at least 10, 
 A child process serves everything from 8 loopback hosts (127.0.0.2 .. 127.0.0.9, pages
 spread round-robin) with ready-made responses and keep-alive; its CPU time is shown apart.
 
-Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,t,c,d,e] [--py-spy FILE]`
+Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,t,c,d,e]
+[--pages mixed|corpus] [--py-spy FILE]` (`--pages corpus`: the corpus pages alone, issue 19's own workload)
 (`--py-spy x.txt`: c's main process sampled while it holds the GIL, as folded stacks)
 """
 
@@ -161,14 +162,17 @@ def _outside_scripts(html: bytes) -> Iterator[tuple[int, int]]:
     yield position, len(html)
 
 
-def load_templates(root: Path = CORPUS) -> list[PageTemplate]:
-    """Corpus pages and topic pages (bench/topic_pages.py) in turn: page 2k is a corpus page,
-    page 2k + 1 a page about a watchlist topic, each list cycled."""
+def load_templates(pages: str = "mixed", root: Path = CORPUS) -> list[PageTemplate]:
+    """`mixed`: corpus pages and topic pages (bench/topic_pages.py) in turn, page 2k a corpus
+    page and page 2k + 1 a page about a watchlist topic, each list cycled; `corpus`: the
+    corpus pages alone (issue 19's own workload, and the bench's before session 9)."""
     index = json.loads((root / "index.json").read_text(encoding="utf-8"))
     corpus = [
         PageTemplate.of(rec.get("url") or f"https://corpus.example/{rec['id']}", _read(root, rec))
         for rec in index
     ]
+    if pages == "corpus":
+        return corpus
     topics = [PageTemplate.of(url, html) for url, html in topic_pages()]
     pairs = max(len(corpus), len(topics))
     return [t for k in range(pairs) for t in (corpus[k % len(corpus)], topics[k % len(topics)])]
@@ -243,7 +247,7 @@ async def _answer(
         writer.close()
 
 
-async def _run_servers(conn: Connection, n: int) -> None:
+async def _run_servers(conn: Connection, n: int, pages: str) -> None:
     """Build the pages and feeds, serve them from HOSTS loopback hosts, tell the parent where,
     serve until it says stop. One asyncio loop with ready-made responses keeps the servers'
     CPU time small (~0.1 ms a request): it shares the machine with what is measured."""
@@ -259,7 +263,7 @@ async def _run_servers(conn: Connection, n: int) -> None:
     def page_url(number: int) -> str:
         return f"http://{hosts[number % HOSTS]}{page_path(number)}"
 
-    templates = load_templates()
+    templates = load_templates(pages)
     for number in range(n):
         html = page_body(templates, number)
         responses[number % HOSTS][page_path(number).encode()] = _response(
@@ -281,8 +285,8 @@ async def _run_servers(conn: Connection, n: int) -> None:
         server.close()
 
 
-def _serve(conn: Connection, n: int) -> None:
-    asyncio.run(_run_servers(conn, n))
+def _serve(conn: Connection, n: int, pages: str) -> None:
+    asyncio.run(_run_servers(conn, n, pages))
 
 
 @dataclass(slots=True)
@@ -297,8 +301,8 @@ class Servers:
 
 
 @contextmanager
-def bench_servers(n: int) -> Iterator[Servers]:
-    with child_server(_serve, n) as (_conn, info, pid):
+def bench_servers(n: int, pages: str = "mixed") -> Iterator[Servers]:
+    with child_server(_serve, n, pages) as (_conn, info, pid):
         yield Servers(pid, info["hosts"], info["feeds"], info["bytes"])
 
 
@@ -367,13 +371,13 @@ def _extract_trafilatura(i: int) -> int:
     return len(text) if text else -1
 
 
-def _ceiling(conn: Connection, n: int, which: str) -> None:
+def _ceiling(conn: Connection, n: int, which: str, pages: str) -> None:
     """(a) / (e): extraction alone, pages in memory, one worker per core."""
     import trafilatura  # noqa: F401  (imported before forking, as a warm pool would have it)
 
     import extractors.articles  # noqa: F401
 
-    templates = load_templates()
+    templates = load_templates(pages)
     _PAGES.extend((t.url, page_body(templates, i)) for i, t in _numbered(templates, n))
     work = _extract_newswatch if which == "newswatch" else _extract_trafilatura
     work(0)  # lazy set-up (models, caches) happens once, before the workers fork
@@ -682,7 +686,7 @@ def _stored(db: Path) -> tuple[int, list[str]]:
         # What event linking had to do: the articles it embedded and compared (those about a
         # watchlist topic, bench/topic_pages.py), and how many events they made.
         embedded, events = con.execute(
-            "SELECT count(*), count(DISTINCT event_id) FROM event_links WHERE vector IS NOT NULL"
+            "SELECT count(*), count(DISTINCT event_id) FROM event_links WHERE embedder <> 'none'"
         ).fetchone()  # type: ignore[misc]
     notes = [
         f"failed pages: {dict(failed) or 'none'}, still pending: {pending}",
@@ -697,16 +701,19 @@ def _stored(db: Path) -> tuple[int, list[str]]:
 RUNS = "a,b,t,c,d,e"
 
 
-def bench(n: int, only: set[str], py_spy: str | None, verbose: bool) -> bool:
+def bench(n: int, only: set[str], pages: str, py_spy: str | None, verbose: bool) -> bool:
     results: list[Result] = []
-    with bench_servers(n) as servers, tempfile.TemporaryDirectory(prefix="nw-pipeline-") as tmp:
+    with (
+        bench_servers(n, pages) as servers,
+        tempfile.TemporaryDirectory(prefix="nw-pipeline-") as tmp,
+    ):
         print(
-            f"\nN = {n:,}: {n:,} pages ({servers.bytes / 1e6:,.0f} MB served) in "
+            f"\nN = {n:,}: {n:,} {pages} pages ({servers.bytes / 1e6:,.0f} MB served) in "
             f"{len(servers.feeds)} feeds on {HOSTS} loopback hosts; {os.cpu_count()} cores"
         )
         if "a" in only:
             name = "a trafilatura.extract, all cores"
-            results.append(run_child(name, _ceiling, (n, "trafilatura"), n, servers))
+            results.append(run_child(name, _ceiling, (n, "trafilatura", pages), n, servers))
         if "b" in only:
             args = (servers.feeds, str(Path(tmp) / "naive.duckdb"))
             results.append(run_child("b naive loop, one client", _naive, args, n, servers))
@@ -718,7 +725,7 @@ def bench(n: int, only: set[str], py_spy: str | None, verbose: bool) -> bool:
             results.append(run_newswatch(n, servers, Path(tmp), None, verbose, False))
         if "e" in only:
             name = "e extract_article, all cores"
-            results.append(run_child(name, _ceiling, (n, "newswatch"), n, servers))
+            results.append(run_child(name, _ceiling, (n, "newswatch", pages), n, servers))
     print_runs(results)
     return final_table(f"bench/pipeline.py, N = {n:,}", targets(n, results), baselines(results))
 
@@ -821,6 +828,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--py-spy",
         help="profile c with py-spy into this file (.svg flame graph, .txt folded stacks)",
     )
+    parser.add_argument(
+        "--pages",
+        choices=("mixed", "corpus"),
+        default="mixed",
+        help="mixed (default): corpus pages and pages about the topics in turn; corpus: the "
+        "corpus pages alone, issue 19's workload, on which event linking has nothing to do",
+    )
     parser.add_argument("--verbose", action="store_true", help="print the ingest log")
     return parser.parse_args(argv)
 
@@ -836,7 +850,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # CPU time is counted.
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     print(machine())
-    passed = [bench(n, set(args.only.split(",")), args.py_spy, args.verbose) for n in args.n]
+    only = set(args.only.split(","))
+    passed = [bench(n, only, args.pages, args.py_spy, args.verbose) for n in args.n]
     return 0 if all(passed) else 1
 
 
