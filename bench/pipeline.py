@@ -54,7 +54,8 @@ A child process serves everything from 8 loopback hosts (127.0.0.2 .. 127.0.0.9,
 spread round-robin) with ready-made responses and keep-alive; its CPU time is shown apart.
 
 Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,t,c,d,e]
-[--pages mixed|corpus] [--py-spy FILE]` (`--pages corpus`: the corpus pages alone, issue 19's own workload)
+[--pages mixed|corpus] [--py-spy FILE]` (`--pages corpus`: the corpus pages alone, issue 19's
+own workload)
 (`--py-spy x.txt`: c's main process sampled while it holds the GIL, as folded stacks)
 """
 
