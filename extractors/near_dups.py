@@ -255,7 +255,7 @@ class NearDuplicateIndex:
         an id that is indexed already, or a text without a word, changes nothing."""
         if article_id in self._slots:
             return
-        fp = text if isinstance(text, Fingerprint) else fingerprint(text, signature)
+        fp = _fingerprint(text, signature)
         if len(fp.shingles) == 0:
             return  # no words: nothing can be a copy of it (and it would fill every bucket)
         slot = self._index(article_id, published, fp.band_keys)
@@ -279,7 +279,7 @@ class NearDuplicateIndex:
     ) -> list[Candidate]:
         """The indexed articles that share an LSH bucket with `text`, near copies or not,
         earliest published first."""
-        fp = text if isinstance(text, Fingerprint) else fingerprint(text)
+        fp = _fingerprint(text)
         if len(fp.shingles) == 0:
             return []
         slots = self._buckets.slots(fp.band_keys)
@@ -302,7 +302,7 @@ class NearDuplicateIndex:
         not held (a batch's, before its `find`s)."""
         wanted: set[int] = set()
         for text in texts:
-            fp = text if isinstance(text, Fingerprint) else fingerprint(text)
+            fp = _fingerprint(text)
             if len(fp.shingles):
                 wanted |= self._buckets.slots(fp.band_keys)
         self._read_back(wanted, read)
@@ -363,3 +363,8 @@ class NearDuplicateIndex:
             self.texts_read += 1
             if len(shingles):
                 self._hold(missing[article_id], shingles, words)
+
+
+def _fingerprint(text: str | Fingerprint, signature: bytes | None = None) -> Fingerprint:
+    """`text`'s fingerprint, computed unless it is one already."""
+    return text if isinstance(text, Fingerprint) else fingerprint(text, signature)

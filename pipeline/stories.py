@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 import duckdb
 
@@ -57,10 +58,7 @@ def near_duplicates(
     dated = [(p, p.article) for p in pages if p.article is not None]
     dated.sort(key=lambda pair: pair[1].published or now)
     fps = [p.fingerprint or fingerprint(a.text, p.signature) for p, a in dated]
-
-    def read(ids: Sequence[str]) -> dict[str, str]:
-        return article_texts(con, ids)
-
+    read = partial(article_texts, con)
     index.hold(fps, read)  # one read for the batch's stored candidates
     for (_, article), fp in zip(dated, fps, strict=True):
         aid = article_id(article.canonical_url)
