@@ -243,7 +243,15 @@ class Watchlist:
         hard: dict[str, list[int]] = {}
         for name, found in fields.items():
             back = folded[name].original
-            frames[name] = sorted(back(s, e)[0] for ss in found.frames.values() for s, e in ss)
+            # a frame phrase inside one of the outlet's home phrases is its state's economy
+            # (an Iranian outlet's «قیمت سکه», the coin's price in rials), not a frame
+            own_spans = found.home.get(home, ()) if home else ()
+            frames[name] = sorted(
+                back(s, e)[0]
+                for ss in found.frames.values()
+                for s, e in ss
+                if not any(hs <= s and e <= he for hs, he, _ in own_spans)
+            )
             hard[name] = sorted(back(s, e)[0] for s, e in found.hard)
             chosen = _longest(self._candidates(found, fired, home, own), len(found.folded))
             foreign = [(s, e) for s, e, keys in chosen if _foreign(keys)]
