@@ -187,3 +187,39 @@ def test_the_weights_in_code_are_the_fitted_ones() -> None:
     assert wl.weights == DEFAULT_WEIGHTS  # rerun bench/fit_tagger.py, then copy them over
     assert wl.frames.frames.keys() >= {"sport", "entertainment", "company", "markets", "culture"}
     assert all(wl.topic(t).home for t in wl.topics)
+
+
+HOME_ECONOMY = HOME.replace(
+    "en: [Majlis, Guardian Council]", "en: [Majlis, Guardian Council, coin price, rial*]"
+)
+MARKETS = FRAMES.replace("brands:", "  markets:\n    en: [coin price, gold price]\nbrands:")
+
+
+@pytest.fixture
+def economy(tmp_path: Path) -> Path:
+    (tmp_path / "watchlist.yaml").write_text(HOME_ECONOMY, encoding="utf-8")
+    (tmp_path / "frames.yaml").write_text(MARKETS, encoding="utf-8")
+    (tmp_path / "watchlist.weights.yaml").write_text(weights_text(), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_frame_phrase_inside_a_home_phrase_is_the_outlets_economy(economy: Path) -> None:
+    wl = load_watchlist(economy / "watchlist.yaml")
+    text = "The coin price rose again as the rial fell."
+    home = wl.explain("", text, source_country="IR")["iran"]
+    assert home["home"] == 1.0 and home["frame"] == 0.0 and home["in_frame"] == 0.0
+    # a foreign outlet's market report naming Iran: the same phrase is a markets frame
+    foreign = wl.explain("", "In Iran the coin price rose again.", source_country="FR")["iran"]
+    assert foreign["frame"] > 0 and foreign["framed"] == 1.0 and foreign["in_frame"] == 1.0
+
+
+def test_the_frame_cap_spares_a_topic_its_outlets_home_phrases_matched(folder: Path) -> None:
+    wl = load_watchlist(folder / "watchlist.yaml")
+    title, text = "Majlis on the World Cup", "The Majlis debated the football match ban."
+    (home,) = wl.tag(title, text, source_country="IR")
+    parts = wl.explain(title, text, source_country="IR")["iran"]
+    assert parts["framed"] > 0 and parts["hard"] == 0 and parts["home"] == 1.0
+    assert parts["in_frame"] == 0.0 and home.relevance == "about"
+    # named, not home: the sport frame makes the country incidental, whatever the score
+    (named,) = wl.tag("Iran at the World Cup", "Iran won the football match.", None, "FR")
+    assert named.relevance == "mention"

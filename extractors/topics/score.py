@@ -161,6 +161,9 @@ def _features(topic: str, hits: list[_Hit], ctx: _Context) -> dict[str, float]:
         # not a model feature: a digest of several short items whose headline does not name
         # the topic (the watchlist caps its score, see `Watchlist._analyse`)
         "digest": 1.0 if ctx.digest_items >= _DIGEST_ITEMS and not in_title else 0.0,
+        # not a model feature: a home phrase in the headline (the watchlist's frame cap
+        # spares such a topic, see `Watchlist._analyse`)
+        "home_title": 1.0 if any(h.home for h in in_title) else 0.0,
         "title_matches": float(len(in_title)),
         "text_matches": float(len(in_text)),
         "strong_matches": float(strong),

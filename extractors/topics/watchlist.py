@@ -129,10 +129,11 @@ def _in_frame(parts: dict[str, float]) -> bool:
     16's rule). Hard news anywhere lifts it: requiring it close to the name was the same on
     the train split and turned a market story on Venezuelan supply, with sanctions two
     paragraphs from the name, into a mention (tests/test_articles.py, en-08). Nor does it
-    cap a topic that its outlet's home phrases matched: an Iranian outlet's gold-coin and
-    dollar rates, or its minister on women in stadiums, are its country's economy and
-    politics inside a markets or sport frame, not a label of the story."""
-    return parts["framed"] >= FRAMED and parts["hard"] == 0 and parts["home"] == 0
+    cap a topic whose outlet's home phrases are in the headline: an Iranian outlet's
+    gold-coin and dollar rates, or its government spokesman on women in stadiums, are its
+    country's economy and politics inside a markets or sport frame, not a label of the
+    story (an advert pricing in tomans, the currency in its text only, stays capped)."""
+    return parts["framed"] >= FRAMED and parts["hard"] == 0 and parts["home_title"] == 0
 
 
 class Watchlist:
