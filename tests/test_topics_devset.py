@@ -58,13 +58,14 @@ def test_devset_is_real_labelled_split_and_large_enough() -> None:
     assert all(i["country"] is not None and i["origin"] for i in items)
 
 
-# Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the weights
-# were last fitted (0.828 on the 1,931-item set of the sixth round, split by outlet, weights
-# fitted on its train split with l2 3.0; see bench/README.md), less a small margin for ties and
-# float noise. The hard negatives tagged `about` as printed then: 10.5% of 266, within issue
-# 16's 15% bound; asserted as printed plus the margin, so that a rise fails here.
-TEST_MACRO_F1 = 0.828
-TEST_HARD_ABOUT = 0.105
+# Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the method last
+# changed (0.848 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
+# its train split with l2 3.0, session 10's Iranian home phrases and frame rule; see
+# bench/README.md), less a small margin for ties and float noise. The hard negatives tagged
+# `about` as printed then: 10.9% of 266, within issue 16's 15% bound; asserted as printed
+# plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.848
+TEST_HARD_ABOUT = 0.109
 MARGIN = 0.01
 
 
