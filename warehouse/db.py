@@ -18,8 +18,8 @@
   `ATTACH 'ducklake:postgres:dbname=newswatch host=...' AS nw (DATA_PATH '...')`.
 
 The schema (migrations, DuckLake DDL, natural keys) is `warehouse.migrate`'s; transactions
-and commit-conflict retries on either backend are `warehouse.transactions`'s; Arrow batches
-are `warehouse.arrow`'s.
+and commit-conflict retries on either backend are `warehouse.transactions`'s; batches of rows
+are `warehouse.batches`'s.
 """
 
 from __future__ import annotations

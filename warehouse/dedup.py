@@ -9,7 +9,7 @@ from datetime import datetime
 
 import duckdb
 
-from warehouse.arrow import keys
+from warehouse.batches import keys
 
 
 def dedup_window(

@@ -17,23 +17,13 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
-from warehouse.arrow import execute_with, keys, registered
+from warehouse.batches import column_types, execute_with, keys, registered
 from warehouse.transactions import retry_conflicts, transaction
 
-_LINK_SCHEMA = pa.schema(
-    [
-        ("article_id", pa.string()),
-        ("event_id", pa.string()),
-        ("reason", pa.string()),
-        ("score", pa.float64()),
-        ("embedder", pa.string()),
-        ("vector", pa.list_(pa.float32())),
-        ("entities", pa.list_(pa.string())),
-        ("numbers", pa.list_(pa.string())),
-        ("linked_at", pa.timestamp("us", tz="UTC")),
-    ]
+_LINK_TYPES = column_types(
+    "article_id VARCHAR, event_id VARCHAR, reason VARCHAR, score DOUBLE, embedder VARCHAR,"
+    " vector FLOAT[], entities VARCHAR[], numbers VARCHAR[], linked_at TIMESTAMPTZ"
 )
 
 
@@ -92,37 +82,29 @@ def recent_links(
     entities, numbers, reason (new, copy, link, anchor, ...). Articles linked without a
     vector (about no topic, copies, backfills) are left out: nothing to compare with."""
     chosen = "SELECT id FROM articles WHERE coalesce(published, fetched_at) >= $since"
-    table = con.execute(
-        f"""
-        SELECT {_article_columns(0)},
-               l.event_id, l.embedder, l.vector, l.entities, l.numbers, l.reason
-        FROM event_links l
-        JOIN articles a ON a.id = l.article_id
-        LEFT JOIN sources s ON s.name = a.source
-        LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id
-        WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
-        ORDER BY published, a.id
-        """,
-        {"since": since, "embedder": embedder},
-    ).fetch_arrow_table()
-    # The vectors go to numpy straight from Arrow: as Python lists (fetchall) each one costs
-    # 384 float objects, ~10 KB (~100 MB for a window of 10,000 linked articles, estimated
-    # from that size; the ingest's measured peak is elsewhere, at the checkpoint on close).
-    vectors = _vector_rows(table.column("vector"))
-    rows: list[dict[str, Any]] = table.drop_columns(["vector"]).to_pylist()
-    for row, vector in zip(rows, vectors, strict=True):
-        row["vector"] = vector
+    topics = f"LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id"
+    params = {"since": since, "embedder": embedder}
+    columns = f"{_article_columns(0)}, l.event_id, l.embedder, l.entities, l.numbers, l.reason"
+    rows = _dicts(con.execute(f"SELECT {columns} {_recent_links_from(topics)}", params))
+    # The vectors come as numpy arrays, in a query of their own over the same rows in the same
+    # order: as Python lists (fetchall) each one costs 384 float objects, ~10 KB (~100 MB for
+    # a window of 10,000 linked articles).
+    vectors = con.execute(f"SELECT l.vector {_recent_links_from()}", params).fetchnumpy()
+    for row, vector in zip(rows, vectors["vector"], strict=True):
+        row["vector"] = np.asarray(vector, dtype=np.float32)
     return rows
 
 
-def _vector_rows(column: pa.ChunkedArray) -> list[np.ndarray]:
-    """A column of float lists as one float32 array per row (views of one buffer)."""
-    if len(column) == 0:
-        return []
-    lists = column.combine_chunks()
-    flat = lists.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-    offsets = lists.offsets.to_numpy()
-    return [flat[offsets[i] : offsets[i + 1]] for i in range(len(lists))]
+def _recent_links_from(joins: str = "") -> str:
+    """FROM ... ORDER BY of `recent_links`: its rows in their order, with `joins` added."""
+    return f"""
+        FROM event_links l
+        JOIN articles a ON a.id = l.article_id
+        LEFT JOIN sources s ON s.name = a.source
+        {joins}
+        WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
+        ORDER BY coalesce(a.published, a.fetched_at), a.id
+        """
 
 
 @retry_conflicts
@@ -135,11 +117,11 @@ def store_links(
     if not links:
         return
     rows = [
-        {**link, "vector": np.asarray(link["vector"], dtype=np.float32).tolist(), "linked_at": now}
+        {**link, "vector": np.asarray(link["vector"], dtype=np.float32), "linked_at": now}
         for link in links
     ]
     with transaction(con):
-        with registered(con, "_links", rows, _LINK_SCHEMA):
+        with registered(con, "_links", rows, _LINK_TYPES):
             con.execute(
                 "INSERT INTO event_links BY NAME SELECT * FROM _links l WHERE NOT EXISTS "
                 "(SELECT 1 FROM event_links e WHERE e.article_id = l.article_id)"

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from extractors.records import Article, ProcessedPage, TopicMatch
-from warehouse.arrow import execute_with, insert_rows, keys
+from warehouse.batches import execute_with, insert_rows, keys
 from warehouse.polls import (
     PollRow,
     enable_source,

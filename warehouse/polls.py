@@ -19,7 +19,7 @@ import duckdb
 from extractors.records import FeedEntry, FetchResult, ParsedFeed, Source, poll_error, poll_result
 from extractors.urls import canonical_url
 from warehouse.archive import Pointer
-from warehouse.arrow import arrow_schema, execute_with, insert_rows, keys, registered
+from warehouse.batches import column_types, execute_with, insert_rows, keys, registered
 from warehouse.migrate import insert_new_sql
 from warehouse.transactions import retry_conflicts, transaction
 
@@ -218,10 +218,11 @@ def _feed_state_row(poll: PollRow, new: int, now: datetime) -> dict[str, Any]:
 
 
 def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
-    schema = arrow_schema(
-        "source str, etag str, last_modified str, moved_to str, body_hash str, now utc, "
-        "status int32, result str, error_kind str, error str, failed bool, parsed_ok bool, "
-        "entries int, new int"
+    types = column_types(
+        "source VARCHAR, etag VARCHAR, last_modified VARCHAR, moved_to VARCHAR,"
+        " body_hash VARCHAR, now TIMESTAMPTZ, status INTEGER, result VARCHAR,"
+        " error_kind VARCHAR, error VARCHAR, failed BOOLEAN, parsed_ok BOOLEAN,"
+        " entries BIGINT, new BIGINT"
     )
     execute_with(
         con,
@@ -242,7 +243,7 @@ def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
         """,
         "_polls",
         rows,
-        schema,
+        types,
     )
 
 
@@ -268,11 +269,12 @@ def record_schedules(
     disabled_reason, note. A disabling reason disables the source."""
     if not plans:
         return
-    schema = arrow_schema(
-        "source str, next_poll_at utc, interval_s int, failure_score float, "
-        "consecutive_failures int, slow_retry bool, disabled_reason str, note str"
+    types = column_types(
+        "source VARCHAR, next_poll_at TIMESTAMPTZ, interval_s BIGINT, failure_score DOUBLE,"
+        " consecutive_failures BIGINT, slow_retry BOOLEAN, disabled_reason VARCHAR,"
+        " note VARCHAR"
     )
-    with registered(con, "_plans", plans, schema):
+    with registered(con, "_plans", plans, types):
         con.execute(
             """
             UPDATE feed_state SET next_poll_at = p.next_poll_at, poll_interval_s = p.interval_s,

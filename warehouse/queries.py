@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from extractors.records import FeedEntry
-from warehouse.arrow import keys
+from warehouse.batches import keys
 from warehouse.load import MAX_PAGE_ATTEMPTS
 
 

@@ -37,7 +37,7 @@ from importlib import resources
 import duckdb
 
 from extractors.errors import WarehouseError
-from warehouse.arrow import keys
+from warehouse.batches import keys
 from warehouse.transactions import is_lake
 
 TIERS = {"main": "search_docs", "recent": "search_recent"}  # tier -> the table it indexes
