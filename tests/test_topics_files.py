@@ -43,12 +43,17 @@ def weights_text(**change: float) -> str:
     return yaml.safe_dump({"bias": -2.0, "threshold": 0.5, "weights": weights})
 
 
+def write_watchlist(folder: Path, watchlist: str, frames: str) -> Path:
+    """A watchlist folder: the watchlist, its frames and the test weights."""
+    (folder / "watchlist.yaml").write_text(watchlist, encoding="utf-8")
+    (folder / "frames.yaml").write_text(frames, encoding="utf-8")
+    (folder / "watchlist.weights.yaml").write_text(weights_text(), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    (tmp_path / "watchlist.yaml").write_text(HOME, encoding="utf-8")
-    (tmp_path / "frames.yaml").write_text(FRAMES, encoding="utf-8")
-    (tmp_path / "watchlist.weights.yaml").write_text(weights_text(), encoding="utf-8")
-    return tmp_path
+    return write_watchlist(tmp_path, HOME, FRAMES)
 
 
 def test_home_phrases_count_only_for_an_outlet_of_that_country(folder: Path) -> None:
@@ -197,10 +202,7 @@ MARKETS = FRAMES.replace("brands:", "  markets:\n    en: [coin price, gold price
 
 @pytest.fixture
 def economy(tmp_path: Path) -> Path:
-    (tmp_path / "watchlist.yaml").write_text(HOME_ECONOMY, encoding="utf-8")
-    (tmp_path / "frames.yaml").write_text(MARKETS, encoding="utf-8")
-    (tmp_path / "watchlist.weights.yaml").write_text(weights_text(), encoding="utf-8")
-    return tmp_path
+    return write_watchlist(tmp_path, HOME_ECONOMY, MARKETS)
 
 
 def test_a_frame_phrase_inside_a_home_phrase_is_the_outlets_economy(economy: Path) -> None:
