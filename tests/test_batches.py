@@ -75,6 +75,13 @@ def test_a_column_without_values_is_a_typeless_null(con: duckdb.DuckDBPyConnecti
         assert row.fetchone()[0] == "stored"
 
 
+def test_times_with_and_without_a_zone_are_utc(con: duckdb.DuckDBPyConnection) -> None:
+    naive, aware = datetime(2026, 1, 5, 12, 30), NOW
+    types = column_types("a TIMESTAMPTZ, b TIMESTAMP")
+    with registered(con, "_x", [{"a": naive, "b": aware}], types):
+        assert con.execute("SELECT a, b FROM _x").fetchone() == (NOW, naive)
+
+
 def test_named_types_win_over_the_values(con: duckdb.DuckDBPyConnection) -> None:
     types = column_types("source VARCHAR, status INTEGER, now TIMESTAMPTZ, vector FLOAT[]")
     with registered(con, "_x", [{"source": None, "status": 200, "now": NOW}], types):

@@ -92,10 +92,10 @@ def _kind_of(values: Sequence[Any]) -> str | None:
 def _scalar(value: Any, kind: str) -> Any:
     if value is None:
         return None
-    if kind == "TIMESTAMPTZ":
-        return (value - _EPOCH) // _MICROSECOND
-    if kind == "TIMESTAMP":
-        return (value - _EPOCH.replace(tzinfo=None)) // _MICROSECOND
+    if kind in ("TIMESTAMPTZ", "TIMESTAMP"):
+        # A time without a zone is UTC's, as pyarrow took it: the warehouse keeps UTC.
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return (aware - _EPOCH) // _MICROSECOND
     if kind == "DATE":
         return (value - date(1970, 1, 1)).days
     if kind in ("DOUBLE", "FLOAT"):
