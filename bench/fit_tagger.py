@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -82,11 +83,28 @@ def _folds(outlets: list[str], repeat: int) -> np.ndarray:
     )
 
 
-def _held_out(x: np.ndarray, y: np.ndarray, fold: np.ndarray, l2: float) -> np.ndarray:
-    """Each example's prediction by the model fitted on the other folds."""
+Column = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _with(x: np.ndarray, column: Column | None, train: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """`x` with its last column (the context score) remade for this split of the rows: the
+    `train` rows' out of fold, the `held` rows' from a model of the `train` rows only."""
+    if column is None:
+        return x
+    out = x.copy()
+    out[:, -1] = column(train, held)
+    return out
+
+
+def _held_out(
+    x: np.ndarray, y: np.ndarray, fold: np.ndarray, l2: float, column: Column | None = None
+) -> np.ndarray:
+    """Each example's prediction by the model fitted on the other folds (with `column`, the
+    context score stacked inside each fold: see bench/fit_context.py)."""
     predicted = np.zeros(len(y), dtype=bool)
     for k in range(5):
         train, held = fold != k, fold == k
+        x = _with(x, column, train, held)
         w = fit(x[train], y[train], l2)
         threshold = best_threshold(y[train], probabilities(w, x[train]))
         predicted[held] = probabilities(w, x[held]) >= threshold
@@ -108,7 +126,7 @@ SIGNS = {"weak_only": -1}
 def fit(x: np.ndarray, y: np.ndarray, l2: float) -> np.ndarray:
     """`_fit` with the `SIGNS` held: a weight of the wrong sign is fixed at 0 and the rest
     refitted without its feature, until none is of the wrong sign. Column 0 is the bias."""
-    sign = np.array([SIGNS.get(f, 0) for f in FEATURES])
+    sign = np.array([SIGNS.get(f, 0) for f in FEATURES] + [0] * (x.shape[1] - len(FEATURES)))
     free = np.ones(x.shape[1], dtype=bool)
     while True:
         w = np.zeros(x.shape[1] + 1)
