@@ -45,13 +45,16 @@ def _language_terms(item: dict, p: dict[str, float], feature: str | None) -> lis
 
 # Extra columns tried in session 11 and not kept (bench/README.md, Tagging): per-language
 # terms (a bias for ru and uk, the two train languages with several outlets and many
-# examples, alone or with that language times one feature), and a topic named in the
-# headline only (none in a non-empty text).
-EXTRAS: dict[str, Callable[[dict, dict[str, float]], list[float]]] = {
-    "language-bias": lambda i, p: _language_terms(i, p, None),
-    "language-title": lambda i, p: _language_terms(i, p, "title"),
-    "language-home": lambda i, p: _language_terms(i, p, "home"),
-    "title-only": lambda i, p: [
+# examples, alone or with that language times one feature), per-topic biases (Ukraine's
+# alone, or Ukraine's, Iran's and Taiwan's), and a topic named in the headline only (none
+# in a non-empty text). Each gets the item, the topic and its features.
+EXTRAS: dict[str, Callable[[dict, str, dict[str, float]], list[float]]] = {
+    "language-bias": lambda i, t, p: _language_terms(i, p, None),
+    "language-title": lambda i, t, p: _language_terms(i, p, "title"),
+    "language-home": lambda i, t, p: _language_terms(i, p, "home"),
+    "topic-ukraine": lambda i, t, p: [float(t == "ukraine")],
+    "topic-all": lambda i, t, p: [float(t == x) for x in ("ukraine", "iran", "taiwan")],
+    "title-only": lambda i, t, p: [
         float(p["title"] == 1 and p["text_matches"] == 0 and p["textless"] == 0)
     ],
 }
@@ -85,7 +88,7 @@ def out_of_fold(
     rows = [(k, t, p) for k, by_topic in enumerate(parts) for t, p in by_topic.items()]
     x = np.array([[p[f] for f in FEATURES] for _, _, p in rows]).reshape(len(rows), -1)
     if extra:
-        x = np.hstack([x, np.array([EXTRAS[extra](items[k], p) for k, _, p in rows])])
+        x = np.hstack([x, np.array([EXTRAS[extra](items[k], t, p) for k, t, p in rows])])
     y = np.array([float(t in items[k]["about"]) for k, t, _ in rows])
     units = [unit(items[k]) for k, _, _ in rows]
     fold = _folds(units, repeat)
