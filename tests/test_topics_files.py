@@ -105,6 +105,20 @@ def test_pickles_with_its_side_files(folder: Path) -> None:
     assert copy.tag(*args) == wl.tag(*args)
 
 
+def test_the_matcher_is_built_on_the_first_tag_not_on_load(folder: Path) -> None:
+    # An ingest's command stores the version and leaves tagging to its workers: loading
+    # must not build the matcher (~8 MB and ~0.2 s for seeds/watchlist.yaml), and a file
+    # error must still show on load.
+    wl = load_watchlist(folder / "watchlist.yaml")
+    assert wl.version and wl.name("iran") == "Iran"
+    assert "_automaton" not in vars(wl)
+    assert [m.topic for m in wl.tag("Tehran talks", "Iran said.")] == ["iran"]
+    assert "_automaton" in vars(wl)
+    (folder / "frames.yaml").write_text("frames: [", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"frames\.yaml"):
+        load_watchlist(folder / "watchlist.yaml")
+
+
 def test_a_brand_cancels_the_country_inside_it(folder: Path) -> None:
     wl = load_watchlist(folder / "watchlist.yaml")
     assert wl.tag("", "Iran Air ordered new planes.") == []
