@@ -7,10 +7,13 @@ blocks on an event that the fixture sets when the tests are done.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -49,6 +52,19 @@ TEST_FEEDS = {
         "feeds/edge/feedparser/encoding/http_text_xml_charset_overrides_encoding_2.xml"
     ),
 }
+
+
+def bench_module(name: str) -> ModuleType:
+    """`bench/<name>.py` loaded as the module `bench_<name>`, with bench/ on the path last (so
+    its siblings import, and bench/events.py does not hide the `events` package)."""
+    if str(REPO / "bench") not in sys.path:
+        sys.path.append(str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def shared_file(relpath: str) -> Path:

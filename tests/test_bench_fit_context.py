@@ -4,26 +4,13 @@ labels, and its windows read the words around a match, not the match's spelling.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from types import ModuleType
-
 import numpy as np
 
-from tests.test_topics import REPO
-
-
-def bench(name: str) -> ModuleType:
-    sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import bench_module
 
 
 def test_the_dual_fit_is_the_primal_logistic_regression() -> None:
-    fit_context, fit_tagger = bench("fit_context"), bench("fit_tagger")
+    fit_context, fit_tagger = bench_module("fit_context"), bench_module("fit_tagger")
     rng = np.random.default_rng(16)
     x = rng.normal(size=(40, 6))
     y = (x[:, 0] + rng.normal(size=40) > 0).astype(float)
@@ -34,7 +21,7 @@ def test_the_dual_fit_is_the_primal_logistic_regression() -> None:
 
 
 def test_held_rows_are_scored_without_their_labels() -> None:
-    fit_context = bench("fit_context")
+    fit_context = bench_module("fit_context")
     rng = np.random.default_rng(11)
     x = rng.normal(size=(30, 5))
     y = (x[:, 0] > 0).astype(float)
@@ -49,7 +36,7 @@ def test_held_rows_are_scored_without_their_labels() -> None:
 
 
 def test_windows_read_the_context_not_the_name() -> None:
-    fit_context = bench("fit_context")
+    fit_context = bench_module("fit_context")
     a = "Матч сборной Украины завершился вничью"
     b = "Матч сборной Украина завершился вничью"
     ids_a = fit_context.window_ids([("text", 13, 20)], {"text": a})

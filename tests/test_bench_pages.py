@@ -4,32 +4,18 @@ Russian or Chinese page are not copies of each other (CJK pages were served iden
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from extractors.articles import extract_article
 from extractors.fingerprints import content_hash
 from extractors.topics import load_watchlist
-from tests.conftest import REPO, shared_file
-
-
-def _bench_pipeline() -> ModuleType:
-    if str(REPO / "bench") not in sys.path:  # last: bench/events.py must not hide `events`
-        sys.path.append(str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_pipeline", REPO / "bench" / "pipeline.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_pipeline"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import REPO, bench_module, shared_file
 
 
 def test_half_the_bench_pages_are_topic_pages_and_a_third_are_about_a_topic() -> None:
     shared_file("corpus/multilingual/README.md")
     shared_file("corpus/pages/index.json")
-    bench = _bench_pipeline()
+    bench = bench_module("pipeline")
     templates = bench.load_templates()
     assert len(bench.load_templates("corpus")) == 155
     watchlist = load_watchlist(Path(REPO / "seeds" / "watchlist.yaml"))
@@ -50,7 +36,7 @@ def test_half_the_bench_pages_are_topic_pages_and_a_third_are_about_a_topic() ->
 def test_copies_of_a_chinese_topic_page_differ() -> None:
     shared_file("corpus/multilingual/README.md")
     shared_file("corpus/pages/index.json")
-    bench = _bench_pipeline()
+    bench = bench_module("pipeline")
     templates = bench.load_templates()
     chinese = next(k for k, t in enumerate(templates) if t.url.startswith("https://cctv."))
     first = bench.page_body(templates, chinese)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 
 import pytest
 
 from extractors.topics import parse_watchlist
-from tests.conftest import SHARED
-from tests.test_topics import REPO
+from tests.conftest import SHARED, bench_module
 from tests.test_topics_real import seeds_watchlist
 
 # --- the development set ------------------------------------------------------------------
@@ -20,17 +18,9 @@ needs_shared = pytest.mark.skipif(
 )
 
 
-def bench_tagging():
-    spec = importlib.util.spec_from_file_location("bench_tagging", REPO / "bench" / "tagging.py")
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
-
-
 @functools.cache
 def devset() -> tuple[dict, ...]:
-    return tuple(bench_tagging().load_devset(SHARED))
+    return tuple(bench_module("tagging").load_devset(SHARED))
 
 
 @needs_shared
@@ -73,7 +63,7 @@ MARGIN = 0.01
 @needs_shared
 def test_test_split_macro_f1_holds_and_beats_the_baseline() -> None:
     """The quality bar of bench/tagging.py on the split the fit never saw (nothing timed)."""
-    bench = bench_tagging()
+    bench = bench_module("tagging")
     items = [i for i in devset() if i["split"] == "test"]
     ours = [bench.newswatch_tagger(seeds_watchlist())(i) for i in items]
     base = [bench.baseline_tagger(parse_watchlist(bench.BASELINE))(i) for i in items]
@@ -100,7 +90,7 @@ def test_every_language_has_test_items_and_no_outlet_is_split() -> None:
 @needs_shared
 def test_the_secondary_time_split_cuts_only_the_persian_outlet() -> None:
     by_outlet = devset()
-    by_time = tuple(bench_tagging().load_devset(SHARED, rule="time-for-lone-outlets"))
+    by_time = tuple(bench_module("tagging").load_devset(SHARED, rule="time-for-lone-outlets"))
     for a, b in zip(by_outlet, by_time, strict=True):
         if a["source"] != "persian_instagram":
             assert a["split"] == b["split"], a["id"]
