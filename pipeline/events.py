@@ -170,8 +170,7 @@ def store_computed_links(
     con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], counts: LinkCounts
 ) -> None:
     """Step 3, the warehouse open again: store the links (events are derived from them)."""
-    if rows:
-        store.store_links(con, rows, datetime.now(UTC))
+    store.store_links(con, rows, datetime.now(UTC))  # and the events of step 1's stores
     if counts.articles:
         log.info("events linked %s", " ".join(f"{k}={v}" for k, v in counts.as_dict().items()))
 
@@ -191,7 +190,8 @@ def _link_unembedded(
     for row in rows:
         eid = events.setdefault(row["story_id"], event_id(row["id"]))
         links.append(_unembedded_link(row, eid, "copy" if eid != event_id(row["id"]) else reason))
-    store.store_links(con, links, datetime.now(UTC))
+    # Their events are derived by step 3's store, once for the batch (`store_links`).
+    store.store_links(con, links, datetime.now(UTC), refresh=False)
     return len(links)
 
 

@@ -16,7 +16,7 @@ import pytest
 from digest.build import build_digest, read_day
 from extractors.records import EntryKey, ProcessedPage
 from extractors.topics import load_watchlist
-from pipeline.events import LinkCounts, link_new_articles
+from pipeline.events import LinkCounts, default_embedder, link_new_articles, read_link_work
 from pipeline.extract import Post, process_post
 from pipeline.reprocess import reprocess_articles
 from pipeline.retag import retag_articles
@@ -277,3 +277,37 @@ def test_copies_are_not_embedded_and_still_share_the_event(
     assert rows[_url(later)] == "none"  # a copy in a later run
     assert rows[_url(posts["kharkiv_en"])] != "none"
     assert rows[_url(posts["kharkiv_es"])] != "none"
+
+
+def _event_rows(db: Path) -> tuple[dict[str, int], int]:
+    """event id -> its `events` row's article count, and the events still pending."""
+    with connect(db, read_only=True) as con:
+        rows = con.execute("SELECT id, articles FROM events").fetchall()
+        pending = con.execute("SELECT count(*) FROM events_pending").fetchone()
+    assert pending is not None
+    return dict(rows), pending[0]
+
+
+def test_a_batch_derives_its_events_once_and_a_killed_step_is_finished_by_the_next(
+    tmp_path: Path,
+) -> None:
+    # Step 1 stores the links of articles it need not embed (here a copy of a story linked
+    # by an earlier run) and leaves their events pending, for the batch's last store to
+    # derive in one go. A run killed before that store leaves them pending; the next link
+    # step derives them.
+    db = tmp_path / "w.duckdb"
+    original = _post("Wire One", "k1", *KHARKIV_EN, DAY + timedelta(hours=6), "en")
+    _store(db, [original])
+    event = _events(db)[_url(original)]
+    assert _event_rows(db) == ({event: 1}, 0)
+    copy = _post("Reprinter", "k3", *KHARKIV_EN, DAY + timedelta(hours=9), "en")
+    wl = load_watchlist(WATCHLIST)
+    now = datetime.now(UTC)
+    with connect(db) as con:  # a run killed after step 1: the copy linked, its event pending
+        load.store_pages(con, [process_post(copy, now, wl)], wl.version, now, {})
+        read_link_work(con, default_embedder())
+    assert _events(db)[_url(copy)] == event
+    assert _event_rows(db) == ({event: 1}, 1)  # the row not derived yet
+    counts = _store(db, [])  # the next run's link step, with nothing new
+    assert counts.articles == 0
+    assert _event_rows(db) == ({event: 2}, 0)

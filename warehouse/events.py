@@ -109,12 +109,20 @@ def _recent_links_from(joins: str = "") -> str:
 
 @retry_conflicts
 def store_links(
-    con: duckdb.DuckDBPyConnection, links: Sequence[dict[str, Any]], now: datetime
+    con: duckdb.DuckDBPyConnection,
+    links: Sequence[dict[str, Any]],
+    now: datetime,
+    *,
+    refresh: bool = True,
 ) -> None:
     """Store each article's event (rows with the columns of `event_links`, `vector` a float
     array) in one transaction: `event_links`, `articles.event_id` (only where it is still
-    NULL: an id once given stays), then the events they touched."""
+    NULL: an id once given stays), then the events they touched, with those left pending by
+    earlier stores (`refresh_pending`). With `refresh=False` the events they touched are
+    left pending instead, for the batch's last store to derive."""
     if not links:
+        if refresh:
+            refresh_pending(con, now)
         return
     rows = [
         {**link, "vector": np.asarray(link["vector"], dtype=np.float32), "linked_at": now}
@@ -133,7 +141,27 @@ def store_links(
             "_set",
             [{"article_id": r["article_id"], "event_id": r["event_id"]} for r in rows],
         )
-        _refresh(con, sorted({r["event_id"] for r in rows}), now)
+        touched = sorted({r["event_id"] for r in rows})
+        if refresh:
+            _refresh_with_pending(con, touched, now)
+        else:
+            con.execute("INSERT INTO events_pending SELECT unnest($ids)", {"ids": touched})
+
+
+@retry_conflicts
+def refresh_pending(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
+    """Derive the events left pending by stores with `refresh=False` (`store_links`)."""
+    with transaction(con):
+        _refresh_with_pending(con, [], now)
+
+
+def _refresh_with_pending(con: duckdb.DuckDBPyConnection, ids: list[str], now: datetime) -> None:
+    """`_refresh` of `ids` and of the pending events, which are then no longer pending
+    (inside the caller's transaction)."""
+    pending = [r[0] for r in con.execute("SELECT DISTINCT event_id FROM events_pending").fetchall()]
+    _refresh(con, sorted(set(ids) | set(pending)), now)
+    if pending:
+        con.execute("DELETE FROM events_pending")
 
 
 @retry_conflicts
@@ -324,6 +352,7 @@ __all__ = [
     "events_of_articles",
     "recent_links",
     "refresh_events",
+    "refresh_pending",
     "store_links",
     "story_events",
     "tagged_outlet_counts",
