@@ -150,7 +150,10 @@ def store_links(
 
 @retry_conflicts
 def refresh_pending(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    """Derive the events left pending by stores with `refresh=False` (`store_links`)."""
+    """Derive the events left pending by stores with `refresh=False` (`store_links`); no
+    transaction when none is (on a lake, each one takes a turn that other writers wait for)."""
+    if con.execute("SELECT 1 FROM events_pending LIMIT 1").fetchone() is None:
+        return
     with transaction(con):
         _refresh_with_pending(con, [], now)
 
