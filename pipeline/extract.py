@@ -110,7 +110,8 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
 
 
 # A worker lets go of the embedding model after this many pages in a row that needed none:
-# ~17 MB back per worker (bench/README.md, Pipeline, session 11), for ~10 ms to load it again
+# ~4 MB back per worker since the model's file pages are unmapped after each embedding (17 MB
+# before that: bench/README.md, Pipeline, sessions 11 and 12), for ~10 ms to load it again
 # against 140+ ms an embedding. Where pages about the topics come now and then (a tenth or
 # less), each worker would otherwise hold it for the rest of the run.
 RELEASE_EMBEDDER_AFTER = 8

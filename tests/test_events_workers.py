@@ -115,7 +115,7 @@ def test_precomputed_asks_the_model_only_for_what_it_lacks() -> None:
 
 
 def test_a_worker_lets_go_of_the_model_after_pages_that_need_none() -> None:
-    # ~17 MB back per worker where pages about the topics come now and then; the model loads
+    # Its tables back (~4 MB) where pages about the topics come now and then; the model loads
     # again for the next page that needs it, and embeds as before.
     import pipeline.extract as worker
 
