@@ -198,17 +198,22 @@ def _entry(message: lxml.html.HtmlElement, channel_title: str) -> FeedEntry | No
     if not content:
         return None
     channel, post_id = post.groups()
-    first_line = content.split("\n", 1)[0]
     return FeedEntry(
         guid=f"{channel}/{post_id}",
         url=f"https://t.me/{channel}/{post_id}",
-        title=clip(first_line, TITLE_LIMIT),
+        title=post_title(content),
         summary=clip(collapse_whitespace(content), SUMMARY_LIMIT),
         published=_published(message),
         author=channel_title,
         content=content,
         views=_views(message),
     )
+
+
+def post_title(content: str) -> str:
+    """A post's title: its first line, clipped to TITLE_LIMIT. Channels put the headline
+    there, and a post of one line is its own headline. The post's text is all of it."""
+    return clip(content.split("\n", 1)[0], TITLE_LIMIT)
 
 
 def _flatten(element: lxml.html.HtmlElement) -> str:
