@@ -236,6 +236,25 @@ def test_evidence_offsets_point_into_the_original(watchlist: Watchlist) -> None:
     }
 
 
+def test_a_text_that_opens_with_its_headline_counts_it_once(watchlist: Watchlist) -> None:
+    # A Telegram post as ingest reads it: its first line is its title and opens its text.
+    first, rest = "Maduro captured in Caracas", "More from Caracas later."
+    post = f"{first}\n{rest}"
+    once = watchlist.explain(first, post)["venezuela"]
+    assert (once["title_matches"], once["text_matches"]) == (2, 1)
+    assert once["lead"] == watchlist.explain(first, rest)["venezuela"]["lead"] == 0.5
+    (match,) = watchlist.tag(first, post)
+    in_text = [e for e in match.evidence if e.field == "text"]
+    assert [(e.start, e.matched) for e in in_text] == [(post.rindex("Caracas"), "Caracas")]
+    # a title clipped with an ellipsis repeats the start of the text: the rest of the line
+    # is read as text
+    clipped = watchlist.explain("Maduro captured…", post)["venezuela"]
+    assert (clipped["title_matches"], clipped["text_matches"]) == (1, 2)
+    # a title that is only the start of the text's first word is no repeat
+    assert watchlist.explain("Каракас", "Каракасе тихо")["venezuela"]["text_matches"] == 1
+    assert watchlist.explain("Каракас", "Каракас: тихо")["venezuela"]["text_matches"] == 0
+
+
 WORDS = ["Caracas", "Maduro", "Nicolás", "Nicolas", "Киеве", "كاراكاس", "委内瑞拉", "کیف", "پول"]
 # Spaces, ZWNJ, ZWSP, soft hyphen, fatha, a combining acute, `İ` (lowers to two chars), a lone
 # surrogate (badly decoded input) and an emoji (outside the BMP).

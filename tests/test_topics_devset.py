@@ -49,13 +49,13 @@ def test_devset_is_real_labelled_split_and_large_enough() -> None:
 
 
 # Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the method last
-# changed (0.848 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
-# its train split with l2 3.0, session 10's Iranian home phrases and frame rule; see
-# bench/README.md), less a small margin for ties and float noise. The hard negatives tagged
-# `about` as printed then: 10.9% of 266, within issue 16's 15% bound; asserted as printed
-# plus the margin, so that a rise fails here.
-TEST_MACRO_F1 = 0.848
-TEST_HARD_ABOUT = 0.109
+# changed (0.850 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
+# its train split with l2 3.0; session 13: Telegram posts read as ingest reads them, a
+# repeated headline counted once; see bench/README.md), less a small margin for ties and
+# float noise. The hard negatives tagged `about` as printed then: 12.8% of 266, within issue
+# 16's 15% bound; asserted as printed plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.850
+TEST_HARD_ABOUT = 0.128
 MARGIN = 0.01
 
 

@@ -40,6 +40,7 @@ from extractors.topics.score import (
     _features,
     _Hit,
     digest_items,
+    repeated_title,
 )
 from extractors.topics.spec import Topic, parse_spec
 
@@ -48,27 +49,27 @@ FRAMED = 0.2  # the share of a topic's matches close to a frame phrase that make
 # The fitted model used when no weights file sits beside the watchlist (a watchlist built in
 # code, a test's): the values bench/fit_tagger.py last wrote to seeds/watchlist.weights.yaml.
 DEFAULT_WEIGHTS = Weights(
-    bias=-3.3648,
+    bias=-3.3971,
     weights={
-        "title": 2.3819,
-        "lead": 0.8781,
-        "count": 0.3183,
-        "spread": 0.0576,
-        "density": 0.4275,
-        "share": 1.4031,
-        "prominence": 0.6967,
-        "top": 0.8497,
-        "frame": -1.5837,
-        "hard": 0.0117,
-        "frame_only": -0.8788,
-        "framed": -0.361,
-        "hard_near": 0.5062,
-        "home": -0.3956,
+        "title": 2.4881,
+        "lead": 0.8027,
+        "count": 0.259,
+        "spread": 0.145,
+        "density": 0.4524,
+        "share": 1.4182,
+        "prominence": 0.6694,
+        "top": 0.8669,
+        "frame": -1.5722,
+        "hard": 0.0216,
+        "frame_only": -0.878,
+        "framed": -0.2944,
+        "hard_near": 0.5966,
+        "home": -0.4166,
         "weak_only": 0.0,
-        "untitled": 0.2987,
+        "untitled": 0.2698,
         "textless": 0.0,
     },
-    threshold=0.43,
+    threshold=0.4,
 )
 
 
@@ -219,8 +220,10 @@ class Watchlist:
         self, title: str, text: str, source_country: str | None = None
     ) -> list[tuple[TopicMatch, dict[str, float]]]:
         originals = {"title": title, "text": text}
+        # the text is read past a repeat of the title: one headline is not also its lead
+        skip = repeated_title(title, text)
         own = (source_country or "").upper()
-        hits, ctx = self._hits(originals, self._home.get(own), own)
+        hits, ctx = self._hits({**originals, "text": text[skip:]}, self._home.get(own), own)
         results = []
         for topic, topic_hits in hits.items():
             parts = _features(topic, topic_hits, ctx)
@@ -230,7 +233,10 @@ class Watchlist:
             parts["in_frame"] = float(_in_frame(parts))
             parts["score"] = score
             relevance = "about" if score >= self.weights.threshold else "mention"
-            evidence = tuple(_evidence(h, originals[h.field]) for h in topic_hits[:MAX_EVIDENCE])
+            evidence = tuple(
+                _evidence(h, originals[h.field], skip if h.field == "text" else 0)
+                for h in topic_hits[:MAX_EVIDENCE]
+            )
             results.append((TopicMatch(topic, relevance, score, evidence), parts))
         results.sort(key=lambda r: (-r[0].score, r[0].topic))
         return results

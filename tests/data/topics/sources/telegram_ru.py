@@ -2,8 +2,9 @@
 
 24 public channels, one JSON list per channel (CC BY 4.0, NKTKLN/telegram-news-classifier).
 `read` yields every non-empty post; the labels file picks the items of the development set.
-A post's first line is its title when the post has more than one line (channels put the
-headline there); the rest is its text.
+A post is read as newswatch's Telegram reader reads it (`extractors.telegram.post_title`): its
+first line, clipped, is its title (channels put the headline there; a one-line post is its
+own headline), and the whole post is its text.
 
 How the labelled candidates were chosen (before any labelling, by keyword on the raw text):
 every post naming Iran (`Иран|Тегеран|иранск|Хаменеи|Пезешкиан|Раиси`), Venezuela
@@ -32,6 +33,8 @@ import re
 from collections.abc import Iterator
 
 from _common import keyword_round
+
+from extractors.telegram import post_title
 
 SOURCE = "telegram_ru"
 FOLDER = "corpus/multilingual/telegram_ru"
@@ -78,8 +81,7 @@ def read(shared: pathlib.Path) -> Iterator[dict]:
             raw = (post.get("text") or "").strip()
             if not raw:
                 continue
-            first, _, rest = raw.partition("\n")
-            title, text = (first.strip(), rest.strip()) if rest.strip() else ("", raw)
+            title, text = post_title(raw), raw
             channel = post.get("channel") or ""
             yield {
                 "id": f"{SOURCE}:{channel_id}:{post['message_id']}",
