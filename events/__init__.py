@@ -17,6 +17,7 @@ from events.features import (
     embedding_text,
     entities,
     extract,
+    lead_after_title,
     lead_of,
     stored_embedding_text,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "entities",
     "event_id",
     "extract",
+    "lead_after_title",
     "lead_of",
     "link_score",
     "numbers",

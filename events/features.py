@@ -13,6 +13,7 @@ from events.gazetteer import resolved_ids
 from events.names import TopicTagger, country_ids, name_ids, watchlist_topics
 from events.numbers import numbers
 from events.records import Features, LinkArticle
+from extractors.text import repeated_title
 
 LEAD_CHARS = 400  # the lead: what an editor reads first, and what the embedder is given
 
@@ -24,6 +25,12 @@ def lead_of(text: str, chars: int = LEAD_CHARS) -> str:
         return text
     cut = text.rfind(" ", chars // 2, chars)
     return text[: cut if cut > 0 else chars]
+
+
+def lead_after_title(title: str, text: str, chars: int = LEAD_CHARS) -> str:
+    """The lead of `text` past a repeat of `title` (`extractors.text.repeated_title`): a
+    Telegram post's first line is its title and opens its text, and is embedded once."""
+    return lead_of(text[repeated_title(title, text) :], chars)
 
 
 def embedding_text(article: LinkArticle) -> str:
@@ -38,7 +45,7 @@ LEAD_READ_CHARS = 600
 def stored_embedding_text(title: str, text: str) -> str:
     """`embedding_text` of an article as linking will read it back from the warehouse: the
     same string, so a vector computed before the article was stored can be looked up by it."""
-    return f"{title}\n{lead_of(text[:LEAD_READ_CHARS])}".strip()
+    return f"{title}\n{lead_after_title(title, text[:LEAD_READ_CHARS])}".strip()
 
 
 # A sentence ends at . ! ? before a capital or another script (not "U.S. forces"), or at the

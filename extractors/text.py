@@ -89,6 +89,20 @@ def clip(text: str, limit: int) -> str:
     return head.rstrip() + "…"
 
 
+def repeated_title(title: str, text: str) -> int:
+    """How many leading characters of `text` repeat `title`, 0 when it does not open with
+    it. A Telegram post's first line is both its title and the start of its text, and many
+    feeds' content opens with the headline: the tagger and event linking read the text past
+    it, so that one headline is not also weighed (or embedded) as the lead. A title clipped
+    by `clip` (with its ellipsis) repeats the text's start."""
+    head = title.strip().removesuffix("…").rstrip()
+    start = len(text) - len(text.lstrip())
+    end = start + len(head)
+    if not head or not text.startswith(head, start):
+        return 0
+    return end if end == len(text) or not text[end].isalnum() else 0
+
+
 def decode_html(body: bytes) -> str:
     """An HTML page's text, read with its BOM or meta charset, else as UTF-8. lxml would
     guess Latin-1 for bytes without a meta charset, and rejects `str` that still carries an

@@ -39,7 +39,7 @@ from events import (
     assign,
     event_id,
     extract,
-    lead_of,
+    lead_after_title,
 )
 from events.embed import language_axis
 from events.features import axes_of
@@ -263,7 +263,7 @@ def _article(row: dict[str, Any]) -> LinkArticle:
         published=_utc(row["published"]),
         language=row["language"],
         title=row["title"] or "",
-        lead=lead_of(row["lead"] or ""),
+        lead=lead_after_title(row["title"] or "", row["lead"] or ""),
         topics=tuple(row["topics"] or ()),
         country=row["country"],
     )

@@ -26,9 +26,11 @@ from events import (
     assign,
     event_id,
     extract,
+    lead_after_title,
     lead_of,
     link_score,
     same_event,
+    stored_embedding_text,
 )
 from events.gazetteer import Gazetteer, resolved_ids
 from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
@@ -414,6 +416,14 @@ def test_lead_is_cut_at_a_word() -> None:
     lead = lead_of(text, 50)
     assert len(lead) <= 50 and lead.endswith("word")
     assert lead_of("short  text\n") == "short text"
+
+
+def test_a_post_that_opens_with_its_title_embeds_the_title_once() -> None:
+    # A Telegram post as ingest reads it: its first line is its title and opens its text.
+    title, rest = "Удар по Харькову: 14 погибших", "Ракета попала в жилой дом."
+    assert stored_embedding_text(title, f"{title}\n{rest}") == f"{title}\n{rest}"
+    assert lead_after_title("Удар по Харькову…", f"{title}\n{rest}") == f": 14 погибших {rest}"
+    assert lead_after_title("Удар", "Ударные дроны") == "Ударные дроны"  # not a whole word
 
 
 # --- the real model --------------------------------------------------------------------------

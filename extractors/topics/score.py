@@ -69,19 +69,6 @@ def digest_items(text: str) -> int:
     return len(_DIGEST_ITEM.findall(text)) + pictographs
 
 
-def repeated_title(title: str, text: str) -> int:
-    """How many leading characters of `text` repeat `title`, 0 when it does not open with
-    it. A Telegram post's first line is both its title and the start of its text, and many
-    feeds' content opens with the headline: counted twice, one headline would weigh as a
-    headline and a lead. A title clipped with an ellipsis repeats the text's start."""
-    head = title.strip().removesuffix("…").rstrip()
-    start = len(text) - len(text.lstrip())
-    end = start + len(head)
-    if not head or not text.startswith(head, start):
-        return 0
-    return end if end == len(text) or not text[end].isalnum() else 0
-
-
 @dataclass(frozen=True, slots=True)
 class _Hit:
     """One matched span in original offsets; it becomes `Evidence` only if it is kept."""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from extractors import seedfile
 from extractors.records import TopicMatch
+from extractors.text import repeated_title
 from extractors.topics.compile import _Automaton, _compile, _CRule
 from extractors.topics.countries import country_names
 from extractors.topics.folding import fold
@@ -40,7 +41,6 @@ from extractors.topics.score import (
     _features,
     _Hit,
     digest_items,
-    repeated_title,
 )
 from extractors.topics.spec import Topic, parse_spec
 

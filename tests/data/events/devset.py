@@ -21,7 +21,7 @@ from pathlib import Path
 import lxml.html
 import yaml
 
-from events import LinkArticle, lead_of
+from events import LinkArticle, lead_after_title, lead_of
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -148,7 +148,7 @@ def demo_articles() -> list[DemoArticle]:
                     published=datetime.fromisoformat(page["published"].replace("Z", "+00:00")),
                     language=page["lang"],
                     title=page["headline"],
-                    lead=lead_of(text),
+                    lead=lead_after_title(page["headline"], text),
                     topics=tuple(page.get("main", ())),
                 ),
                 event_of.get(key, key),
