@@ -252,6 +252,7 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
     from newswatch.settings import Settings
     from pipeline.events import link_new_articles
     from pipeline.extract import Post, process_post
+    from pipeline.ingest import WAREHOUSE_THREADS
     from pipeline.poll import Poll, store_polls
     from pipeline.stories import build_index, near_duplicates
     from warehouse import load, queries
@@ -269,9 +270,10 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
         ),
         *(Source(f, "rss", f"https://{f}.example/feed.xml", "en", "US", f) for f in feeds),
     ]
-    with t.step("connect (migrations check)"), connect(path) as con:
+    # as the ingest opens it (pipeline.ingest.WAREHOUSE_THREADS: one DuckDB thread)
+    with t.step("connect (migrations check)"), connect(path, threads=WAREHOUSE_THREADS) as con:
         pass
-    with connect(path) as con:
+    with connect(path, threads=WAREHOUSE_THREADS) as con:
         with t.step("sync_sources"):
             load.sync_sources(con, sources, now)
         with t.step("due_sources, feed_states"):

@@ -79,6 +79,11 @@ PAGE_BATCH = 100
 # Seconds a run waits, between two of its steps, for the database file that a reader (sql,
 # search, a digest) opened meanwhile: readers hold it for the length of a query.
 REOPEN_WAIT = 60.0
+# DuckDB threads of the run's own warehouse work. The cores belong to the extraction workers,
+# which extract and embed the next batch while one is stored, and a second DuckDB thread
+# on two cores only competed with them; each thread also keeps buffers of its own. Measured
+# on bench/pipeline.py's pages about the topics at N = 10,000 (bench/README.md, session 13).
+WAREHOUSE_THREADS = 1
 
 Log = logging.Logger | logging.LoggerAdapter[Any]
 Shard = Callable[[str], bool]  # whether a source name belongs to this run's shard
@@ -165,7 +170,8 @@ class Run:
         if self._con is not None:
             yield self._con
             return
-        with connect(self.options.warehouse, wait=max(self.lock_wait, REOPEN_WAIT)) as con:
+        wait = max(self.lock_wait, REOPEN_WAIT)
+        with connect(self.options.warehouse, wait=wait, threads=WAREHOUSE_THREADS) as con:
             self._con = con
             try:
                 yield con
@@ -193,7 +199,7 @@ def open_run(
             options.extract_timeout,
             extract=process_and_embed if options.link_events else process_page,
         ) as pool,
-        connect(options.warehouse, wait=lock_wait) as con,
+        connect(options.warehouse, wait=lock_wait, threads=WAREHOUSE_THREADS) as con,
     ):
         window = timedelta(days=options.dedup_window_days)
         index = build_index(con, datetime.now(UTC), window)

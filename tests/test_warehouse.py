@@ -86,6 +86,15 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     assert expected | {"articles_tagged", "daily_topic_counts", "story_spread"} <= tables
 
 
+def test_an_opening_can_cap_duckdbs_threads(tmp_path: Path) -> None:
+    # the ingest stores on one thread (pipeline.ingest.WAREHOUSE_THREADS); others use the cores
+    with connect(tmp_path / "nw.duckdb", threads=1) as con:
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+    with connect(tmp_path / "nw.duckdb") as con:
+        default = duckdb.connect().execute("SELECT current_setting('threads')").fetchone()
+        assert con.execute("SELECT current_setting('threads')").fetchone() == default
+
+
 def test_loading_twice_changes_nothing(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
         load.sync_sources(con, SOURCES, NOW)

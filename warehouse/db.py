@@ -113,11 +113,16 @@ def parse_url(url: str | Path) -> Location:
 
 @contextmanager
 def connect(
-    url: str | Path, *, read_only: bool = False, wait: float = 0.0
+    url: str | Path,
+    *,
+    read_only: bool = False,
+    wait: float = 0.0,
+    threads: int | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse (creating and migrating it when writable) and close it afterwards.
-    A DuckDB file that another process holds is waited for up to `wait` seconds."""
-    con = open_connection(url, read_only=read_only, wait=wait)
+    A DuckDB file that another process holds is waited for up to `wait` seconds; `threads`
+    caps DuckDB's threads for this opening (default: one per core)."""
+    con = open_connection(url, read_only=read_only, wait=wait, threads=threads)
     try:
         yield con
     finally:
@@ -125,7 +130,11 @@ def connect(
 
 
 def open_connection(
-    url: str | Path, *, read_only: bool = False, wait: float = 0.0
+    url: str | Path,
+    *,
+    read_only: bool = False,
+    wait: float = 0.0,
+    threads: int | None = None,
 ) -> duckdb.DuckDBPyConnection:
     where = parse_url(url)
     if where.is_lake:
@@ -137,6 +146,8 @@ def open_connection(
     # batches need a fraction of this, and larger work spills to disk (bench/README.md,
     # "How memory grows with the number of workers").
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    if threads is not None:
+        con.execute(f"SET threads = {max(1, int(threads))}")
     if not read_only and apply_migrations(con) and not where.is_lake:
         # Schema changes go to the file at once, not only to the WAL: see _replay_wal_attached.
         con.execute("CHECKPOINT")
