@@ -81,7 +81,11 @@ def recent_links(
     `unlinked_articles` (lead empty) and event_id, embedder, vector (a float32 array),
     entities, numbers, reason (new, copy, link, anchor, ...). Articles linked without a
     vector (about no topic, copies, backfills) are left out: nothing to compare with."""
-    chosen = "SELECT id FROM articles WHERE coalesce(published, fetched_at) >= $since"
+    # the topics of the rows returned only, not of every article of the window
+    chosen = """
+        SELECT l.article_id FROM event_links l JOIN articles a ON a.id = l.article_id
+        WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
+        """
     topics = f"LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id"
     params = {"since": since, "embedder": embedder}
     columns = f"{_article_columns(0)}, l.event_id, l.embedder, l.entities, l.numbers, l.reason"
