@@ -71,18 +71,14 @@ from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
 from warehouse.db import connect, parse_url, run_lock
 
-# Pages per fetch-extract task: large enough that Prefect's cost per task (tens of ms) stays
-# small against the work (~2 s for 100 pages on 2 cores), small enough to bound memory: the
-# bodies of two batches are held at once (at N = 1,000 the feeding process peaked at 470 MB
-# RSS with 500 a batch, ~400 with 200, ~380 with 100).
+# Pages per fetch-extract task: Prefect's cost per task (tens of ms) stays small against the
+# work (~2 s for 100 pages on 2 cores), and the bodies of two batches are held at once (at N
+# = 1,000 the feeding process peaked at 470 MB RSS with 500 a batch, ~380 with 100).
 PAGE_BATCH = 100
-# Seconds a run waits, between two of its steps, for the database file that a reader (sql,
-# search, a digest) opened meanwhile: readers hold it for the length of a query.
+# Seconds a run waits between two steps for the file a reader (sql, search, a digest) holds.
 REOPEN_WAIT = 60.0
-# DuckDB threads of the run's own warehouse work. The cores belong to the extraction workers,
-# which extract and embed the next batch while one is stored, and a second DuckDB thread
-# on two cores only competed with them; each thread also keeps buffers of its own. Measured
-# on bench/pipeline.py's pages about the topics at N = 10,000 (bench/README.md, session 13).
+# One DuckDB thread for the run's warehouse work: the cores are the extraction workers',
+# busy with the next batch while one is stored (bench/README.md, Pipeline, session 13).
 WAREHOUSE_THREADS = 1
 
 Log = logging.Logger | logging.LoggerAdapter[Any]
