@@ -5,7 +5,7 @@ linking's cost, and the parent has one core). Real extractor, real embedder, rea
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -134,18 +134,24 @@ def test_a_worker_lets_go_of_the_model_after_pages_that_need_none() -> None:
     assert first.embedding == again.embedding  # the same vector from the model loaded again
 
 
-def _mapped_model_kb() -> int:
-    """Resident kB of the model's files in this process's page tables (/proc/self/smaps)."""
-    from events.embed import MODEL_FILES
-
+def _smaps_kb(field: str, mappings: Collection[str]) -> int:
+    """The kB of `field` (Rss:, Private_Dirty:, ...) over this process's mappings named in
+    `mappings` (a file's path, [heap], [anon] for anonymous ones; /proc/self/smaps)."""
     total, current = 0, ""
     for line in Path("/proc/self/smaps").read_text().splitlines():
         fields = line.split()
         if not fields[0].endswith(":"):  # a mapping's header: address perms offset dev inode path
-            current = fields[5] if len(fields) > 5 else ""
-        elif fields[0] == "Rss:" and current in MODEL_FILES:
+            current = fields[5] if len(fields) > 5 else "[anon]"
+        elif fields[0] == field and current in mappings:
             total += int(fields[1])
     return total
+
+
+def _mapped_model_kb() -> int:
+    """Resident kB of the model's files in this process's page tables."""
+    from events.embed import MODEL_FILES
+
+    return _smaps_kb("Rss:", MODEL_FILES)
 
 
 @pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux's /proc")
@@ -163,18 +169,6 @@ def test_the_model_file_is_unmapped_after_each_embedding_and_vectors_do_not_chan
     assert np.array_equal(model.embed(texts[:1]), first)  # mapped back from the cache, unchanged
 
 
-def _heap_dirty_kb() -> int:
-    """kB this process has written in its heap and anonymous mappings (/proc/self/smaps)."""
-    total, current = 0, ""
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        fields = line.split()
-        if not fields[0].endswith(":"):
-            current = fields[5] if len(fields) > 5 else "[anon]"
-        elif fields[0] == "Private_Dirty:" and current in ("[heap]", "[anon]"):
-            total += int(fields[1])
-    return total
-
-
 @pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux's /proc")
 def test_a_worker_hands_back_an_embeddings_working_memory() -> None:
     # Freed, it would stay in the heap until the next trim (~1 MB a call, without the trim in
@@ -182,11 +176,13 @@ def test_a_worker_hands_back_an_embeddings_working_memory() -> None:
     import ctypes
 
     libc = ctypes.CDLL("libc.so.6")
+    heap = ("[heap]", "[anon]")  # what the process has written in its heap and anonymous maps
     wl = load_watchlist(WATCHLIST)
     process_and_embed(_job("strike-warm", *STRIKE), wl)  # the model loads
     for n in range(3):
         page = process_and_embed(_job(f"strike-{n}", *STRIKE), wl)
         assert page.embedding is not None
-        left = _heap_dirty_kb()
+        left = _smaps_kb("Private_Dirty:", heap)
         libc.malloc_trim(0)
-        assert left - _heap_dirty_kb() < 512  # kB a trim still finds (~2,400 without)
+        # kB a trim still finds (~2,400 without the trim in `process_and_embed`)
+        assert left - _smaps_kb("Private_Dirty:", heap) < 512

@@ -82,10 +82,7 @@ def recent_links(
     entities, numbers, reason (new, copy, link, anchor, ...). Articles linked without a
     vector (about no topic, copies, backfills) are left out: nothing to compare with."""
     # the topics of the rows returned only, not of every article of the window
-    chosen = """
-        SELECT l.article_id FROM event_links l JOIN articles a ON a.id = l.article_id
-        WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
-        """
+    chosen = f"SELECT l.article_id {_recent_links_from(ordered=False)}"
     topics = f"LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id"
     params = {"since": since, "embedder": embedder}
     columns = f"{_article_columns(0)}, l.event_id, l.embedder, l.entities, l.numbers, l.reason"
@@ -99,15 +96,17 @@ def recent_links(
     return rows
 
 
-def _recent_links_from(joins: str = "") -> str:
-    """FROM ... ORDER BY of `recent_links`: its rows in their order, with `joins` added."""
+def _recent_links_from(joins: str = "", *, ordered: bool = True) -> str:
+    """FROM ... ORDER BY of `recent_links`: its rows, in their order unless `ordered` is
+    False (a subquery of their ids), with `joins` added."""
+    order = "ORDER BY coalesce(a.published, a.fetched_at), a.id" if ordered else ""
     return f"""
         FROM event_links l
         JOIN articles a ON a.id = l.article_id
         LEFT JOIN sources s ON s.name = a.source
         {joins}
         WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
-        ORDER BY coalesce(a.published, a.fetched_at), a.id
+        {order}
         """
 
 
