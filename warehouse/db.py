@@ -43,6 +43,12 @@ from warehouse.migrate import apply_migrations
 from warehouse.transactions import is_lake, remember_backend
 
 MEMORY_LIMIT = "256MB"  # per connection's database instance
+# A join whose smaller side has at most this many rows filters the other side's scan by its
+# keys (DuckDB's default: 50). On a column with an index (articles.id, content_hash) that
+# filter is an index lookup, so looking up a batch's 500 ids costs the same at 1M stored
+# articles as at 100k, instead of a scan of the table (bench/growth.py). The same bound as
+# DuckDB's `index_scan_max_count`, past which it scans anyway.
+INDEX_LOOKUP_KEYS = 2048
 # Rows per row group of a warehouse file: what one checkpoint rewrites at most per table
 # (`_attach_file`). DuckDB's default is 122,880.
 ROW_GROUP_ROWS = 4096
@@ -146,6 +152,7 @@ def open_connection(
     # batches need a fraction of this, and larger work spills to disk (bench/README.md,
     # "How memory grows with the number of workers").
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET dynamic_or_filter_threshold = {INDEX_LOOKUP_KEYS}")
     if threads is not None:
         con.execute(f"SET threads = {max(1, int(threads))}")
     if not read_only and apply_migrations(con) and not where.is_lake:
