@@ -4,14 +4,15 @@
 Every article without an event gets one (so one that a crashed run stored is linked by the
 next). Those fetched before the window, and those about no watchlist topic (naming none, or only
 mentioning one), only get their story's event or one of their own, without embedding
-(`_link_unembedded`): candidates come from shared topics, and the embedding is the step's whole
+(`_unembedded_links`): candidates come from shared topics, and the embedding is the step's whole
 cost. A copy (its story already has an event, or an earlier article of its story is in the
 batch) joins its story's event without embedding either: the story decides, and its first
 article's vector stands for it. The rest are embedded (title and lead) and assigned by
 `events.assign` against the events of the last `window_days`, whose members' embeddings were
 stored when they were linked (nothing is embedded twice); copies follow their story and a stored
 id never changes. Ingest runs the three steps apart (`read_link_work` and `store_computed_links`
-with the warehouse open, `compute_links` with it closed); `link_new_articles` runs them on one
+with the warehouse open, `compute_links` with it closed; the last stores every link of the
+batch, and derives their events, in one transaction); `link_new_articles` runs them on one
 connection. The embedder is loaded once per process, on first use (`default_embedder`); a run
 with nothing to embed never loads it."""
 
@@ -81,12 +82,12 @@ class LinkWork:
     costly part (embedding, assignment: `compute_links`) runs with the file closed and
     readers are not kept waiting for it."""
 
-    rows: list[dict[str, Any]]  # the articles to link (the window's unlinked ones)
+    rows: list[dict[str, Any]]  # the articles to embed and assign (the window's unlinked ones)
     known: list[Event]  # the events of the window, with their members' stored features
-    older_stories: dict[str, str]  # story -> event, for stories linked before the window
+    links: list[dict[str, Any]]  # the links made without embedding, stored with the others
     backfilled: int = 0
     started: float = 0.0
-    copied: int = 0  # copies of stories with an event, linked in step 1 without embedding
+    copied: int = 0  # copies of stories with an event, linked without embedding
 
 
 def link_new_articles(
@@ -107,30 +108,32 @@ def link_new_articles(
 def read_link_work(
     con: duckdb.DuckDBPyConnection, embedder: Embedder, window_days: float = WINDOW_DAYS
 ) -> LinkWork:
-    """Step 1, the warehouse open: link the stale articles at once (no embedding), read the
-    window's unlinked articles and its events, and the events of their older stories."""
+    """Step 1, the warehouse open: read the unlinked articles and the events of their stories,
+    link those that need no embedding (in memory: step 3 stores every link of the batch in
+    one transaction), and read the window's events for the rest."""
     started = time.perf_counter()
     window = timedelta(days=window_days)
     rows = store.unlinked_articles(con, LEAD_READ_CHARS)
+    # Looked up once; the links made below add their stories' events to it.
+    stories = store.story_events(con, sorted({r["story_id"] for r in rows}))
     cutoff = datetime.now(UTC) - window
-    backfilled = _link_unembedded(con, [r for r in rows if _utc(r["fetched_at"]) < cutoff])
+    links = _unembedded_links([r for r in rows if _utc(r["fetched_at"]) < cutoff], stories)
+    backfilled = len(links)
     rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]
     # The monitor's events are what its topics are about: an article about none of them (it
     # names none, or only mentions one) costs no embedding, and joins its story's event or
     # opens its own (a copy still joins its story's). The workers embed by the same rule.
-    backfilled += _link_unembedded(con, [r for r in rows if not r["about"]], "no-topic")
+    no_topic = _unembedded_links([r for r in rows if not r["about"]], stories, "no-topic")
     rows = [r for r in rows if r["about"]]
     # A copy of a story that has an event joins it: the story decides, nothing to embed.
-    linked = store.story_events(con, sorted({r["story_id"] for r in rows}))
-    copied = _link_unembedded(con, [r for r in rows if r["story_id"] in linked])
-    rows = [r for r in rows if r["story_id"] not in linked]
+    copies = _unembedded_links([r for r in rows if r["story_id"] in stories], stories)
+    rows = [r for r in rows if r["story_id"] not in stories]
+    links += no_topic + copies
     if not rows:
-        return LinkWork([], [], {}, backfilled, started, copied)
+        return LinkWork([], [], links, backfilled + len(no_topic), started, len(copies))
     since = min(_utc(r["published"]) for r in rows) - window
     known = _known_events(store.recent_links(con, since, embedder.name), language_axis(embedder))
-    in_window = {m.article.story_id for e in known for m in e.members}
-    older = sorted({r["story_id"] for r in rows if r["story_id"] not in in_window})
-    return LinkWork(rows, known, store.story_events(con, older), backfilled, started, copied)
+    return LinkWork(rows, known, links, backfilled + len(no_topic), started, len(copies))
 
 
 def compute_links(
@@ -139,20 +142,21 @@ def compute_links(
     window_days: float = WINDOW_DAYS,
     model: LinkModel = DEFAULT_MODEL,
 ) -> tuple[list[dict[str, Any]], LinkCounts]:
-    """Step 2, no warehouse: embed the articles and assign them; the link rows to store."""
+    """Step 2, no warehouse: embed the articles and assign them; the batch's link rows to
+    store, step 1's with them."""
     if not work.rows:
         done = work.backfilled + work.copied
-        return [], LinkCounts(articles=done, backfilled=work.backfilled, copies=work.copied)
+        counts = LinkCounts(articles=done, backfilled=work.backfilled, copies=work.copied)
+        return list(work.links), counts
     model = replace(model, window_hours=window_days * 24)
     firsts, later = _firsts_of_stories(work.rows)
     embed_started = time.perf_counter()
     batch = extract([_article(r) for r in firsts], embedder)
     embed_seconds = time.perf_counter() - embed_started
     features = {f.article.id: f for f in batch}
-    known = list(work.known)
-    assignments = _copies_of_linked(batch, known, work.older_stories)
-    assignments += assign(known, batch, model)[0]
-    rows = [_link_row(a, features[a.article_id], embedder.name) for a in assignments]
+    assignments = assign(list(work.known), batch, model)[0]
+    rows = [*work.links]
+    rows += [_link_row(a, features[a.article_id], embedder.name) for a in assignments]
     story_event = {features[a.article_id].article.story_id: a.event_id for a in assignments}
     rows += [_unembedded_link(r, story_event[r["story_id"]], "copy") for r in later]
     return rows, LinkCounts(
@@ -169,30 +173,28 @@ def compute_links(
 def store_computed_links(
     con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], counts: LinkCounts
 ) -> None:
-    """Step 3, the warehouse open again: store the links (events are derived from them)."""
-    store.store_links(con, rows, datetime.now(UTC))  # and the events of step 1's stores
+    """Step 3, the warehouse open again: store the batch's links and derive their events, in
+    one transaction."""
+    store.store_links(con, rows, datetime.now(UTC))
     if counts.articles:
         log.info("events linked %s", " ".join(f"{k}={v}" for k, v in counts.as_dict().items()))
 
 
-def _link_unembedded(
-    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], reason: str = "backfill"
-) -> int:
-    """Articles linked without the embedder: those fetched before the window and never
-    linked (a warehouse from before events existed, or a long-dead run: the first ingest
-    after an upgrade does not embed all history), and those about no watchlist topic
-    (`reason` "no-topic"). Each joins its story's event, else opens one of its own. Their
-    links carry no vector (embedder "none"), so no later article links to them."""
-    if not rows:
-        return 0
-    events = store.story_events(con, sorted({r["story_id"] for r in rows}))
+def _unembedded_links(
+    rows: list[dict[str, Any]], stories: dict[str, str], reason: str = "backfill"
+) -> list[dict[str, Any]]:
+    """The links of articles linked without the embedder: those fetched before the window and
+    never linked (a warehouse from before events existed, or a long-dead run: the first ingest
+    after an upgrade does not embed all history), those about no watchlist topic (`reason`
+    "no-topic"), and copies of stories with an event. Each joins its story's event
+    (`stories`: story -> event, to which the stories of new events are added), else opens one
+    of its own. Their links carry no vector (embedder "none"), so no later article links to
+    them."""
     links = []
     for row in rows:
-        eid = events.setdefault(row["story_id"], event_id(row["id"]))
+        eid = stories.setdefault(row["story_id"], event_id(row["id"]))
         links.append(_unembedded_link(row, eid, "copy" if eid != event_id(row["id"]) else reason))
-    # Their events are derived by step 3's store, once for the batch (`store_links`).
-    store.store_links(con, links, datetime.now(UTC), refresh=False)
-    return len(links)
+    return links
 
 
 def _unembedded_link(row: dict[str, Any], eid: str, reason: str) -> dict[str, Any]:
@@ -221,30 +223,6 @@ def _firsts_of_stories(
         (later if row["story_id"] in seen else firsts).append(row)
         seen.add(row["story_id"])
     return firsts, later
-
-
-def _copies_of_linked(
-    batch: list[Features], known: list[Event], linked: dict[str, str]
-) -> list[Assignment]:
-    """Copies of stories already in an event that is older than the window (`linked`: story
-    -> event): they join it (copies always share an event); they are taken out of `batch`
-    and added to that event in `known`, so later copies in the batch follow too."""
-    if not linked:
-        return []
-    out = [
-        Assignment(f.article.id, linked[f.article.story_id], False, None, "copy")
-        for f in batch
-        if f.article.story_id in linked
-    ]
-    taken = {a.article_id for a in out}
-    features = {f.article.id: f for f in batch}
-    extra: dict[str, list[Features]] = {}
-    for a in out:
-        extra.setdefault(a.event_id, []).append(features[a.article_id])
-    known[:] = [Event(e.id, e.members + tuple(extra.pop(e.id, ()))) for e in known]
-    known += [Event(eid, tuple(ms)) for eid, ms in sorted(extra.items())]
-    batch[:] = [f for f in batch if f.article.id not in taken]
-    return out
 
 
 def refresh_events_of(con: duckdb.DuckDBPyConnection, article_ids: list[str] | None) -> int:

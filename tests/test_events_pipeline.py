@@ -288,13 +288,13 @@ def _event_rows(db: Path) -> tuple[dict[str, int], int]:
     return dict(rows), pending[0]
 
 
-def test_a_batch_derives_its_events_once_and_a_killed_step_is_finished_by_the_next(
+def test_a_batch_stores_its_links_at_once_and_a_killed_step_is_finished_by_the_next(
     tmp_path: Path,
 ) -> None:
-    # Step 1 stores the links of articles it need not embed (here a copy of a story linked
-    # by an earlier run) and leaves their events pending, for the batch's last store to
-    # derive in one go. A run killed before that store leaves them pending; the next link
-    # step derives them.
+    # Step 1 links the articles it need not embed (here a copy of a story linked by an earlier
+    # run) in memory; step 3 stores them with the others and derives their events, in one
+    # transaction. A run killed after step 1 leaves them unlinked; the next link step links
+    # them. Events left pending by an older version's killed run are derived then too.
     db = tmp_path / "w.duckdb"
     original = _post("Wire One", "k1", *KHARKIV_EN, DAY + timedelta(hours=6), "en")
     _store(db, [original])
@@ -303,11 +303,14 @@ def test_a_batch_derives_its_events_once_and_a_killed_step_is_finished_by_the_ne
     copy = _post("Reprinter", "k3", *KHARKIV_EN, DAY + timedelta(hours=9), "en")
     wl = load_watchlist(WATCHLIST)
     now = datetime.now(UTC)
-    with connect(db) as con:  # a run killed after step 1: the copy linked, its event pending
+    with connect(db) as con:  # a run killed after step 1: nothing of it stored
         load.store_pages(con, [process_post(copy, now, wl)], wl.version, now, {})
-        read_link_work(con, default_embedder())
-    assert _events(db)[_url(copy)] == event
-    assert _event_rows(db) == ({event: 1}, 1)  # the row not derived yet
+        work = read_link_work(con, default_embedder())
+        assert [link["event_id"] for link in work.links] == [event]
+        con.execute("INSERT INTO events_pending VALUES (?)", [event])  # an older version's
+    assert _events(db)[_url(copy)] is None
+    assert _event_rows(db) == ({event: 1}, 1)
     counts = _store(db, [])  # the next run's link step, with nothing new
-    assert counts.articles == 0
+    assert (counts.articles, counts.copies) == (1, 1)
+    assert _events(db)[_url(copy)] == event
     assert _event_rows(db) == ({event: 2}, 0)

@@ -112,20 +112,14 @@ def _recent_links_from(joins: str = "", *, ordered: bool = True) -> str:
 
 @retry_conflicts
 def store_links(
-    con: duckdb.DuckDBPyConnection,
-    links: Sequence[dict[str, Any]],
-    now: datetime,
-    *,
-    refresh: bool = True,
+    con: duckdb.DuckDBPyConnection, links: Sequence[dict[str, Any]], now: datetime
 ) -> None:
     """Store each article's event (rows with the columns of `event_links`, `vector` a float
     array) in one transaction: `event_links`, `articles.event_id` (only where it is still
-    NULL: an id once given stays), then the events they touched, with those left pending by
-    earlier stores (`refresh_pending`). With `refresh=False` the events they touched are
-    left pending instead, for the batch's last store to derive."""
+    NULL: an id once given stays), then the events they touched, with any left pending
+    (`refresh_pending`)."""
     if not links:
-        if refresh:
-            refresh_pending(con, now)
+        refresh_pending(con, now)
         return
     rows = [
         {**link, "vector": np.asarray(link["vector"], dtype=np.float32), "linked_at": now}
@@ -137,24 +131,25 @@ def store_links(
                 "INSERT INTO event_links BY NAME SELECT * FROM _links l WHERE NOT EXISTS "
                 "(SELECT 1 FROM event_links e WHERE e.article_id = l.article_id)"
             )
+        # coalesce, not `WHERE event_id IS NULL`: a second condition on `articles` turns the
+        # index lookup of the ids into a scan of the table (warehouse.db.INDEX_LOOKUP_KEYS).
         execute_with(
             con,
-            "UPDATE articles SET event_id = l.event_id FROM _set l "
-            "WHERE articles.id = l.article_id AND articles.event_id IS NULL",
+            "UPDATE articles SET event_id = coalesce(articles.event_id, l.event_id) FROM _set l "
+            "WHERE articles.id = l.article_id",
             "_set",
             [{"article_id": r["article_id"], "event_id": r["event_id"]} for r in rows],
         )
-        touched = sorted({r["event_id"] for r in rows})
-        if refresh:
-            _refresh_with_pending(con, touched, now)
-        else:
-            con.execute("INSERT INTO events_pending SELECT unnest($ids)", {"ids": touched})
+        _refresh_with_pending(con, sorted({r["event_id"] for r in rows}), now)
 
 
 @retry_conflicts
 def refresh_pending(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    """Derive the events left pending by stores with `refresh=False` (`store_links`); no
-    transaction when none is (on a lake, each one takes a turn that other writers wait for)."""
+    """Derive the events left pending in `events_pending` (no transaction when none is: on a
+    lake each one takes a turn that other writers wait for). Sessions 12 and 13 stored a
+    batch's links in up to three transactions and left the events of the first two pending
+    there; a run killed between them left a warehouse that this finishes. Nothing writes it
+    now: a batch's links are stored in one transaction."""
     if con.execute("SELECT 1 FROM events_pending LIMIT 1").fetchone() is None:
         return
     with transaction(con):
@@ -189,15 +184,14 @@ def refresh_events(
 
 
 def story_events(con: duckdb.DuckDBPyConnection, story_ids: Sequence[str]) -> dict[str, str]:
-    """The event of each story that has one (that of its earliest linked article)."""
+    """The event of each story that has one. A story's id is that of its first article,
+    which is linked no later than any other of the story (a link step links every unlinked
+    article, and stores the links in one transaction), and copies share their story's event:
+    so the first article's event is the story's. Looked up by article id, an index
+    lookup, where a search of `story_id` reads the whole table (45 ms at 1M articles)."""
     with keys(con, list(story_ids)) as ids:
-        rows = con.execute(
-            f"""
-            SELECT story_id, arg_min(event_id, (coalesce(published, fetched_at), id))
-            FROM articles WHERE story_id IN {ids} AND event_id IS NOT NULL GROUP BY story_id
-            """
-        ).fetchall()
-    return dict(rows)
+        rows = con.execute(f"SELECT id, event_id FROM articles WHERE id IN {ids}").fetchall()
+    return {story: event for story, event in rows if event is not None}
 
 
 def events_of_articles(con: duckdb.DuckDBPyConnection, article_ids: Sequence[str]) -> list[str]:
