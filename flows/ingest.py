@@ -30,7 +30,7 @@ from newswatch import runs
 from newswatch.settings import Settings, load_settings
 from pipeline import ingest as steps
 from pipeline.extract import PageJob, process_pages
-from pipeline.pages import FetchedBatch, fetch_batch
+from pipeline.pages import FetchedBatch, PageFetch, fetch_batch
 from pipeline.poll import Poll, PollOptions
 from pipeline.progress import Logged
 
@@ -58,9 +58,12 @@ def extract_pages(
 
 
 @task(name="load-pages", cache_policy=NO_CACHE)
-def load_pages(run: steps.Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
-    """Find near copies (the index keeps them for the rest of the run), then store."""
-    return steps.load_pages(run, pages)
+def load_pages(
+    run: steps.Run, pages: Sequence[ProcessedPage], fetches: Sequence[PageFetch] = ()
+) -> dict[str, int]:
+    """Log the batch's fetches, find near copies (the index keeps them for the rest of the
+    run), store, link events."""
+    return steps.load_pages(run, pages, fetches)
 
 
 # quote(): Prefect would otherwise walk every entry and page of a batch looking for futures
@@ -69,8 +72,10 @@ def _submit_fetch(run: steps.Run, groups: steps.Groups) -> PrefectFuture[Fetched
     return fetch_pages.submit(run, quote(groups))
 
 
-def _load(run: steps.Run, pages: Sequence[ProcessedPage]) -> dict[str, int]:
-    return load_pages(run, quote(pages))
+def _load(
+    run: steps.Run, pages: Sequence[ProcessedPage], fetches: Sequence[PageFetch]
+) -> dict[str, int]:
+    return load_pages(run, quote(pages), quote(fetches))
 
 
 TASKS = steps.BatchSteps(poll=poll_due_sources, fetch_pages=_submit_fetch, load_pages=_load)

@@ -36,6 +36,9 @@ from warehouse.queries import PendingEntry
 Group = Sequence[PendingEntry]  # the entries that link one page
 
 
+PageFetch = tuple[str, FetchResult, Pointer | None]  # source, fetch, where its body is archived
+
+
 @dataclass(frozen=True, slots=True)
 class PageOptions:
     """How article pages are fetched: the fetcher's options (with the pages' time limit),
@@ -50,7 +53,7 @@ class PageBatch:
     """What fetching and extracting a batch of pages gave, in the order of its pages:
     (source, fetch, archive pointer) for the fetch log, and each page processed or failed."""
 
-    fetches: list[tuple[str, FetchResult, Pointer | None]]
+    fetches: list[PageFetch]
     pages: list[ProcessedPage]
 
 

@@ -326,5 +326,7 @@ def record_page_fetches(
 ) -> None:
     """Log the page fetches of a run: (source, fetch, where its body is archived)."""
     rows = [_fetch_row(run_id, source, "page", f, p) for source, f, p in fetches]
+    if not rows:
+        return
     with transaction(con):
         insert_rows(con, "fetches", rows)
