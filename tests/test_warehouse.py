@@ -95,6 +95,17 @@ def test_an_opening_can_cap_duckdbs_threads(tmp_path: Path) -> None:
         assert con.execute("SELECT current_setting('threads')").fetchone() == default
 
 
+def test_an_opening_looks_up_a_batchs_keys_by_index(tmp_path: Path) -> None:
+    # a join with up to INDEX_LOOKUP_KEYS keys filters the other side's scan by them, an index
+    # lookup on an indexed column (DuckDB's default is 50 keys: a batch of 500 read the table)
+    from pipeline.ingest import PAGE_BATCH
+    from warehouse.db import INDEX_LOOKUP_KEYS
+
+    with connect(tmp_path / "nw.duckdb") as con:
+        setting = con.execute("SELECT current_setting('dynamic_or_filter_threshold')").fetchone()
+    assert setting == (INDEX_LOOKUP_KEYS,) and INDEX_LOOKUP_KEYS >= PAGE_BATCH
+
+
 def test_loading_twice_changes_nothing(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
         load.sync_sources(con, SOURCES, NOW)
