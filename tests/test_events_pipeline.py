@@ -314,3 +314,25 @@ def test_a_batch_stores_its_links_at_once_and_a_killed_step_is_finished_by_the_n
     assert (counts.articles, counts.copies) == (1, 1)
     assert _events(db)[_url(copy)] == event
     assert _event_rows(db) == ({event: 2}, 0)
+
+
+def test_a_batch_can_read_its_own_unlinked_articles_only(tmp_path: Path) -> None:
+    # ingest's later batches read their own articles by id (an index lookup) instead of
+    # searching the table for every unlinked one; an id already linked is left out
+    from warehouse.events import unlinked_articles
+
+    db = tmp_path / "w.duckdb"
+    linked = _post("Wire One", "k1", *KHARKIV_EN, DAY + timedelta(hours=6), "en")
+    _store(db, [linked])
+    wl = load_watchlist(WATCHLIST)
+    now = datetime.now(UTC)
+    mine = _post("Reprinter", "k3", *KHARKIV_EN, DAY + timedelta(hours=9), "en")
+    other = _post("Diario", "k4", *KHARKIV_ES, DAY + timedelta(hours=8), "es")
+    with connect(db) as con:
+        pages = [process_post(p, now, wl) for p in (mine, other)]
+        load.store_pages(con, pages, wl.version, now, {})
+        ids = [article_id(_url(p)) for p in (linked, mine)]
+        ours = [r["id"] for r in unlinked_articles(con, 0, among=ids)]
+        every = [r["id"] for r in unlinked_articles(con, 0)]
+    assert ours == [article_id(_url(mine))]
+    assert sorted(every) == sorted(article_id(_url(p)) for p in (mine, other))

@@ -40,33 +40,49 @@ def _article_columns(lead_chars: int) -> str:
 
 
 def _topics_of(chosen: str) -> str:
-    """The topics (all, and those the article is about) of the articles whose ids `chosen`
-    selects, aggregated over their matches only: a correlated subquery per article was
-    decorrelated into an aggregate over every match of the warehouse, which ran out of
-    memory at a million stored articles (bench/growth.py)."""
+    """The topics (all, and those the article is about) of the articles whose ids the
+    subquery `chosen` (in parentheses) selects, aggregated over their matches only: a
+    correlated subquery per article was decorrelated into an aggregate over every match of
+    the warehouse, which ran out of memory at a million stored articles (bench/growth.py)."""
     return f"""
     SELECT m.article_id,
            list(m.topic ORDER BY m.topic) AS topics,
            list(m.topic ORDER BY m.topic) FILTER (WHERE m.relevance = 'about') AS about
     FROM topic_matches m
-    WHERE m.article_id IN ({chosen})
+    WHERE m.article_id IN {chosen}
     GROUP BY m.article_id
     """
 
 
-def unlinked_articles(con: duckdb.DuckDBPyConnection, lead_chars: int) -> list[dict[str, Any]]:
-    """The stored articles without an event, oldest first: id, story_id, published,
-    fetched_at, language, title, lead (the text's first `lead_chars` characters), country (of
-    the source), topics and the topics it is about."""
-    chosen = "SELECT id FROM articles WHERE event_id IS NULL"
+def unlinked_articles(
+    con: duckdb.DuckDBPyConnection, lead_chars: int, among: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """The stored articles without an event (only those of `among`, article ids, if given:
+    an index lookup, where finding them all searches the table, ~50 ms at 1M articles),
+    oldest first: id, story_id, published, fetched_at, language, title, lead (the text's
+    first `lead_chars` characters), country (of the source), topics and the topics it is
+    about."""
+    if among is None:
+        rows = _articles(con, lead_chars, "(SELECT id FROM articles WHERE event_id IS NULL)")
+    else:
+        with keys(con, list(among)) as ids:
+            rows = _articles(con, lead_chars, ids)
+    # `event_id IS NULL` is checked on the rows: a second condition on `articles` would turn
+    # the lookup of the ids into a search of the table (warehouse.db.INDEX_LOOKUP_KEYS)
+    return [r for r in rows if r.pop("event_id") is None]
+
+
+def _articles(con: duckdb.DuckDBPyConnection, lead_chars: int, chosen: str) -> list[dict[str, Any]]:
+    """The article columns and event_id of the articles whose ids the subquery `chosen` (in
+    parentheses) selects, oldest first."""
     return _dicts(
         con.execute(
             f"""
-            SELECT {_article_columns(lead_chars)}
+            SELECT {_article_columns(lead_chars)}, a.event_id
             FROM articles a
             LEFT JOIN sources s ON s.name = a.source
             LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id
-            WHERE a.event_id IS NULL
+            WHERE a.id IN {chosen}
             ORDER BY published, a.id
             """
         )
@@ -82,7 +98,7 @@ def recent_links(
     entities, numbers, reason (new, copy, link, anchor, ...). Articles linked without a
     vector (about no topic, copies, backfills) are left out: nothing to compare with."""
     # the topics of the rows returned only, not of every article of the window
-    chosen = f"SELECT l.article_id {_recent_links_from(ordered=False)}"
+    chosen = f"(SELECT l.article_id {_recent_links_from(ordered=False)})"
     topics = f"LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id"
     params = {"since": since, "embedder": embedder}
     columns = f"{_article_columns(0)}, l.event_id, l.embedder, l.entities, l.numbers, l.reason"
@@ -98,7 +114,11 @@ def recent_links(
 
 def _recent_links_from(joins: str = "", *, ordered: bool = True) -> str:
     """FROM ... ORDER BY of `recent_links`: its rows, in their order unless `ordered` is
-    False (a subquery of their ids), with `joins` added."""
+    False (a subquery of their ids), with `joins` added. The bounds on `fetched_at` and
+    `linked_at` (an article is fetched, then linked, after it is published, give or take a
+    time zone: as `warehouse.dedup.dedup_window`) let DuckDB skip the blocks of older rows,
+    appended in that order, so the query reads the window, not both tables (~100 ms a batch
+    at 1M articles)."""
     order = "ORDER BY coalesce(a.published, a.fetched_at), a.id" if ordered else ""
     return f"""
         FROM event_links l
@@ -106,6 +126,7 @@ def _recent_links_from(joins: str = "", *, ordered: bool = True) -> str:
         LEFT JOIN sources s ON s.name = a.source
         {joins}
         WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
+          AND a.fetched_at >= $since - INTERVAL 1 DAY AND l.linked_at >= $since - INTERVAL 1 DAY
         {order}
         """
 
@@ -127,9 +148,12 @@ def store_links(
     ]
     with transaction(con):
         with registered(con, "_links", rows, _LINK_TYPES):
+            # those already linked found by their ids, an index lookup (NOT EXISTS would read
+            # every link: ~40 ms a batch at 1M articles)
             con.execute(
-                "INSERT INTO event_links BY NAME SELECT * FROM _links l WHERE NOT EXISTS "
-                "(SELECT 1 FROM event_links e WHERE e.article_id = l.article_id)"
+                "INSERT INTO event_links BY NAME SELECT * FROM _links l WHERE l.article_id NOT IN"
+                " (SELECT article_id FROM event_links WHERE article_id IN"
+                " (SELECT article_id FROM _links))"
             )
         # coalesce, not `WHERE event_id IS NULL`: a second condition on `articles` turns the
         # index lookup of the ids into a scan of the table (warehouse.db.INDEX_LOOKUP_KEYS).
@@ -215,9 +239,12 @@ def _refresh(con: duckdb.DuckDBPyConnection, event_ids: list[str], now: datetime
             f"""
             INSERT INTO events BY NAME
             WITH m AS (
+                -- the members by `event_links`' index on event_id, then each by its id:
+                -- `articles.event_id` has no index, and searching it reads the whole table
                 SELECT a.event_id, a.id, a.outlet, a.language, a.title,
                        coalesce(a.published, a.fetched_at) AS t
-                FROM articles a WHERE a.event_id IN {ids}
+                FROM articles a
+                WHERE a.id IN (SELECT article_id FROM event_links WHERE event_id IN {ids})
             ), lang AS (
                 SELECT event_id, language, count(DISTINCT outlet) AS n, min((t, id)) AS first,
                        arg_min(title, (t, id)) AS title
@@ -305,17 +332,25 @@ def digest_events(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, A
 def event_members(con: duckdb.DuckDBPyConnection, event_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The articles of `event_ids` in the order they came: event_id, article_id, outlet,
     country, tags, language, headline, published, url, topics (list of the watchlist topics
-    the article matched)."""
+    the article matched). The columns of the `event_articles` view, read from the tables for
+    these events' members only (found by `event_links`' index): the view's topics, over a
+    million articles, ran out of the connection's memory (bench/growth.py)."""
     if not event_ids:
         return []
     with keys(con, list(event_ids)) as ids:
+        members = f"(SELECT article_id FROM event_links WHERE event_id IN {ids})"
         return _dicts(
             con.execute(
                 f"""
-                SELECT event_id, article_id, outlet, country, tags, language, headline,
-                       published, canonical_url AS url, map_keys(relevance) AS topics
-                FROM event_articles WHERE event_id IN {ids}
-                ORDER BY event_id, published, article_id
+                SELECT a.event_id, a.id AS article_id, a.outlet, s.country,
+                       coalesce(s.tags, []::VARCHAR[]) AS tags, a.language,
+                       a.title AS headline, coalesce(a.published, a.fetched_at) AS published,
+                       a.canonical_url AS url, coalesce(t.topics, []::VARCHAR[]) AS topics
+                FROM articles a
+                LEFT JOIN sources s ON s.name = a.source
+                LEFT JOIN ({_topics_of(members)}) t ON t.article_id = a.id
+                WHERE a.id IN {members}
+                ORDER BY a.event_id, published, a.id
                 """
             )
         )

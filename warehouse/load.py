@@ -57,6 +57,11 @@ def article_id(canonical: str) -> str:
     return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+def article_ids(pages: Sequence[ProcessedPage]) -> list[str]:
+    """The ids of the pages' articles (pages that failed have none)."""
+    return [article_id(p.article.canonical_url) for p in pages if p.article is not None]
+
+
 # --- articles -----------------------------------------------------------------------------------
 
 
