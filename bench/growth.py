@@ -8,8 +8,9 @@ What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articl
   extraction and Prefect: `sync_sources`, `due_sources` and `feed_states`, `store_polls`
   (entries, feed states, schedules), `pending_entries`, `build_index` (the near-duplicate
   index of the dedup window, rebuilt from DuckDB at the start of every run), then per batch
-  of 500: tagging and fingerprinting (`process_post`, the same `_processed` step the workers
-  run after extraction), `near_duplicates`, `record_page_fetches`, `store_pages` and event
+  of `pipeline.ingest.PAGE_BATCH` (100) pages: tagging and fingerprinting (`process_post`,
+  the same `_processed` step the workers run after extraction), `near_duplicates`,
+  `record_page_fetches`, `store_pages` and event
   linking (`read_link_work`, `compute_links`, `store_computed_links`, with the real
   embedder, as the run's parent does when the workers did not embed); then
   `waiting_entries`. Every stored article of the synthetic history has its event, as after
@@ -67,9 +68,9 @@ WATCHLIST = REPO / "seeds" / "watchlist.yaml"
 RATE = 2_000  # articles a day
 SOURCES = 500
 NEW_FEEDS, PER_FEED = 25, 40
-BATCH = 500  # pages per batch, as pipeline.ingest.PAGE_BATCH
 WINDOW_DAYS = 14
 SEED = 20260105
+BUILD_VERSION = 2  # of the synthetic warehouse: a cached one of another version is not reused
 GROWTH_LIMIT = 1.2  # issue 19 (issue 9 asked 1.5)
 DIGEST_LIMIT_S = 5.0
 FIXED = "build_index (dedup window)"  # costs the same at every size: it reads the window
@@ -169,6 +170,17 @@ def build_warehouse(path: Path, n: int, now: datetime) -> float:
         # Every stored article has its event, as after the ingests that stored them (an event
         # of its own: `events.event_id` of its id); only the new ones are linked by the run.
         con.execute("UPDATE articles SET event_id = 'ev-' || substr(sha256(id), 1, 16)")
+        # ... with its link and its `events` row, as `store_links` writes them (linked without
+        # an embedding: no vector, so no new article links to them)
+        con.execute(
+            "INSERT INTO event_links SELECT id, event_id, 'new', NULL, 'none', []::FLOAT[],"
+            " []::VARCHAR[], []::VARCHAR[], fetched_at FROM articles"
+        )
+        con.execute(
+            "INSERT INTO events SELECT event_id, coalesce(published, fetched_at),"
+            " coalesce(published, fetched_at), title, language, []::VARCHAR[], 1, 1, 1,"
+            " fetched_at FROM articles"
+        )
         con.execute("CHECKPOINT")
     return time.perf_counter() - started
 
@@ -254,6 +266,7 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
     """The ingest flow's warehouse, dedup and tagging steps for `articles`, timed, with the
     warehouse opened and closed around the same blocks as the flow opens it
     (pipeline/ingest.py: `Run.writing`), each opening timed as "open the warehouse"."""
+    from events import Precomputed
     from extractors.records import EntryKey, FeedEntry, FetchResult, ParsedFeed, Source
     from extractors.topics import load_watchlist
     from newswatch.options import poll_options
@@ -264,8 +277,8 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
         read_link_work,
         store_computed_links,
     )
-    from pipeline.extract import Post, process_post
-    from pipeline.ingest import WAREHOUSE_THREADS
+    from pipeline.extract import Post, process_post, worker_embeddings
+    from pipeline.ingest import PAGE_BATCH, WAREHOUSE_THREADS
     from pipeline.poll import Poll, store_polls
     from pipeline.stories import build_index, near_duplicates
     from warehouse import load, queries
@@ -319,8 +332,8 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
         with t.step("pending_entries"):
             pending = queries.pending_entries(con, per_source=settings.max_entries_per_source)
     by_url = {a.url: a for a in articles}
-    for first in range(0, len(pending), BATCH):
-        batch = pending[first : first + BATCH]
+    for first in range(0, len(pending), PAGE_BATCH):
+        batch = pending[first : first + PAGE_BATCH]
         with t.step("tag + fingerprint (as in the workers)"):
             pages = [
                 process_post(
@@ -342,7 +355,8 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
             (p.source, FetchResult(p.entry.url, p.entry.url, 200, b"x", fetched_at=now), None)
             for p in batch
         ]
-        with opened() as con:  # load_pages
+        pages = [_embedded(p, embedder) for p in pages]  # in the workers: not timed
+        with opened() as con:  # load_pages, as pipeline/ingest.py runs it
             with t.step("record_page_fetches"):
                 load.record_page_fetches(con, run_id, fetches)
             with t.step("near_duplicates"):
@@ -351,16 +365,29 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
                 counts = load.store_pages(con, pages, watchlist.version, now, near)
             assert counts["stored"] + counts["duplicates"] == len(batch), counts
             with t.step(LINK):
-                work = read_link_work(con, embedder)
-        with t.step(LINK):
-            links, link_counts = compute_links(work, embedder)
-        with opened() as con, t.step(LINK):
-            store_computed_links(con, links, link_counts)
+                linking = Precomputed(embedder, worker_embeddings(pages))
+                ours = load.article_ids(pages) if first else None  # as load_pages reads them
+                work = read_link_work(con, linking, among=ours)
+                assert linking.has_all(work.texts_to_embed()), "the workers embedded them all"
+                store_computed_links(con, *compute_links(work, linking))
     with opened() as con, t.step("waiting_entries"):  # finish
         queries.waiting_entries(con)
     stored = len(pending)
     assert stored == len(articles), f"{stored} pending of {len(articles)} new"
     return t
+
+
+def _embedded(page: Any, embedder: Any) -> Any:
+    """`page` with the embedding the extraction workers give a page about a watchlist topic
+    (`pipeline.extract.process_and_embed`); others unchanged."""
+    from dataclasses import replace
+
+    from events import stored_embedding_text
+
+    if page.article is None or not any(m.relevance == "about" for m in page.matches):
+        return page
+    vector = embedder.embed([stored_embedding_text(page.article.title, page.article.text)])[0]
+    return replace(page, embedding=(embedder.name, vector.astype("float32").tobytes()))
 
 
 def digest_day(path: Path, day: date) -> tuple[float, dict[str, Any]]:
@@ -403,7 +430,7 @@ def measure(
     now: datetime,
 ) -> SizeResult:
     path = tmp / f"growth-{size}.duckdb"
-    cached = cache / f"growth-{size}-{now:%Y%m%d}.duckdb" if cache else None
+    cached = cache / f"growth-{size}-{now:%Y%m%d}-v{BUILD_VERSION}.duckdb" if cache else None
     if cached and cached.exists():
         shutil.copyfile(cached, path)
         build_s = float(cached.with_suffix(".seconds").read_text())
