@@ -44,6 +44,7 @@ from pipeline.extract import (
     process_page,
     process_post,
     start_worker_server,
+    trim_heap,
     worker_embeddings,
 )
 from pipeline.pages import (
@@ -326,10 +327,12 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) 
         work = read_link_work(con, embedder, among=ours)
         if embedder.has_all(work.texts_to_embed()):  # the workers embedded them all
             store_computed_links(con, *compute_links(work, embedder))
+            trim_heap()  # the window's events, read for each batch, freed: their pages back
             return stored
     links, counts = compute_links(work, embedder)  # embedding: the file is closed meanwhile
     with run.writing() as con:
         store_computed_links(con, links, counts)
+    trim_heap()
     return stored
 
 
