@@ -128,7 +128,6 @@ def read_link_work(
     stories = store.story_events(con, sorted({r["story_id"] for r in rows}))
     cutoff = datetime.now(UTC) - window
     links = _unembedded_links([r for r in rows if _utc(r["fetched_at"]) < cutoff], stories)
-    backfilled = len(links)
     rows = [r for r in rows if _utc(r["fetched_at"]) >= cutoff]
     # The monitor's events are what its topics are about: an article about none of them (it
     # names none, or only mentions one) costs no embedding, and joins its story's event or
@@ -138,12 +137,13 @@ def read_link_work(
     # A copy of a story that has an event joins it: the story decides, nothing to embed.
     copies = _unembedded_links([r for r in rows if r["story_id"] in stories], stories)
     rows = [r for r in rows if r["story_id"] not in stories]
+    backfilled = len(links) + len(no_topic)
     links += no_topic + copies
     if not rows:
-        return LinkWork([], [], links, backfilled + len(no_topic), started, len(copies))
+        return LinkWork([], [], links, backfilled, started, len(copies))
     since = min(_utc(r["published"]) for r in rows) - window
     known = _known_events(store.recent_links(con, since, embedder.name), language_axis(embedder))
-    return LinkWork(rows, known, links, backfilled + len(no_topic), started, len(copies))
+    return LinkWork(rows, known, links, backfilled, started, len(copies))
 
 
 def compute_links(
