@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 import shutil
@@ -70,7 +71,7 @@ SOURCES = 500
 NEW_FEEDS, PER_FEED = 25, 40
 WINDOW_DAYS = 14
 SEED = 20260105
-BUILD_VERSION = 2  # of the synthetic warehouse: a cached one of another version is not reused
+BUILD_VERSION = 3  # of the synthetic warehouse: a cached one of another version is not reused
 GROWTH_LIMIT = 1.2  # issue 19 (issue 9 asked 1.5)
 DIGEST_LIMIT_S = 5.0
 FIXED = "build_index (dedup window)"  # costs the same at every size: it reads the window
@@ -427,6 +428,10 @@ def measure(
     cached = cache / f"growth-{size}-{now:%Y%m%d}-v{BUILD_VERSION}.duckdb" if cache else None
     if cached and cached.exists():
         shutil.copyfile(cached, path)
+        # On disk before the ingests start: else the first checkpoint's fsync writes out the
+        # whole copy (a gigabyte at 1M), which a warehouse that grew by ingests never does.
+        with path.open("rb+") as copied:
+            os.fsync(copied.fileno())
         build_s = float(cached.with_suffix(".seconds").read_text())
     else:
         build_s = build_warehouse(path, size, now)
@@ -435,10 +440,15 @@ def measure(
             cached.with_suffix(".seconds").write_text(f"{build_s}")
     file_mb = path.stat().st_size / 2**20
     print(f"  {size:>9,} articles: built in {build_s:.1f} s, {file_mb:,.0f} MB")
+    # One ingest first, not counted: the warehouse as ingests leave it, not as the bulk build
+    # did (one checkpoint of tightly packed tables; the first ingest on it was up to 20%
+    # faster than the next ones at 1M).
+    warm = ingest(path, new_articles(texts, 0), now)
+    print(f"    ingest 0 (not counted): {warm.total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
     runs = []
-    for run in range(repeat):
+    for run in range(1, repeat + 1):
         runs.append(ingest(path, new_articles(texts, run), now + timedelta(seconds=run)))
-        print(f"    ingest {run + 1}: {runs[-1].total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
+        print(f"    ingest {run}: {runs[-1].total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
     day = (now - timedelta(days=1)).date()
     digests = [digest_day(path, day) for _ in range(2)]
     digest_s = min(s for s, _ in digests)

@@ -25,7 +25,7 @@ from extractors.records import (
 )
 from newswatch.errors import DatabaseInUse, WarehouseError
 from warehouse import load, queries
-from warehouse.db import connect
+from warehouse.db import FILE_ALIAS, STORAGE_VERSION, connect
 from warehouse.migrate import migrations
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -104,6 +104,17 @@ def test_an_opening_looks_up_a_batchs_keys_by_index(tmp_path: Path) -> None:
     with connect(tmp_path / "nw.duckdb") as con:
         setting = con.execute("SELECT current_setting('dynamic_or_filter_threshold')").fetchone()
     assert setting == (INDEX_LOOKUP_KEYS,) and INDEX_LOOKUP_KEYS >= PAGE_BATCH
+
+
+def test_a_new_file_is_written_in_the_format_whose_checkpoints_stay_cheap(tmp_path: Path) -> None:
+    # DuckDB's default for a new file, v1.0.0, converts every changed index to its old layout
+    # at each checkpoint, and the file is closed (checkpointed) after each batch
+    with connect(tmp_path / "nw.duckdb") as con:
+        version = con.execute(
+            "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = ?",
+            [FILE_ALIAS],
+        ).fetchone()
+    assert version == (f"{STORAGE_VERSION}+",) and STORAGE_VERSION == "v1.5.0"
 
 
 def test_loading_twice_changes_nothing(tmp_path: Path) -> None:

@@ -57,6 +57,15 @@ ROW_GROUP_ROWS = 4096
 # with 256 KB blocks one batch of 100 pages took 25-30 MB of them over the tables it writes,
 # with 16 KB ones 2-5 MB (DuckDB's `duckdb_memory()`, in the ingest of bench/pipeline.py).
 BLOCK_BYTES = 16384
+# The storage format of a new warehouse file. DuckDB writes a new file in the format of 1.0
+# (v1.0.0) unless asked, so that older DuckDBs can read it; in that format each checkpoint
+# converts every changed ART index (the keys and indexes of the tables a batch appends to) to
+# the old layout, a cost that grows with the table, and the file is checkpointed at each
+# closing, after every batch. At 1M articles, closing after 100 rows appended to each of
+# three small tables: ~165 ms in v1.0.0, ~70 ms in v1.5.0 (100k: ~40 and ~25); the growth
+# bench's openings at 1M: 4.4 -> 3.7 ms an article (bench/README.md, Growth, session 15).
+# A file keeps the format it was created in. Nothing but this DuckDB (pinned) reads it.
+STORAGE_VERSION = "v1.5.0"
 FILE_ALIAS = "warehouse"  # the attached file's catalog name, whatever the file is called
 
 __all__ = [
@@ -265,8 +274,8 @@ def _attach_file(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     with `BLOCK_BYTES` blocks."""
     con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
     options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
-    if not path.exists():  # a file keeps the block size it was created with
-        options += f", BLOCK_SIZE {BLOCK_BYTES}"
+    if not path.exists():  # a file keeps the block size and format it was created with
+        options += f", BLOCK_SIZE {BLOCK_BYTES}, STORAGE_VERSION '{STORAGE_VERSION}'"
     try:
         con.execute(f"ATTACH {_literal(str(path))} AS {FILE_ALIAS} ({options})")
     except BaseException:
