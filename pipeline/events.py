@@ -142,7 +142,7 @@ def read_link_work(
     if not rows:
         return LinkWork([], [], links, backfilled, started, len(copies))
     since = min(_utc(r["published"]) for r in rows) - window
-    known = _known_events(store.recent_links(con, since, embedder.name), language_axis(embedder))
+    known = _known_events(*store.recent_links(con, since, embedder.name), language_axis(embedder))
     return LinkWork(rows, known, links, backfilled, started, len(copies))
 
 
@@ -257,22 +257,29 @@ def _article(row: dict[str, Any]) -> LinkArticle:
     )
 
 
-def _known_events(rows: list[dict[str, Any]], axis: np.ndarray | None) -> list[Event]:
+def _known_events(
+    rows: list[dict[str, Any]], vectors: np.ndarray, axis: np.ndarray | None
+) -> list[Event]:
     """The events of the stored links (`recent_links`: only those of the current embedder,
-    whose vectors compare), members in the order they came; `axis`: the embedder's language
-    direction, each member's component along it recomputed from its stored vector."""
+    whose vectors compare, a row of `vectors` each), members in the order they came; `axis`:
+    the embedder's language direction, each member's component along it recomputed from its
+    stored vector. A member carries what assignment compares (no title, lead or topics: its
+    topics are among its entities), so a window of thousands costs little to hold."""
     members: dict[str, list[Features]] = {}
     anchored: dict[str, set[str]] = {}
-    for row in rows:
+    for row, vector, component in zip(rows, vectors, axes_of(vectors, axis), strict=True):
         if row["reason"] == "anchor":
             anchored.setdefault(row["event_id"], set()).add(row["id"])
+        article = LinkArticle(
+            row["id"], row["story_id"], _utc(row["published"]), row["language"], "", ""
+        )
         members.setdefault(row["event_id"], []).append(
             Features(
-                article=_article(row),
+                article=article,
                 entities=frozenset(row["entities"] or ()),
                 numbers=frozenset(row["numbers"] or ()),
-                vector=row["vector"],
-                axis=axes_of(row["vector"][None, :], axis)[0],
+                vector=vector,
+                axis=component,
             )
         )
     return [

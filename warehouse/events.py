@@ -91,44 +91,39 @@ def _articles(con: duckdb.DuckDBPyConnection, lead_chars: int, chosen: str) -> l
 
 def recent_links(
     con: duckdb.DuckDBPyConnection, since: datetime, embedder: str
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], np.ndarray]:
     """The articles published (else fetched) since `since` that `embedder` embedded when they
-    were linked, with what linking stored of them: the article columns of
-    `unlinked_articles` (lead empty) and event_id, embedder, vector (a float32 array),
-    entities, numbers, reason (new, copy, link, anchor, ...). Articles linked without a
-    vector (about no topic, copies, backfills) are left out: nothing to compare with."""
-    # the topics of the rows returned only, not of every article of the window
-    chosen = f"(SELECT l.article_id {_recent_links_from(ordered=False)})"
-    topics = f"LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id"
+    were linked, with what a new article is compared on: id, story_id, published, language,
+    and what linking stored of them, event_id, reason (new, copy, link, anchor, ...),
+    entities (their topics among them), numbers; and their vectors, a row each in one
+    float32 array. Articles linked without a vector (about no topic, copies, backfills) are
+    left out: nothing to compare with."""
     params = {"since": since, "embedder": embedder}
-    columns = f"{_article_columns(0)}, l.event_id, l.embedder, l.entities, l.numbers, l.reason"
-    rows = _dicts(con.execute(f"SELECT {columns} {_recent_links_from(topics)}", params))
+    columns = (
+        "a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.language,"
+        " l.event_id, l.reason, l.entities, l.numbers"
+    )
+    rows = _dicts(con.execute(f"SELECT {columns} {_RECENT_LINKS}", params))
     # The vectors come as numpy arrays, in a query of their own over the same rows in the same
     # order: as Python lists (fetchall) each one costs 384 float objects, ~10 KB (~100 MB for
-    # a window of 10,000 linked articles).
-    vectors = con.execute(f"SELECT l.vector {_recent_links_from()}", params).fetchnumpy()
-    for row, vector in zip(rows, vectors["vector"], strict=True):
-        row["vector"] = np.asarray(vector, dtype=np.float32)
-    return rows
+    # a window of 10,000 linked articles). Stacked: one allocation, not one per row.
+    vectors = con.execute(f"SELECT l.vector {_RECENT_LINKS}", params).fetchnumpy()["vector"]
+    if len(rows) == 0:
+        return rows, np.zeros((0, 0), dtype=np.float32)
+    return rows, np.stack([np.asarray(v, dtype=np.float32) for v in vectors])
 
 
-def _recent_links_from(joins: str = "", *, ordered: bool = True) -> str:
-    """FROM ... ORDER BY of `recent_links`: its rows, in their order unless `ordered` is
-    False (a subquery of their ids), with `joins` added. The bounds on `fetched_at` and
-    `linked_at` (an article is fetched, then linked, after it is published, give or take a
-    time zone: as `warehouse.dedup.dedup_window`) let DuckDB skip the blocks of older rows,
-    appended in that order, so the query reads the window, not both tables (~100 ms a batch
-    at 1M articles)."""
-    order = "ORDER BY coalesce(a.published, a.fetched_at), a.id" if ordered else ""
-    return f"""
-        FROM event_links l
-        JOIN articles a ON a.id = l.article_id
-        LEFT JOIN sources s ON s.name = a.source
-        {joins}
-        WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
-          AND a.fetched_at >= $since - INTERVAL 1 DAY AND l.linked_at >= $since - INTERVAL 1 DAY
-        {order}
-        """
+# FROM ... ORDER BY of `recent_links`. The bounds on `fetched_at` and `linked_at` (an article
+# is fetched, then linked, after it is published, give or take a time zone: as
+# `warehouse.dedup.dedup_window`) let DuckDB skip the blocks of older rows, appended in that
+# order, so the query reads the window, not both tables (~100 ms a batch at 1M articles).
+_RECENT_LINKS = """
+    FROM event_links l
+    JOIN articles a ON a.id = l.article_id
+    WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
+      AND a.fetched_at >= $since - INTERVAL 1 DAY AND l.linked_at >= $since - INTERVAL 1 DAY
+    ORDER BY coalesce(a.published, a.fetched_at), a.id
+    """
 
 
 @retry_conflicts
