@@ -109,12 +109,22 @@ def test_an_opening_looks_up_a_batchs_keys_by_index(tmp_path: Path) -> None:
 def test_a_new_file_is_written_in_the_format_whose_checkpoints_stay_cheap(tmp_path: Path) -> None:
     # DuckDB's default for a new file, v1.0.0, converts every changed index to its old layout
     # at each checkpoint, and the file is closed (checkpointed) after each batch
+    # at each closing; and v1.5.0's string compression, paid again at each checkpoint, is off
     with connect(tmp_path / "nw.duckdb") as con:
         version = con.execute(
             "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = ?",
             [FILE_ALIAS],
         ).fetchone()
+        con.execute(
+            "CREATE TABLE outlets AS SELECT 'Outlet ' || (i % 3) AS name FROM range(5000) t(i)"
+        )
+        con.execute("CHECKPOINT")
+        kinds = con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('outlets')"
+            " WHERE segment_type = 'VARCHAR' AND compression <> 'Constant'"
+        ).fetchall()
     assert version == (f"{STORAGE_VERSION}+",) and STORAGE_VERSION == "v1.5.0"
+    assert kinds == [("Uncompressed",)]
 
 
 def test_loading_twice_changes_nothing(tmp_path: Path) -> None:

@@ -66,6 +66,13 @@ BLOCK_BYTES = 16384
 # bench's openings at 1M: 4.4 -> 3.7 ms an article (bench/README.md, Growth, session 15).
 # A file keeps the format it was created in. Nothing but this DuckDB (pinned) reads it.
 STORAGE_VERSION = "v1.5.0"
+# String compression DuckDB may not use (`disabled_compression_methods`). Each checkpoint
+# rewrites the row groups a batch appended to, their earlier rows included, and v1.5.0
+# compresses strings there (DICT_FSST, or zstd for text that repeats), which a checkpoint at
+# each closing paid for again: the ingest command's CPU at N = 10,000 (bench/pipeline.py, d)
+# 41 s in v1.0.0, 61 in v1.5.0, 37 with these off. v1.0.0 kept an article's text
+# uncompressed too: a file of 6,000 corpus texts is 47 MB in both (16 MB with zstd).
+DISABLED_COMPRESSION = "dict_fsst,zstd"
 FILE_ALIAS = "warehouse"  # the attached file's catalog name, whatever the file is called
 
 __all__ = [
@@ -162,6 +169,7 @@ def open_connection(
     # "How memory grows with the number of workers").
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET dynamic_or_filter_threshold = {INDEX_LOOKUP_KEYS}")
+    con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
     if threads is not None:
         con.execute(f"SET threads = {max(1, int(threads))}")
     if not read_only and apply_migrations(con) and not where.is_lake:
