@@ -62,8 +62,9 @@ BLOCK_BYTES = 16384
 # converts every changed ART index (the keys and indexes of the tables a batch appends to) to
 # the old layout, a cost that grows with the table, and the file is checkpointed at each
 # closing, after every batch. At 1M articles, closing after 100 rows appended to each of
-# three small tables: ~165 ms in v1.0.0, ~70 ms in v1.5.0 (100k: ~40 and ~25); the growth
-# bench's openings at 1M: 4.4 -> 3.7 ms an article (bench/README.md, Growth, session 15).
+# three small tables: ~165 ms in v1.0.0, ~70 ms in v1.5.0 (100k: ~40 and ~25). With
+# DISABLED_COMPRESSION, the growth bench's openings at 1M: 4.45 -> 2.24 ms an article
+# (bench/README.md, Growth, session 15).
 # A file keeps the format it was created in. Nothing but this DuckDB (pinned) reads it.
 STORAGE_VERSION = "v1.5.0"
 # String compression DuckDB may not use (`disabled_compression_methods`). Each checkpoint
