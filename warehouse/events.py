@@ -27,18 +27,6 @@ _LINK_TYPES = column_types(
 )
 
 
-def _article_columns(lead_chars: int) -> str:
-    """The columns linking reads of an article `a` (its source `s`, its topics `t`), with the
-    first `lead_chars` characters of its text as `lead` (none when 0)."""
-    text = f"substr(a.text, 1, {int(lead_chars)})" if lead_chars else "''"
-    return f"""
-    a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.fetched_at,
-    a.language,
-    coalesce(a.title, '') AS title, {text} AS lead, s.country,
-    coalesce(t.topics, []::VARCHAR[]) AS topics, coalesce(t.about, []::VARCHAR[]) AS about
-    """
-
-
 def _topics_of(chosen: str) -> str:
     """The topics (all, and those the article is about) of the articles whose ids the
     subquery `chosen` (in parentheses) selects, aggregated over their matches only: a
@@ -73,12 +61,16 @@ def unlinked_articles(
 
 
 def _articles(con: duckdb.DuckDBPyConnection, lead_chars: int, chosen: str) -> list[dict[str, Any]]:
-    """The article columns and event_id of the articles whose ids the subquery `chosen` (in
-    parentheses) selects, oldest first."""
+    """The columns linking reads of the articles whose ids the subquery `chosen` (in
+    parentheses) selects, and their event_id, oldest first."""
     return _dicts(
         con.execute(
             f"""
-            SELECT {_article_columns(lead_chars)}, a.event_id
+            SELECT a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published,
+                   a.fetched_at, a.language, coalesce(a.title, '') AS title,
+                   substr(a.text, 1, {int(lead_chars)}) AS lead, s.country,
+                   coalesce(t.topics, []::VARCHAR[]) AS topics,
+                   coalesce(t.about, []::VARCHAR[]) AS about, a.event_id
             FROM articles a
             LEFT JOIN sources s ON s.name = a.source
             LEFT JOIN ({_topics_of(chosen)}) t ON t.article_id = a.id
