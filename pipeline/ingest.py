@@ -8,9 +8,10 @@ Everything a step learns is stored before the next step starts, so a run that di
 leaves its entries `pending` for the next run. Failures are counted and logged (`key=value`)
 on the logger the caller passes in; each stage done is one line to the run's `Progress`.
 
-The warehouse is held only while a step reads or writes it (`Run.writing`): feeds are polled
-and pages fetched and extracted with the DuckDB file closed, so readers (`newswatch sql`,
-`search`, a digest) get in between two loads instead of waiting for the whole run.
+Each step reads or writes the warehouse inside `Run.writing`. The DuckDB file stays open
+between steps (each closing checkpoints it, which costs more the larger the file), and the
+run lets go of it between two steps whenever a reader (`newswatch sql`, `search`, a digest)
+asks for it (`warehouse.holding`): a reader waits for at most one step, not for the run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,7 +72,8 @@ from pipeline.stories import build_index, near_duplicates
 from pipeline.summary import IngestSummary
 from warehouse import load, queries
 from warehouse.archive import ArchiveWriter
-from warehouse.db import connect, parse_url, run_lock
+from warehouse.db import run_lock
+from warehouse.holding import HeldWriter
 
 # Pages per fetch-extract task: Prefect's cost per task (tens of ms) stays small against the
 # work (~2 s for 100 pages on 2 cores), and the bodies of two batches are held at once (at N
@@ -110,9 +112,9 @@ class IngestOptions:
 
 @dataclass
 class Run:
-    """What every step of one run works with. The warehouse connection, `con`, is there only
-    inside `writing()`: a DuckDB file is opened for the steps that read or write it and
-    closed between them (a DuckLake stays attached: it has no single-writer lock)."""
+    """What every step of one run works with. The warehouse is `writer`'s: each step that
+    reads or writes it does so inside `writing()`, and the file stays open between steps
+    until a reader asks for it (`warehouse.holding`)."""
 
     options: IngestOptions
     watchlist: Watchlist
@@ -120,30 +122,13 @@ class Run:
     summary: IngestSummary
     stories: NearDuplicateIndex
     pool: ExtractionPool
+    writer: HeldWriter
     progress: Progress = field(default_factory=Silent)
-    lock_wait: float = 0.0
-    _con: duckdb.DuckDBPyConnection | None = None
 
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            raise RuntimeError("the warehouse is open only inside `with run.writing():`")
-        return self._con
-
-    @contextmanager
-    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The warehouse, opened for the block (waiting for a reader to let go of the file)
-        and closed after it; the open one inside another such block."""
-        if self._con is not None:
-            yield self._con
-            return
-        wait = max(self.lock_wait, REOPEN_WAIT)
-        with connect(self.options.warehouse, wait=wait, threads=WAREHOUSE_THREADS) as con:
-            self._con = con
-            try:
-                yield con
-            finally:
-                self._con = None
+    def writing(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """The warehouse for a block, opened if a reader had it (waiting for it to let go);
+        the open one inside another such block."""
+        return self.writer.block()
 
 
 @contextmanager
@@ -151,12 +136,13 @@ def open_run(
     options: IngestOptions, run_id: str, lock_wait: float = 0.0, progress: Progress | None = None
 ) -> Iterator[Run]:
     """The run's archive, extraction pool (started by `ingest_sources` once there is work)
-    and near-duplicate index, with the run recorded in `runs` (waiting up to
-    `lock_wait` s for the file, and for another run on it to end): finished with its status
-    when the block ends, "failed" with the error when it raises. A DuckLake stays attached
-    for the whole run."""
+    and near-duplicate index, with the run recorded in `runs` (waiting up to `lock_wait` s
+    for the file, and for another run on it to end): finished with its status when the
+    block ends, "failed" with the error when it raises. The warehouse is closed at the end
+    (and between steps whenever a reader asks for it)."""
     summary = IngestSummary(run_id=run_id)
     wl = load_watchlist(options.watchlist)
+    writer = HeldWriter(options.warehouse, wait=lock_wait, threads=WAREHOUSE_THREADS)
     with (
         run_lock(options.warehouse, lock_wait),
         ArchiveWriter(options.archive_dir, run_id) as archive,
@@ -166,16 +152,14 @@ def open_run(
             options.extract_timeout,
             extract=process_and_embed if options.link_events else process_page,
         ) as pool,
-        connect(options.warehouse, wait=lock_wait, threads=WAREHOUSE_THREADS) as con,
+        writer,
     ):
-        window = timedelta(days=options.dedup_window_days)
-        index = build_index(con, datetime.now(UTC), window)
-        load.start_run(con, run_id, "ingest", datetime.now(UTC))
-        run = Run(options, wl, archive, summary, index, pool, progress or Silent(), lock_wait)
-        if parse_url(options.warehouse).is_lake:
-            run._con = con
-        else:
-            con.close()  # the steps open it again when they need it
+        with writer.block() as con:
+            window = timedelta(days=options.dedup_window_days)
+            index = build_index(con, datetime.now(UTC), window)
+            load.start_run(con, run_id, "ingest", datetime.now(UTC))
+        writer.wait = max(lock_wait, REOPEN_WAIT)  # for a reader, once the run is under way
+        run = Run(options, wl, archive, summary, index, pool, writer, progress or Silent())
         try:
             yield run
         except BaseException as exc:
@@ -309,8 +293,8 @@ def page_batches(pending: Sequence[queries.PendingEntry]) -> list[list[list[quer
 
 def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) -> dict[str, int]:
     """Log the batch's fetches, find near copies (the index keeps them for the run), store,
-    link events: in one opening of the file (each closing checkpoints, ~100 ms more at 1M
-    articles than at 100k), unless linking must embed, which it does with the file closed."""
+    link events: in one block, unless linking must embed, which it does outside any block
+    (a reader who asks for the file meanwhile gets it)."""
     now = datetime.now(UTC)
     with run.writing() as con:
         load.record_page_fetches(con, run.summary.run_id, fetches)
@@ -329,7 +313,7 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) 
             store_computed_links(con, *compute_links(work, embedder))
             trim_heap()  # the window's events, read for each batch, freed: their pages back
             return stored
-    links, counts = compute_links(work, embedder)  # embedding: the file is closed meanwhile
+    links, counts = compute_links(work, embedder)  # embedding: a reader may have the file
     with run.writing() as con:
         store_computed_links(con, links, counts)
     trim_heap()
@@ -445,7 +429,7 @@ def _ingest_pages(
     fetching starts (in a thread) as soon as the previous batch is fetched, while that one
     is still extracted and then stored: the pool always has pages queued, so the workers
     wait neither for the warehouse nor for the slowest page of a batch. At most two
-    batches' pages wait in the pool. The warehouse is open only while a batch is stored."""
+    batches' pages wait in the pool. A batch is stored in one block of `Run.writing`."""
     batches = page_batches(pending)
     if not batches:
         return
@@ -466,7 +450,7 @@ def _ingest_pages(
             batch = fetched.collect(run.pool)
             run.progress.stage(where + extracted_line(batch, started))
             loading = time.perf_counter()
-            counts = steps.load_pages(run, batch.pages, batch.fetches)  # opens the file itself
+            counts = steps.load_pages(run, batch.pages, batch.fetches)
             run.summary.loaded(counts)
             count_failed_pages(run, batch.pages, log)
             run.progress.stage(where + f"{stored_line(counts)} in {since(loading)}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from extractors.records import (
     TopicMatch,
 )
 from newswatch.errors import DatabaseInUse, WarehouseError
+from tests.waiting import wait_until
 from warehouse import load, queries
 from warehouse.db import FILE_ALIAS, STORAGE_VERSION, connect
 from warehouse.migrate import migrations
@@ -225,15 +225,7 @@ def test_a_scheduled_flow_waits_for_the_database(tmp_path: Path) -> None:
     with connect(db):
         pass
     holder = _hold(db)
-    waiting = threading.Event()
-
-    class Seen(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "waiting up to" in record.getMessage():
-                waiting.set()
-
-    seen = Seen()
-    logging.getLogger("warehouse").addHandler(seen)
+    asks = db.with_name(db.name + ".wanted")  # a waiting process asks for the file there
     opened: list[int] = []
 
     def read() -> None:
@@ -243,12 +235,11 @@ def test_a_scheduled_flow_waits_for_the_database(tmp_path: Path) -> None:
     reader = threading.Thread(target=read)
     try:
         reader.start()
-        assert waiting.wait(timeout=60), "the reader never waited"
+        assert wait_until(asks.exists, timeout=60), "the reader never waited"
         assert opened == []
         holder.communicate("")  # the writer ends: the reader gets the file
         reader.join(timeout=60)
     finally:
-        logging.getLogger("warehouse").removeHandler(seen)
         if holder.poll() is None:
             holder.communicate("")
     assert opened == [0]

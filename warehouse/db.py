@@ -74,6 +74,9 @@ STORAGE_VERSION = "v1.5.0"
 # 41 s in v1.0.0, 61 in v1.5.0, 37 with these off. v1.0.0 kept an article's text
 # uncompressed too: a file of 6,000 corpus texts is 47 MB in both (16 MB with zstd).
 DISABLED_COMPRESSION = "dict_fsst,zstd"
+# The longest pause between two tries at a file in use: a run holding it lets go between two
+# of its blocks, which may follow each other closely, so a waiting process tries often.
+ASK_PAUSE = 0.1
 FILE_ALIAS = "warehouse"  # the attached file's catalog name, whatever the file is called
 
 __all__ = [
@@ -182,11 +185,12 @@ def open_connection(
 def _open_file_when_free(
     where: Location, read_only: bool, wait: float
 ) -> duckdb.DuckDBPyConnection:
-    """Open the file, trying again while another process holds it, for up to `wait` s: a
-    reader meets an ingest run between two of its loads, which hold the file for a second
-    or two. The wait is logged once; past it, the error says who holds the file and for how
-    long it was waited for."""
+    """Open the file, trying again while another process holds it, for up to `wait` s, and
+    asking it to let go (`ask_for_file`): an ingest run lets go between two of its blocks,
+    which hold the file for a second or two. The wait is logged once; past it, the error
+    says who holds the file and for how long it was waited for."""
     started = time.monotonic()
+    asks = request_path(where)
     pause = 0.05
     while True:
         try:
@@ -197,10 +201,26 @@ def _open_file_when_free(
                 if wait > 0:
                     raise DatabaseInUse(f"{exc} (waited {waited:.1f} s)") from exc.__cause__
                 raise
-            if pause == 0.05:
-                log.warning("waiting up to %.1f s for the database: %s", wait, exc)
+            if pause == 0.05:  # info: a reader meeting an ingest run waits as a rule
+                log.info("waiting up to %.1f s for the database: %s", wait, exc)
+            if asks is not None:
+                ask_for_file(asks)  # renewed at each try: a run lets go between two blocks
             time.sleep(min(pause, wait - waited))
-            pause = min(pause * 2, 0.5)
+            pause = min(pause * 2, ASK_PAUSE)
+
+
+def request_path(where: Location) -> Path | None:
+    """`<db>.wanted`: the file whose modification time a process waiting for the DuckDB file
+    renews, asking the run that holds it to let go (`warehouse.holding`); None for a lake."""
+    return None if where.file is None else where.file.with_name(where.file.name + ".wanted")
+
+
+def ask_for_file(asks: Path) -> None:
+    """Ask the run holding the warehouse to let go of it (`warehouse.holding.HeldWriter`)."""
+    try:
+        asks.touch()
+    except OSError as exc:  # a read-only folder: the holder lets go at its run's end anyway
+        log.debug("cannot ask for the database through %s: %s", asks, exc)
 
 
 @contextmanager
@@ -267,6 +287,14 @@ def _open_file(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
         if "lock" in str(exc).lower():
             raise DatabaseInUse(_lock_message(path, exc)) from exc
         raise WarehouseError(f"{path}: cannot open the database: {exc}") from exc
+    except duckdb.BinderException as exc:
+        if "file handle conflict" not in str(exc):
+            raise
+        # Held by a connection of this process (a flow's run, `warehouse.holding`): asking
+        # for the file works the same way.
+        raise DatabaseInUse(
+            f"{path}: the database is in use by another connection of this process"
+        ) from exc
     remember_backend(con, lake=False)
     return con
 
