@@ -5,8 +5,9 @@
 - a plain path, or `duckdb:///abs/path.duckdb` (`duckdb:rel/path.duckdb`): one DuckDB file,
   the default. DuckDB allows one writing process per file, and no reader in another process
   beside it; a second one gets a `DatabaseInUse` error that says who to wait for, or, given
-  `wait` seconds (scheduled flows: the digest of 06:00 meets the ingest of 06:00), waits
-  for the file to be free.
+  `wait` seconds (scheduled flows: the digest of 06:00 meets the ingest of 06:00), asks
+  for the file and waits for it to be free (`warehouse.holding`: an ingest run lets go of
+  it between two steps when asked).
 - `ducklake:postgres:dbname=newswatch host=10.0.0.5 port=5432 user=nw data_path=s3://b/nw/`:
   DuckLake, with its catalog in Postgres (the libpq connection string; a password is better
   kept in PGPASSWORD or ~/.pgpass than in the URL) and its data as Parquet files under
@@ -226,9 +227,9 @@ def ask_for_file(asks: Path) -> None:
 @contextmanager
 def run_lock(url: str | Path, wait: float = 0.0) -> Iterator[None]:
     """One ingest run at a time on a DuckDB file, for the whole run (waiting up to `wait`
-    s for the one under way). A run opens the file itself only for its steps that touch it,
-    so readers get in between; two runs must not interleave theirs (both would poll the
-    same due sources). The lock is `<db>.run-lock` beside the file, released by the system
+    s for the one under way). A run lets go of the file between two of its steps when a
+    reader asks (`warehouse.holding`); two runs must not interleave theirs (both would poll
+    the same due sources). The lock is `<db>.run-lock` beside the file, released by the system
     when its holder dies; a DuckLake takes several writers at once and needs none."""
     where = parse_url(url)
     if where.file is None:
@@ -304,7 +305,7 @@ def _attach_file(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
     Why: a checkpoint rewrites the row groups that changed, and with DuckDB's default of
     122,880 rows every table of a warehouse under that size is one row group. Each close
-    after a batch (the file is closed between steps so readers get in) then rewrote all the
+    after a batch (the file was closed between steps then, so readers got in) rewrote all the
     articles' text, and the ingest's peak memory grew with the size of the warehouse
     (measured in a probe appending 100-row batches of 4 KB texts, closing after each: the
     peak grew by 64 MB over 10,000 rows; flat with 2,048-row groups). A new file is created

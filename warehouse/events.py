@@ -242,9 +242,16 @@ def _refresh(con: duckdb.DuckDBPyConnection, event_ids: list[str], now: datetime
                                (-n, first, language)) AS pick
                 FROM lang GROUP BY event_id
             ), tops AS (
-                SELECT m.event_id, list(DISTINCT tm.topic ORDER BY tm.topic) AS topics
-                FROM m JOIN topic_matches tm ON tm.article_id = m.id
-                WHERE tm.relevance = 'about' GROUP BY m.event_id
+                -- The members' matches by the index on their article ids (migration 010),
+                -- which DuckDB uses only when the ids come from a lookup of their own (not
+                -- from `m`, a materialised CTE) and the matches have no other condition
+                -- (`about` is in the aggregate): else it reads every match, ~20 ms at 1M.
+                SELECT a.event_id,
+                       list(DISTINCT tm.topic ORDER BY tm.topic)
+                           FILTER (WHERE tm.relevance = 'about') AS topics
+                FROM articles a JOIN topic_matches tm ON tm.article_id = a.id
+                WHERE a.id IN (SELECT article_id FROM event_links WHERE event_id IN {ids})
+                GROUP BY a.event_id
             )
             SELECT m.event_id AS id, min(m.t) AS first_seen, max(m.t) AS last_seen,
                    any_value(b.pick.title) AS title, any_value(b.pick.language) AS title_language,

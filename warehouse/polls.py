@@ -249,11 +249,16 @@ def _update_feed_states(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
 
 def _insert_new_entries(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     """Insert entries not seen before: by guid, and by canonical URL within the source, so a
-    feed that rewrites its guids does not make us fetch the same article again."""
+    feed that rewrites its guids does not make us fetch the same article again. The stored
+    entries with one of the batch's URLs are found first, by the index on the URL (migration
+    010): matching on source and URL at once read every stored entry's URL."""
     new = """
         SELECT * FROM _entries b
         WHERE b.canonical_url IS NULL OR NOT EXISTS (
-            SELECT 1 FROM entries e
+            SELECT 1 FROM (
+                SELECT source, canonical_url FROM entries
+                WHERE canonical_url IN (SELECT canonical_url FROM _entries)
+            ) e
             WHERE e.source = b.source AND e.canonical_url = b.canonical_url
         )
     """
