@@ -461,13 +461,16 @@ class ExtractionPool:
                 self._replaced[old] = new
 
     def close(self, *, kill: bool = False) -> None:
+        # The shutdown waits outside the lock: a page's result arriving meanwhile runs
+        # `_let_go_of_body` on the pool's thread, which takes the lock (held here, the two
+        # waited for each other forever: an ingest at N = 10,000 hung at its end).
         with self._lock:
-            if self._pool is None:
-                return
-            if kill:
-                _kill_stragglers(self._pool)
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if kill:
+            _kill_stragglers(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _kill_stragglers(pool: ProcessPoolExecutor) -> None:

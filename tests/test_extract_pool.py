@@ -68,6 +68,25 @@ def dying_extract(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
     return process_page(job, watchlist)
 
 
+def slow_extract(job: PageJob, watchlist: Watchlist) -> ProcessedPage:
+    """Runs in a worker: pages named 'slow' take a second, as a long page does."""
+    if job.url.endswith("/slow.html"):
+        time.sleep(1.0)
+    return process_page(job, watchlist)
+
+
+def test_closing_the_pool_while_a_page_is_extracted_does_not_hang() -> None:
+    """A run that fails with pages in flight closes the pool at once: the page finishing
+    during the shutdown calls back into the pool, which must not be locked meanwhile."""
+    pool = ExtractionPool(WATCHLIST, 1, 20, extract=slow_extract)
+    future = pool.submit(_job("slow"))
+    closer = threading.Thread(target=pool.close)
+    closer.start()
+    closer.join(timeout=60)
+    assert not closer.is_alive(), "close() and the finishing page wait for each other"
+    assert future.done()
+
+
 def test_pages_come_back_in_order() -> None:
     jobs = [_job(f"p{i}") for i in range(5)]
     pages = process_pages(jobs, WATCHLIST, 2, 20)
