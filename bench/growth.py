@@ -16,9 +16,10 @@ What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articl
   has its event, event link and `events` row, as after the runs that stored it. The
   warehouse is written in the same blocks as the flow writes it (`Run.writing`: for the
   dedup index, the sources, the polls, once a batch, at the end) through the run's
-  `warehouse.holding.HeldWriter`, which opens the file once and closes it at the end
-  (nobody asks for it meanwhile); entering and leaving the blocks (the opening, its
-  migrations check, and the final closing's checkpoint) are timed apart. Each step is
+  `warehouse.holding.HeldWriter`, which opens and closes the file around each block as
+  ingest does by default, or with `--hold` (`NEWSWATCH_HOLD_WAREHOUSE`) opens it once and
+  closes it at the end; entering and leaving the blocks (the opening, its migrations check,
+  each closing's checkpoint) are timed apart. Each step is
   printed, so what grows shows. Extraction costs the same whatever the warehouse holds
   (bench/pipeline.py measures it), and so does the network.
 - the digest of one day: `digest.build.read_day` (the warehouse's queries) and
@@ -40,7 +41,8 @@ Not measured: the full-text search index (warehouse/search.py), which is not par
 (the search-index flow rebuilds it after each run); building it over 1M articles takes
 minutes.
 
-Run: `.venv/bin/python bench/growth.py [--sizes 100000 1000000] [--repeat 2] [--cache DIR]`
+Run: `.venv/bin/python bench/growth.py [--sizes 100000 1000000] [--repeat 2] [--cache DIR]
+[--hold]`
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ BUILD_VERSION = 5  # of the synthetic warehouse: a cached one of another version
 GROWTH_LIMIT = 1.2  # issue 19 (issue 9 asked 1.5)
 DIGEST_LIMIT_S = 5.0
 FIXED = "build_index (dedup window)"  # costs the same at every size: it reads the window
-OPEN = "open, close the warehouse (checkpoint)"  # the run's writer: once, unless a reader asks
+OPEN = "open, close the warehouse (checkpoint)"  # around each block, or once held (--hold)
 LINK = "link events (embedding included)"
 FIXED_NOTE = "total without build_index"
 
@@ -267,10 +269,13 @@ class Timings:
         return sum(self.steps.values())
 
 
-def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings:
+def ingest(
+    path: Path, articles: Sequence[NewArticle], now: datetime, hold: bool = False
+) -> Timings:
     """The ingest flow's warehouse, dedup and tagging steps for `articles`, timed, in the
     same blocks as the flow writes the warehouse (pipeline/ingest.py: `Run.writing`),
-    entering and leaving them timed as "open the warehouse"."""
+    entering and leaving them timed as "open, close the warehouse"; the file held open
+    between blocks with `hold` (`NEWSWATCH_HOLD_WAREHOUSE`)."""
     from events import Precomputed
     from extractors.records import EntryKey, FeedEntry, FetchResult, ParsedFeed, Source
     from extractors.topics import load_watchlist
@@ -297,10 +302,10 @@ def ingest(path: Path, articles: Sequence[NewArticle], now: datetime) -> Timings
 
     t = Timings()
 
-    # The run's writer (pipeline.ingest.open_run): the file opened by the first block and
-    # held across the others (nobody asks for it here), closed at the run's end. Entering
-    # and leaving each block is timed as "open the warehouse", the final close too.
-    writer = HeldWriter(path, threads=WAREHOUSE_THREADS)
+    # The run's writer (pipeline.ingest.open_run): the file opened and closed around each
+    # block, or with `hold` held across them (nobody asks for it here) and closed at the
+    # run's end. Entering and leaving each block is timed, the final close too.
+    writer = HeldWriter(path, threads=WAREHOUSE_THREADS, hold=hold)
 
     @contextmanager
     def opened() -> Iterator[Any]:
@@ -433,6 +438,7 @@ def measure(
     texts: Sequence[tuple[str, str, str | None]],
     repeat: int,
     now: datetime,
+    hold: bool = False,
 ) -> SizeResult:
     path = tmp / f"growth-{size}.duckdb"
     cached = cache / f"growth-{size}-{now:%Y%m%d}-v{BUILD_VERSION}.duckdb" if cache else None
@@ -453,11 +459,12 @@ def measure(
     # One ingest first, not counted: the warehouse as ingests leave it, not as the bulk build
     # did (one checkpoint of tightly packed tables; the first ingest on it was up to 20%
     # faster than the next ones at 1M).
-    warm = ingest(path, new_articles(texts, 0), now)
+    warm = ingest(path, new_articles(texts, 0), now, hold)
     print(f"    ingest 0 (not counted): {warm.total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
     runs = []
     for run in range(1, repeat + 1):
-        runs.append(ingest(path, new_articles(texts, run), now + timedelta(seconds=run)))
+        later = now + timedelta(seconds=run)
+        runs.append(ingest(path, new_articles(texts, run), later, hold))
         print(f"    ingest {run}: {runs[-1].total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
     day = (now - timedelta(days=1)).date()
     digests = [digest_day(path, day) for _ in range(2)]
@@ -535,6 +542,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     add_sizes(parser, "--sizes", [100_000, 1_000_000], "stored articles")
     parser.add_argument("--repeat", type=int, default=2, help="ingests per size; the best counts")
+    parser.add_argument(
+        "--hold",
+        action="store_true",
+        help="hold the file open between blocks (NEWSWATCH_HOLD_WAREHOUSE; default: as ingest)",
+    )
     parser.add_argument("--cache", type=Path, help="keep built warehouses here and reuse them")
     return parser.parse_args(argv)
 
@@ -548,12 +560,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(machine())
     texts = corpus_texts()
     print(f"{len(texts)} corpus texts; {NEW_FEEDS * PER_FEED} new articles per ingest")
+    held = "held open between blocks (--hold)" if args.hold else "closed after each block"
+    print(f"the warehouse file {held}")
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory(prefix="nw-growth-") as tmp:
         for size in args.sizes:
-            results.append(measure(size, Path(tmp), args.cache, texts, args.repeat, now))
+            results.append(measure(size, Path(tmp), args.cache, texts, args.repeat, now, args.hold))
     return 0 if report(results) else 1
 
 

@@ -56,7 +56,9 @@ spread round-robin) with ready-made responses and keep-alive; its CPU time is sh
 Run: `.venv/bin/python bench/pipeline.py [--n 1000 10000] [--only a,b,t,c,d,e]
 [--pages mixed|corpus] [--py-spy FILE]` (`--pages corpus`: the corpus pages alone, issue 19's
 own workload)
-(`--py-spy x.txt`: c's main process sampled while it holds the GIL, as folded stacks)
+(`--py-spy x.txt`: c's main process sampled while it holds the GIL, as folded stacks).
+`NEWSWATCH_EXTRACT_WORKERS` and `NEWSWATCH_HOLD_WAREHOUSE` in the environment pass on to
+ingest's runs (and are printed); other `NEWSWATCH_` settings do not.
 """
 
 from __future__ import annotations
@@ -550,6 +552,15 @@ def write_feeds_file(path: Path, feeds: Sequence[str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+# Settings of the user's environment that ingest's runs take (README, "How memory grows"):
+# the number of workers, and whether the warehouse file is held open between steps.
+PASSED_SETTINGS = ("NEWSWATCH_EXTRACT_WORKERS", "NEWSWATCH_HOLD_WAREHOUSE")
+
+
+def passed_settings() -> dict[str, str]:
+    return {name: os.environ[name] for name in PASSED_SETTINGS if name in os.environ}
+
+
 def run_newswatch(
     n: int,
     servers: Servers,
@@ -561,8 +572,7 @@ def run_newswatch(
     feeds_file = tmp / "feeds.yaml"
     write_feeds_file(feeds_file, servers.feeds)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSWATCH_", "PREFECT_"))}
-    if "NEWSWATCH_EXTRACT_WORKERS" in os.environ:  # memory against workers (README)
-        env["NEWSWATCH_EXTRACT_WORKERS"] = os.environ["NEWSWATCH_EXTRACT_WORKERS"]
+    env |= passed_settings()
     # A closed port: the hand-run command must not reach for a Prefect server.
     env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"
     env["NEWSWATCH_LINK_EVENTS"] = "true" if link_events else "false"
@@ -712,6 +722,8 @@ def bench(n: int, only: set[str], pages: str, py_spy: str | None, verbose: bool)
             f"\nN = {n:,}: {n:,} {pages} pages ({servers.bytes / 1e6:,.0f} MB served) in "
             f"{len(servers.feeds)} feeds on {HOSTS} loopback hosts; {os.cpu_count()} cores"
         )
+        if passed_settings():
+            print("ingest runs with " + ", ".join(f"{k}={v}" for k, v in passed_settings().items()))
         if "a" in only:
             name = "a trafilatura.extract, all cores"
             results.append(run_child(name, _ceiling, (n, "trafilatura", pages), n, servers))

@@ -61,4 +61,5 @@ def ingest_options(settings: Settings) -> IngestOptions:
         max_entries_per_source=settings.max_entries_per_source,
         dedup_window_days=settings.dedup_window_days,
         link_events=settings.link_events,
+        hold_warehouse=settings.hold_warehouse,
     )

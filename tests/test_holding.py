@@ -1,5 +1,6 @@
-"""A run holds the warehouse file across its blocks and lets go when a reader asks
-(`warehouse.holding`): real DuckDB files, readers in other processes."""
+"""A run's warehouse file (`warehouse.holding`): closed after each block by default; held
+across its blocks with `hold`, and let go when a reader asks. Real DuckDB files, readers in
+other processes."""
 
 from __future__ import annotations
 
@@ -56,8 +57,19 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def held(db: Path) -> Iterator[HeldWriter]:
-    with HeldWriter(db) as writer:
+    with HeldWriter(db, hold=True) as writer:
         yield writer
+
+
+def test_by_default_each_block_opens_and_closes_the_file(db: Path) -> None:
+    with HeldWriter(db) as writer:
+        for n in range(3):
+            with writer.block() as con:
+                _add_run(con, f"r{n}")
+            assert not writer.is_open
+            with connect(db, read_only=True) as con:  # a reader gets in at once
+                assert _count(con) == n + 1
+        assert writer.openings == 3
 
 
 def test_blocks_share_one_opening_while_nobody_asks(held: HeldWriter, db: Path) -> None:
@@ -135,7 +147,7 @@ def test_rows_of_a_held_file_survive_its_holder_being_killed(tmp_path: Path) -> 
     code = (
         "import sys; from datetime import UTC, datetime\n"
         "from warehouse import load; from warehouse.holding import HeldWriter\n"
-        f"w = HeldWriter({str(db)!r})\n"
+        f"w = HeldWriter({str(db)!r}, hold=True)\n"
         "for n in range(3):\n"
         "    with w.block() as con:\n"
         "        load.start_run(con, str(n), 'ingest', datetime.now(UTC))\n"

@@ -1,20 +1,25 @@
-"""The warehouse held open by a writing run until a reader asks for it.
+"""The warehouse file of a writing run: opened for its blocks, held open between them if
+asked to, and let go when a reader asks for it.
 
 DuckDB checkpoints a file when its last connection closes, and a checkpoint costs with the
 size of the file (bench/README.md, Growth: at 1M articles about twice what it costs at
-100k). A run that closed the file after each of its blocks, so that readers could get in
-between, paid that checkpoint several times a batch. `HeldWriter` opens the file once and
-keeps it open across the run's blocks; it lets go only when another process asks for the
-file (`warehouse.db` asks for it whenever a reader or a writer finds it in use), or when the
-run ends. Nothing committed is at risk meanwhile: each block's transactions are in DuckDB's
-write-ahead log, which it folds into the file whenever the log passes its threshold.
+100k). By default a run closes the file after each block (a batch's load, the polls, ...),
+so readers get in between and the process keeps no DuckDB caches between blocks. With
+`hold` (`NEWSWATCH_HOLD_WAREHOUSE`), `HeldWriter` keeps the file open across the run's
+blocks and lets go only when another process asks for it or the run ends: ingest at 1M
+stored articles is then 1.6-1.7 times as fast (bench/growth.py: 1M / 100k 1.07-1.22,
+against 1.40-1.45: no checkpoint per block, and the indexes stay in memory), and at
+N = 10,000 pages a fifth faster, but the ingest command keeps DuckDB's caches and
+allocations across batches: its memory at N = 10,000 (bench/pipeline.py) 607 MB against
+~490 (a 64 MB DuckDB limit: 538; 32 MB runs out of memory). Nothing committed is at risk
+while held: each block's transactions are in DuckDB's write-ahead log.
 
-The asking is a file beside the warehouse, `<db>.wanted`, whose modification time a waiting
-process renews (`ask_for_file`). A thread of the holder looks at it every `LOOK_SECONDS` and,
-when it changed since the file was opened, closes the connection as soon as no block is
-under way; the run's next block opens the file again (waiting for the reader). So a reader
-waits for at most one block, as before, and a run with nobody reading closes once. A tool
-that is not newswatch (the `duckdb` command) can ask too: `touch <db>.wanted`.
+The asking is a file beside the warehouse, `<db>.wanted`, whose modification time a process
+waiting for the file renews (`warehouse.db.ask_for_file`). A thread of the holder looks at it
+every `LOOK_SECONDS` and, when it changed since the file was opened, closes the connection as
+soon as no block is under way; the run's next block opens the file again (waiting for the
+reader). So a reader waits for at most one block either way. A tool that is not newswatch
+(the `duckdb` command) can ask too: `touch <db>.wanted`.
 
 A DuckLake takes several writers at once: it is held for the whole run, nobody asks.
 """
@@ -35,12 +40,21 @@ LOOK_SECONDS = 0.1
 
 
 class HeldWriter:
-    """The warehouse at `url`, opened for writing by the first `block()` and kept open
-    after it until another process asks for the file or `close()` is called. `wait`:
-    seconds an opening waits for a reader to let go; `threads`: DuckDB's threads."""
+    """The warehouse at `url`, opened for writing by a `block()` when it is not open, and
+    closed after it unless `hold`; held, it stays open until another process asks for the
+    file or `close()` is called. `wait`: seconds an opening waits for a reader to let go;
+    `threads`: DuckDB's threads."""
 
-    def __init__(self, url: str | Path, wait: float = 0.0, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str | Path,
+        wait: float = 0.0,
+        threads: int | None = None,
+        *,
+        hold: bool = False,
+    ) -> None:
         self._url, self._threads = url, threads
+        self.hold = hold or parse_url(url).is_lake  # a lake has no lock: nothing to let go of
         self.wait = wait  # seconds an opening waits for the file (a run raises it after its first)
         self._asks = request_path(parse_url(url))  # None for a DuckLake: nobody asks
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -59,7 +73,7 @@ class HeldWriter:
     @contextmanager
     def block(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The open warehouse for the block: opened (waiting for a reader to let go) when it
-        is not, and left open after it unless a reader asked for it meanwhile."""
+        is not; after it, left open if held and no reader asked for it meanwhile."""
         with self._lock:
             if self._con is None:
                 self._open()
@@ -69,7 +83,7 @@ class HeldWriter:
                 yield self._con
             finally:
                 self._depth -= 1
-                if self._depth == 0 and self._asked():
+                if self._depth == 0 and (not self.hold or self._asked()):
                     self._let_go()
 
     def release(self) -> None:
@@ -97,7 +111,7 @@ class HeldWriter:
         self._con = open_connection(self._url, wait=self.wait, threads=self._threads)
         self._seen = _stamp(self._asks)
         self.openings += 1
-        if self._asks is not None and self._watcher is None:
+        if self.hold and self._asks is not None and self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, name="warehouse-held", daemon=True)
             self._watcher.start()
 
