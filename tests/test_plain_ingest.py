@@ -28,30 +28,13 @@ start_worker_server()
 with steps.open_run(ingest_options(settings), uuid.uuid4().hex) as run:
     sources = load_sources(settings.feeds)
     steps.ingest_sources(run, sources, False, shard_filter(None), logging.getLogger("plain"))
-print(json.dumps(run.summary.counts() | {"prefect": "prefect" in sys.modules}))
+print(json.dumps(run.summary.counts() | {"prefect": "prefect" in sys.modules,
+                                         "openings": run.writer.openings}))
 """
 
 
-def test_ingest_runs_as_plain_functions(settings: Settings) -> None:
-    # The `settings` fixture put the loopback server's settings in this process's environment.
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    with connect(settings.db, read_only=True) as con:
-        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]
-        runs = con.execute("SELECT status FROM runs").fetchall()
-    assert summary["prefect"] is False
-    assert summary["articles_new"] + summary["duplicates"] == articles >= 40
-    assert summary["duplicates"] >= 2
-    assert runs == [("partial",)]  # the demo's broken feed fails on purpose
-
-
-def test_event_linking_can_be_turned_off(settings: Settings) -> None:
-    # NEWSWATCH_LINK_EVENTS=false: the articles land without an event (a cheap run); the next
-    # batch stored with linking on gives them theirs (tests/test_events_pipeline.py).
-    env = dict(os.environ, NEWSWATCH_LINK_EVENTS="false")
+def _ingest(env: dict[str, str] | None = None) -> dict[str, int]:
+    """SCRIPT's run in a fresh interpreter: its counts, and how often it opened the file."""
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         cwd=REPO,
@@ -61,6 +44,37 @@ def test_event_linking_can_be_turned_off(settings: Settings) -> None:
         env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    summary: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def test_ingest_runs_as_plain_functions(settings: Settings) -> None:
+    # The `settings` fixture put the loopback server's settings in this process's environment.
+    summary = _ingest()
+    with connect(settings.db, read_only=True) as con:
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]
+        runs = con.execute("SELECT status FROM runs").fetchall()
+    assert summary["prefect"] is False
+    assert summary["articles_new"] + summary["duplicates"] == articles >= 40
+    assert summary["duplicates"] >= 2
+    assert runs == [("partial",)]  # the demo's broken feed fails on purpose
+    assert summary["openings"] >= 5  # closed after each step: start, sources, polls, ...
+
+
+def test_a_held_warehouse_is_opened_once_and_stores_the_same(settings: Settings) -> None:
+    # NEWSWATCH_HOLD_WAREHOUSE=true: nobody asks for the file, so the run opens it once.
+    summary = _ingest(dict(os.environ, NEWSWATCH_HOLD_WAREHOUSE="true"))
+    with connect(settings.db, read_only=True) as con:
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]
+        linked = con.execute("SELECT count(event_id) FROM articles").fetchone()[0]  # type: ignore[index]
+    assert summary["openings"] == 1
+    assert summary["articles_new"] + summary["duplicates"] == articles == linked >= 40
+
+
+def test_event_linking_can_be_turned_off(settings: Settings) -> None:
+    # NEWSWATCH_LINK_EVENTS=false: the articles land without an event (a cheap run); the next
+    # batch stored with linking on gives them theirs (tests/test_events_pipeline.py).
+    _ingest(dict(os.environ, NEWSWATCH_LINK_EVENTS="false"))
     with connect(settings.db, read_only=True) as con:
         stored, linked = con.execute("SELECT count(*), count(event_id) FROM articles").fetchone()  # type: ignore[misc]
         links = con.execute("SELECT count(*) FROM event_links").fetchone()[0]  # type: ignore[index]
