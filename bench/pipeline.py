@@ -722,8 +722,8 @@ def bench(n: int, only: set[str], pages: str, py_spy: str | None, verbose: bool)
             f"\nN = {n:,}: {n:,} {pages} pages ({servers.bytes / 1e6:,.0f} MB served) in "
             f"{len(servers.feeds)} feeds on {HOSTS} loopback hosts; {os.cpu_count()} cores"
         )
-        if passed_settings():
-            print("ingest runs with " + ", ".join(f"{k}={v}" for k, v in passed_settings().items()))
+        if passed := passed_settings():
+            print("ingest runs with " + ", ".join(f"{k}={v}" for k, v in passed.items()))
         if "a" in only:
             name = "a trafilatura.extract, all cores"
             results.append(run_child(name, _ceiling, (n, "trafilatura", pages), n, servers))

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     link_events: bool = True
     # Keep the warehouse file open between an ingest run's steps, letting go when a reader
     # asks (warehouse/holding.py): at a million stored articles ingest is 1.6 times as fast,
-    # and the ingest command's memory grows by 50-110 MB (README, "Memory").
+    # and the ingest command's memory by ~110 MB (README, "How memory grows ...").
     hold_warehouse: bool = False
     # Seconds a reading command (sql, search, sources, explain, digest) waits for the
     # database while an ingest run is loading a batch into it (`--wait`).

@@ -11,7 +11,7 @@ stored articles is then 1.6-1.7 times as fast (bench/growth.py: 1M / 100k 1.07-1
 against 1.40-1.45: no checkpoint per block, and the indexes stay in memory), and at
 N = 10,000 pages a fifth faster, but the ingest command keeps DuckDB's caches and
 allocations across batches: its memory at N = 10,000 (bench/pipeline.py) 607 MB against
-~490 (a 64 MB DuckDB limit: 538; 32 MB runs out of memory). Nothing committed is at risk
+495 (a 64 MB DuckDB limit: 538; 32 MB runs out of memory). Nothing committed is at risk
 while held: each block's transactions are in DuckDB's write-ahead log.
 
 The asking is a file beside the warehouse, `<db>.wanted`, whose modification time a process
@@ -54,9 +54,10 @@ class HeldWriter:
         hold: bool = False,
     ) -> None:
         self._url, self._threads = url, threads
-        self.hold = hold or parse_url(url).is_lake  # a lake has no lock: nothing to let go of
+        where = parse_url(url)
+        self.hold = hold or where.is_lake  # a lake has no lock: nothing to let go of
         self.wait = wait  # seconds an opening waits for the file (a run raises it after its first)
-        self._asks = request_path(parse_url(url))  # None for a DuckLake: nobody asks
+        self._asks = request_path(where)  # None for a DuckLake: nobody asks
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.RLock()  # held by a block; the watcher closes only outside one
         self._depth = 0  # blocks under way (a block may hold nested ones)
