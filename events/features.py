@@ -1,5 +1,6 @@
-"""From a `LinkArticle` to its `Features`: entity ids, numbers and the embedding of title and
-lead. Pure apart from the embedder handed in; batches embed in one call."""
+"""From a `LinkArticle` to its `Features`: entity ids and numbers of the title and lead, and
+the embedding of the title and opening (`events.leads`). Pure apart from the embedder handed
+in; batches embed in one call."""
 
 from __future__ import annotations
 
@@ -10,42 +11,28 @@ import numpy as np
 
 from events.embed import Embedder, language_axis, unit_rows
 from events.gazetteer import resolved_ids
+from events.leads import OPENING_CHARS, lead_after_title
 from events.names import TopicTagger, country_ids, name_ids, watchlist_topics
 from events.numbers import numbers
 from events.records import Features, LinkArticle
-from extractors.text import repeated_title
-
-LEAD_CHARS = 400  # the lead: what an editor reads first, and what the embedder is given
-
-
-def lead_of(text: str, chars: int = LEAD_CHARS) -> str:
-    """The first `chars` characters of `text`, cut back to the last word boundary."""
-    text = " ".join(text.split())
-    if len(text) <= chars:
-        return text
-    cut = text.rfind(" ", chars // 2, chars)
-    return text[: cut if cut > 0 else chars]
-
-
-def lead_after_title(title: str, text: str, chars: int = LEAD_CHARS) -> str:
-    """The lead of `text` past a repeat of `title` (`extractors.text.repeated_title`): a
-    Telegram post's first line is its title and opens its text, and is embedded once."""
-    return lead_of(text[repeated_title(title, text) :], chars)
 
 
 def embedding_text(article: LinkArticle) -> str:
-    """What the embedder sees: the title, then the lead."""
-    return f"{article.title}\n{article.lead}".strip()
+    """What the embedder is given: the title, then the opening (the lead when there is none);
+    the embedder cuts it to its token budget (`events.leads.within_tokens`)."""
+    return f"{article.title}\n{article.opening or article.lead}".strip()
 
 
-# What linking reads of a stored text to cut its lead from (`warehouse.events.unlinked_articles`).
-LEAD_READ_CHARS = 600
+# What linking reads of a stored text to cut its opening from, a repeat of the title included
+# (`warehouse.events.unlinked_articles`).
+LEAD_READ_CHARS = OPENING_CHARS + 200
 
 
 def stored_embedding_text(title: str, text: str) -> str:
     """`embedding_text` of an article as linking will read it back from the warehouse: the
     same string, so a vector computed before the article was stored can be looked up by it."""
-    return f"{title}\n{lead_after_title(title, text[:LEAD_READ_CHARS])}".strip()
+    opening = lead_after_title(title, text[:LEAD_READ_CHARS], OPENING_CHARS)
+    return f"{title}\n{opening}".strip()
 
 
 # A sentence ends at . ! ? before a capital or another script (not "U.S. forces"), or at the

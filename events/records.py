@@ -17,10 +17,11 @@ import numpy as np
 class LinkArticle:
     """What event linking needs of one stored article; the body is never read.
 
-    `lead` is the first few hundred characters of the text (see `features.LEAD_CHARS`);
-    `published` is the publication time, or the first-seen time when the page gave none
-    (timezone-aware). `topics` are the watchlist topic ids the tagger found; `country` is the
-    source's ISO 3166 code when the source has one."""
+    `lead` is the first few hundred characters of the text (`leads.LEAD_CHARS`), which the
+    features read; `opening` the first thousand (`leads.OPENING_CHARS`), which the embedder
+    is given (the lead when empty); `published` is the publication time, or the first-seen
+    time when the page gave none (timezone-aware). `topics` are the watchlist topic ids the
+    tagger found; `country` is the source's ISO 3166 code when the source has one."""
 
     id: str
     story_id: str
@@ -30,6 +31,7 @@ class LinkArticle:
     lead: str
     topics: tuple[str, ...] = ()
     country: str | None = None
+    opening: str = ""
 
 
 @dataclass(frozen=True, slots=True)

