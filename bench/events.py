@@ -391,9 +391,9 @@ def part_stream(dev, embedder: Embedder, model: LinkModel, fit_fraction: float) 
             f"   {crossed.precision:6.3f} {crossed.recall:6.3f}   {_f1(overall):5.3f}"
         )
     print(
-        "  (read by hand: 9 of 11 sampled 'false links' with raw cosine 0.91-1.00 were the same"
-        " event,\n   often one article and its machine translation: SemEval's augmented"
-        " texts; precision here means little)"
+        "  (read by hand once, not in this run: 9 of 11 sampled 'false links' with raw cosine"
+        " 0.91-1.00 were the same\n   event, often one article and its machine translation:"
+        " SemEval's augmented texts; precision here means little)"
     )
 
 
@@ -462,7 +462,8 @@ def part_window(
     print(
         f"  assigned day by day: {anchors.events} events ({anchors.events_without} without event"
         f" anchors); {anchors.links} links,\n  {anchors.anchor_links} of them needed an anchor"
-        " (read by hand, 16 of those: 11 right, 2 wrong, 3 unclear: tests/data/events/README.md)"
+        " (not read in this run; session 8's 45 such links,\n  16 read by hand: 11 right, 2 wrong,"
+        " 3 unclear: tests/data/events/README.md)"
     )
 
 
