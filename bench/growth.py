@@ -431,6 +431,25 @@ class SizeResult:
         return min(self.runs, key=lambda t: t.total)
 
 
+def warehouse_of(size: int, tmp: Path, cache: Path | None, now: datetime) -> tuple[Path, float]:
+    """A synthetic warehouse of `size` articles in `tmp` (a copy of the cached one, if any),
+    and the seconds its build took."""
+    path = tmp / f"growth-{size}.duckdb"
+    cached = cache / f"growth-{size}-{now:%Y%m%d}-v{BUILD_VERSION}.duckdb" if cache else None
+    if cached and cached.exists():
+        shutil.copyfile(cached, path)
+        # On disk before the ingests start: else the first checkpoint's fsync writes out the
+        # whole copy (a gigabyte at 1M), which a warehouse that grew by ingests never does.
+        with path.open("rb+") as copied:
+            os.fsync(copied.fileno())
+        return path, float(cached.with_suffix(".seconds").read_text())
+    build_s = build_warehouse(path, size, now)
+    if cached:
+        shutil.copyfile(path, cached)
+        cached.with_suffix(".seconds").write_text(f"{build_s}")
+    return path, build_s
+
+
 def measure(
     size: int,
     tmp: Path,
@@ -440,20 +459,7 @@ def measure(
     now: datetime,
     hold: bool = False,
 ) -> SizeResult:
-    path = tmp / f"growth-{size}.duckdb"
-    cached = cache / f"growth-{size}-{now:%Y%m%d}-v{BUILD_VERSION}.duckdb" if cache else None
-    if cached and cached.exists():
-        shutil.copyfile(cached, path)
-        # On disk before the ingests start: else the first checkpoint's fsync writes out the
-        # whole copy (a gigabyte at 1M), which a warehouse that grew by ingests never does.
-        with path.open("rb+") as copied:
-            os.fsync(copied.fileno())
-        build_s = float(cached.with_suffix(".seconds").read_text())
-    else:
-        build_s = build_warehouse(path, size, now)
-        if cached:
-            shutil.copyfile(path, cached)
-            cached.with_suffix(".seconds").write_text(f"{build_s}")
+    path, build_s = warehouse_of(size, tmp, cache, now)
     file_mb = path.stat().st_size / 2**20
     print(f"  {size:>9,} articles: built in {build_s:.1f} s, {file_mb:,.0f} MB")
     # One ingest first, not counted: the warehouse as ingests leave it, not as the bulk build
