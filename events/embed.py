@@ -78,8 +78,8 @@ class Centred:
 # tokens, an English one ~90) and reads about as much in each language. Measured against the
 # 400-character lead it replaced (session 17, bench/README.md, Events), each model fitted on
 # the SemEval training pairs: on the held-out pairs, recall at precision 0.90 0.621 against
-# 0.573, at 0.93 0.569 against 0.408; on 5-fold CV of the training pairs no difference (0.604
-# and 0.607, within the folds' noise); 157 ms a text against 158. 64 tokens: CV 0.420.
+# 0.573, at 0.93 0.569 against 0.408; on 5-fold CV of the training pairs no difference (0.577
+# and 0.588, within the folds' noise); 157 ms a text against 158. 64 tokens: CV 0.413.
 MAX_TOKENS = 128
 
 
