@@ -333,3 +333,15 @@ def test_a_warehouse_with_sources_upgrades_through_every_later_migration(tmp_pat
         row = con.execute("SELECT name, paused, dates FROM sources").fetchall()
     assert applied == (max(n for n, _, _ in migrations()),)
     assert row == [("wire", False, "feed")]
+
+
+def test_a_long_statement_draws_no_progress_bar_on_the_output(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # DuckDB draws its progress bar on stdout once a statement runs past `progress_bar_time`
+    # (2 s), even when stdout is a pipe: a long query through `newswatch query > out.csv`
+    # would write it into the CSV. 0 s here.
+    with connect(tmp_path / "nw.duckdb") as con:
+        con.execute("SET progress_bar_time = 0")
+        con.execute("SELECT count(*) FROM range(50000000) t(x) WHERE x % 7 = 1").fetchall()
+    assert capfd.readouterr().out == ""

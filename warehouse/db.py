@@ -169,6 +169,9 @@ def open_connection(
     else:
         con = _open_file_when_free(where, read_only, wait)
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws a progress bar on stdout, pipe or not, once a statement runs past 2 s: into
+    # the CSV of `newswatch query ... > out.csv`, or over a command's own lines.
+    con.execute("SET enable_progress_bar_print = false")
     # DuckDB's buffer pool may grow to 80% of the machine's memory by default; the ingest's
     # batches need a fraction of this, and larger work spills to disk (bench/README.md,
     # "How memory grows with the number of workers").
