@@ -7,7 +7,8 @@ printed, FAIL lines included. A value that cannot be measured (a size not run, a
 with nothing predicted) is printed as such with `n/a`, never as a pass.
 
 Benches import it as `from harness import ...`: a script's own folder is on `sys.path`, and
-the processes they spawn inherit that path.
+the processes they spawn inherit that path. Importing it puts the repository ahead of that
+folder, so that a bench's `import pipeline` is the package, not bench/pipeline.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,11 @@ from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# The repository ahead of bench/ (a script's own folder, first on the path when it is run):
+# `pipeline` and `events` are the packages, not bench/pipeline.py and bench/events.py. Every
+# bench imports this module before the project's packages.
+if sys.path[:1] != [str(REPO)]:
+    sys.path.insert(0, str(REPO))
 START_TIMEOUT_S = 300
 STOP = ("stop", None)  # what a server child receives when the bench is done with it
 SAMPLE_S = 0.1
