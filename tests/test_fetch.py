@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
+
 import httpx
 
+from extractors.records import FetchResult
 from fetching import guard
-from fetching.fetch import FetchOptions, Request, fetch_many, translate
+from fetching.fetch import Fetcher, FetchOptions, Request, fetch_many, translate
 from newswatch.errors import (
     BadUrl,
     ConnectionFailed,
@@ -127,3 +132,43 @@ def test_an_injected_transport_carries_every_request(server: SnapshotServer) -> 
     assert result.ok, result.error_message
     assert b"<rss" in result.body
     assert result.url == "https://wire.example.org/feeds/demo-wire.xml"
+
+
+def test_a_kept_alive_connection_the_server_closed_is_not_reused() -> None:
+    """A server may close a kept-alive connection once it has answered: the fetcher's pool
+    notices the idle connection is gone, and the next request opens a new one instead of
+    failing on the dead one ("server disconnected without sending a response")."""
+    served: list[int] = []
+    closed = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for n in (1, 2):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)  # one request, small enough for one read here
+                body = f"answer {n}".encode()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                served.append(n)
+            closed.set()  # closed after answering, keep-alive or not
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    options = FetchOptions(
+        user_agent="newswatch-test", timeout=5, allowed_hosts=(f"127.0.0.1:{port}",)
+    )
+
+    async def twice() -> list[FetchResult]:
+        async with Fetcher(options) as fetcher:
+            first = await fetcher.fetch(Request(f"http://127.0.0.1:{port}/a"))
+            assert await asyncio.to_thread(closed.wait, 5), "the server did not close"
+            second = await fetcher.fetch(Request(f"http://127.0.0.1:{port}/b"))
+            return [first, second]
+
+    try:
+        results = asyncio.run(twice())
+    finally:
+        listener.close()
+    assert [r.body for r in results] == [b"answer 1", b"answer 2"], results
+    assert served == [1, 2]
