@@ -67,9 +67,7 @@ from typing import Any
 import pyarrow as pa
 from harness import add_sizes, at_most, corpus_missing, final_table, machine
 
-REPO = Path(__file__).resolve().parents[1]
-# The repository before bench/: `pipeline` is the package, not bench/pipeline.py.
-sys.path.insert(0, str(REPO))
+REPO = Path(__file__).resolve().parents[1]  # ahead of bench/ on the path since harness's import
 CORPUS = REPO.parent / "shared" / "corpus" / "pages"
 WATCHLIST = REPO / "seeds" / "watchlist.yaml"
 RATE = 2_000  # articles a day

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from growth import warehouse_of  # puts the repository on the path, as its other benches do
-from harness import add_sizes, machine
+from growth import warehouse_of
+from harness import add_sizes, machine  # the repository ahead of bench/ on the path
 
 from warehouse.db import open_connection
 
