@@ -1,7 +1,8 @@
 """Tagging articles against the watchlist: matching in six languages, scores, evidence, errors.
 
 The example articles come from ../shared/seeds (see its README); the watchlist is the small
-hand-written tests/data/watchlist.yaml.
+hand-written tests/data/watchlist.yaml. At the end, issue 16's acceptance 4: the development
+set's test split tagged with the seeds' watchlist, its macro F1 asserted (a slow test).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from extractors.topics import (
     parse_watchlist,
 )
 from newswatch.errors import ConfigError
-from tests.conftest import SHARED
+from tests.conftest import SHARED, bench_module
+from tests.test_topics_devset import devset
+from tests.test_topics_devset import needs_shared as needs_devset
 
 DATA = Path(__file__).parent / "data"
 REPO = Path(__file__).resolve().parents[1]
@@ -421,3 +424,35 @@ def test_long_text_is_fast(watchlist: Watchlist) -> None:
     elapsed = (time.perf_counter() - started) / runs
     print(f"50,000 chars: {elapsed * 1000:.2f} ms per article, {1 / elapsed:.0f} articles/s")
     assert {m.topic for m in matches} == {"venezuela", "ukraine", "taiwan", "iran"}
+
+
+# --- the development set's test split (issue 16, acceptance 4) ---------------------------
+
+# Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the method last
+# changed (0.850 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
+# its train split with l2 3.0; session 13: Telegram posts read as ingest reads them, a
+# repeated headline counted once; see bench/README.md), less a small margin for ties and
+# float noise. The hard negatives tagged `about` as printed then: 12.8% of 266, within issue
+# 16's 15% bound; asserted as printed plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.850
+TEST_HARD_ABOUT = 0.128
+MARGIN = 0.01
+
+
+@pytest.mark.slow  # ~35 s: tags the whole set; CI runs it (make test-slow)
+@needs_devset
+def test_test_split_macro_f1_holds_and_beats_the_baseline() -> None:
+    """The quality bar of bench/tagging.py on the split the fit never saw (nothing timed)."""
+    from tests.test_topics_real import seeds_watchlist  # here: that module imports this one
+
+    bench = bench_module("tagging")
+    items = [i for i in devset() if i["split"] == "test"]
+    ours = [bench.newswatch_tagger(seeds_watchlist())(i) for i in items]
+    base = [bench.baseline_tagger(parse_watchlist(bench.BASELINE))(i) for i in items]
+    ours_f1, base_f1 = (bench.macro_f1(items, p, bench.TOPICS) for p in (ours, base))
+    hard = [(i, p) for i, p in zip(items, ours, strict=True) if i["hard"]]
+    hard_about = sum(bool(set(i["mentions"]) & p) for i, p in hard) / len(hard)
+    print(f"test split: macro F1 {ours_f1:.3f}, baseline {base_f1:.3f}, hard {hard_about:.1%}")
+    assert ours_f1 >= TEST_MACRO_F1 - MARGIN
+    assert ours_f1 > base_f1 + 0.2
+    assert hard_about <= TEST_HARD_ABOUT + MARGIN <= 0.15  # issue 16's bound is 15%
