@@ -15,7 +15,9 @@ from typing import Any
 from digest.model import DigestEvent, EventOutlet, TagCount, TopicLink
 
 EVENT_LIMIT = 10
-TAG_LIMIT = 8
+# Tag-and-country lines a topic's day shows, most articles first: a day of a busy topic
+# reaches ten and more (demo, 5 January: eleven for Venezuela).
+TAG_LIMIT = 12
 
 
 def topic_events(

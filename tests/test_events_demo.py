@@ -116,3 +116,17 @@ def test_demo_capture_in_chinese_joins_the_event_which_leads_5_january(demo_run:
     top = venezuela.events[0]
     assert top.event_id == event
     assert {"en", "es", "ru", "zh"} <= set(top.languages)
+
+
+def test_the_5_january_digest_counts_venezuela_by_source_tag_and_country(demo_run: Any) -> None:
+    """Issue 17: the digest says which kinds of outlet covered a topic that day, by country
+    ("state-media of RU: 1 article"), from the seed sources' `tags`."""
+    folder = demo_run.db.parent / "digests"
+    digest = from_json((folder / "2026-01-05.json").read_text(encoding="utf-8"))
+    venezuela = next(t for t in digest.topics if t.topic == "venezuela")
+    counts = {(c.tag, c.country): c.articles for c in venezuela.by_tag}
+    assert counts[("state-media", "RU")] == 1  # Vostok Vestnik on the military bloggers
+    assert counts[("state-media", "CN")] == 1  # Zhongwen Demo News on the Weibo posts
+    assert counts[("wire", "US")] == 2  # Demo Wire and Demo Market Wire
+    markdown = (folder / "2026-01-05.md").read_text(encoding="utf-8")
+    assert "state-media of RU: 1 article" in markdown
