@@ -59,7 +59,7 @@ def _event(
     return DigestEvent(
         event_id=row["event_id"],
         countries=tuple(row["countries"]),
-        **spread_fields(day, row),
+        **(spread_fields(day, row) | {"url": row["title_url"]}),
         coverage=_coverage(members),
         other_topics=_links(topic, members),
     )

@@ -93,7 +93,7 @@ class DigestEvent:
     countries: tuple[str, ...]
     first_outlet: str
     first_published: datetime
-    url: str  # the first article's
+    url: str  # the article the title is the headline of (the first with it)
     coverage: tuple[EventOutlet, ...]  # one per outlet, by country, language, then time
     other_topics: tuple[TopicLink, ...]  # most articles first
 

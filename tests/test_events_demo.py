@@ -116,6 +116,10 @@ def test_demo_capture_in_chinese_joins_the_event_which_leads_5_january(demo_run:
     top = venezuela.events[0]
     assert top.event_id == event
     assert {"en", "es", "ru", "zh"} <= set(top.languages)
+    # Its title is the wire's English headline, and links to that article (the first report,
+    # a Russian Telegram post, is named apart as the first outlet).
+    assert top.url.endswith("/pages/" + CAPTURE["en"]), top.url
+    assert top.first_outlet == "Demo Frontline Notes"
 
 
 def test_the_5_january_digest_counts_venezuela_by_source_tag_and_country(demo_run: Any) -> None:

@@ -272,9 +272,10 @@ def digest_events(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, A
     """Per topic, the events with an article tagged with that topic on `day` (UTC; published,
     else fetched), with the event's totals over all days. Rows: topic, event_id, title,
     about (an article of the event is about the topic), articles, outlets, languages (list),
-    countries (list), first_outlet, first_published, first_url, articles_today,
-    outlets_today. Ranked per topic by `about`, outlets, languages, then first seen. Reads
-    the tables, not the views, so only the day's events are aggregated."""
+    countries (list), first_outlet, first_published, first_url, title_url (the article the
+    title is the headline of; the first URL when none is), articles_today, outlets_today.
+    Ranked per topic by `about`, outlets, languages, then first seen. Reads the tables, not
+    the views, so only the day's events are aggregated."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return _dicts(
         con.execute(
@@ -287,9 +288,16 @@ def digest_events(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, A
                   AND coalesce(a.published, a.fetched_at) < $end
             ), members AS (
                 SELECT a.event_id, a.id, a.outlet, a.language, s.country, a.canonical_url,
-                       coalesce(a.published, a.fetched_at) AS t
+                       a.title, coalesce(a.published, a.fetched_at) AS t
                 FROM articles a LEFT JOIN sources s ON s.name = a.source
                 WHERE a.event_id IN (SELECT event_id FROM today)
+            ), titled AS (
+                -- the article the event's title is the headline of (the first with it), so
+                -- that the title links to the text it names
+                SELECT mb.event_id, arg_min(mb.canonical_url, (mb.t, mb.id)) AS title_url
+                FROM members mb JOIN events e ON e.id = mb.event_id
+                WHERE mb.title = e.title AND mb.language IS NOT DISTINCT FROM e.title_language
+                GROUP BY mb.event_id
             ), spread AS (
                 SELECT event_id, count(*) AS articles, count(DISTINCT outlet) AS outlets,
                        coalesce(list(DISTINCT language ORDER BY language)
@@ -311,10 +319,12 @@ def digest_events(con: duckdb.DuckDBPyConnection, day: date) -> list[dict[str, A
             )
             SELECT ab.topic, ab.event_id, e.title, ab.about, sp.articles, sp.outlets,
                    sp.languages, sp.countries, sp.first_outlet, sp.first_published,
-                   sp.first_url, sp.articles_today, sp.outlets_today
+                   sp.first_url, coalesce(ti.title_url, sp.first_url) AS title_url,
+                   sp.articles_today, sp.outlets_today
             FROM about ab
             JOIN spread sp ON sp.event_id = ab.event_id
             JOIN events e ON e.id = ab.event_id
+            LEFT JOIN titled ti ON ti.event_id = ab.event_id
             ORDER BY ab.topic, ab.about DESC, sp.outlets DESC, len(sp.languages) DESC,
                      sp.first_published, ab.event_id
             """,
