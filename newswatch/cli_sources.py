@@ -73,6 +73,21 @@ def sources(
             f"{table.caption}; removed from {settings.feeds}, history kept: {', '.join(removed)}"
         )
     console.print(table)
+    if removed and len(removed) == len(stored):
+        console.print(_other_file_hint(settings, len(configured), len(removed)))
+
+
+def _other_file_hint(settings: Any, configured: int, stored: int) -> str:
+    """Said when the warehouse knows none of the file's sources: it was filled from another
+    sources file (`make demo` polls data/demo-feeds.yaml, not seeds/feeds.yaml)."""
+    hint = (
+        f"None of the {configured} sources of {settings.feeds} is in the warehouse; it holds "
+        f"{stored} others, polled from another sources file"
+    )
+    demo = settings.data_dir / "demo-feeds.yaml"
+    if demo.exists():
+        hint += f" (the demo's: newswatch sources --feeds {demo})"
+    return hint + "."
 
 
 def merge_health(

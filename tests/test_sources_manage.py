@@ -253,3 +253,20 @@ def test_a_config_failure_keeps_the_score_and_backoff_it_had() -> None:
     )
     assert (plan.failure_score, plan.consecutive_failures, plan.interval_s) == (4.0, 2, 300)
     assert "not counted against the source" in plan.note and plan.disabled_reason is None
+
+
+def test_sources_says_when_the_warehouse_was_filled_from_another_file(feeds: Path) -> None:
+    """After `make demo` the warehouse holds the demo's sources, and `newswatch sources`
+    reads seeds/feeds.yaml: every row 'not polled yet', which says nothing of why."""
+    _warehouse(feeds)
+    other = feeds.parent / "other.yaml"
+    other.write_text(
+        FEEDS.replace("name: Alpha", "name: Omega").replace("Beta", "Psi").replace("Gamma", "Chi"),
+        encoding="utf-8",
+    )
+    shown = _run(other, db=feeds.parent / "nw.duckdb")
+    assert shown.exit_code == 0, shown.output
+    assert f"None of the 3 sources of {other} is in the warehouse; it holds 3 others" in (
+        " ".join(shown.output.split())
+    )
+    assert "None of the" not in _run(feeds).output  # the file that filled it: no such line
