@@ -134,12 +134,14 @@ def _is_json(head: bytes, content_type: str) -> bool:
 
 # URL joins memoised (`_memoise_url_joins`): how many, and up to what length of their strings.
 URL_JOINS_KEPT = 1_024
-URL_JOIN_MAX_CHARS = 2_048
+URL_JOIN_MAX_CHARS = 512
 
 
 def _memoised_join(join: Callable[..., str]) -> Callable[..., str]:
     """`join(base, rel)` with its results kept for strings up to `URL_JOIN_MAX_CHARS` long
-    together (so the memo holds at most ~`URL_JOINS_KEPT` x 8 KB, whatever a feed holds)."""
+    together: a result is at most as long as both, and a character takes at most 4 bytes, so
+    the memo holds at most ~`URL_JOINS_KEPT` x 4 KB, whatever a feed holds (a feed's base URIs
+    and links are mostly under 200 characters)."""
     kept = functools.lru_cache(maxsize=URL_JOINS_KEPT)(join)
 
     @functools.wraps(join)
