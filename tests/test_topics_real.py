@@ -97,6 +97,27 @@ def test_word_boundaries_with_the_real_watchlist() -> None:
     assert relevance("", "在这个平台中，用户可以分享视频。") == {}
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Пробка на Киевском шоссе: грузовик перекрыл две полосы",  # the M3 highway
+        "У Киевского вокзала открыли новую пешеходную зону",  # Moscow's station
+        "Станцию метро «Киевская» закроют на выходные",
+        "Электрички Киевского направления МЦД идут с задержкой",  # Moscow's railway line
+    ],
+)
+def test_moscows_places_named_after_kyiv_are_not_ukraine(title: str) -> None:
+    """Moscow city channels name the Kievsky station, line and highway daily; the watchlist
+    excludes them as it excludes "chicken Kiev" (tests/data/topics labels nine such posts)."""
+    assert "ukraine" not in relevance(title, title + " Движение восстановят к вечеру.")
+
+
+def test_kyiv_adjectives_of_the_war_stay_ukraine() -> None:
+    assert relevance("Киевский режим снова обстрелял приграничные сёла", "")["ukraine"] == "about"
+    war = "Войска продвигаются на киевском направлении, сообщил штаб."
+    assert relevance("Бои на киевском направлении", war)["ukraine"] == "about"
+
+
 def test_persian_kif_is_kyiv_only_with_ukraine_or_war_around_it() -> None:
     # «کیف» as bag, wallet and pleasure
     assert relevance("", "کیف پول دیجیتال خود را گم کرد.") == {}
