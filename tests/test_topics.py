@@ -209,6 +209,22 @@ def test_persian_wallet_is_not_kyiv(watchlist: Watchlist) -> None:
     assert matched(watchlist, "حمله پهپادی به کیف و یک کیف پول") == {"ukraine": ["کیف"]}
 
 
+def test_a_cased_name_counts_only_where_capitalised() -> None:
+    """Spanish «irán» is "they will go": written in lower case it is not the country, by
+    whichever alias finds it (accents fold: `Iran` finds it too), nor for a rule's `@iran`."""
+    wl = parse_watchlist(
+        "topics:\n"
+        "  iran:\n    aliases: {en: [Iran], es: [Irán]}\n    cased: {es: [Irán]}\n"
+        "  gulf:\n    aliases: {en: [Hormuz]}\n    rules:\n"
+        "      - match: [strait]\n        all: ['@iran']\n"
+    )
+    assert matched(wl, "Los ciudadanos irán a votar.") == {}
+    assert matched(wl, "Irán votó; los ciudadanos irán a votar.") == {"iran": ["Irán"]}
+    assert matched(wl, "IRÁN VOTA") == {"iran": ["IRÁN"]}
+    assert matched(wl, "Iran and the strait") == {"iran": ["Iran"], "gulf": ["strait"]}
+    assert matched(wl, "they irán to the strait") == {}
+
+
 def test_exclude_cancels_only_its_own_topic() -> None:
     wl = parse_watchlist(
         "topics:\n"
@@ -383,6 +399,8 @@ GOOD_HEAD = "topics:\n  venezuela:\n    name: Venezuela\n    aliases:\n      en:
         ("  ukraine:\n    aliases:\n      en: [U*kraine]\n", 8, "ukraine", "`*` only"),
         ("  venezuela:\n    aliases:\n      en: [Caracas]\n", 6, "venezuela", "repeats the key"),
         ("  Ukraine:\n    aliases:\n      en: [Kyiv]\n", 6, "Ukraine", "bad topic id"),
+        ("  iran:\n    aliases: {es: [Irán]}\n    cased: {es: [irán]}\n", 8, "iran", "cased"),
+        ("  iran:\n    aliases: {es: [Irán]}\n    cased: {es: [Irá*]}\n", 8, "iran", "cased"),
     ],
 )
 def test_bad_watchlist_names_file_line_and_topic(
@@ -429,12 +447,14 @@ def test_long_text_is_fast(watchlist: Watchlist) -> None:
 # --- the development set's test split (issue 16, acceptance 4) ---------------------------
 
 # Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the method last
-# changed (0.853 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
+# changed (0.855 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
 # its train split with l2 3.0; session 13: Telegram posts read as ingest reads them, a
-# repeated headline counted once; session 19: Moscow's places named after Kyiv excluded; see
-# bench/README.md), less a small margin for ties and float noise. The hard negatives tagged `about` as printed then: 12.8% of 266, within issue
-# 16's 15% bound; asserted as printed plus the margin, so that a rise fails here.
-TEST_MACRO_F1 = 0.853
+# repeated headline counted once; session 19: Moscow's places named after Kyiv excluded, and
+# names that are another word in lower case (`cased:`), then refitted; see
+# bench/README.md), less a small margin for ties and float noise. The hard negatives tagged
+# `about` as printed then: 12.8% of 266, within issue 16's 15% bound; asserted as printed
+# plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.855
 TEST_HARD_ABOUT = 0.128
 MARGIN = 0.01
 

@@ -112,6 +112,25 @@ def test_moscows_places_named_after_kyiv_are_not_ukraine(title: str) -> None:
     assert "ukraine" not in relevance(title, title + " Движение восстановят к вечеру.")
 
 
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Los aranceles irán en aumento", "Los nuevos aranceles irán subiendo durante el año."),
+        ("Un plátano maduro al día", "Comer fruta madura, como un plátano maduro, ayuda."),
+        ("Os candidatos irão ao segundo turno", "Os dois candidatos irão ao segundo turno."),
+    ],
+)
+def test_spanish_and_portuguese_words_that_fold_to_a_name_are_not_it(title: str, text: str) -> None:
+    """«irán», «irão» ("they will go") and «maduro» ("ripe") in lower case (`cased:`)."""
+    assert relevance(title, text) == {}
+
+
+def test_the_capitalised_names_still_count() -> None:
+    assert relevance("Irán amenaza con cerrar Ormuz", "")["iran"] == "about"
+    assert relevance("Maduro habla en Caracas", "")["venezuela"] == "about"
+    assert relevance("O Irão testa um míssil", "")["iran"] == "about"
+
+
 def test_kyiv_adjectives_of_the_war_stay_ukraine() -> None:
     assert relevance("Киевский режим снова обстрелял приграничные сёла", "")["ukraine"] == "about"
     war = "Войска продвигаются на киевском направлении, сообщил штаб."

@@ -66,6 +66,7 @@ class _CTopic:
 
     exclude_near: tuple[Near[int], ...]
     rules: tuple[_CRule, ...]
+    cased: frozenset[str] = frozenset()  # folded names that count only where capitalised
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,8 @@ def _compile(
             )
             for rule in topic.rules
         )
-        compiled[topic.id] = _CTopic(tuple(exclude_near), rules)
+        cased = frozenset(fold(p).text.strip() for ps in topic.cased.values() for p in ps)
+        compiled[topic.id] = _CTopic(tuple(exclude_near), rules, cased)
     for phrase in (p for ps in places.values() for p in ps):
         b.phrase(phrase, "", _PLACE)
     frames = frames or Frames()

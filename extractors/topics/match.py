@@ -9,6 +9,7 @@ conditions checked, and overlapping spans reduced to the longest.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from extractors.topics.compile import (
     _ALIAS,
@@ -59,7 +60,11 @@ class _Field:
     """What the automaton found in one folded field (title or text), sorted by topic: alias
     spans, rule-term spans and place spans, with each topic's excludes already applied."""
 
-    def __init__(self, automaton: _Automaton, folded: str) -> None:
+    def __init__(
+        self, automaton: _Automaton, folded: str, capital: Callable[[int], bool] | None = None
+    ) -> None:
+        """`capital(i)`: whether the original character at folded offset `i` is upper case
+        (for a topic's `cased` names; without it, they match in any case)."""
         self.folded = folded
         self.raw: dict[int, list[_Span]] = {}
         phrases = automaton.phrases
@@ -98,6 +103,8 @@ class _Field:
                 # in "Atlanta, Georgia, near Tbilisi" only the state's Georgia goes.
                 for a, b in self.near_pairs(near, self.raw):
                     excluded.setdefault(topic, []).extend((a, b))
+        if capital is not None:
+            self._uncapitalised(automaton, capital, excluded)
         if self.brands:  # a brand name cancels the topic matches inside it, for every topic
             for topic in {*self.aliases, *self.terms}:
                 excluded.setdefault(topic, []).extend(self.brands)
@@ -105,6 +112,25 @@ class _Field:
                 self.home[topic] = [h for h in homes if not _overlaps(h[:2], self.brands)]
         for topic, spans in excluded.items():
             self._exclude(topic, spans)
+
+    def _uncapitalised(
+        self,
+        automaton: _Automaton,
+        capital: Callable[[int], bool],
+        excluded: dict[str, list[_Span]],
+    ) -> None:
+        """A topic's `cased` name written in lower case (Spanish «irán», "they will go") is
+        another word: its spans go with the topic's excludes."""
+        for topic, compiled in automaton.topics.items():
+            if not compiled.cased:
+                continue
+            spans = [a[:2] for a in self.aliases.get(topic, ())]
+            spans += [s for ss in self.terms.get(topic, {}).values() for s in ss]
+            lower = [
+                (s, e) for s, e in spans if self.folded[s:e] in compiled.cased and not capital(s)
+            ]
+            if lower:
+                excluded.setdefault(topic, []).extend(lower)
 
     def _other(self, role: int, use: _Use, spans: list[_Span]) -> None:
         """Home phrases, country names, frames, brands and hard-news words."""

@@ -77,6 +77,9 @@ class Topic:
     line: int = 0
     weak: dict[str, tuple[str, ...]] = field(default_factory=dict)
     home: Home | None = None
+    # Names that are another word in lower case (Spanish «irán» "they will go", «maduro»
+    # "ripe"): where the text does not capitalise them, they are not the topic.
+    cased: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ class Home:
 
 
 _TOP_KEYS = ("topics", "places")
-_TOPIC_KEYS = ("name", "aliases", "weak", "exclude", "rules", "home")
+_TOPIC_KEYS = ("name", "aliases", "weak", "exclude", "rules", "home", "cased")
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 _RULE_KEYS = ("match", "all", "any", "none")
 _NEAR = re.compile(r"\s+NEAR/(\S*)\s+")
@@ -203,7 +206,19 @@ def _parse_topic(
         rules = _parse_rules(fields["rules"][1], path, topic_id, refs)
     name = _parse_name(fields["name"][1] if "name" in fields else None, path, topic_id)
     home = _parse_home(fields["home"][1], path, topic_id) if "home" in fields else None
-    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak, home)
+    cased = _parse_cased(fields["cased"][1], path, topic_id) if "cased" in fields else {}
+    return Topic(topic_id, name, aliases, exclude, rules, _line(key_node), weak, home, cased)
+
+
+def _parse_cased(node: yaml.Node, path: str, topic_id: str) -> dict[str, tuple[str, ...]]:
+    """`cased: {<language>: [Name, ...]}`: whole names, each written with its capital."""
+    cased = _parse_phrases(node, path, topic_id, "cased")
+    for language, items in _by_language(node, path, topic_id, "cased"):
+        for phrase, item in zip(cased[language], items, strict=True):
+            if phrase.endswith("*") or not phrase[:1].isupper():
+                fix = "write the name as it is capitalised, whole (no `*`): `Irán`, `Maduro`"
+                raise _error(path, item, f"cased: {phrase!r} is no capitalised name", topic_id, fix)
+    return cased
 
 
 def _parse_home(node: yaml.Node, path: str, topic_id: str) -> Home:
