@@ -131,6 +131,25 @@ def test_the_capitalised_names_still_count() -> None:
     assert relevance("O Irão testa um míssil", "")["iran"] == "about"
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Поезд прибыл ровно в полдень",  # «ровно», "exactly"
+        "Ровно год назад в Москве открылся новый мост",  # capitalised, first in a sentence
+        "В Славянске-на-Кубани открыли новый парк",  # the town in Krasnodar Krai
+    ],
+)
+def test_russian_words_and_towns_named_like_ukrainian_cities_are_not_ukraine(title: str) -> None:
+    assert "ukraine" not in relevance(title, title)
+
+
+def test_rivne_is_ukraine_where_the_text_says_so() -> None:
+    assert relevance("Взрывы в Ровно", "В городе Ровно прогремели взрывы.")["ukraine"] == "about"
+    assert relevance("Удар по Ровно", "Ракеты ударили по Ровно, сообщили власти Украины.") == {
+        "ukraine": "about"
+    }
+
+
 def test_kyiv_adjectives_of_the_war_stay_ukraine() -> None:
     assert relevance("Киевский режим снова обстрелял приграничные сёла", "")["ukraine"] == "about"
     war = "Войска продвигаются на киевском направлении, сообщил штаб."
