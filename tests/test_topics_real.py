@@ -150,6 +150,16 @@ def test_rivne_is_ukraine_where_the_text_says_so() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "title",
+    ["北京电视台北京市新闻获奖", "港澳台海外各界人士欢聚", "发挥对台独特优势", "一台北京牌拖拉机"],
+)
+def test_a_chinese_word_ending_in_tai_before_another_word_is_not_taiwan(title: str) -> None:
+    """Chinese names match inside runs of characters: 台北, 台海, 台独 straddle 电视台+北京,
+    港澳台+海外, 对台+独特."""
+    assert "taiwan" not in relevance(title, title)
+
+
 def test_kyiv_adjectives_of_the_war_stay_ukraine() -> None:
     assert relevance("Киевский режим снова обстрелял приграничные сёла", "")["ukraine"] == "about"
     war = "Войска продвигаются на киевском направлении, сообщил штаб."
