@@ -447,14 +447,14 @@ def test_long_text_is_fast(watchlist: Watchlist) -> None:
 # --- the development set's test split (issue 16, acceptance 4) ---------------------------
 
 # Acceptance 4: the test split's macro F1 as bench/tagging.py printed it when the method last
-# changed (0.855 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
+# changed (0.853 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
 # its train split with l2 3.0; session 13: Telegram posts read as ingest reads them, a
-# repeated headline counted once; session 19: Moscow's places named after Kyiv excluded, and
-# names that are another word in lower case (`cased:`), then refitted; see
+# repeated headline counted once; session 19: places in Russia named after Ukraine's cities
+# excluded, names that are another word in lower case (`cased:`), then refitted; see
 # bench/README.md), less a small margin for ties and float noise. The hard negatives tagged
 # `about` as printed then: 12.8% of 266, within issue 16's 15% bound; asserted as printed
 # plus the margin, so that a rise fails here.
-TEST_MACRO_F1 = 0.855
+TEST_MACRO_F1 = 0.853
 TEST_HARD_ABOUT = 0.128
 MARGIN = 0.01
 
