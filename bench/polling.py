@@ -505,7 +505,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     add_sizes(parser, "--feeds", 2000, "feeds to poll")
     parser.add_argument(
-        "--changed", type=float, default=0.1, help="fraction changed before cycle 2 (0.1)"
+        "--changed", type=float, default=0.1, help="fraction changed before each later cycle (0.1)"
     )
     parser.add_argument("--seed", type=int, default=SEED, help="picks the changed feeds")
     parser.add_argument(

@@ -60,11 +60,9 @@ class _Field:
     """What the automaton found in one folded field (title or text), sorted by topic: alias
     spans, rule-term spans and place spans, with each topic's excludes already applied."""
 
-    def __init__(
-        self, automaton: _Automaton, folded: str, capital: Callable[[int], bool] | None = None
-    ) -> None:
+    def __init__(self, automaton: _Automaton, folded: str, capital: Callable[[int], bool]) -> None:
         """`capital(i)`: whether the original character at folded offset `i` is upper case
-        (for a topic's `cased` names; without it, they match in any case)."""
+        (for a topic's `cased` names)."""
         self.folded = folded
         self.raw: dict[int, list[_Span]] = {}
         phrases = automaton.phrases
@@ -103,8 +101,7 @@ class _Field:
                 # in "Atlanta, Georgia, near Tbilisi" only the state's Georgia goes.
                 for a, b in self.near_pairs(near, self.raw):
                     excluded.setdefault(topic, []).extend((a, b))
-        if capital is not None:
-            self._uncapitalised(automaton, capital, excluded)
+        self._uncapitalised(automaton, capital, excluded)
         if self.brands:  # a brand name cancels the topic matches inside it, for every topic
             for topic in {*self.aliases, *self.terms}:
                 excluded.setdefault(topic, []).extend(self.brands)
