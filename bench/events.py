@@ -129,7 +129,11 @@ class CachedEmbedder:
         self.misses = 0
 
     def _key(self, text: str) -> str:
-        return hashlib.sha1(f"{self.name}\0{text}".encode()).hexdigest()
+        # The engine too: the machine's build and the wheel's agree to a cosine of 0.99998,
+        # which is enough to move a fitted threshold by a pair or two (session 20), so the
+        # cache never mixes their vectors. (Before session 20 every vector was the wheel's.)
+        engine = "" if getattr(self.inner, "engine", None) is None else "\0built"
+        return hashlib.sha1(f"{self.name}{engine}\0{text}".encode()).hexdigest()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         cut = getattr(self.inner, "cut", None)  # keyed by what the model reads of each text
