@@ -103,10 +103,13 @@ class Gazetteer:
     # folded, matched whole
     short: dict[str, str] = field(default_factory=dict)
     # phrases by the first letters of their first word (folded), so a text runs only the
-    # patterns whose first word it has
-    phrases: dict[str, list[tuple[re.Pattern[str], str]]] = field(default_factory=dict)
-    cjk: list[tuple[str, str]] = field(default_factory=list)  # substring -> id
-    arabic: list[tuple[str, re.Pattern[str], str]] = field(default_factory=list)
+    # patterns whose first word it has; each with that word, tested as a substring first
+    phrases: dict[str, list[tuple[str, re.Pattern[str], str]]] = field(default_factory=dict)
+    # Chinese forms (substrings) and Persian or Arabic ones (where a word starts), by their
+    # first character: a text tries only the forms that start with one of its characters
+    # (every form, for every text, cost ~0.2 ms of the ~0.6 a text takes; session 20)
+    cjk: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    arabic: dict[str, list[tuple[str, re.Pattern[str], str]]] = field(default_factory=dict)
 
     def add(self, form: str, ident: str) -> None:
         form = form.strip()
@@ -114,10 +117,10 @@ class Gazetteer:
             return
         if _is_cjk(form[0]):
             if len(form) >= 2:
-                self.cjk.append((form, ident))
+                self.cjk.setdefault(form[0], []).append((form, ident))
         elif _is_arabic(form[0]):
             pattern = re.compile(r"(?<![\u0600-\u06ff])" + re.escape(form))
-            self.arabic.append((form, pattern, ident))
+            self.arabic.setdefault(form[0], []).append((form, pattern, ident))
         else:
             words = _WORD.findall(form)
             if len(words) == 1:
@@ -129,7 +132,8 @@ class Gazetteer:
             elif words:
                 body = r"\w{0,3}\s+".join(re.escape(_fold(w)) for w in words)
                 pattern = re.compile(rf"(?<!\w){body}\w{{0,3}}(?!\w)")
-                self.phrases.setdefault(_fold(words[0])[:3], []).append((pattern, ident))
+                first = _fold(words[0])
+                self.phrases.setdefault(first[:3], []).append((first, pattern, ident))
 
     def _add_unique(self, table: dict[str, str], key: str, ident: str) -> None:
         """`key` -> `ident` in `table`, unless another id has the key too: then in neither."""
@@ -140,10 +144,15 @@ class Gazetteer:
             del table[key]
 
     def find(self, text: str) -> set[str]:
-        found = {ident for form, ident in self.cjk if form in text}
-        found |= {
-            ident for form, pattern, ident in self.arabic if form in text and pattern.search(text)
-        }
+        found: set[str] = set()
+        for first in set(text).intersection(self.cjk):
+            found.update(ident for form, ident in self.cjk[first] if form in text)
+        for first in set(text).intersection(self.arabic):
+            found.update(
+                ident
+                for form, pattern, ident in self.arabic[first]
+                if form in text and pattern.search(text)
+            )
         for word in _WORD.findall(text):
             if word[0].isupper() and not _is_cjk(word[0]):
                 if (short := self.short.get(_fold(word))) is not None:
@@ -155,9 +164,9 @@ class Gazetteer:
                         break
         folded = _fold(text)
         for start in {w[:3] for w in _WORD.findall(folded)}:
-            for pattern, ident in self.phrases.get(start, ()):
-                if pattern.search(folded):
-                    found.add(ident)
+            for first, pattern, ident in self.phrases.get(start, ()):
+                if first in folded and pattern.search(folded):  # a substring test first:
+                    found.add(ident)  # most patterns of a prefix have no first word here
         return found
 
 
