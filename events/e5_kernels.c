@@ -13,7 +13,7 @@
  * additions (cosine 0.99998 on the test texts, tests/test_embed_engine.py).
  * Rows are taken four at a time: their expanded weights, seeds and scales (18 kB for the
  * widest matrix) stay in the first-level cache while every token goes through them. */
-#if defined(__AVX512F__) && defined(__AVX512VNNI__)
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VNNI__)
 #define NW_ROWS 4
 static void nw_matmul_vnni(const block_q4_0 *W, const float *bias, const int8_t *aq,
                            const float *ad, float *Y, int L, int nout, int nin) {
@@ -35,27 +35,34 @@ static void nw_matmul_vnni(const block_q4_0 *W, const float *bias, const int8_t 
                     dwv[r * np + p] = _mm512_setzero_ps();
                 }
             }
+            /* Expanding a group's weights costs as much as a few tokens through them, so it
+             * is vectorised too: an embedding of one text pays it for every row. */
+            const __m128i nibble = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
             for (int r = 0; r < ro; r++) {
                 const block_q4_0 *wr = W + (size_t)(oo + r) * nb;
                 int8_t *we = ws + (size_t)r * nin;
                 for (int p = 0; p < np; p++) {
-                    int32_t lanes[16] = {0};
-                    float scales[16];
+                    int32_t seeds[2];
+                    float d[2];
                     for (int half = 0; half < 2; half++) {
-                        int b = 2 * p + half, sum = 0;
-                        const uint8_t *qs = wr[b].qs;
-                        int8_t *o = we + b * QK;
-                        for (int j = 0; j < 16; j++) {
-                            o[j] = (int8_t)((qs[j] & 0x0F) - 8);
-                            o[j + 16] = (int8_t)((qs[j] >> 4) - 8);
-                            sum += o[j] + o[j + 16];
-                        }
-                        lanes[8 * half] = -128 * sum;
-                        float d = fp16_to_fp32(wr[b].d);
-                        for (int j = 0; j < 8; j++) scales[8 * half + j] = d;
+                        int b = 2 * p + half;
+                        __m128i qs = _mm_loadu_si128((const __m128i *)wr[b].qs);
+                        __m128i lo = _mm_and_si128(qs, nibble);
+                        __m128i hi = _mm_and_si128(_mm_srli_epi16(qs, 4), nibble);
+                        _mm_storeu_si128((__m128i *)(we + b * QK), _mm_sub_epi8(lo, eight));
+                        _mm_storeu_si128((__m128i *)(we + b * QK + 16), _mm_sub_epi8(hi, eight));
+                        /* sum of (nibble - 8) over the block: the nibbles' sum less 256 */
+                        __m128i sums = _mm_add_epi64(_mm_sad_epu8(lo, _mm_setzero_si128()),
+                                                     _mm_sad_epu8(hi, _mm_setzero_si128()));
+                        int sum = _mm_cvtsi128_si32(sums) + _mm_extract_epi32(sums, 2) - 256;
+                        seeds[half] = -128 * sum;
+                        d[half] = fp16_to_fp32(wr[b].d);
                     }
-                    seed[r * np + p] = _mm512_loadu_si512(lanes);
-                    dwv[r * np + p] = _mm512_loadu_ps(scales);
+                    seed[r * np + p] = _mm512_inserti32x8(
+                        _mm512_castsi256_si512(_mm256_setr_epi32(seeds[0], 0, 0, 0, 0, 0, 0, 0)),
+                        _mm256_setr_epi32(seeds[1], 0, 0, 0, 0, 0, 0, 0), 1);
+                    dwv[r * np + p] = _mm512_insertf32x8(
+                        _mm512_castps256_ps512(_mm256_set1_ps(d[0])), _mm256_set1_ps(d[1]), 1);
                 }
             }
             for (int t = 0; t < L; t++) {
