@@ -197,6 +197,21 @@ def test_an_article_naming_an_event_anchor_joins_on_weaker_wording() -> None:
     assert done[0].reason == "new"
 
 
+def test_the_window_index_is_made_at_its_final_size() -> None:
+    from events.assign import _Index
+
+    events = _storyline()  # two members
+    batch = [_feat("x", 5, [0, 1, 0, 0]), _feat("y", 6, [0, 0, 1, 0])]
+    index = _Index(events, room=len(batch))
+    rows = index._rows
+    assert rows.shape == (4, 4)
+    for item in batch:
+        index.add("ev-new", item)
+    assert index._rows is rows  # never grown, never copied
+    assert np.allclose(index.matrix()[2:], [b.vector for b in batch])
+    assert len(_Index([])._rows) == 0 and len(_Index([], room=3)._rows) == 0  # no dim yet
+
+
 def test_a_name_many_events_share_is_no_anchor() -> None:
     # Trump is named by the event's two stories and by two other events of the window: the
     # event does not own the name (half of its stories, not most), so naming him earns nothing.
