@@ -1,0 +1,281 @@
+"""trafilatura at a lower price and with the same output: `faster_trafilatura()`.
+
+trafilatura spends about a third of an extraction in its XPath expressions (which parts of the
+page to drop), and most of that in `re:test`, lxml's regular expressions in XPath: a call
+back into Python for every element and every pattern, whether or not the element has the
+attribute. Inside `faster_trafilatura()`:
+
+- the costliest expressions are evaluated in Python (`_PYTHON`): the same elements, in the
+  same order, with trafilatura's own patterns read out of its expressions, each written
+  against the exact text of one expression of trafilatura 2.3.1 (its SHA-1 below). An
+  expression whose text differs (another trafilatura) stays an XPath: nothing changes but
+  the speed, and `tests/test_trafilatura_speed.py` says which replacement no longer applies;
+- every other `re:test(@a, 'p')` is asked only of elements that have the attribute
+  (`(@a and re:test(@a, 'p'))`, when `p` cannot match an empty string: then the answer is
+  the same);
+- pages are parsed with lxml's C element-class lookup instead of lxml.html's, which calls
+  Python for each element object lxml hands out (every `iter()`); each is still an
+  `HtmlElement` (lxml.html's special classes for forms and inputs are not used by trafilatura).
+
+The same text, title and metadata on every corpus page (`tests/test_trafilatura_speed.py`
+checks each replaced expression against its XPath on every corpus page and on generated
+elements). The swap is scoped: plain `trafilatura.extract` outside the block, as in the
+benchmarks' baseline, runs as published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import trafilatura.utils
+from lxml import etree
+from lxml.html import (
+    HtmlComment,
+    HtmlElement,
+    HtmlEntity,
+    HTMLParser,
+    HtmlProcessingInstruction,
+)
+from trafilatura import xpaths
+
+REGEXP_NS = "http://exslt.org/regular-expressions"
+_RE_TEST = re.compile(r"re:test\((@[\w-]+(?:\|@[\w-]+)*),\s*'([^']*)'\)")
+
+# trafilatura's parser settings (`trafilatura.utils.HTML_PARSER`), with a C class lookup.
+_PARSER = HTMLParser(  # type: ignore[call-arg]  # lxml-stubs lack default_doctype
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+)
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity
+    )
+)
+
+Predicate = Callable[[HtmlElement], bool]
+
+
+def _first(element: HtmlElement, names: tuple[str, ...]) -> str:
+    """XPath's string value of `@a|@b`: the first of those attributes in the element's own
+    order (not the order of the union), "" when it has none."""
+    for key, value in element.items():
+        if key in names:
+            return str(value)
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class _InPython:
+    """One of trafilatura's expressions, `.//*[tags][predicate]`, evaluated in Python: called
+    as the XPath is, it returns the same elements in document order."""
+
+    tags: tuple[str, ...]  # empty: any element
+    predicate: Predicate
+
+    def __call__(self, tree: HtmlElement) -> list[HtmlElement]:
+        found = (
+            tree.iterdescendants(*self.tags) if self.tags else tree.iterdescendants(etree.Element)
+        )
+        return [element for element in found if self.predicate(element)]
+
+
+Expression = etree.XPath | _InPython
+_BLOCKS = ("div", "item", "list", "p", "section", "span")
+
+
+def _raw_tree_prune(p: list[re.Pattern[str]]) -> _InPython:
+    either, mvp = p[0], p[2]  # p[1] is p[0] again, p[3] is p[2] again
+
+    def predicate(e: HtmlElement) -> bool:
+        i, c = e.get("id", ""), e.get("class", "")
+        if not (either.search(i) or either.search(c)):
+            return False
+        return e.find(".//h1") is None or bool(mvp.search(i) or mvp.search(c))
+
+    return _InPython(("div", "section", "aside"), predicate)
+
+
+def _share_buttons(_: list[re.Pattern[str]]) -> _InPython:
+    return _InPython(
+        ("div", "section", "aside"), lambda e: "elementor-share-buttons" in e.get("class", "")
+    )
+
+
+def _remove_comments(p: list[re.Pattern[str]]) -> _InPython:
+    ids, classes = p
+
+    def predicate(e: HtmlElement) -> bool:
+        return bool(ids.search(e.get("id", "")) or classes.search(e.get("class", "")))
+
+    return _InPython(("div", "list", "section", "details"), predicate)
+
+
+def _remove_comments_and_lists(p: list[re.Pattern[str]]) -> _InPython:
+    ids, classes, list_ids = p[0], p[1], p[2]  # p[3] is p[1] again
+
+    def predicate(e: HtmlElement) -> bool:
+        i, c = e.get("id", ""), e.get("class", "")
+        if not (ids.search(i) or classes.search(c)):
+            return False
+        return e.tag not in ("ol", "ul") or bool(list_ids.search(i) or classes.search(c))
+
+    return _InPython(("div", "list", "section", "details", "ol", "ul"), predicate)
+
+
+def _overall_discard(p: list[re.Pattern[str]]) -> _InPython:
+    consent, ids, classes = p
+
+    def predicate(e: HtmlElement) -> bool:
+        get = e.get
+        return bool(
+            get("data-lp-replacement-content") is not None
+            or "nav" in get("role", "").replace("N", "n")
+            or "MostPopularStories" in get("data-component", "")
+            or consent.search(_first(e, ("id", "class")))
+            or ids.search(get("id", ""))
+            or classes.search(get("class", ""))
+        )
+
+    return _InPython(_BLOCKS, predicate)
+
+
+def _hidden(p: list[re.Pattern[str]]) -> _InPython:
+    hidden, ids, classes = p
+
+    def predicate(e: HtmlElement) -> bool:
+        get = e.get
+        style = get("style", "")
+        return bool(
+            get("class") == "comments-title"
+            or _first(e, ("id", "class")).startswith("reply-")
+            or hidden.search(_first(e, ("id", "style")))
+            or "display:none" in style
+            or "display: none" in style
+            or ids.search(get("id", ""))
+            or classes.search(get("class", ""))
+            or get("aria-hidden") == "true"
+        )
+
+    return _InPython((), predicate)
+
+
+def _precision_discard(p: list[re.Pattern[str]]) -> _InPython:
+    bottom, link = p
+
+    def predicate(e: HtmlElement) -> bool:
+        first = _first(e, ("id", "class"))
+        return bool(bottom.search(first) or link.search(first) or "border" in e.get("style", ""))
+
+    return _InPython(_BLOCKS, predicate)
+
+
+# (list in trafilatura.xpaths, index) -> (SHA-1 of the expression's text in trafilatura 2.3.1,
+# the Python version, given the expression's `re:test` patterns in order)
+_PYTHON: dict[tuple[str, int], tuple[str, Callable[[list[re.Pattern[str]]], _InPython]]] = {
+    ("RAW_TREE_PRUNE_XPATH", 0): ("c15751070b078a647446175f714fc52b5d51ca8c", _raw_tree_prune),
+    ("RAW_TREE_PRUNE_XPATH", 1): ("12b073ccb20e96330059aff8a9782a769ecf22e6", _share_buttons),
+    ("REMOVE_COMMENTS_XPATH", 0): ("97b3a45900e751deb0c5446b7456a1274778d954", _remove_comments),
+    ("REMOVE_COMMENTS_AND_LISTS_XPATH", 0): (
+        "7e7d885e629a511978658d1420f16b1a4ac09d85",
+        _remove_comments_and_lists,
+    ),
+    ("OVERALL_DISCARD_XPATH", 0): ("d00545c1e3acd7dd0585191cc70e0104d49e5586", _overall_discard),
+    ("OVERALL_DISCARD_XPATH", 1): ("8c88600b03181df7a8d96c7c92ca3b0351f47e78", _hidden),
+    ("PRECISION_DISCARD_XPATH", 1): (
+        "1333a88a43255a90e57fad382aa978fb9b88f8bd",
+        _precision_discard,
+    ),
+}
+
+
+def expression_sha(path: str) -> str:
+    return hashlib.sha1(path.encode("utf-8")).hexdigest()
+
+
+def _patterns(path: str) -> list[re.Pattern[str]]:
+    # lxml compiles `re:test` patterns with Python's `re` and calls `search`
+    return [re.compile(pattern) for _, pattern in _RE_TEST.findall(path)]
+
+
+def _guarded(path: str) -> str:
+    """`path` with each `re:test(@a, 'p')` asked only when the element has `@a`."""
+
+    def guard(match: re.Match[str]) -> str:
+        attributes, pattern = match.groups()
+        if re.search(pattern, ""):
+            return match.group(0)  # it matches an absent attribute: keep the call as it is
+        return f"({attributes} and {match.group(0)})"
+
+    return _RE_TEST.sub(guard, path)
+
+
+def _faster(name: str, index: int, xpath: etree.XPath) -> Expression:
+    path = xpath.path
+    sha, build = _PYTHON.get((name, index), ("", None))
+    if build is not None and expression_sha(path) == sha:
+        return build(_patterns(path))
+    if "re:test" not in path:
+        return xpath
+    return etree.XPath(_guarded(path), namespaces={"re": REGEXP_NS})
+
+
+def _expression_lists() -> dict[str, list[etree.XPath]]:
+    return {
+        name: value
+        for name, value in vars(xpaths).items()
+        if name.isupper()
+        and isinstance(value, list)
+        and value
+        and all(isinstance(item, etree.XPath) for item in value)
+    }
+
+
+_ORIGINAL = {name: list(items) for name, items in _expression_lists().items()}
+_FASTER = {
+    name: [_faster(name, i, xpath) for i, xpath in enumerate(items)]
+    for name, items in _ORIGINAL.items()
+}
+_ORIGINAL_PARSER = trafilatura.utils.HTML_PARSER
+
+
+def replacements_applied() -> dict[tuple[str, int], bool]:
+    """Whether each Python version applies to this trafilatura (its expression's text is the
+    one it was written against)."""
+    return {key: isinstance(_FASTER[key[0]][key[1]], _InPython) for key in _PYTHON}
+
+
+_lock = threading.Lock()
+_depth = 0
+
+
+def _install(lists: Mapping[str, Sequence[Expression]], parser: HTMLParser) -> None:
+    # trafilatura's modules imported these lists by name: change them in place
+    for name, items in lists.items():
+        getattr(xpaths, name)[:] = items
+    trafilatura.utils.HTML_PARSER = parser
+
+
+@contextmanager
+def faster_trafilatura() -> Iterator[None]:
+    """trafilatura's faster expressions and parser for the duration of the block (safe across
+    threads: outside every block, trafilatura is as published)."""
+    global _depth
+    with _lock:
+        if _depth == 0:
+            _install(_FASTER, _PARSER)
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _install(_ORIGINAL, _ORIGINAL_PARSER)

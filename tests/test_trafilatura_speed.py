@@ -1,0 +1,181 @@
+"""`extractors.trafilatura_speed`: the same elements, the same articles, at a lower price."""
+
+from __future__ import annotations
+
+import random
+import time
+from contextlib import nullcontext
+from copy import deepcopy
+
+import pytest
+import trafilatura.utils
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura import xpaths
+from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+
+from extractors import articles
+from extractors import trafilatura_speed as speed
+from tests.conftest import SHARED, corpus_bytes
+
+REPLACED = sorted(speed._PYTHON)
+
+
+def _page_names() -> list[str]:
+    folder = SHARED / "corpus" / "pages" / "html"
+    if not folder.is_dir():
+        pytest.skip(
+            f"needs ../shared/corpus/pages/html: not in this repository (looked in {SHARED})"
+        )
+    return sorted(path.name for path in folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def corpus_trees() -> list[HtmlElement]:
+    """Each corpus page as trafilatura sees it twice: the raw tree, and cleaned and converted
+    (parsed as inside the block)."""
+    options = Extractor(fast=True, precision=True, comments=False)
+    trees = []
+    for name in _page_names():
+        with speed.faster_trafilatura():
+            tree = load_html(articles._decode(corpus_bytes(f"pages/html/{name}")))
+        if tree is not None:
+            trees += [tree, convert_tags(tree_cleaning(deepcopy(tree), options), options)]
+    return trees
+
+
+def test_every_replacement_applies_to_the_installed_trafilatura() -> None:
+    # Fails when trafilatura changed one of these expressions: rewrite its Python version
+    # against the new text (the old one stays an XPath meanwhile: slower, not wrong).
+    assert all(speed.replacements_applied().values()), speed.replacements_applied()
+
+
+@pytest.mark.parametrize("key", REPLACED, ids=lambda key: f"{key[0]}[{key[1]}]")
+def test_python_version_finds_what_the_xpath_finds_on_every_corpus_page(
+    key: tuple[str, int], corpus_trees: list[HtmlElement]
+) -> None:
+    xpath, python = speed._ORIGINAL[key[0]][key[1]], speed._FASTER[key[0]][key[1]]
+    trees, found = 0, 0
+    for tree in corpus_trees:
+        expected = xpath(tree)
+        assert python(tree) == expected
+        trees, found = trees + 1, found + len(expected)
+    assert trees >= 300
+    if key[0] != "RAW_TREE_PRUNE_XPATH":  # no corpus page has these two (generated pages do)
+        assert found > 0, "the corpus never exercises this expression"
+
+
+# Attribute values made of the patterns' own pieces, so every branch is taken somewhere.
+_VOCABULARY = (
+    "cookie|share|sharing|social|nav|Nav|menu|footer|Footer|sidebar|comment|Comment|comments"
+    "|commentary|comol|disqus_thread|dsq-comments|post-comments|article-comments"
+    "|mvp-post-add-box|mvp-post-add-wrap|infinite-scroll|infinitescroll|elementor-share-buttons"
+    "|reply-to|x-reply-y|hidden|hide-me|a hidden|noprint|bottom|page-bottom|bottom-bar"
+    "|padding-bottom-lg|link|permalink|main link|ad-slot|x ad y|dfpAd|related|elated|byline"
+    "|meta|content|article-body|entry-content|"
+)
+_WORDS = _VOCABULARY.split("|")
+_STYLES = ["display:none", "display: none", "border: 1px", "color: red", "visibility: hidden"]
+_TAGS = ["div", "section", "aside", "span", "p", "list", "item", "details", "ol", "ul", "h1", "a"]
+
+
+def _random_attributes(rng: random.Random) -> list[tuple[str, str]]:
+    pool = [
+        ("id", lambda: rng.choice(_WORDS)),
+        ("class", lambda: " ".join(rng.sample(_WORDS, rng.randint(1, 3)))),
+        ("style", lambda: rng.choice(_STYLES)),
+        ("role", lambda: rng.choice(["navigation", "Navigation", "main", "NAV"])),
+        ("aria-hidden", lambda: rng.choice(["true", "false"])),
+        ("data-component", lambda: rng.choice(["MostPopularStories", "Story"])),
+        ("data-lp-replacement-content", lambda: ""),
+    ]
+    chosen = rng.sample(pool, rng.randint(0, 4))  # in a random order: `@id|@class` reads it
+    return [(name, value()) for name, value in chosen]
+
+
+def _random_page(rng: random.Random) -> HtmlElement:
+    def block(depth: int) -> str:
+        tag = rng.choice(_TAGS)
+        attrs = "".join(f' {k}="{v}"' for k, v in _random_attributes(rng))
+        inner = "".join(block(depth + 1) for _ in range(rng.randint(0, 3) if depth < 4 else 0))
+        return f"<{tag}{attrs}>text {inner}</{tag}>"
+
+    body = "".join(block(0) for _ in range(8))
+    return etree.fromstring(f"<html><body>{body}</body></html>", speed._PARSER)
+
+
+def test_python_versions_agree_with_the_xpaths_on_generated_pages() -> None:
+    rng = random.Random(20261206)
+    found = dict.fromkeys(REPLACED, 0)
+    for _ in range(300):
+        tree = _random_page(rng)
+        for key in REPLACED:
+            expected = speed._ORIGINAL[key[0]][key[1]](tree)
+            assert speed._FASTER[key[0]][key[1]](tree) == expected, key
+            found[key] += len(expected)
+    assert min(found.values()) > 20, found  # each expression matched often, both ways tested
+
+
+def test_guarded_expressions_agree_with_the_originals() -> None:
+    rng = random.Random(7)
+    trees = [_random_page(rng) for _ in range(100)]
+    guarded = 0
+    for name, items in speed._ORIGINAL.items():
+        for i, xpath in enumerate(items):
+            faster = speed._FASTER[name][i]
+            if not isinstance(faster, etree.XPath) or faster is xpath:
+                continue
+            guarded += 1
+            for tree in trees:
+                assert faster(tree) == xpath(tree), (name, i)
+    assert guarded >= 5
+
+
+def test_a_pattern_that_matches_nothing_keeps_its_call_unguarded() -> None:
+    path = "//*[re:test(@id, 'a|') or re:test(@class, 'b')]"
+    assert speed._guarded(path) == "//*[re:test(@id, 'a|') or (@class and re:test(@class, 'b'))]"
+
+
+def _extract_each_way(raw: bytes, plain_first: bool) -> dict[str, tuple[object, float]]:
+    """The page's `Article` (or error) and the CPU it took, without and within the block."""
+    contenders = [("plain", nullcontext), ("faster", speed.faster_trafilatura)]
+    done = {}
+    for label, block in contenders if plain_first else contenders[::-1]:
+        started = time.thread_time()
+        with block():
+            try:
+                result: object = articles._extract(raw, "https://example.com/a", None)
+            except Exception as error:  # the same error either way
+                result = repr(error)
+        done[label] = (result, time.thread_time() - started)
+    return done
+
+
+def test_articles_are_the_same_and_cheaper_on_every_corpus_page() -> None:
+    """The whole extraction, each page with and without the block: the same `Article` (or the
+    same error); then, timed in a second pass (the first loads dateparser's languages and
+    such, whichever contender meets them first), at most 0.85x the CPU over all pages (0.76x
+    when measured, session 21)."""
+    pages = [corpus_bytes(f"pages/html/{name}") for name in _page_names()]
+    for turn, raw in enumerate(pages):
+        done = _extract_each_way(raw, plain_first=turn % 2 == 0)
+        assert done["faster"][0] == done["plain"][0], turn
+    spent = {"plain": 0.0, "faster": 0.0}
+    for turn, raw in enumerate(pages):
+        for label, (_, cpu) in _extract_each_way(raw, plain_first=turn % 2 == 1).items():
+            spent[label] += cpu
+    assert len(pages) >= 150
+    assert spent["faster"] <= 0.85 * spent["plain"], spent
+
+
+def test_trafilatura_is_as_published_outside_the_block() -> None:
+    before = {name: list(items) for name, items in speed._expression_lists().items()}
+    with speed.faster_trafilatura():
+        with speed.faster_trafilatura():  # nested: the outer block still holds
+            pass
+        assert xpaths.OVERALL_DISCARD_XPATH[0] is speed._FASTER["OVERALL_DISCARD_XPATH"][0]
+        assert trafilatura.utils.HTML_PARSER is speed._PARSER
+    assert speed._expression_lists() == before
+    assert trafilatura.utils.HTML_PARSER is speed._ORIGINAL_PARSER
