@@ -47,8 +47,8 @@ def corpus_trees() -> list[HtmlElement]:
 
 
 def test_every_replacement_applies_to_the_installed_trafilatura() -> None:
-    # Fails when trafilatura changed one of these expressions: rewrite its Python version
-    # against the new text (the old one stays an XPath meanwhile: slower, not wrong).
+    # Fails when trafilatura changed one of these expressions or `repair_faulty_html`: rewrite
+    # the Python version against the new text (meanwhile trafilatura's runs: slower, not wrong).
     assert all(speed.replacements_applied().values()), speed.replacements_applied()
 
 
@@ -153,6 +153,38 @@ def _extract_each_way(raw: bytes, plain_first: bool) -> dict[str, tuple[object, 
     return done
 
 
+_REPAIR_CASES = [
+    "<html><body><p>plain</p></body></html>",
+    "<!DOCTYPE html>\n<html><body><p>a</p></body></html>",
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN" "x.dtd">\n<html><p>b</p></html>',
+    "<!doctype html><html><body><p>one line, no newline</p></body></html>",
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0//EN"><html><p>one line</p></html>',
+    "<html/>\n<body><p>self-closing html</p></body>",
+    "<html><p>control \x00\x08\x0b\x0c\x1f characters, tab\t newline\n return\r</p></html>",
+    "<html><p>\ufffe and \uffff, \u00e9, \u0416, \u4e2d, \U0001d301</p></html>",
+    "<!DOCTYPE html>\x01\n<html><p>\ud800 a lone surrogate</p></html>",
+    "",
+]
+
+
+@pytest.mark.parametrize("page", _REPAIR_CASES)
+def test_repair_gives_trafilaturas_string(page: str) -> None:
+    beginning = page[:50].lower()
+    assert speed._repair_faulty_html(page, beginning) == speed._ORIGINAL_REPAIR(page, beginning)
+
+
+def test_repair_gives_trafilaturas_string_on_every_corpus_page() -> None:
+    pages = 0
+    for name in _page_names():
+        page = articles._decode(corpus_bytes(f"pages/html/{name}"))
+        beginning = page[:50].lower()
+        assert speed._repair_faulty_html(page, beginning) == speed._ORIGINAL_REPAIR(
+            page, beginning
+        ), name
+        pages += 1
+    assert pages >= 150
+
+
 def test_articles_are_the_same_and_cheaper_on_every_corpus_page() -> None:
     """The whole extraction, each page with and without the block: the same `Article` (or the
     same error); then, timed in a second pass (the first loads dateparser's languages and
@@ -177,5 +209,7 @@ def test_trafilatura_is_as_published_outside_the_block() -> None:
             pass
         assert xpaths.OVERALL_DISCARD_XPATH[0] is speed._FASTER["OVERALL_DISCARD_XPATH"][0]
         assert trafilatura.utils.HTML_PARSER is speed._PARSER
+        assert trafilatura.utils.repair_faulty_html is speed._repair_faulty_html
     assert speed._expression_lists() == before
     assert trafilatura.utils.HTML_PARSER is speed._ORIGINAL_PARSER
+    assert trafilatura.utils.repair_faulty_html is speed._ORIGINAL_REPAIR
