@@ -7,7 +7,7 @@ copy of that tree, and the rules below read the original.
 One pass for the common page, cheaper than `trafilatura.extract`: trafilatura's text in
 precision mode without its external comparators (`fast`), its costliest XPath expressions run
 in Python and its parser without lxml.html's Python element lookup
-(`extractors.trafilatura_speed`: the same output, about a quarter less CPU a page), and its
+(`extractors.trafilatura_speed`: the same output, about 30% less CPU a page), and its
 metadata read here without what we never use (categories, tags, licence). The expensive
 paths run only on pages that need them: a page with no text gets a second pass in the default
 mode; htmldate runs only when its answer is used, and searches the whole text only when
