@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from newswatch.cli import app
 from newswatch.settings import Settings
+from tests.conftest import DEMO
 from tests.test_search import ARTICLES, _store
 from warehouse.db import connect
 from warehouse.search import ensure_index
@@ -166,3 +169,25 @@ def test_config_prints_each_setting_and_where_it_came_from(
     assert "hunter2" not in result.output and "password=***" in rows["warehouse"][0]
     assert len(rows) == len(Settings.model_fields)  # every setting
     assert rows["link_events"] == ["True", "default"]
+
+
+def test_make_demo_runs_again_hours_later(demo_run: Any, tmp_path: Path) -> None:
+    """`make demo` a second time, once the snapshot's deliberately broken feed is due again
+    and the others are not: the demo polls every source (as it says), so the run is partial,
+    not "every one of 1 sources failed"."""
+    from newswatch.demo import run_demo
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_run.db.parent, data)
+    db = data / demo_run.db.name
+    with connect(db) as con:  # hours later: the broken feed's retry has come, no other poll
+        con.execute(
+            "UPDATE feed_state SET next_poll_at = CASE WHEN last_result = 'failed'"
+            " THEN now() - INTERVAL 1 HOUR ELSE now() + INTERVAL 1 HOUR END"
+        )
+    settings = Settings(db=db, watchlist=REPO / "seeds" / "watchlist.yaml")
+    report = run_demo(DEMO, settings, lambda _line: None)
+    assert report.ingest["status"] == "partial"
+    assert report.ingest["sources"] == demo_run.ingest["sources"] >= 10
+    assert report.ingest["feeds_failed"] == 1
+    assert report.articles == demo_run.articles
