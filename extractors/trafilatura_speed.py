@@ -100,8 +100,10 @@ def _repair_faulty_html(htmlstring: str, beginning: str) -> str:
     return htmlstring
 
 
-def _source_sha(function: Callable[..., object]) -> str:
-    return hashlib.sha1(inspect.getsource(function).encode("utf-8")).hexdigest()
+def _sha1(text: str) -> str:
+    """What the Python versions below are checked against: the SHA-1 of trafilatura's own
+    text (an expression, or a function's source)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 # --- trafilatura's expressions in Python ----------------------------------------------------
@@ -242,10 +244,6 @@ _PYTHON: dict[tuple[str, int], tuple[str, Callable[[list[re.Pattern[str]]], _InP
 }
 
 
-def expression_sha(path: str) -> str:
-    return hashlib.sha1(path.encode("utf-8")).hexdigest()
-
-
 def _patterns(path: str) -> list[re.Pattern[str]]:
     # lxml compiles `re:test` patterns with Python's `re` and calls `search`
     return [re.compile(pattern) for _, pattern in _RE_TEST.findall(path)]
@@ -266,7 +264,7 @@ def _guarded(path: str) -> str:
 def _faster(name: str, index: int, xpath: etree.XPath) -> Expression:
     path = xpath.path
     sha, build = _PYTHON.get((name, index), ("", None))
-    if build is not None and expression_sha(path) == sha:
+    if build is not None and _sha1(path) == sha:
         return build(_patterns(path))
     if "re:test" not in path:
         return xpath
@@ -292,7 +290,9 @@ _FASTER = {
 _ORIGINAL_PARSER = trafilatura.utils.HTML_PARSER
 _ORIGINAL_REPAIR = trafilatura.utils.repair_faulty_html
 _FASTER_REPAIR = (
-    _repair_faulty_html if _source_sha(_ORIGINAL_REPAIR) == REPAIR_SHA else _ORIGINAL_REPAIR
+    _repair_faulty_html
+    if _sha1(inspect.getsource(_ORIGINAL_REPAIR)) == REPAIR_SHA
+    else _ORIGINAL_REPAIR
 )
 
 
