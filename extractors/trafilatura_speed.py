@@ -18,7 +18,11 @@ attribute. Inside `faster_trafilatura()`:
   `HtmlElement` (lxml.html's special classes for forms and inputs are not used by trafilatura);
 - `repair_faulty_html`, which `load_html` runs on every page, leaves a page that needs no
   repair as it is without a regular expression over all its characters and a copy of it
-  (0.7 -> 0.2 ms a page; `_repair_faulty_html`, written against its source's SHA-1).
+  (0.7 -> 0.2 ms a page; `_repair_faulty_html`, written against its source's SHA-1);
+- the cleaned tree is not copied a second time when nothing reads the copy: trafilatura keeps
+  a "backup" of it for its comments capture and its external comparators, neither of which
+  runs in fast mode without comments, ours (`_prepare_tree`, written against the SHA-1 of
+  `trafilatura.core`'s source, where every reader of that backup is; 2-3% of an extraction).
 
 The same text, title and metadata on every corpus page (`tests/test_trafilatura_speed.py`
 checks each replaced expression against its XPath, and the repair against trafilatura's, on
@@ -34,8 +38,10 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from copy import copy
 from dataclasses import dataclass
 
+import trafilatura.core
 import trafilatura.utils
 from lxml import etree
 from lxml.html import (
@@ -46,6 +52,8 @@ from lxml.html import (
     HtmlProcessingInstruction,
 )
 from trafilatura import xpaths
+from trafilatura.htmlprocessing import convert_tags, tree_cleaning
+from trafilatura.settings import Extractor
 from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, INVALID_XML_CHARS
 
 REGEXP_NS = "http://exslt.org/regular-expressions"
@@ -98,6 +106,23 @@ def _repair_faulty_html(htmlstring: str, beginning: str) -> str:
             htmlstring = FAULTY_HTML.sub(r"\1>", htmlstring, count=1)
             break
     return htmlstring
+
+
+# --- the cleaned tree's backup -------------------------------------------------------------
+
+CORE_SHA = "cf52ce203d121b1a7295ce7ee30808ab3952aa26"  # of trafilatura.core's source, 2.3.1
+_ORIGINAL_PREPARE = trafilatura.core._prepare_tree
+
+
+def _prepare_tree(
+    tree: HtmlElement, options: Extractor, url: str | None
+) -> tuple[HtmlElement, HtmlElement | None]:
+    """`trafilatura.core._prepare_tree` without its backup copy of the cleaned tree when
+    nothing will read it: in trafilatura.core only the comments capture and the comparators
+    (not `fast`) do, so the copy is a whole tree's worth of allocation for nothing."""
+    if options.comments or not options.fast:
+        return _ORIGINAL_PREPARE(tree, options, url)
+    return convert_tags(tree_cleaning(copy(tree), options), options, url), None
 
 
 def _sha1(text: str) -> str:
@@ -294,13 +319,19 @@ _FASTER_REPAIR = (
     if _sha1(inspect.getsource(_ORIGINAL_REPAIR)) == REPAIR_SHA
     else _ORIGINAL_REPAIR
 )
+_FASTER_PREPARE = (
+    _prepare_tree if _sha1(inspect.getsource(trafilatura.core)) == CORE_SHA else _ORIGINAL_PREPARE
+)
 
 
 def replacements_applied() -> dict[tuple[str, int], bool]:
     """Whether each Python version applies to this trafilatura (its expression's text is the
     one it was written against)."""
     applied = {key: isinstance(_FASTER[key[0]][key[1]], _InPython) for key in _PYTHON}
-    return applied | {("repair_faulty_html", 0): _FASTER_REPAIR is _repair_faulty_html}
+    return applied | {
+        ("repair_faulty_html", 0): _FASTER_REPAIR is _repair_faulty_html,
+        ("_prepare_tree", 0): _FASTER_PREPARE is _prepare_tree,
+    }
 
 
 _lock = threading.Lock()
@@ -311,6 +342,7 @@ def _install(
     lists: Mapping[str, Sequence[Expression]],
     parser: HTMLParser,
     repair: Callable[[str, str], str],
+    prepare: Callable[..., object],
 ) -> None:
     # trafilatura's modules imported these lists by name: change them in place
     for name, items in lists.items():
@@ -318,6 +350,7 @@ def _install(
     trafilatura.utils.HTML_PARSER = parser
     # load_html reads it from its module; the replacement has its exact signature
     trafilatura.utils.repair_faulty_html = repair  # type: ignore[assignment]
+    trafilatura.core._prepare_tree = prepare  # type: ignore[assignment]  # read by name
 
 
 @contextmanager
@@ -327,7 +360,7 @@ def faster_trafilatura() -> Iterator[None]:
     global _depth
     with _lock:
         if _depth == 0:
-            _install(_FASTER, _PARSER, _FASTER_REPAIR)
+            _install(_FASTER, _PARSER, _FASTER_REPAIR, _FASTER_PREPARE)
         _depth += 1
     try:
         yield
@@ -335,4 +368,4 @@ def faster_trafilatura() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                _install(_ORIGINAL, _ORIGINAL_PARSER, _ORIGINAL_REPAIR)
+                _install(_ORIGINAL, _ORIGINAL_PARSER, _ORIGINAL_REPAIR, _ORIGINAL_PREPARE)

@@ -8,6 +8,8 @@ from contextlib import nullcontext
 from copy import deepcopy
 
 import pytest
+import trafilatura
+import trafilatura.core
 import trafilatura.utils
 from lxml import etree
 from lxml.html import HtmlElement
@@ -188,6 +190,38 @@ def test_repair_gives_trafilaturas_string_on_every_corpus_page(
     assert len(corpus_pages) >= 150
 
 
+def test_prepared_tree_is_trafilaturas_without_the_unread_backup(
+    corpus_pages: dict[str, bytes],
+) -> None:
+    """In fast mode without comments the cleaned tree is trafilatura's and no backup is made;
+    in the modes that read the backup, trafilatura's own function runs."""
+    ours = Extractor(fast=True, precision=True, comments=False)
+    for name, raw in corpus_pages.items():
+        tree = load_html(articles._decode(raw))
+        if tree is None:
+            continue
+        cleaned, backup = speed._prepare_tree(deepcopy(tree), ours, None)
+        expected, _ = speed._ORIGINAL_PREPARE(deepcopy(tree), ours, None)
+        assert backup is None, name
+        assert etree.tostring(cleaned) == etree.tostring(expected), name
+    for options in (Extractor(fast=True, comments=True), Extractor(fast=False, comments=False)):
+        _, backup = speed._prepare_tree(etree.fromstring("<html><p>a</p></html>"), options, None)
+        assert backup is not None, options
+
+
+def test_modes_that_read_the_backup_extract_the_same_in_the_block(
+    corpus_pages: dict[str, bytes],
+) -> None:
+    """Comments on, or the comparators on (not fast): the same text as plain trafilatura."""
+    pages = list(corpus_pages.values())[::10]
+    for mode in ({"include_comments": True, "fast": True}, {"include_comments": False}):
+        for raw in pages:
+            html = articles._decode(raw)
+            plain = trafilatura.extract(html, **mode)
+            with speed.faster_trafilatura():
+                assert trafilatura.extract(html, **mode) == plain, mode
+
+
 def test_articles_are_the_same_and_cheaper_on_every_corpus_page(
     corpus_pages: dict[str, bytes],
 ) -> None:
@@ -215,6 +249,8 @@ def test_trafilatura_is_as_published_outside_the_block() -> None:
         assert xpaths.OVERALL_DISCARD_XPATH[0] is speed._FASTER["OVERALL_DISCARD_XPATH"][0]
         assert trafilatura.utils.HTML_PARSER is speed._PARSER
         assert trafilatura.utils.repair_faulty_html is speed._repair_faulty_html
+        assert trafilatura.core._prepare_tree is speed._prepare_tree
     assert speed._expression_lists() == before
     assert trafilatura.utils.HTML_PARSER is speed._ORIGINAL_PARSER
     assert trafilatura.utils.repair_faulty_html is speed._ORIGINAL_REPAIR
+    assert trafilatura.core._prepare_tree is speed._ORIGINAL_PREPARE
