@@ -76,6 +76,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -628,10 +629,19 @@ def _run_ingest(
     log = (tmp / "ingest.log").open("wb")
     cpu_before, server_cpu = children_cpu(), servers.cpu_s()
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    process = subprocess.Popen(
+        command,
+        env=env | {"PYTHONUNBUFFERED": "1"} if verbose else env,
+        stdout=subprocess.PIPE if verbose else log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
+    stamping = _stamp_lines(process, log, started) if verbose else None
     sampler = TreeSampler(process.pid)
     code = process.wait()
     wall = time.perf_counter() - started
+    if stamping is not None:
+        stamping.join()
     peak = sampler.stop()
     _reap_orphans({servers.pid})
     cpu = children_cpu() - cpu_before
@@ -641,7 +651,8 @@ def _run_ingest(
     if code != 0:
         raise RuntimeError(f"newswatch ingest failed ({code}):\n{output[-3000:]}")
     articles, notes = _stored(db)
-    summary = [line for line in output.splitlines() if line.startswith("ingest ")]
+    lines = [_STAMP.sub("", line) if verbose else line for line in output.splitlines()]
+    summary = [line for line in lines if line.startswith("ingest ")]
     if index_after:
         notes.append(_index_after(db, env))
     ranked = sorted(roles.items(), key=lambda kv: -kv[1])
@@ -670,6 +681,23 @@ def _run_ingest(
         summary + notes,
         sampler.max_pss,
     )
+
+
+_STAMP = re.compile(r"^ *\d+\.\d\d  ")  # what `_stamp_lines` puts before a line
+
+
+def _stamp_lines(process: subprocess.Popen[bytes], log: Any, started: float) -> threading.Thread:
+    """Copy the command's output to `log`, each line after the seconds since `started` (when
+    each stage of the run happened: `--verbose` only, as the pipe costs a little)."""
+
+    def copy() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(f"{time.perf_counter() - started:7.2f}  ".encode() + line)
+
+    thread = threading.Thread(target=copy, daemon=True)
+    thread.start()
+    return thread
 
 
 def _index_after(db: Path, env: dict[str, str]) -> str:
@@ -847,7 +875,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="mixed (default): corpus pages and pages about the topics in turn; corpus: the "
         "corpus pages alone, issue 19's workload, on which event linking has nothing to do",
     )
-    parser.add_argument("--verbose", action="store_true", help="print the ingest log")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print the ingest log, seconds since start first"
+    )
     return parser.parse_args(argv)
 
 
