@@ -19,10 +19,11 @@ attribute. Inside `faster_trafilatura()`:
 - `repair_faulty_html`, which `load_html` runs on every page, leaves a page that needs no
   repair as it is without a regular expression over all its characters and a copy of it
   (0.7 -> 0.2 ms a page; `_repair_faulty_html`, written against its source's SHA-1);
-- the cleaned tree is not copied a second time when nothing reads the copy: trafilatura keeps
-  a "backup" of it for its comments capture and its external comparators, neither of which
-  runs in fast mode without comments, ours (`_prepare_tree`, written against the SHA-1 of
-  `trafilatura.core`'s source, where every reader of that backup is; 2-3% of an extraction).
+- trees are not copied when nothing reads the copy: trafilatura keeps a "backup" of the
+  cleaned tree for its comments capture and its external comparators, neither of which runs
+  in fast mode without comments, ours, and cleans a copy of a raw tree that, in the precision
+  focus, nothing reads afterwards (`_prepare_tree`, written against the SHA-1 of
+  `trafilatura.core`'s source, where every reader of both is; ~5% of an extraction).
 
 The same text, title and metadata on every corpus page (`tests/test_trafilatura_speed.py`
 checks each replaced expression against its XPath, and the repair against trafilatura's, on
@@ -117,12 +118,16 @@ _ORIGINAL_PREPARE = trafilatura.core._prepare_tree
 def _prepare_tree(
     tree: HtmlElement, options: Extractor, url: str | None
 ) -> tuple[HtmlElement, HtmlElement | None]:
-    """`trafilatura.core._prepare_tree` without its backup copy of the cleaned tree when
-    nothing will read it: in trafilatura.core only the comments capture and the comparators
-    (not `fast`) do, so the copy is a whole tree's worth of allocation for nothing."""
+    """`trafilatura.core._prepare_tree` without the copies nothing will read, in fast mode
+    without comments (trafilatura's own function otherwise). In trafilatura.core only the
+    comments capture and the comparators (not `fast`) read the backup of the cleaned tree;
+    and after this step only the baseline rescue and the recall escalation read the raw tree,
+    neither in the precision focus: there the raw tree (`bare_extraction`'s own copy of the
+    caller's) is cleaned in place."""
     if options.comments or not options.fast:
         return _ORIGINAL_PREPARE(tree, options, url)
-    return convert_tags(tree_cleaning(copy(tree), options), options, url), None
+    raw = tree if options.focus == "precision" else copy(tree)
+    return convert_tags(tree_cleaning(raw, options), options, url), None
 
 
 def _sha1(text: str) -> str:

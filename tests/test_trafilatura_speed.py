@@ -193,17 +193,27 @@ def test_repair_gives_trafilaturas_string_on_every_corpus_page(
 def test_prepared_tree_is_trafilaturas_without_the_unread_backup(
     corpus_pages: dict[str, bytes],
 ) -> None:
-    """In fast mode without comments the cleaned tree is trafilatura's and no backup is made;
+    """In fast mode without comments the cleaned tree is trafilatura's and no backup is made
+    (the raw tree cleaned in place in the precision focus, left whole in the balanced one);
     in the modes that read the backup, trafilatura's own function runs."""
-    ours = Extractor(fast=True, precision=True, comments=False)
+    first_pass = Extractor(fast=True, precision=True, comments=False)
+    second_pass = Extractor(fast=True, comments=False)  # the balanced focus
     for name, raw in corpus_pages.items():
         tree = load_html(articles._decode(raw))
         if tree is None:
             continue
-        cleaned, backup = speed._prepare_tree(deepcopy(tree), ours, None)
-        expected, _ = speed._ORIGINAL_PREPARE(deepcopy(tree), ours, None)
-        assert backup is None, name
-        assert etree.tostring(cleaned) == etree.tostring(expected), name
+        for options in (first_pass, second_pass):
+            given = deepcopy(tree)
+            before = etree.tostring(given)
+            cleaned, backup = speed._prepare_tree(given, options, None)
+            expected, _ = speed._ORIGINAL_PREPARE(deepcopy(tree), options, None)
+            assert backup is None, name
+            assert etree.tostring(cleaned) == etree.tostring(expected), name
+            # cleaned in place in the precision focus only: the balanced one reads it after
+            in_place = options.focus == "precision"
+            assert (cleaned is given) == in_place, name
+            if not in_place:
+                assert etree.tostring(given) == before, name
     for options in (Extractor(fast=True, comments=True), Extractor(fast=False, comments=False)):
         _, backup = speed._prepare_tree(etree.fromstring("<html><p>a</p></html>"), options, None)
         assert backup is not None, options
