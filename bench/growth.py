@@ -9,8 +9,9 @@ What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articl
   (entries, feed states, schedules), `pending_entries`, `build_index` (the near-duplicate
   index of the dedup window, rebuilt from DuckDB at the start of every run), then per batch
   of `pipeline.ingest.PAGE_BATCH` (100) pages: tagging and fingerprinting (`process_post`,
-  the same `_processed` step the workers run after extraction), `near_duplicates`,
-  `record_page_fetches`, `store_pages` and event linking (`read_link_work`, `compute_links`,
+  the same `_processed` step the workers run after extraction), `record_page_fetches`,
+  `article_ids` (the batch's stored articles found by URL, new ones' ids made),
+  `near_duplicates`, `store_pages` and event linking (`read_link_work`, `compute_links`,
   `store_computed_links`, given the embeddings the workers make, computed outside the timer
   as extraction is); then `waiting_entries`. Every stored article of the synthetic history
   has its event, event link and `events` row, as after the runs that stored it. The
@@ -34,7 +35,8 @@ are copies of the one before (same story), a quarter match a topic. Texts are 40
 from 20,000. The 1,000 new articles are real: the corpus pages' extracted texts, each copy
 with every third word replaced (seeded), so none is a copy of another. Each size runs one
 ingest first that does not count (the warehouse as ingests leave it, not as the bulk build
-did), then `--repeat` more, the fastest of which counts; a cached warehouse is copied and
+did), then `--repeat` more, the sizes taking turns (a slow spell of this shared machine
+then falls on both), the fastest of each size counting; a cached warehouse is copied and
 written to disk before any of them.
 
 Not measured: the full-text search index (warehouse/search.py), which is not part of ingest
@@ -378,14 +380,16 @@ def ingest(
         with opened() as con:  # load_pages, as pipeline/ingest.py runs it
             with t.step("record_page_fetches"):
                 load.record_page_fetches(con, run_id, fetches)
+            with t.step("article_ids (by URL)"):
+                ids = load.article_ids(con, pages, now)
             with t.step("near_duplicates"):
-                near = near_duplicates(con, index, pages, now)
+                near = near_duplicates(con, index, pages, now, ids)
             with t.step("store_pages"):
-                counts = load.store_pages(con, pages, watchlist.version, now, near)
+                counts = load.store_pages(con, pages, watchlist.version, now, near, ids)
             assert counts["stored"] + counts["duplicates"] == len(batch), counts
             with t.step(LINK):
                 linking = Precomputed(embedder, worker_embeddings(pages))
-                ours = load.article_ids(pages) if first else None  # as load_pages reads them
+                ours = ids.of_pages(pages) if first else None  # as load_pages reads them
                 work = read_link_work(con, linking, among=ours)
                 assert linking.has_all(work.texts_to_embed()), "the workers embedded them all"
                 store_computed_links(con, *compute_links(work, linking))
@@ -449,31 +453,49 @@ def warehouse_of(size: int, tmp: Path, cache: Path | None, now: datetime) -> tup
 
 
 def measure(
-    size: int,
+    sizes: Sequence[int],
     tmp: Path,
     cache: Path | None,
     texts: Sequence[tuple[str, str, str | None]],
     repeat: int,
     now: datetime,
     hold: bool = False,
-) -> SizeResult:
-    path, build_s = warehouse_of(size, tmp, cache, now)
-    file_mb = path.stat().st_size / 2**20
-    print(f"  {size:>9,} articles: built in {build_s:.1f} s, {file_mb:,.0f} MB")
-    # One ingest first, not counted: the warehouse as ingests leave it, not as the bulk build
-    # did (one checkpoint of tightly packed tables; the first ingest on it was up to 20%
-    # faster than the next ones at 1M).
-    warm = ingest(path, new_articles(texts, 0), now, hold)
-    print(f"    ingest 0 (not counted): {warm.total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
-    runs = []
+) -> list[SizeResult]:
+    """Each size's warehouse, one ingest on it that does not count, then the counted ingests,
+    the sizes taking turns (100k, 1M, 100k, 1M, ...), then each size's digest.
+
+    Why turns: this machine is shared, and its speed drifts within a run. Tagging, which
+    costs the same at every size (CPU only), took 1.36 ms an article at 100k and 2.04 at 1M
+    in one run of session 23, when all of one size's ingests ran before the other's: a slow
+    spell fell on one size. Taking turns, a spell falls on both; the fastest ingest of each
+    size counts, as before."""
+    paths = []
+    for size in sizes:
+        path, build_s = warehouse_of(size, tmp, cache, now)
+        file_mb = path.stat().st_size / 2**20
+        print(f"  {size:>9,} articles: built in {build_s:.1f} s, {file_mb:,.0f} MB")
+        # One ingest first, not counted: the warehouse as ingests leave it, not as the bulk
+        # build did (one checkpoint of tightly packed tables; the first ingest on it was up
+        # to 20% faster than the next ones at 1M).
+        warm = ingest(path, new_articles(texts, 0), now, hold)
+        print(f"    ingest 0 (not counted): {warm.total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
+        paths.append((path, build_s, file_mb))
+    runs: dict[int, list[Timings]] = {size: [] for size in sizes}
     for run in range(1, repeat + 1):
         later = now + timedelta(seconds=run)
-        runs.append(ingest(path, new_articles(texts, run), later, hold))
-        print(f"    ingest {run}: {runs[-1].total:.2f} s for {NEW_FEEDS * PER_FEED} articles")
+        for size, (path, _, _) in zip(sizes, paths, strict=True):
+            runs[size].append(ingest(path, new_articles(texts, run), later, hold))
+            print(
+                f"  {size:>9,} articles, ingest {run}: {runs[size][-1].total:.2f} s"
+                f" for {NEW_FEEDS * PER_FEED} articles"
+            )
     day = (now - timedelta(days=1)).date()
-    digests = [digest_day(path, day) for _ in range(2)]
-    digest_s = min(s for s, _ in digests)
-    return SizeResult(size, build_s, file_mb, runs, digest_s, digests[0][1])
+    results = []
+    for size, (path, build_s, file_mb) in zip(sizes, paths, strict=True):
+        digests = [digest_day(path, day) for _ in range(2)]
+        digest_s = min(s for s, _ in digests)
+        results.append(SizeResult(size, build_s, file_mb, runs[size], digest_s, digests[0][1]))
+    return results
 
 
 def _value(t: Timings, name: str) -> float:
@@ -568,10 +590,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"the warehouse file {held}")
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    results = []
     with tempfile.TemporaryDirectory(prefix="nw-growth-") as tmp:
-        for size in args.sizes:
-            results.append(measure(size, Path(tmp), args.cache, texts, args.repeat, now, args.hold))
+        results = measure(args.sizes, Path(tmp), args.cache, texts, args.repeat, now, args.hold)
     return 0 if report(results) else 1
 
 

@@ -20,6 +20,7 @@ the same inputs always give the same events and ids.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -37,9 +38,17 @@ from events.score import (
     score_ceiling,
 )
 
+# An article id that starts with the hour it was first seen (warehouse.load.article_id).
+_STARTS_WITH_TIME = re.compile(r"a\d{10}-[0-9a-f]{12}")
+
 
 def event_id(first_article_id: str) -> str:
-    """The id of the event an article opens: a stable function of that article's id."""
+    """The id of the event an article opens: a stable function of that article's id. An
+    article id that starts with the time (`warehouse.load.article_id`) is kept in it, so
+    that the events of a batch, like its articles, land together in the events' index; an
+    older article's (a bare hash) is hashed again, as the events it opened were numbered."""
+    if _STARTS_WITH_TIME.fullmatch(first_article_id):
+        return "ev-" + first_article_id
     return "ev-" + hashlib.sha256(first_article_id.encode("utf-8")).hexdigest()[:16]
 
 

@@ -24,7 +24,10 @@ from newswatch.errors import NewswatchError
 
 
 def explain(
-    article: Annotated[str, typer.Argument(help="The article id (or the start of it).")],
+    article: Annotated[
+        str,
+        typer.Argument(help="The article id, the start of it, or the start of its hash."),
+    ],
     feeds: FeedsOption = None,
     watchlist: WatchlistOption = None,
     db: DbOption = None,
@@ -34,7 +37,7 @@ def explain(
     matched span with its offsets, alias and snippet, under the current watchlist; and what
     the warehouse holds for it.
 
-    Example: newswatch explain 3f2a9c1d04b7e815
+    Example: newswatch explain 3f9c2a1b (of the article a2026010514-3f9c2a1b7d4e)
     """
     from extractors.topics import load_watchlist
     from newswatch.explain import render_explanation

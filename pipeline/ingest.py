@@ -303,15 +303,16 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) 
     with run.writing() as con:
         load.record_page_fetches(con, run.summary.run_id, fetches)
         run.summary.pages_fetched += len(fetches)
-        near = near_duplicates(con, run.stories, pages, now)
-        stored = load.store_pages(con, pages, run.watchlist.version, now, near)
+        ids = load.article_ids(con, pages, now)
+        near = near_duplicates(con, run.stories, pages, now, ids)
+        stored = load.store_pages(con, pages, run.watchlist.version, now, near, ids)
         if not run.options.link_events:
             return stored
         embedder = Precomputed(default_embedder(), worker_embeddings(pages))
         # Every stored article gets its event (issue 17): a run links all that lack one (a
         # killed run's too) until it has stored an article, then each batch its own (finding
         # them all searches the table: ~50 ms a batch at 1M articles).
-        ours = load.article_ids(pages) if run.summary.articles_new else None
+        ours = ids.of_pages(pages) if run.summary.articles_new else None
         work = read_link_work(con, embedder, among=ours)
         if embedder.has_all(work.texts_to_embed()):  # the workers embedded them all
             store_computed_links(con, *compute_links(work, embedder))

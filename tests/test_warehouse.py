@@ -146,6 +146,42 @@ def test_loading_twice_changes_nothing(tmp_path: Path) -> None:
     assert pending == ["b"]
 
 
+def test_an_article_keeps_its_id_whenever_it_is_seen_again(tmp_path: Path) -> None:
+    """A new article's id starts with the hour it was first seen; seen again in another hour,
+    or stored by an earlier version with the URL's bare hash, it keeps the id it has."""
+    later = NOW + timedelta(hours=30)
+    with connect(tmp_path / "w.duckdb") as con:
+        load.sync_sources(con, SOURCES, NOW)
+        _poll(con, "Wire", "a", "b")
+        _poll(con, "Copycat", "a2")
+        fresh = _page("Wire", "a", "http://127.0.0.1:1/a.html", "alpha")
+        load.store_pages(con, [fresh], "v1", NOW)
+        # an article as an earlier version stored it: its id the URL's sha1, 16 characters
+        con.execute(
+            "INSERT INTO articles (id, canonical_url, url, source, outlet, text, content_hash,"
+            " story_id, extractor_version, fetched_at) VALUES ('0123456789abcdef',"
+            " 'http://127.0.0.1:1/old.html', 'http://127.0.0.1:1/old.html', 'Wire', 'Wire',"
+            " 'older', 'hash-of-older', '0123456789abcdef', 'test', ?)",
+            [NOW - timedelta(days=400)],
+        )
+        again = _page("Copycat", "a2", "http://127.0.0.1:1/a.html", "alpha, edited")
+        old = _page("Wire", "b", "http://127.0.0.1:1/old.html", "older")
+        ids = load.article_ids(con, [again, old], later)
+        counts = load.store_pages(con, [again, old], "v1", later, ids=ids)
+        rows = dict(con.execute("SELECT canonical_url, id FROM articles").fetchall())
+        entries = dict(con.execute("SELECT guid, article_id FROM entries").fetchall())
+    first = rows["http://127.0.0.1:1/a.html"]
+    assert first == load.article_id("http://127.0.0.1:1/a.html", NOW)
+    assert first.startswith("a2026010512-") and len(first) == 24
+    assert ids.by_url == {
+        "http://127.0.0.1:1/a.html": first,
+        "http://127.0.0.1:1/old.html": "0123456789abcdef",
+    }
+    assert ids.stored == {first, "0123456789abcdef"}
+    assert counts == {"stored": 0, "duplicates": 0, "failed": 0} and len(rows) == 2
+    assert entries == {"a": first, "a2": first, "b": "0123456789abcdef"}
+
+
 def test_same_text_elsewhere_joins_the_story(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
         load.sync_sources(con, SOURCES, NOW)

@@ -1,8 +1,9 @@
 """Loading records into the warehouse: idempotent, one transaction per batch, bulk through Arrow.
 
-Loading the same batch twice changes nothing: ids derive from canonical URLs, inserts skip
-rows that exist, and entries move from `pending` to `stored`/`duplicate` only once their
-article is in. A failed page leaves its entry `failed` with the reason, to be retried.
+Loading the same batch twice changes nothing: an article is found by its canonical URL and
+keeps the id it was stored with, inserts skip rows that exist, and entries move from
+`pending` to `stored`/`duplicate` only once their article is in. A failed page leaves its
+entry `failed` with the reason, to be retried.
 
 The polling side (sources, polls, feed state, schedules, fetch logs) is `warehouse.polls`'s;
 its names are re-exported here for the callers that still reach them as `load.*`.
@@ -13,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -34,8 +35,10 @@ from warehouse.transactions import retry_conflicts, transaction
 
 __all__ = [
     "MAX_PAGE_ATTEMPTS",
+    "ArticleIds",
     "PollRow",
     "article_id",
+    "article_ids",
     "enable_source",
     "finish_run",
     "record_page_fetches",
@@ -52,14 +55,54 @@ __all__ = [
 MAX_PAGE_ATTEMPTS = 3
 
 
-def article_id(canonical: str) -> str:
-    """The article's id: stable across runs and machines, derived from its canonical URL."""
-    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
+def article_id(canonical: str, first_seen: datetime) -> str:
+    """A new article's id: "a", the hour it was first seen (UTC), "-", 12 characters of its
+    canonical URL's sha1, e.g. `a2026010514-3f9c2a1b7d4e`.
+
+    Why the time: the id keys the article, its story, topic matches, event link and event,
+    and each of those tables has an index on it. Keys made of a hash alone land all over each
+    index, so a batch's 100 new ones touched pages across the whole index, read back and
+    written out at every closing of the file, at a cost that grew with the warehouse (1.50x
+    from 100k to 1M rows for one table; 0.62x with keys that grow: bench/growth_keys.py).
+    Keys that start with the hour land together at the index's recent end. The URL's hash
+    keeps two processes that first see one URL within the same hour (shards of a lake) on
+    one id. Articles stored earlier keep their ids (16 hex characters, sha1 of the URL):
+    an article is looked up by its URL (`article_ids`), never recomputed."""
+    hour = first_seen.astimezone(UTC).strftime("%Y%m%d%H")
+    return f"a{hour}-{hashlib.sha1(canonical.encode('utf-8')).hexdigest()[:12]}"
 
 
-def article_ids(pages: Sequence[ProcessedPage]) -> list[str]:
-    """The ids of the pages' articles (pages that failed have none)."""
-    return [article_id(p.article.canonical_url) for p in pages if p.article is not None]
+@dataclass(frozen=True, slots=True)
+class ArticleIds:
+    """The ids of a batch's articles, by canonical URL, and which of them are stored."""
+
+    by_url: Mapping[str, str]
+    stored: frozenset[str]
+
+    def of(self, page: ProcessedPage) -> str:
+        """The id of `page`'s article (a page with one)."""
+        return self.by_url[_article(page).canonical_url]
+
+    def of_pages(self, pages: Sequence[ProcessedPage]) -> list[str]:
+        """The ids of the pages' articles (pages that failed have none)."""
+        return [self.of(p) for p in pages if p.article is not None]
+
+
+def article_ids(
+    con: duckdb.DuckDBPyConnection, pages: Sequence[ProcessedPage], now: datetime
+) -> ArticleIds:
+    """The ids of the pages' articles: a stored article's own (found by its canonical URL,
+    one index lookup for the batch), a new one's from `now` (`article_id`)."""
+    urls = sorted({p.article.canonical_url for p in pages if p.article is not None})
+    stored: dict[str, str] = {}
+    if urls:
+        with keys(con, urls) as wanted:
+            rows = con.execute(
+                f"SELECT canonical_url, id FROM articles WHERE canonical_url IN {wanted}"
+            ).fetchall()
+        stored = dict(rows)
+    by_url = {url: stored.get(url) or article_id(url, now) for url in urls}
+    return ArticleIds(by_url, frozenset(stored.values()))
 
 
 # --- articles -----------------------------------------------------------------------------------
@@ -72,16 +115,19 @@ def store_pages(
     watchlist_version: str,
     now: datetime,
     near: Mapping[str, str] | None = None,
+    ids: ArticleIds | None = None,
 ) -> dict[str, int]:
     """Store a batch of processed pages in one transaction: new articles, their stories and
     topic matches, duplicates folded into the story of their original, and the entries' new
     status. Exact copies are found here by content hash; `near` maps the ids of near copies
-    (found by `pipeline.stories`) to the article each copies. Returns counts: stored,
-    duplicates, failed."""
+    (found by `pipeline.stories`) to the article each copies. `ids`: the batch's
+    `article_ids`, looked up here when not given. Returns counts: stored, duplicates,
+    failed."""
     good = [p for p in pages if p.article is not None]
     failed = [p for p in pages if p.article is None]
     with transaction(con):
-        stored, duplicates = _store_articles(con, good, watchlist_version, now, near or {})
+        ids = ids or article_ids(con, good, now)
+        stored, duplicates = _store_articles(con, good, watchlist_version, now, near or {}, ids)
         _mark_failed(con, failed)
     return {"stored": stored, "duplicates": duplicates, "failed": len(failed)}
 
@@ -92,13 +138,14 @@ def _store_articles(
     watchlist_version: str,
     now: datetime,
     near: Mapping[str, str],
+    batch_ids: ArticleIds,
 ) -> tuple[int, int]:
     # Earliest first, so that within a batch the original comes before its copies.
     ordered = sorted(
         pages, key=lambda p: (_article(p).published is None, _article(p).published or now)
     )
-    ids = [article_id(_article(p).canonical_url) for p in ordered]
-    existing = _existing_ids(con, ids)
+    ids = [batch_ids.of(p) for p in ordered]
+    existing = set(batch_ids.stored)
     by_hash = _originals_by_hash(con, [p.content_hash for p in ordered])
     # article id -> (the original it copies or itself, its story), for near copies' lookups
     families = _families(con, list(set(near.values())))
@@ -130,7 +177,7 @@ def _store_articles(
             for e in page.entries
         )
     insert_rows(con, "stories", story_rows, mode="OR IGNORE")
-    # A plain INSERT: these ids were checked absent above, in this transaction. DuckDB's
+    # A plain INSERT: these URLs were looked up and found absent (`article_ids`). DuckDB's
     # INSERT OR IGNORE checks every row against both unique indexes of `articles` at a cost
     # that grows with the table (1.3 s for 500 rows at 1M articles, 13 ms plain; growth.py).
     insert_rows(con, "articles", article_rows)
@@ -148,14 +195,6 @@ def _families(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, tuple
             f"SELECT id, coalesce(duplicate_of, id), story_id FROM articles WHERE id IN {wanted}"
         ).fetchall()
     return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def _existing_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> set[str]:
-    if not ids:
-        return set()
-    with keys(con, ids) as wanted:
-        rows = con.execute(f"SELECT id FROM articles WHERE id IN {wanted}").fetchall()
-    return {r[0] for r in rows}
 
 
 def _originals_by_hash(

@@ -443,16 +443,19 @@ def article_countries(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[st
 
 
 def find_articles(con: duckdb.DuckDBPyConnection, ref: str, limit: int = 5) -> list[dict[str, Any]]:
-    """The articles whose id is `ref` or starts with it (at most `limit`), with what
-    `newswatch explain` shows about them."""
+    """The articles whose id is `ref` or starts with it, or whose id's hash (after the hour:
+    `a2026010514-3f9c2a1b7d4e`) starts with it (at most `limit`), with what `newswatch
+    explain` shows about them. The hash's first characters are the short name of an
+    article, as a commit's are."""
     cur = con.execute(
         """
         SELECT id, title, text, language, outlet, canonical_url, published, watchlist_version,
                (SELECT s.country FROM sources s WHERE s.name = articles.source) AS country
-        FROM articles WHERE id = ? OR starts_with(id, ?)
-        ORDER BY id = ? DESC, id LIMIT ?
+        FROM articles
+        WHERE id = $ref OR starts_with(id, $ref) OR starts_with(split_part(id, '-', 2), $ref)
+        ORDER BY id = $ref DESC, id LIMIT $limit
         """,
-        [ref, ref, ref, limit],
+        {"ref": ref, "limit": limit},
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
