@@ -59,8 +59,9 @@ ROW_GROUP_ROWS = 4096
 # with 16 KB ones 2-5 MB (DuckDB's `duckdb_memory()`, in the ingest of bench/pipeline.py).
 # But every opening and closing of the file costs with the number of its blocks: with 16 KB
 # blocks an ingest's closings at 1M articles cost 2.1-2.4 ms an article against ~1.0 at 100k
-# (bench/growth.py: 1M / 100k 1.41-1.42); with 64 KB ones 1.5-1.6 (1.02 and 1.25), and the
-# ingest tree's peak at N = 10,000 stayed 465-488 MB (bench/README.md, Growth, session 23).
+# (bench/growth.py: 1M / 100k 1.41-1.42); with 64 KB ones 1.4-1.6 (1.02, 1.25, 1.15, 1.18,
+# 1.19 in five runs), and the ingest tree's peak at N = 10,000 stayed 462-488 MB
+# (bench/README.md, Growth and Pipeline, session 23).
 BLOCK_BYTES = 65536
 # The storage format of a new warehouse file. DuckDB writes a new file in the format of 1.0
 # (v1.0.0) unless asked, so that older DuckDBs can read it; in that format each checkpoint
