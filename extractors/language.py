@@ -29,8 +29,9 @@ _DETECT_CHARS = 300
 _CLOSE = [{"no", "nb", "nn", "da"}, {"hr", "sr", "bs"}, {"ms", "id"}, {"gl", "pt"}, {"ca", "es"}]
 
 
-def page_language(tree: HtmlElement, text: str) -> str | None:
-    declared = _declared_language(tree)
+def page_language(declared: str | None, text: str) -> str | None:
+    """The page's language: `declared` (`declared_language` of its tree), unless `text`
+    plainly says otherwise."""
     scores = _detect(text)
     detected = next(iter(scores), None)
     if declared is None or detected is None or detected == declared:
@@ -44,7 +45,8 @@ def page_language(tree: HtmlElement, text: str) -> str | None:
     return declared
 
 
-def _declared_language(tree: HtmlElement) -> str | None:
+def declared_language(tree: HtmlElement) -> str | None:
+    """The language the page declares (`<html lang>`, `Content-Language`), if any."""
     values = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
     head = tree.find("head")
     if head is not None:

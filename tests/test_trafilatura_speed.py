@@ -260,7 +260,26 @@ def test_trafilatura_is_as_published_outside_the_block() -> None:
         assert trafilatura.utils.HTML_PARSER is speed._PARSER
         assert trafilatura.utils.repair_faulty_html is speed._repair_faulty_html
         assert trafilatura.core._prepare_tree is speed._prepare_tree
+        assert trafilatura.core.load_html is speed._load_html
+        assert isinstance(speed.handed_over(etree.fromstring("<html/>")), speed.Disposable)
     assert speed._expression_lists() == before
     assert trafilatura.utils.HTML_PARSER is speed._ORIGINAL_PARSER
     assert trafilatura.utils.repair_faulty_html is speed._ORIGINAL_REPAIR
     assert trafilatura.core._prepare_tree is speed._ORIGINAL_PREPARE
+    assert trafilatura.core.load_html is speed._ORIGINAL_LOAD
+    # outside the block a tree is handed over as it is, for trafilatura to copy
+    assert not isinstance(speed.handed_over(etree.fromstring("<html/>")), speed.Disposable)
+
+
+def test_a_handed_over_tree_is_pruned_in_place_to_the_same_text(
+    corpus_pages: dict[str, bytes],
+) -> None:
+    """`Disposable`: no copy (the given tree is what trafilatura pruned), the same text."""
+    for raw in list(corpus_pages.values())[::10]:
+        tree = load_html(articles._decode(raw))
+        before = etree.tostring(tree)
+        with speed.faster_trafilatura():
+            copied = trafilatura.bare_extraction(deepcopy(tree), **articles._FIRST_PASS)
+            pruned = trafilatura.bare_extraction(speed.handed_over(tree), **articles._FIRST_PASS)
+        assert etree.tostring(tree) != before  # pruned in place: nothing was copied
+        assert (pruned and pruned.text) == (copied and copied.text)
