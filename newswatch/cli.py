@@ -1,8 +1,8 @@
 """The `newswatch` command line: thin commands that load settings and call library code.
 
 The app and the options every command shares are in `cli_common`; the commands, by what
-they do, in `cli_run` (ingest, digest, reprocess, retag), `cli_query` (explain, sql, search,
-index), `cli_sources` (sources ...) and `cli_serve` (serve, demo). Every command takes
+they do, in `cli_run` (ingest, digest, reprocess, retag, rebuild), `cli_query` (explain,
+sql, search, index), `cli_sources` (sources ...) and `cli_serve` (serve, demo). Every command takes
 `--feeds`, `--watchlist` and `--db` (or `NEWSWATCH_FEEDS`, `NEWSWATCH_WATCHLIST`,
 `NEWSWATCH_DB`). A `NewswatchError` ends the command with one line on stderr and exit code 1;
 `--debug` shows the traceback instead. `newswatch config` (`cli_config`) prints the resolved
@@ -27,6 +27,7 @@ for _command in (
     cli_run.digest,
     cli_run.reprocess,
     cli_run.retag,
+    cli_run.rebuild,
     cli_query.explain,
     cli_query.sql,
     cli_query.search,

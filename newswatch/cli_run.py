@@ -1,4 +1,4 @@
-"""`newswatch ingest`, `digest`, `reprocess` and `retag`: the commands that run the pipeline.
+"""`newswatch ingest`, `digest`, `reprocess`, `retag` and `rebuild`: the commands that write.
 
 They run it as plain functions (`newswatch.runs`), not as Prefect flows: no Prefect server
 starts and Prefect is not even imported, so a digest takes a fraction of a second. Each
@@ -186,4 +186,33 @@ def retag(
         f"retag: {counts['articles']} articles re-tagged with watchlist {counts['version']} "
         f"({counts['matches']} topic matches, {counts['about']} about) "
         f"in {counts['seconds']:.2f} s"
+    )
+
+
+def rebuild(
+    feeds: FeedsOption = None,
+    watchlist: WatchlistOption = None,
+    db: DbOption = None,
+    wait: WaitOption = None,
+) -> None:
+    """Copy the warehouse into a new file in today's layout (64 KB blocks: a warehouse created
+    before keeps 16 KB ones, and ingest into it slows as it grows) and put it in the old
+    one's place; the old file stays beside it as <db>.before-rebuild until you remove it.
+    No ingest runs meanwhile; readers can read.
+
+    Example: newswatch rebuild --db data/newswatch.duckdb
+    """
+    from warehouse.rebuild import rebuild_file
+
+    settings = cli_settings(feeds, watchlist, db, wait)
+    done = rebuild_file(settings.warehouse_url, settings.lock_wait)
+    console.print(
+        f"rebuild: {done.path}, {done.tables} tables, {done.rows:,} rows copied in "
+        f"{done.seconds:.1f} s; blocks {done.block_bytes_before // 1024} KB -> "
+        f"{done.block_bytes_after // 1024} KB, {done.bytes_before / 1e6:,.1f} MB -> "
+        f"{done.bytes_after / 1e6:,.1f} MB; the old file is {done.backup} (remove it once "
+        "you are content)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [
     "ingest",
     "digest",
+    "rebuild",
     "sql",
     "search",
     "sources",
