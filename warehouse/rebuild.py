@@ -166,14 +166,16 @@ def _check_copy(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     tables = con.execute(catalog["tables"], [_OLD]).fetchall()
     rows = 0
     for schema, table in tables:
-        name = f'"{schema}"."{table}"'
-        old, new = (
-            con.execute(f"SELECT count(*) FROM {db}.{name}").fetchone() for db in (_OLD, _NEW)
-        )
-        if old != new:
-            raise WarehouseError(f"{schema}.{table}: {new} rows copied of {old}")
-        rows += old[0] if old else 0
+        before, after = (_count(con, f'{db}."{schema}"."{table}"') for db in (_OLD, _NEW))
+        if before != after:
+            raise WarehouseError(f"{schema}.{table}: {after} rows copied of {before}")
+        rows += before
     return len(tables), rows
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _wal(path: Path) -> Path:
