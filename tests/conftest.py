@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -52,6 +53,17 @@ TEST_FEEDS = {
         "feeds/edge/feedparser/encoding/http_text_xml_charset_overrides_encoding_2.xml"
     ),
 }
+
+
+def run_newswatch(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """The `newswatch` command in a process of its own, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "newswatch", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def bench_module(name: str) -> ModuleType:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from prefect import Flow
 from typer.testing import CliRunner
 
 from newswatch.cli import app
+from tests.conftest import run_newswatch
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [
@@ -50,18 +49,8 @@ def test_every_command_is_in_the_readme() -> None:
         assert f"newswatch {command}" in readme
 
 
-def _newswatch(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
 def test_error_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    result = _newswatch("sql", "select 1", "--db", str(tmp_path / "none.duckdb"))
+    result = run_newswatch("sql", "select 1", "--db", str(tmp_path / "none.duckdb"))
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "no database here yet" in result.stderr and "Traceback" not in result.stderr
@@ -70,7 +59,7 @@ def test_error_is_one_line_and_exit_1(tmp_path: Path) -> None:
 def test_bad_feeds_file_names_the_line(tmp_path: Path) -> None:
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text(yaml.safe_dump({"sources": [{"name": "x", "kind": "rss"}]}), encoding="utf-8")
-    result = _newswatch("ingest", "--feeds", str(feeds), "--db", str(tmp_path / "n.duckdb"))
+    result = run_newswatch("ingest", "--feeds", str(feeds), "--db", str(tmp_path / "n.duckdb"))
     assert result.returncode == 1
     assert f"{feeds}:2" in result.stderr and "field 'url' is missing" in result.stderr
 

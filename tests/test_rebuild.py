@@ -3,8 +3,6 @@ copied into today's 64 KB layout and put in its place, nothing lost; the old fil
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,21 +10,11 @@ import duckdb
 import pytest
 
 from extractors.errors import WarehouseError
+from tests.conftest import run_newswatch
 from warehouse.db import BLOCK_BYTES, connect, run_lock
 from warehouse.rebuild import backup_path, rebuild_file
 
-REPO = Path(__file__).resolve().parents[1]
 OLD_BLOCK_BYTES = 16384
-
-
-def _newswatch(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "newswatch", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
 
 
 def _old_layout_copy(demo_db: Path, path: Path) -> None:
@@ -72,7 +60,7 @@ def test_rebuild_moves_an_old_warehouse_to_64k_blocks_and_keeps_everything(
     before = _rows_per_table(path)
     assert _block_bytes(path) == OLD_BLOCK_BYTES and before["main.articles"] >= 40
 
-    done = _newswatch("rebuild", "--db", str(path))
+    done = run_newswatch("rebuild", "--db", str(path))
 
     assert done.returncode == 0, done.stderr
     assert "16 KB -> 64 KB" in done.stdout
@@ -98,11 +86,11 @@ def test_rebuild_refuses_with_the_reason_and_leaves_the_file(tmp_path: Path) -> 
         rebuild_file(f"ducklake:{tmp_path / 'catalog.duckdb'}")
 
     with run_lock(path):  # an ingest run under way
-        busy = _newswatch("rebuild", "--db", str(path), "--wait", "0")
+        busy = run_newswatch("rebuild", "--db", str(path), "--wait", "0")
     assert busy.returncode == 1 and "another ingest run is under way" in busy.stderr
 
     rebuild_file(path)
-    again = _newswatch("rebuild", "--db", str(path))
+    again = run_newswatch("rebuild", "--db", str(path))
     assert again.returncode == 1 and "before-rebuild exists" in again.stderr
     assert "Traceback" not in again.stderr and again.stderr.strip().count("\n") == 0
     assert _block_bytes(path) == BLOCK_BYTES
