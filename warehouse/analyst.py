@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 
+from warehouse.db import sql_literal
+
 
 def run_query(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """An analyst's own SQL: column names and rows."""
@@ -35,8 +37,7 @@ def export_query(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path)
     table = con.execute(sql).to_arrow_table()
     con.register("_export", table)
     try:
-        target = str(path).replace("'", "''")
-        con.execute(f"COPY _export TO '{target}' ({EXPORT_FORMATS[fmt]})")
+        con.execute(f"COPY _export TO {sql_literal(str(path))} ({EXPORT_FORMATS[fmt]})")
     finally:
         con.unregister("_export")
     return int(table.num_rows)

@@ -319,16 +319,25 @@ def _attach_file(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     peak grew by 64 MB over 10,000 rows; flat with 2,048-row groups). A new file is created
     with `BLOCK_BYTES` blocks."""
     con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
-    options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
-    if not path.exists():  # a file keeps the block size and format it was created with
-        options += f", BLOCK_SIZE {BLOCK_BYTES}, STORAGE_VERSION '{STORAGE_VERSION}'"
     try:
-        con.execute(f"ATTACH {_literal(str(path))} AS {FILE_ALIAS} ({options})")
+        con.execute(
+            f"ATTACH {sql_literal(str(path))} AS {FILE_ALIAS} ({attach_options(path, read_only)})"
+        )
     except BaseException:
         con.close()
         raise
     con.execute(f"USE {FILE_ALIAS}")
     return con
+
+
+def attach_options(path: Path, read_only: bool) -> str:
+    """The options of ATTACH for the warehouse file `path`: its row groups `ROW_GROUP_ROWS`
+    long, and a file not made yet made with `BLOCK_BYTES` blocks in `STORAGE_VERSION` (a file
+    keeps the block size and format it was created with)."""
+    options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
+    if not path.exists():
+        options += f", BLOCK_SIZE {BLOCK_BYTES}, STORAGE_VERSION '{STORAGE_VERSION}'"
+    return options
 
 
 def _replay_wal_attached(path: Path) -> None:
@@ -342,7 +351,7 @@ def _replay_wal_attached(path: Path) -> None:
     same WAL replays, and a checkpoint writes it into the file."""
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH {_literal(str(path))} AS _recover")
+        con.execute(f"ATTACH {sql_literal(str(path))} AS _recover")
         con.execute("CHECKPOINT _recover")
     finally:
         con.close()
@@ -365,10 +374,10 @@ def _open_lake(where: Location, read_only: bool) -> duckdb.DuckDBPyConnection:
             load_extension(con, "httpfs")
         elif not read_only:
             Path(where.data_path).mkdir(parents=True, exist_ok=True)
-        options.append(f"DATA_PATH {_literal(where.data_path)}")
+        options.append(f"DATA_PATH {sql_literal(where.data_path)}")
     if read_only:
         options.append("READ_ONLY")
-    attach = f"ATTACH {_literal('ducklake:' + where.catalog)} AS {LAKE_ALIAS}"
+    attach = f"ATTACH {sql_literal('ducklake:' + where.catalog)} AS {LAKE_ALIAS}"
     try:
         con.execute(attach + (f" ({', '.join(options)})" if options else ""))
     except duckdb.Error as exc:
@@ -398,13 +407,14 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     if not path.is_file():
         raise WarehouseError(f"{path}: missing; pip install {package}")
     try:
-        con.execute(f"INSTALL {_literal(str(path))}")
+        con.execute(f"INSTALL {sql_literal(str(path))}")
         con.execute(f"LOAD {name}")
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot load the {name} extension from {path}: {exc}") from exc
 
 
-def _literal(value: str) -> str:
+def sql_literal(value: str) -> str:
+    """`value` as a quoted SQL string (a path in ATTACH, COPY, INSTALL)."""
     return "'" + value.replace("'", "''") + "'"
 
 

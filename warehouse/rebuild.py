@@ -29,13 +29,12 @@ import duckdb
 
 from extractors.errors import WarehouseError
 from warehouse.db import (
-    BLOCK_BYTES,
     DISABLED_COMPRESSION,
-    ROW_GROUP_ROWS,
-    STORAGE_VERSION,
+    attach_options,
     connect,
     parse_url,
     run_lock,
+    sql_literal,
 )
 
 _OLD, _NEW = "old_file", "new_file"  # the two files' catalog names while copying
@@ -89,11 +88,9 @@ def rebuild_file(url: str | Path, wait: float = 0.0) -> Rebuilt:
             con.execute("SET threads = 1")
             # As warehouse.db writes it: strings uncompressed (its DISABLED_COMPRESSION)
             con.execute(f"SET disabled_compression_methods = '{DISABLED_COMPRESSION}'")
-            con.execute(f"ATTACH {_literal(path)} AS {_OLD} (READ_ONLY)")
-            con.execute(
-                f"ATTACH {_literal(new)} AS {_NEW} (ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
-                f"BLOCK_SIZE {BLOCK_BYTES}, STORAGE_VERSION '{STORAGE_VERSION}')"
-            )
+            for name, file, read_only in ((_OLD, path, True), (_NEW, new, False)):
+                options = attach_options(file, read_only)  # `new`: made as warehouse.db makes one
+                con.execute(f"ATTACH {sql_literal(str(file))} AS {name} ({options})")
             con.execute(f"COPY FROM DATABASE {_OLD} TO {_NEW}")
             tables, rows = _check_copy(con)
             blocks = dict(
@@ -180,7 +177,3 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
