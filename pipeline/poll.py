@@ -109,7 +109,7 @@ async def _first_round(
         context.set_forkserver_preload(["extractors.feeds"])
         # One a core: the fetching meanwhile mostly waits (on the network; on loopback, for
         # the parsers). With a core left to it (workers - 1 parsers), the 250 feeds of
-        # bench/pipeline.py's N = 10,000 took 4.0 s to poll; with a parser a core, 2.4-3.0 s,
+        # bench/pipeline.py's N = 10,000 took 4.0 s to poll; with a parser a core, 2.8-3.0 s,
         # while the extraction workers start (they have no pages yet).
         pool = ProcessPoolExecutor(options.workers, mp_context=context)
     try:
