@@ -55,13 +55,17 @@ TEST_FEEDS = {
 }
 
 
-def run_newswatch(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """The `newswatch` command in a process of its own, its output captured as text."""
+def run_newswatch(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `newswatch` command in a process of its own (with `env`, else this process's
+    environment), its output captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "newswatch", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
+        env=env,
         timeout=120,
     )
 

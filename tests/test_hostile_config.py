@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from newswatch import cli
-from tests.conftest import REPO
+from tests.conftest import REPO, run_newswatch
 
 WATCHLIST = REPO / "seeds" / "watchlist.yaml"
 GOOD_SOURCE = (
@@ -164,14 +164,7 @@ def test_locked_database_is_one_clear_line(locked_db: tuple[Path, int], tmp_path
         ["sql", "select 1"],
         ["ingest", "--feeds", str(feeds), "--watchlist", str(WATCHLIST)],
     ):
-        run = subprocess.run(
-            [sys.executable, "-m", "newswatch", *argv, "--db", str(db)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            cwd=REPO,
-        )
+        run = run_newswatch(*argv, "--db", str(db), env=env)
         assert run.returncode == 1, run.stderr
         output = run.stdout + run.stderr
         assert "Traceback" not in output, output

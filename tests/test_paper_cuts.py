@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from typer.testing import CliRunner
 
 from newswatch.cli import app
 from newswatch.settings import Settings
-from tests.conftest import DEMO
+from tests.conftest import DEMO, run_newswatch
 from tests.test_search import ARTICLES, _store
 from warehouse.db import connect
 from warehouse.search import ensure_index
@@ -46,13 +44,7 @@ def test_a_mistyped_db_creates_nothing_and_fails(tmp_path: Path, command: str) -
 
 def test_a_mistyped_db_is_one_line_on_stderr(tmp_path: Path) -> None:
     typo = tmp_path / "typo.duckdb"
-    done = subprocess.run(
-        [sys.executable, "-m", "newswatch", "index", "--db", str(typo)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_newswatch("index", "--db", str(typo))
     assert done.returncode == 1
     assert done.stderr.strip() == (
         f"newswatch: error: {typo}: no database here (check --db or NEWSWATCH_DB; "

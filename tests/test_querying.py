@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from newswatch.cli import app
+from tests.conftest import run_newswatch
 from warehouse.analyst import run_query
 from warehouse.db import connect
 
@@ -89,13 +90,7 @@ def test_sql_says_in_one_line_when_a_writer_holds_the_database(tmp_path: Path) -
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        result = subprocess.run(
-            [sys.executable, "-m", "newswatch", "sql", "select 1", "--db", str(db)],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=120,
-        )
+        result = run_newswatch("sql", "select 1", "--db", str(db))
     finally:
         holder.communicate("done\n", timeout=60)
     assert result.returncode == 1 and result.stdout == ""
