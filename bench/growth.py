@@ -7,9 +7,10 @@ What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articl
   the ingest flow's own functions in the flow's order, minus the network, the page
   extraction and Prefect: `sync_sources`, `due_sources` and `feed_states`, `store_polls`
   (entries, feed states, schedules), `pending_entries`, `build_index` (the near-duplicate
-  index of the dedup window, rebuilt from DuckDB at the start of every run), then per batch
-  of `pipeline.ingest.PAGE_BATCH` (100) pages: tagging and fingerprinting (`process_post`,
-  the same `_processed` step the workers run after extraction), `record_page_fetches`,
+  index of the dedup window, rebuilt from DuckDB at the start of every run), then per block
+  of `pipeline.ingest.PAGE_BATCH` x `STORE_BATCHES` (200) pages, as ingest stores them:
+  tagging and fingerprinting (`process_post`, the same `_processed` step the workers run
+  after extraction), `record_page_fetches`,
   `article_ids` (the batch's stored articles found by URL, new ones' ids made),
   `near_duplicates`, `store_pages` and event linking (`read_link_work`, `compute_links`,
   `store_computed_links`, given the embeddings the workers make, computed outside the timer
@@ -295,7 +296,7 @@ def ingest(
         with_embedding,
         worker_embeddings,
     )
-    from pipeline.ingest import PAGE_BATCH, WAREHOUSE_THREADS
+    from pipeline.ingest import PAGE_BATCH, STORE_BATCHES, WAREHOUSE_THREADS
     from pipeline.poll import Poll, store_polls
     from pipeline.stories import build_index, near_duplicates
     from warehouse import load, queries
@@ -353,8 +354,9 @@ def ingest(
         with t.step("pending_entries"):
             pending = queries.pending_entries(con, per_source=settings.max_entries_per_source)
     by_url = {a.url: a for a in articles}
-    for first in range(0, len(pending), PAGE_BATCH):
-        batch = pending[first : first + PAGE_BATCH]
+    block = PAGE_BATCH * STORE_BATCHES  # the pages ingest stores in one block
+    for first in range(0, len(pending), block):
+        batch = pending[first : first + block]
         with t.step("tag + fingerprint (as in the workers)"):
             pages = [
                 process_post(

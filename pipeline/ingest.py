@@ -52,6 +52,7 @@ from pipeline.extract import (
 from pipeline.pages import (
     FetchedBatch,
     InThread,
+    PageBatch,
     PageFetch,
     PageOptions,
     Pending,
@@ -80,6 +81,14 @@ from warehouse.holding import HeldWriter
 # work (~2 s for 100 pages on 2 cores), and the bodies of two batches are held at once (at N
 # = 1,000 the feeding process peaked at 470 MB RSS with 500 a batch, ~380 with 100).
 PAGE_BATCH = 100
+# Fetched batches stored together in one block of the warehouse. Each block opens and closes
+# the file, whose checkpoint costs more the larger the file (its indexes), and reads the
+# event window again: with two batches a block the command's CPU at N = 10,000 mixed pages
+# fell from 65 to 52 s (bench/pipeline.py) and the warehouse's work from 3.9 to 3.3 ms an
+# article at 100k stored (bench/growth.py; bench/README.md, Growth, session 26), the peak
+# memory unchanged: what waits for its block is a batch's extracted pages (a few MB), not
+# its bodies. A killed run loses the batches not yet stored; their entries stay pending.
+STORE_BATCHES = 2
 # Seconds a run waits between two steps for the file a reader (sql, search, a digest) holds.
 REOPEN_WAIT = 60.0
 # One DuckDB thread for the run's warehouse work: the cores are the extraction workers',
@@ -434,7 +443,8 @@ def _ingest_pages(
     fetching starts (in a thread) as soon as the previous batch is fetched, while that one
     is still extracted and then stored: the pool always has pages queued, so the workers
     wait neither for the warehouse nor for the slowest page of a batch. At most two
-    batches' pages wait in the pool. A batch is stored in one block of `Run.writing`."""
+    batches' pages wait in the pool. `STORE_BATCHES` batches are stored in one block of
+    `Run.writing`."""
     batches = page_batches(pending)
     if not batches:
         return
@@ -442,6 +452,7 @@ def _ingest_pages(
     on_wire = time.perf_counter()  # when the batch under way started: its pages are
     # extracted as they arrive, so its fetch and extraction times both count from there
     ahead: Pending[FetchedBatch] | None = steps.fetch_pages(run, batches[0])
+    unstored: list[PageBatch] = []  # extracted, waiting for their block (STORE_BATCHES)
     try:
         for n, following in enumerate([*batches[1:], None], 1):
             assert ahead is not None, "each round starts with a batch on the wire"
@@ -452,14 +463,25 @@ def _ingest_pages(
                 run.progress.pages_done()
             where = f"batch {n}/{len(batches)}: " if len(batches) > 1 else ""
             run.progress.stage(where + fetched_line(fetched, started))
-            batch = fetched.collect(run.pool)
-            run.progress.stage(where + extracted_line(batch, started))
-            loading = time.perf_counter()
-            counts = steps.load_pages(run, batch.pages, batch.fetches)
-            run.summary.loaded(counts)
-            count_failed_pages(run, batch.pages, log)
-            run.progress.stage(where + f"{stored_line(counts)} in {since(loading)}")
+            unstored.append(fetched.collect(run.pool))
+            run.progress.stage(where + extracted_line(unstored[-1], started))
+            if len(unstored) == STORE_BATCHES or following is None:
+                store_batches(run, unstored, steps, log, where)
+                unstored = []
     finally:
         if ahead is not None:
             ahead.wait()  # nothing may still write the archive once the run closes it
             run.progress.pages_done()
+
+
+def store_batches(
+    run: Run, batches: Sequence[PageBatch], steps: BatchSteps, log: Log, where: str
+) -> None:
+    """Store the extracted pages of `batches` in one block."""
+    pages = [page for batch in batches for page in batch.pages]
+    fetches = [fetch for batch in batches for fetch in batch.fetches]
+    loading = time.perf_counter()
+    counts = steps.load_pages(run, pages, fetches)
+    run.summary.loaded(counts)
+    count_failed_pages(run, pages, log)
+    run.progress.stage(where + f"{stored_line(counts)} in {since(loading)}")

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from newswatch.settings import Settings
 from warehouse.db import connect
@@ -33,10 +34,34 @@ print(json.dumps(run.summary.counts() | {"prefect": "prefect" in sys.modules,
 """
 
 
-def _ingest(env: dict[str, str] | None = None) -> dict[str, int]:
-    """SCRIPT's run in a fresh interpreter: its counts, and how often it opened the file."""
+# SCRIPT with fetch batches of 10 pages, counting the pages each block stores.
+SMALL_BATCHES = (
+    SCRIPT.replace(
+        "settings = load_settings()", "settings = load_settings()\nsteps.PAGE_BATCH = 10"
+    )
+    .replace(
+        "with steps.open_run(",
+        "blocks = []\n"
+        "def load(run, pages, fetches):\n"
+        "    if fetches:  # a block of pages, not of feed-borne posts\n"
+        "        blocks.append(len(fetches))\n"
+        "    return steps.load_pages(run, pages, fetches)\n"
+        "with steps.open_run(",
+    )
+    .replace(
+        'logging.getLogger("plain"))',
+        'logging.getLogger("plain"), steps.BatchSteps(load_pages=load))',
+    )
+    .replace(
+        '"openings": run.writer.openings}', '"openings": run.writer.openings, "blocks": blocks}'
+    )
+)
+
+
+def _ingest(env: dict[str, str] | None = None, script: str = SCRIPT) -> dict[str, Any]:
+    """`script`'s run in a fresh interpreter: its counts, and how often it opened the file."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", script],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -44,7 +69,7 @@ def _ingest(env: dict[str, str] | None = None) -> dict[str, int]:
         env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    summary: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return summary
 
 
@@ -80,3 +105,19 @@ def test_event_linking_can_be_turned_off(settings: Settings) -> None:
         links = con.execute("SELECT count(*) FROM event_links").fetchone()[0]  # type: ignore[index]
     assert stored >= 40
     assert linked == 0 and links == 0
+
+
+def test_two_fetched_batches_are_stored_in_one_block(settings: Settings) -> None:
+    # STORE_BATCHES: each block of the warehouse (an opening, a checkpoint) stores the pages
+    # of two fetched batches; the last block takes what is left. Batches of 10 pages here.
+    from pipeline.ingest import STORE_BATCHES
+
+    summary = _ingest(script=SMALL_BATCHES)
+    with connect(settings.db, read_only=True) as con:
+        articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]  # type: ignore[index]
+        fetched = con.execute("SELECT count(*) FROM fetches WHERE purpose = 'page'").fetchone()[0]  # type: ignore[index]
+    blocks = summary["blocks"]
+    pages = sum(blocks)
+    assert STORE_BATCHES == 2 and pages == fetched >= 40
+    assert blocks == [20] * (pages // 20) + ([pages % 20] if pages % 20 else [])
+    assert summary["articles_new"] + summary["duplicates"] == articles

@@ -98,12 +98,12 @@ def test_an_opening_can_cap_duckdbs_threads(tmp_path: Path) -> None:
 def test_an_opening_looks_up_a_batchs_keys_by_index(tmp_path: Path) -> None:
     # a join with up to INDEX_LOOKUP_KEYS keys filters the other side's scan by them, an index
     # lookup on an indexed column (DuckDB's default is 50 keys: a batch of 500 read the table)
-    from pipeline.ingest import PAGE_BATCH
+    from pipeline.ingest import PAGE_BATCH, STORE_BATCHES
     from warehouse.db import INDEX_LOOKUP_KEYS
 
     with connect(tmp_path / "nw.duckdb") as con:
         setting = con.execute("SELECT current_setting('dynamic_or_filter_threshold')").fetchone()
-    assert setting == (INDEX_LOOKUP_KEYS,) and INDEX_LOOKUP_KEYS >= PAGE_BATCH
+    assert setting == (INDEX_LOOKUP_KEYS,) and INDEX_LOOKUP_KEYS >= PAGE_BATCH * STORE_BATCHES
 
 
 def test_a_new_file_is_written_in_the_format_whose_checkpoints_stay_cheap(tmp_path: Path) -> None:
