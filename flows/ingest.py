@@ -66,10 +66,27 @@ def load_pages(
     return steps.load_pages(run, pages, fetches)
 
 
+class _Submitted:
+    """A submitted fetch task as the batch loop's `Pending`: Prefect's future has no done()."""
+
+    def __init__(self, future: PrefectFuture[FetchedBatch]) -> None:
+        self.future = future
+
+    def result(self) -> FetchedBatch:
+        return self.future.result()
+
+    def wait(self) -> None:
+        self.future.wait()
+
+    def done(self) -> bool:
+        wrapped = getattr(self.future, "wrapped_future", None)  # the thread pool runner's
+        return bool(wrapped.done()) if wrapped is not None else self.future.state.is_final()
+
+
 # quote(): Prefect would otherwise walk every entry and page of a batch looking for futures
 # in the task's arguments (~0.5 ms a page).
-def _submit_fetch(run: steps.Run, groups: steps.Groups) -> PrefectFuture[FetchedBatch]:
-    return fetch_pages.submit(run, quote(groups))
+def _submit_fetch(run: steps.Run, groups: steps.Groups) -> _Submitted:
+    return _Submitted(fetch_pages.submit(run, quote(groups)))
 
 
 def _load(

@@ -87,7 +87,8 @@ PAGE_BATCH = 100
 # fell from 65 to 52 s (bench/pipeline.py) and the warehouse's work from 3.9 to 3.3 ms an
 # article at 100k stored (bench/growth.py; bench/README.md, Growth, session 26), the peak
 # memory unchanged: what waits for its block is a batch's extracted pages (a few MB), not
-# its bodies. A killed run loses the batches not yet stored; their entries stay pending.
+# its bodies. Only while the next batch is fetched by then (`_ingest_pages`). A killed run
+# loses the batches not yet stored; their entries stay pending.
 STORE_BATCHES = 2
 # Seconds a run waits between two steps for the file a reader (sql, search, a digest) holds.
 REOPEN_WAIT = 60.0
@@ -465,7 +466,10 @@ def _ingest_pages(
             run.progress.stage(where + fetched_line(fetched, started))
             unstored.append(fetched.collect(run.pool))
             run.progress.stage(where + extracted_line(unstored[-1], started))
-            if len(unstored) == STORE_BATCHES or following is None:
+            # A batch waits for the next only while the run is bound by the CPU (the next is
+            # fetched by the time this one is extracted); a run that waits on the network (a
+            # politeness delay, slow servers) hides the block's cost and stores each at once.
+            if len(unstored) == STORE_BATCHES or ahead is None or not ahead.done():
                 store_batches(run, unstored, steps, log, where)
                 unstored = []
     finally:

@@ -182,6 +182,8 @@ class Pending(Protocol[T]):
 
     def wait(self) -> None: ...
 
+    def done(self) -> bool: ...
+
 
 class InThread(Generic[T]):
     """A call running in a thread of its own (the plain stand-in for a submitted task)."""
@@ -196,3 +198,6 @@ class InThread(Generic[T]):
 
     def wait(self) -> None:
         wait_for([self._future])
+
+    def done(self) -> bool:
+        return self._future.done()

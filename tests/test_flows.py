@@ -179,3 +179,30 @@ def test_bad_sources_are_recorded_and_others_land(
     assert entry == ("failed", "timeout")
     assert landed >= 1
     assert state[good["name"]][0] == "ok"
+
+
+def test_a_submitted_fetch_tells_when_it_is_done() -> None:
+    # The batch loop asks the flow's fetch task whether it has finished (pipeline.ingest,
+    # STORE_BATCHES); Prefect's futures have no done(), so flows.ingest wraps them.
+    import threading
+
+    from prefect import flow, task
+
+    from flows.ingest import _Submitted
+
+    release = threading.Event()
+
+    @task
+    def held() -> int:
+        release.wait(30)
+        return 7
+
+    @flow
+    def asks() -> tuple[bool, bool, int]:
+        fetching = _Submitted(held.submit())
+        before = fetching.done()
+        release.set()
+        fetching.wait()
+        return before, fetching.done(), fetching.result()
+
+    assert asks() == (False, True, 7)
