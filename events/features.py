@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from events.embed import Embedder, language_axis, unit_rows
+from events.embed import Embedder, language_axes, split_views, view_widths, views
 from events.gazetteer import resolved_ids
 from events.leads import OPENING_CHARS, lead_after_title
 from events.names import TopicTagger, country_ids, name_ids, watchlist_topics
@@ -69,18 +70,42 @@ def extract(
     articles: Sequence[LinkArticle], embedder: Embedder, watchlist: TopicTagger | None = None
 ) -> list[Features]:
     """The features of each article, in order; one call to the embedder for the batch."""
-    vectors = unit_rows(embedder.embed([embedding_text(a) for a in articles]))
-    axes = axes_of(vectors, language_axis(embedder))
+    rows = embedder.embed([embedding_text(a) for a in articles])
     return [
-        Features(
-            article=a,
-            entities=entities(a, watchlist),
-            numbers=numbers(f"{a.title}\n{a.lead}"),
-            vector=vectors[i],
-            axis=axes[i],
-        )
-        for i, a in enumerate(articles)
+        Features(a, entities(a, watchlist), numbers(f"{a.title}\n{a.lead}"), *vectors)
+        for a, vectors in zip(articles, view_fields(rows, embedder), strict=True)
     ]
+
+
+def view_fields(rows: np.ndarray, embedder: Embedder) -> list[tuple[Any, ...]]:
+    """Each row of the embedder's (`Embedder`: one or two views) as the fields of `Features`
+    from `vector` on: (vector, axis) or (vector, axis, middle, middle_axis)."""
+    if len(rows) == 0:
+        return []
+    if views(embedder) not in (1, 2):
+        raise ValueError(f"an embedder of {views(embedder)} views: linking reads one or two")
+    rows = np.asarray(rows, np.float32).reshape(len(rows), -1)
+    parts = split_views(rows, view_widths(embedder))
+    axes = [axes_of(p, a) for p, a in zip(parts, language_axes(embedder), strict=True)]
+    return [
+        tuple(x for p, a in zip(parts, axes, strict=True) for x in (p[i], a[i]))
+        for i in range(len(rows))
+    ]
+
+
+def stored_fields(
+    stored: np.ndarray, widths: tuple[int, ...] | None, axes: Sequence[np.ndarray | None]
+) -> tuple[Any, ...]:
+    """`view_fields` of one row as the warehouse keeps it (`Features.stored_vector`: views of
+    unit length already; `widths`, the embedder's `view_widths`), its views slices of it, not
+    copies."""
+    fields: list[Any] = []
+    start = 0
+    for width, axis in zip(widths or (len(stored),), axes, strict=True):
+        part = stored[start : start + width]
+        fields += [part, 0.0 if axis is None else float(part @ axis)]
+        start += width
+    return tuple(fields)
 
 
 def axes_of(vectors: np.ndarray, axis: np.ndarray | None) -> list[float]:

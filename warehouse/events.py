@@ -83,13 +83,14 @@ def _articles(con: duckdb.DuckDBPyConnection, lead_chars: int, chosen: str) -> l
 
 def recent_links(
     con: duckdb.DuckDBPyConnection, since: datetime, embedder: str
-) -> tuple[list[dict[str, Any]], np.ndarray]:
+) -> tuple[list[dict[str, Any]], Sequence[np.ndarray]]:
     """The articles published (else fetched) since `since` that `embedder` embedded when they
     were linked, with what a new article is compared on: id, story_id, published, language,
     and what linking stored of them, event_id, reason (new, copy, link, anchor, ...),
-    entities (their topics among them), numbers; and their vectors, a row each in one
-    float32 array. Articles linked without a vector (about no topic, copies, backfills) are
-    left out: nothing to compare with."""
+    entities (their topics among them), numbers; and their vectors, a float32 array a row
+    (not stacked: the members' views are slices of them, and a stacked copy of a window of
+    3,600 rows of two 384-float views cost ~11 MB more at the peak). Articles linked without
+    a vector (about no topic, copies, backfills) are left out: nothing to compare with."""
     params = {"since": since, "embedder": embedder}
     columns = (
         "a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.language,"
@@ -98,11 +99,9 @@ def recent_links(
     rows = _dicts(con.execute(f"SELECT {columns} {_RECENT_LINKS}", params))
     # The vectors come as numpy arrays, in a query of their own over the same rows in the same
     # order: as Python lists (fetchall) each one costs 384 float objects, ~10 KB (~100 MB for
-    # a window of 10,000 linked articles). Stacked: one allocation, not one per row.
+    # a window of 10,000 linked articles).
     vectors = con.execute(f"SELECT l.vector {_RECENT_LINKS}", params).fetchnumpy()["vector"]
-    if len(rows) == 0:
-        return rows, np.zeros((0, 0), dtype=np.float32)
-    return rows, np.stack([np.asarray(v, dtype=np.float32) for v in vectors])
+    return rows, [np.asarray(v, dtype=np.float32) for v in vectors]
 
 
 # FROM ... ORDER BY of `recent_links`. The bounds on `fetched_at` and `linked_at` (an article
