@@ -20,6 +20,7 @@ the same inputs always give the same events and ids.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from events.score import (
     LinkModel,
     cosines,
     hours_apart,
-    link_score,
+    log_odds_beside_vectors,
     score_ceiling,
     vector_floor,
     vector_part,
@@ -149,10 +150,14 @@ class _Index:
         cross = self._languages[:n] != self._code(item)
         rows, axes, width = self.matrix(), self._axes[:n], len(item.vector)
         sims = cosines(rows[:, :width] @ item.vector, item.axis, axes[:, 0], cross)
-        if item.middle is None or rows.shape[1] != 2 * width:
+        if item.middle is None or rows.shape[1] != width + len(item.middle):
             return np.asarray(sims), np.zeros(n)
         dots = rows[:, width:] @ item.middle
         return np.asarray(sims), np.asarray(cosines(dots, item.middle_axis, axes[:, 1], cross))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, float, bool] | None:
@@ -179,12 +184,14 @@ def _best_event(index: _Index, item: Features, model: LinkModel) -> tuple[str, f
             anchored[eid] = bool(names) and index.events[eid].owns(names, index.named_by)
         if known[row] < plain and not anchored[eid]:
             continue
-        score = link_score(model, item, member, anchored[eid])
-        if score is None or score < model.threshold:
+        # `link_score`, from the vectors' part already computed (`vector_part`)
+        base = float(known[row]) + log_odds_beside_vectors(model, item, member)
+        score = _sigmoid(base + (model.anchor_bonus if anchored[eid] else 0.0))
+        if score < model.threshold:
             continue
         if best is None or score > best[0] or (score == best[0] and eid < best[1]):
-            alone = link_score(model, item, member) if anchored[eid] else score
-            best = (score, eid, alone is None or alone < model.threshold)
+            alone = _sigmoid(base) if anchored[eid] else score
+            best = (score, eid, alone < model.threshold)
     return None if best is None else (best[1], best[0], best[2])
 
 

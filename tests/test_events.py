@@ -403,6 +403,18 @@ def test_each_view_is_centred_on_its_own_mean_with_its_own_language_axis() -> No
     assert rows.shape == (2, 5) and np.allclose(rows[:, 3:], [[1, 0], [0, 0]])
     first = extract([es], projected)[0]
     assert first.middle is not None and first.middle.shape == (2,)
+    # assignment reads both views of members of unequal widths as the pairwise score does
+    from events.assign import _Index
+    from events.score import middle_cosine
+
+    budget = _article("b", "Budget Vale", _at(1, 9), lang="es")
+    dam, late = extract([_article("d1", "Dam Vale", _at(1, 8)), budget], projected)
+    index = _Index([], room=1)
+    index.add("e", dam)
+    sims, middles = index.cosines(late)
+    assert sims[0] == pytest.approx(float(dam.vector @ late.vector), abs=1e-6)
+    assert middles[0] == pytest.approx(middle_cosine(dam, late), abs=1e-6)
+    assert middle_cosine(dam, late) == pytest.approx(1.0)  # both end in "Vale"
     with pytest.raises(ValueError, match="no second view"):
         Centred(Skewed(), np.zeros(5), None, middle)
 
