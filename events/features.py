@@ -79,26 +79,24 @@ def extract(
 
 def view_fields(rows: np.ndarray, embedder: Embedder) -> list[tuple[Any, ...]]:
     """Each row of the embedder's (`Embedder`: one or two views) as the fields of `Features`
-    from `vector` on: (vector, axis) or (vector, axis, middle, middle_axis)."""
+    from `vector` on: (vector, axis) or (vector, axis, middle, middle_axis); each view scaled
+    to unit length first."""
     if len(rows) == 0:
         return []
     if views(embedder) not in (1, 2):
         raise ValueError(f"an embedder of {views(embedder)} views: linking reads one or two")
+    widths, axes = view_widths(embedder), language_axes(embedder)
     rows = np.asarray(rows, np.float32).reshape(len(rows), -1)
-    parts = split_views(rows, view_widths(embedder))
-    axes = [axes_of(p, a) for p, a in zip(parts, language_axes(embedder), strict=True)]
-    return [
-        tuple(x for p, a in zip(parts, axes, strict=True) for x in (p[i], a[i]))
-        for i in range(len(rows))
-    ]
+    unit = np.hstack(split_views(rows, widths))
+    return [stored_fields(row, widths, axes) for row in unit]
 
 
 def stored_fields(
     stored: np.ndarray, widths: tuple[int, ...] | None, axes: Sequence[np.ndarray | None]
 ) -> tuple[Any, ...]:
-    """`view_fields` of one row as the warehouse keeps it (`Features.stored_vector`: views of
-    unit length already; `widths`, the embedder's `view_widths`), its views slices of it, not
-    copies."""
+    """The fields of `Features` from `vector` on for one row whose views are of unit length
+    already (the warehouse keeps them so: `Features.stored_vector`; `widths`, the embedder's
+    `view_widths`), its views slices of it, not copies."""
     fields: list[Any] = []
     start = 0
     for width, axis in zip(widths or (len(stored),), axes, strict=True):
