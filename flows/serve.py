@@ -185,12 +185,33 @@ def stop_process_group(process: subprocess.Popen[Any], grace: float = 20.0) -> N
         process.wait()
 
 
+# Prefect's queries that change nothing on the server are POSTs to paths ending so.
+_QUERY_PATHS = ("/filter", "/count", "/paginate", "/history")
+_TIMEOUT_RETRIES = 3  # each after the client's whole timeout: a stall, not a lost server
+
+
+def _read_only(request: httpx.Request) -> bool:
+    """Whether asking `request` twice is harmless: a GET, or one of Prefect's POST queries.
+    A POST that creates something (a flow run) is never asked twice: it could make two."""
+    if request.method == "GET":
+        return True
+    return request.method == "POST" and request.url.path.rstrip("/").endswith(_QUERY_PATHS)
+
+
 class _RetryBusy(httpx.HTTPTransport):
-    """A Prefect server on SQLite answers 503 while its database is busy: try again."""
+    """A Prefect server on SQLite answers 503 while its database is busy, and may stall past
+    the client's timeout on a busy machine: ask again (after a timeout, read-only calls only)."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        stalls = 0
         for attempt in range(1, 20):
-            response = super().handle_request(request)
+            try:
+                response = super().handle_request(request)
+            except httpx.TimeoutException:
+                stalls += 1
+                if stalls > _TIMEOUT_RETRIES or not _read_only(request):
+                    raise
+                continue
             if response.status_code != 503:
                 return response
             response.close()
@@ -198,9 +219,9 @@ class _RetryBusy(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def api_client(api_url: str) -> httpx.Client:
+def api_client(api_url: str, timeout: float = 30.0) -> httpx.Client:
     """A client of the Prefect REST API at `api_url` that waits out a busy server."""
-    return httpx.Client(base_url=api_url, timeout=30, transport=_RetryBusy(), trust_env=False)
+    return httpx.Client(base_url=api_url, timeout=timeout, transport=_RetryBusy(), trust_env=False)
 
 
 @contextmanager
