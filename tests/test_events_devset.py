@@ -82,3 +82,23 @@ def test_semeval_stream_clusters_are_the_same_event_components() -> None:
         reverse=True,
     )
     assert sizes[0] >= 3 and sizes.count(1) > 1000  # components merge chains; most stand alone
+
+
+@needs_semeval
+def test_the_story_clock_dates_the_articles_that_carry_their_own_date() -> None:
+    # labels.yaml's clock (what bench/events.py's time gate reads) against the dates written
+    # in the articles' own text: half of them within a day of it, three in four within 3 days
+    # (a text also names other days than its own)
+    spec = importlib.util.spec_from_file_location(
+        "events_dates", REPO / "bench" / "events_dates.py"
+    )
+    assert spec and spec.loader
+    dates = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dates)
+    clock = dev.labels()["semeval"]["story_clock"]
+    dated = dates.dated_articles()
+    assert len(dated) >= 150
+    off = sorted(
+        abs((dev.published(str(number), clock).date() - day).days) for number, day in dated
+    )
+    assert off[len(off) // 2] <= 1 and off[len(off) * 3 // 4] <= 3, off
