@@ -69,12 +69,20 @@ def _client(server: _Server) -> httpx.Client:
     return api_client(f"http://127.0.0.1:{server.server_port}/api", timeout=STALL)
 
 
-def test_a_stalled_query_is_asked_again(server: _Server) -> None:
-    path = "/api/work_pools/nw/workers/filter"
-    server.stalls[path] = 2
+@pytest.mark.parametrize(
+    ("fault", "url"),
+    [
+        ("stalls", "/work_pools/nw/workers/filter"),  # a query: asked again after a timeout
+        ("busy", "/deployments/d1/create_flow_run"),  # a 503 is waited out for any call
+    ],
+)
+def test_a_stalled_query_or_a_busy_server_is_asked_again(
+    server: _Server, fault: str, url: str
+) -> None:
+    getattr(server, fault)["/api" + url] = 2
     with _client(server) as client:
-        assert client.post("/work_pools/nw/workers/filter", json={}).status_code == 200
-    assert server.calls[path] == 3
+        assert client.post(url, json={}).status_code == 200
+    assert server.calls["/api" + url] == 3
 
 
 def test_a_stalled_get_gives_up_after_three_more_tries(server: _Server) -> None:
@@ -91,11 +99,3 @@ def test_a_stalled_call_that_creates_is_not_asked_twice(server: _Server) -> None
     with _client(server) as client, pytest.raises(httpx.ReadTimeout):
         client.post("/deployments/d1/create_flow_run", json={})
     assert server.calls[path] == 1
-
-
-def test_a_busy_server_is_waited_out_for_any_call(server: _Server) -> None:
-    path = "/api/deployments/d1/create_flow_run"
-    server.busy[path] = 2
-    with _client(server) as client:
-        assert client.post("/deployments/d1/create_flow_run", json={}).status_code == 200
-    assert server.calls[path] == 3
