@@ -66,11 +66,24 @@ def split_title(text: str) -> tuple[str, str]:
     return text[: match.start()].strip(" |"), text[match.end() :]
 
 
+def story_number(article_id: str) -> str:
+    """The Media Cloud story an article id names. SemEval added machine translations of some
+    articles under the original's number with a language suffix ("1484400727zh" is
+    "1484400727" in Chinese): one article, one event."""
+    return re.sub(r"\D", "", article_id)
+
+
+def _fit_stories(rule: dict) -> set[str]:
+    """The stories of the "fit" file, translations included: the held-out split leaves out
+    every pair that has one of them (a translation of a fitted article is no unseen text)."""
+    return {story_number(i) for row in _rows(rule["fit"]) for i in row["pair_id"].split("_")}
+
+
 def published(article_id: str, clock: dict) -> datetime:
     """When a SemEval article was published, read off its id: a Media Cloud story id, numbered
     as stories were collected (`clock`: labels.yaml's `semeval.story_clock`, fitted by
     bench/events_dates.py; the middle half of the dated articles within about two days)."""
-    number = int(re.sub(r"\D", "", article_id))  # some ids carry a language suffix
+    number = int(story_number(article_id))
     days = (number - clock["id"]) / 1e6 * clock["days_per_million"]
     return datetime.fromisoformat(clock["at"]).astimezone(UTC) + timedelta(days=days)
 
@@ -99,19 +112,18 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 def semeval_pairs(split: str) -> list[Pair]:
     """The labelled pairs of one split; "held_out" leaves out pairs sharing an article with
-    the "fit" split, so no article is seen on both sides."""
+    the "fit" split, or a translation of one (`story_number`), so no article is seen on both
+    sides."""
     rule = labels()["semeval"]
     rows = _rows(rule["fit"] if split == "fit" else rule["held_out"])
-    seen: set[str] = set()
-    if split == "held_out":
-        seen = {i for row in _rows(rule["fit"]) for i in row["pair_id"].split("_")}
+    seen = _fit_stories(rule) if split == "held_out" else set()
     pairs = []
     for row in rows:
         id1, id2 = row["pair_id"].split("_")
         overall = float(row["Overall"])
         if rule["same_at_most"] < overall < rule["different_at_least"]:
             continue
-        if id1 in seen or id2 in seen:
+        if story_number(id1) in seen or story_number(id2) in seen:
             continue
         pairs.append(
             Pair(
@@ -170,8 +182,9 @@ def demo_articles() -> list[DemoArticle]:
 @dataclass(frozen=True, slots=True)
 class Stream:
     """A split's articles as a stream to cluster: `cluster` maps each article to its
-    same-event component (connected components of the pairs scored <= `same_at_most`; an
-    article in no such pair is a cluster of one) and `ambiguous` holds the pairs scored
+    same-event component (connected components of the pairs scored <= `same_at_most` and of
+    each article with its translations; an article in no such pair is a cluster of one) and
+    `ambiguous` holds the pairs scored
     between the two bars, which are counted neither way.
 
     The assumption: two articles that SemEval never paired are different events. Its error
@@ -188,9 +201,7 @@ def semeval_stream(split: str, keep: set[str] | None = None) -> Stream:
     same-event component; "held_out" leaves out articles of the "fit" file, as above."""
     rule = labels()["semeval"]
     rows = _rows(rule["fit"] if split == "fit" else rule["held_out"])
-    seen: set[str] = set()
-    if split == "held_out":
-        seen = {i for row in _rows(rule["fit"]) for i in row["pair_id"].split("_")}
+    seen = _fit_stories(rule) if split == "held_out" else set()
     articles: dict[str, LinkArticle] = {}
     parent: dict[str, str] = {}
 
@@ -203,7 +214,9 @@ def semeval_stream(split: str, keep: set[str] | None = None) -> Stream:
     ambiguous: set[frozenset[str]] = set()
     for row in rows:
         id1, id2 = row["pair_id"].split("_")
-        if id1 in seen or id2 in seen or (keep is not None and not {id1, id2} <= keep):
+        if story_number(id1) in seen or story_number(id2) in seen:
+            continue
+        if keep is not None and not {id1, id2} <= keep:
             continue
         for i, lang, text in ((id1, row["lang1"], row["text1"]), (id2, row["lang2"], row["text2"])):
             if i not in articles:
@@ -214,5 +227,8 @@ def semeval_stream(split: str, keep: set[str] | None = None) -> Stream:
             parent[root(id1)] = root(id2)
         elif overall < rule["different_at_least"]:
             ambiguous.add(frozenset((id1, id2)))
+    originals: dict[str, str] = {}
+    for i in sorted(articles):  # an article and its translations: one event
+        parent[root(i)] = root(originals.setdefault(story_number(i), i))
     ordered = tuple(articles[i] for i in sorted(articles))
     return Stream(ordered, {i: root(i) for i in articles}, frozenset(ambiguous))
