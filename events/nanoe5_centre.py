@@ -34,3 +34,7 @@ TOP = _vector(_DATA["top"])
 MIDDLE_MEAN = _vector(_DATA["middle_mean"])
 MIDDLE_BASIS = _vector(_DATA["middle_basis"]).reshape(int(_DATA["middle_dims"]), -1)
 MIDDLE_TOP = _vector(_DATA["middle_top"])
+# How alike two unrelated articles of two languages read (`events.score.background`): the
+# median cosine of the training articles' pairs per language pair ("de-en"), and the medians
+# of those for same-language and two-language pairs the table lacks.
+BACKGROUNDS = _DATA.get("backgrounds", {"pairs": {}, "same": 0.0, "cross": 0.0})

