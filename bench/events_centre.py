@@ -93,6 +93,7 @@ def language_backgrounds(articles: list[LinkArticle], embedder: Embedder) -> dic
     axes = np.array([f.axis for f in feats])
     languages = sorted(lang for lang, rows in by_language.items() if len(rows) >= 20)
     pairs: dict[str, float] = {}
+    medians: dict[bool, list[float]] = {False: [], True: []}  # by "two languages"
     for n, language in enumerate(languages):
         for other in languages[n:]:
             a, b = by_language[language], by_language[other]
@@ -103,12 +104,11 @@ def language_backgrounds(articles: list[LinkArticle], embedder: Embedder) -> dic
             if not cross:  # each pair once, not an article with itself
                 values = values[np.triu_indices(len(a), k=1)]
             pairs[f"{language}-{other}"] = round(float(np.median(values)), 4)
-    same = [v for k, v in pairs.items() if k.split("-")[0] == k.split("-")[1]]
-    cross_values = [v for k, v in pairs.items() if k.split("-")[0] != k.split("-")[1]]
+            medians[cross].append(pairs[f"{language}-{other}"])
     return {
         "pairs": pairs,
-        "same": round(float(np.median(same)), 4),
-        "cross": round(float(np.median(cross_values)), 4),
+        "same": round(float(np.median(medians[False])), 4),
+        "cross": round(float(np.median(medians[True])), 4),
     }
 
 

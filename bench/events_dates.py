@@ -18,18 +18,18 @@ Run: `.venv/bin/python bench/events_dates.py` (reads ../shared; prints SKIP with
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SEMEVAL = REPO.parent / "shared" / "corpus" / "multilingual" / "semeval2022_task8"
-LABELS = REPO / "tests" / "data" / "events" / "labels.yaml"
+sys.path.insert(0, str(REPO))  # before bench/: its events.py is not the `events` package
+
+from tests.data.events import devset  # noqa: E402
+
 _MONTHS = [
     "january",
     "february",
@@ -53,11 +53,6 @@ _DATES = (  # (pattern, groups of year, month, day)
 )
 
 
-def story_number(article_id: str) -> int:
-    """The Media Cloud story id of a SemEval article id (some carry a language suffix)."""
-    return int(re.sub(r"\D", "", article_id))
-
-
 def _latest_date(text: str) -> date | None:
     found = []
     for pattern, (y, m, d) in _DATES:
@@ -73,15 +68,15 @@ def _latest_date(text: str) -> date | None:
 
 def dated_articles() -> list[tuple[int, date]]:
     """(story id, latest 2020 date in its text) of every article of both files that has one."""
-    csv.field_size_limit(1 << 26)
+    rule = devset.labels()["semeval"]
     seen: dict[str, tuple[int, date] | None] = {}
-    for name in ("training_set.csv", "testing_set.csv"):
-        with (SEMEVAL / name).open(encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                for side, article_id in enumerate(row["pair_id"].split("_"), start=1):
-                    if article_id not in seen:
-                        day = _latest_date(row[f"text{side}"])
-                        seen[article_id] = None if day is None else (story_number(article_id), day)
+    for name in (rule["fit"], rule["held_out"]):
+        for row in devset.semeval_rows(name):
+            for side, article_id in enumerate(row["pair_id"].split("_"), start=1):
+                if article_id not in seen:
+                    day = _latest_date(row[f"text{side}"])
+                    number = int(devset.story_number(article_id))
+                    seen[article_id] = None if day is None else (number, day)
     return [v for v in seen.values() if v is not None]
 
 
@@ -97,10 +92,11 @@ def theil_sen(x: np.ndarray, y: np.ndarray, pairs: int = 20_000) -> tuple[float,
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
-    if not SEMEVAL.is_dir():
-        print(f"SKIP: {SEMEVAL} is absent (the shared corpus is not on this machine)")
+    try:
+        points = dated_articles()
+    except devset.SharedMissing as exc:
+        print(f"SKIP: {exc}")
         return 0
-    points = dated_articles()
     x = np.array([p[0] for p in points], dtype=float)
     y = np.array([p[1].toordinal() for p in points], dtype=float)
     slope, intercept = theil_sen(x, y)
@@ -109,7 +105,7 @@ def main() -> int:
     print(f"fit: {slope * 1e6:.3f} days per million story ids (Theil-Sen)")
     quantiles = ", ".join(f"{np.percentile(residual, q):+.1f}" for q in (10, 25, 50, 75, 90))
     print(f"days from the fit, 10/25/50/75/90th percentiles: {quantiles}")
-    clock = yaml.safe_load(LABELS.read_text(encoding="utf-8"))["semeval"]["story_clock"]
+    clock = devset.labels()["semeval"]["story_clock"]
     at = datetime.fromisoformat(str(clock["at"]))
     fitted = date.fromordinal(round(slope * clock["id"] + intercept))
     print(

@@ -55,7 +55,8 @@ _BACKGROUND_VALUES = tuple(
 _MOST = (1.0, 1.0, _CAP, _CAP, _CAP, _CAP, max(_BACKGROUND_VALUES), 1.0)
 _LEAST = (-1.0, 0.0, 0.0, 0.0, 0.0, 0.0, min(_BACKGROUND_VALUES), -1.0)
 # The features read off the two articles' vectors, known for every member of the window in
-# one pass (`events.assign`); the rest are bounded by `_MOST` until a pair is scored.
+# one pass (`events.assign`); the rest are bounded by `_MOST` and `_LEAST` until a pair is
+# scored.
 _VECTOR_PARTS = (FEATURES.index("cosine"), FEATURES.index("middle"))
 
 

@@ -76,7 +76,7 @@ def story_number(article_id: str) -> str:
 def _fit_stories(rule: dict) -> set[str]:
     """The stories of the "fit" file, translations included: the held-out split leaves out
     every pair that has one of them (a translation of a fitted article is no unseen text)."""
-    return {story_number(i) for row in _rows(rule["fit"]) for i in row["pair_id"].split("_")}
+    return {story_number(i) for row in semeval_rows(rule["fit"]) for i in row["pair_id"].split("_")}
 
 
 def published(article_id: str, clock: dict) -> datetime:
@@ -101,7 +101,8 @@ def _article(article_id: str, language: str, text: str, clock: dict) -> LinkArti
     )
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+def semeval_rows(name: str) -> list[dict[str, str]]:
+    """The rows of one SemEval file (labels.yaml names them), as read."""
     path = SEMEVAL / name
     if not path.is_file():
         raise SharedMissing(f"{path} is absent (the shared corpus is not on this machine)")
@@ -115,7 +116,7 @@ def semeval_pairs(split: str) -> list[Pair]:
     the "fit" split, or a translation of one (`story_number`), so no article is seen on both
     sides."""
     rule = labels()["semeval"]
-    rows = _rows(rule["fit"] if split == "fit" else rule["held_out"])
+    rows = semeval_rows(rule["fit"] if split == "fit" else rule["held_out"])
     seen = _fit_stories(rule) if split == "held_out" else set()
     pairs = []
     for row in rows:
@@ -200,7 +201,7 @@ def semeval_stream(split: str, keep: set[str] | None = None) -> Stream:
     """Every article of a split's pairs (only those in `keep`, when given), with its
     same-event component; "held_out" leaves out articles of the "fit" file, as above."""
     rule = labels()["semeval"]
-    rows = _rows(rule["fit"] if split == "fit" else rule["held_out"])
+    rows = semeval_rows(rule["fit"] if split == "fit" else rule["held_out"])
     seen = _fit_stories(rule) if split == "held_out" else set()
     articles: dict[str, LinkArticle] = {}
     parent: dict[str, str] = {}
