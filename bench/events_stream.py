@@ -22,13 +22,14 @@ import numpy as np
 
 from events import Features, LinkModel, assign, pair_features
 from events.calibrate import PR
-from events.score import gate, probability, vector_floor, vector_part
+from events.score import gate, hours_apart, probability, vector_floor, vector_part
 
 
 @dataclass(frozen=True, slots=True)
 class StreamPairs:
     """The candidate pairs of a stream: index pairs (i < j) above `floor` cosine that pass
-    the gate, their evidence and truth, and the counts of every true pair (for recall)."""
+    the gate and lie within the model's window, their evidence and truth, and the counts of
+    every true pair (for recall) and of those the gate and the window keep from linking."""
 
     i: np.ndarray
     j: np.ndarray
@@ -38,12 +39,14 @@ class StreamPairs:
     positives: int
     cross_positives: int
     gate_lost: int
+    window_lost: int
 
 
 def stream_pairs(stream, feats: Sequence[Features], model: LinkModel) -> StreamPairs:  # type: ignore[no-untyped-def]
     """The stream's pairs that `model` could link (their vectors' part of its log-odds at or
-    over `vector_floor`, read off plain dot products) and share an id, with every same-event
-    pair counted."""
+    over `vector_floor`, read off plain dot products), share an id and lie within its
+    `window_hours` (session 29: linking never compares two articles further apart, and the
+    articles are dated by the devset's story clock), with every same-event pair counted."""
     ids = [f.article.id for f in feats]
     cluster = np.array([stream.cluster[i] for i in ids])
     lang = np.array([f.article.language for f in feats])
@@ -61,13 +64,16 @@ def stream_pairs(stream, feats: Sequence[Features], model: LinkModel) -> StreamP
     cross_positives = int((same & cross_all).sum())
     sel = np.flatnonzero((known[iu, ju] >= floor) | same)
     rows_i, rows_j, xs, truth, cross = [], [], [], [], []
-    gate_lost = 0
+    gate_lost = window_lost = 0
     for k in sel:
         a, b = int(iu[k]), int(ju[k])
         if frozenset((ids[a], ids[b])) in amb:
             continue
         if not gate(feats[a], feats[b]):
             gate_lost += int(same[k])
+            continue
+        if hours_apart(feats[a], feats[b]) > model.window_hours:
+            window_lost += int(same[k])
             continue
         if known[a, b] < floor:
             continue
@@ -85,6 +91,7 @@ def stream_pairs(stream, feats: Sequence[Features], model: LinkModel) -> StreamP
         positives,
         cross_positives,
         gate_lost,
+        window_lost,
     )
 
 
