@@ -72,8 +72,8 @@ MIN_FEEDS_FOR_PARSER_POOL = 50
 @dataclass(frozen=True, slots=True)
 class PollOptions:
     """How a batch of sources is polled and its next polls planned: the fetcher's options
-    (with the feeds' time limit), processes for parsing (`workers`: one a core, see
-    `_first_round`), child sitemaps followed per source, older Telegram pages fetched per poll,
+    (with the feeds' time limit), processes (`workers`: one a core; how many of them parse:
+    `parsers`), child sitemaps followed per source, older Telegram pages fetched per poll,
     and the default polling policy (a source's own bounds in feeds.yaml override it)."""
 
     fetch: FetchOptions
@@ -107,11 +107,7 @@ async def _first_round(
         # start in milliseconds instead of importing the whole pipeline each.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["extractors.feeds"])
-        # One a core: the fetching meanwhile mostly waits (on the network; on loopback, for
-        # the parsers). With a core left to it (workers - 1 parsers), the 250 feeds of
-        # bench/pipeline.py's N = 10,000 took 4.0 s to poll; with a parser a core, 2.8-3.0 s,
-        # while the extraction workers start (they have no pages yet).
-        pool = ProcessPoolExecutor(options.workers, mp_context=context)
+        pool = ProcessPoolExecutor(parsers(options.workers, sources, states), mp_context=context)
     try:
         async with Fetcher(options.fetch) as fetcher:
             looks = (_poll_one(fetcher, s, states.get(s.name), pool) for s in sources)
@@ -119,6 +115,18 @@ async def _first_round(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+
+
+def parsers(workers: int, sources: Sequence[Source], states: Mapping[str, FeedState]) -> int:
+    """How many parser processes a round gets, of `workers` (one a core). Where most sources
+    have no body on record (never fetched, or never successfully), every body is parsed: a
+    parser a core (the 250 new feeds of bench/pipeline.py's N = 10,000 polled in 2.8-3.0 s,
+    against 4.0 with a core left to the fetching). Where most have one, most answers are
+    304s or unchanged bodies and the fetching is the work: it keeps a core (a later cycle of
+    bench/polling.py, 2,000 feeds of which 200 changed: 1.8-2.0 s with one parser on two
+    cores, 2.2-2.4 s with two)."""
+    unread = sum(1 for s in sources if (state := states.get(s.name)) is None or not state.body_hash)
+    return workers if 2 * unread > len(sources) else max(1, workers - 1)
 
 
 async def _poll_one(

@@ -14,7 +14,7 @@ from fetching.fetch import Request, fetch_many
 from newswatch.options import fetch_options, poll_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
-from pipeline.poll import PollOptions, poll_sources
+from pipeline.poll import PollOptions, parsers, poll_sources
 from pipeline.schedule import DAY_S, Outcome, Policy, plan_next
 from warehouse.queries import FeedState
 
@@ -62,6 +62,20 @@ def _paths(server: SnapshotServer) -> list[str]:
 
 
 # --- conditional GET, change detection, redirects ------------------------------------------------
+
+
+def test_parsers_take_every_core_for_new_feeds_and_leave_one_to_the_fetching_later() -> None:
+    sources = [
+        Source(f"s{i}", "rss", f"http://127.0.0.1/{i}.xml", "en", "US", "x") for i in range(10)
+    ]
+    read = FeedState(etag='"e"', body_hash="ab")
+    synced = FeedState()  # a source's state before its first fetch: no body on record
+    assert parsers(2, sources, {}) == 2
+    assert parsers(2, sources, {s.name: synced for s in sources}) == 2
+    assert parsers(2, sources, {s.name: read for s in sources}) == 1
+    assert parsers(4, sources, {s.name: read for s in sources[:5]}) == 3  # half were read
+    assert parsers(4, sources, {s.name: read for s in sources[:4]}) == 4  # most were not
+    assert parsers(1, sources, {s.name: read for s in sources}) == 1
 
 
 def test_304_costs_no_parsing(scripted: SnapshotServer) -> None:
