@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -155,19 +156,24 @@ def test_event_ids_come_from_the_first_article() -> None:
 
 
 def test_an_article_joins_the_best_of_two_events() -> None:
-    # n is closer to event A (cosine 0.95) than to event B (0.85): both pass, A wins.
+    # n's cosines: 0.6 with event A, 0.8 with event B; the model links from 0.55, so both
+    # pass. B scores higher and has the larger id (ties go to the smaller): B must win.
     class Fixed:
         name = "fixed"
 
         def embed(self, texts: Sequence[str]) -> np.ndarray:
-            table = {"A": [1, 0, 0], "B": [0, 1, 0], "n": [0.95, 0.85, 0]}
+            table = {"A": [1, 0, 0], "B": [0, 1, 0], "n": [0.6, 0.8, 0]}
             return np.array([table[t.split("\n")[0]] for t in texts], dtype=np.float32)
 
-    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0, 0), bias=-14.0, threshold=0.5)  # cos >= 0.7
+    model = LinkModel(weights=(20.0, 0, 0, 0, 0, 0, 0, 0), bias=-11.0, threshold=0.5)
     a, b = _article("A", "A", _at(1, 1)), _article("B", "B", _at(1, 2))
+    n = extract([_article("n", "n", _at(1, 3))], Fixed())
+    _, only_a = assign([], extract([a], Fixed()), model)
+    assert assign(only_a, n, model)[0][0].event_id == event_id("A")  # A alone: n links to it
     _, events = assign([], extract([a, b], Fixed()), model)
-    done, _ = assign(events, extract([_article("n", "n", _at(1, 3))], Fixed()), model)
-    assert done[0].event_id == event_id("A")
+    done, _ = assign(events, n, model)
+    assert (done[0].event_id, done[0].reason) == (event_id("B"), "link")
+    assert done[0].score == pytest.approx(1 / (1 + math.exp(-(20 * 0.8 - 11))), abs=1e-5)
 
 
 # --- event-level evidence: anchors ------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_frame_and_hard_news_features(folder: Path) -> None:
     assert struck["hard"] > 0 and struck["in_frame"] == 0.0
 
 
-def test_every_other_country_lowers_prominence() -> None:
+def test_every_other_country_lowers_the_share() -> None:
     wl = parse_watchlist(HOME)
     alone = wl.explain("", "Oil output in Iran rose.")["iran"]
     crowded = wl.explain(
@@ -144,7 +144,8 @@ def test_every_other_country_lowers_prominence() -> None:
     # smoothed: one mention against no rival is half-prominent (as against one unknown rival)
     assert alone["prominence"] == 0.5 and alone["top"] == 1.0
     assert crowded["prominence"] == 0.5 and crowded["other_countries"] == 3
-    assert crowded["share"] == pytest.approx(1 / 5)
+    # the share counts every country named: 1 of 2 (the unknown rival) alone, 1 of 5 crowded
+    assert alone["share"] == 0.5 and crowded["share"] == pytest.approx(1 / 5)
     # names from CLDR in the six languages, declined Russian forms through stems
     ru = wl.explain("", "Иран и Саудовская Аравия; в России и Франции тоже.")["iran"]
     assert ru["other_countries"] == 3
