@@ -119,14 +119,19 @@ async def _first_round(
 
 def parsers(workers: int, sources: Sequence[Source], states: Mapping[str, FeedState]) -> int:
     """How many parser processes a round gets, of `workers` (one a core). Where most sources
-    have no body on record (never fetched, or never successfully), every body is parsed: a
-    parser a core (the 250 new feeds of bench/pipeline.py's N = 10,000 polled in 2.8-3.0 s,
-    against 4.0 with a core left to the fetching). Where most have one, most answers are
-    304s or unchanged bodies and the fetching is the work: it keeps a core (a later cycle of
-    bench/polling.py, 2,000 feeds of which 200 changed: 1.8-2.0 s with one parser on two
-    cores, 2.2-2.4 s with two)."""
-    unread = sum(1 for s in sources if (state := states.get(s.name)) is None or not state.body_hash)
-    return workers if 2 * unread > len(sources) else max(1, workers - 1)
+    are expected to send a body to parse (no body on record yet, or a body parsed at their
+    last poll: a source polled at the pace it publishes), parsing is the work: a parser a
+    core (the 250 new feeds of bench/pipeline.py's N = 10,000 polled in 2.8-3.0 s, against
+    4.0 with a core left to the fetching). Where most answered 304 or an unchanged body last
+    time, the fetching is the work and keeps a core (a later cycle of bench/polling.py, 2,000
+    feeds of which 200 changed: 1.8-2.0 s with one parser on two cores, 2.2-2.4 s with two)."""
+    expected = sum(1 for s in sources if _expects_body(states.get(s.name)))
+    return workers if 2 * expected > len(sources) else max(1, workers - 1)
+
+
+def _expects_body(state: FeedState | None) -> bool:
+    """Whether a source's next poll will likely bring a body to parse, judged by its last."""
+    return state is None or not state.body_hash or state.last_result in ("ok", "partial")
 
 
 async def _poll_one(

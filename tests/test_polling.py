@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from newswatch.options import fetch_options, poll_options
 from newswatch.settings import Settings
 from newswatch.snapshot import SnapshotServer
 from pipeline.poll import PollOptions, parsers, poll_sources
-from pipeline.schedule import DAY_S, Outcome, Policy, plan_next
+from pipeline.schedule import DAY_S, Outcome, Plan, Policy, plan_next
 from warehouse.queries import FeedState
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -64,18 +65,22 @@ def _paths(server: SnapshotServer) -> list[str]:
 # --- conditional GET, change detection, redirects ------------------------------------------------
 
 
-def test_parsers_take_every_core_for_new_feeds_and_leave_one_to_the_fetching_later() -> None:
+def test_a_round_parses_on_every_core_only_when_most_feeds_bring_a_body() -> None:
     sources = [
         Source(f"s{i}", "rss", f"http://127.0.0.1/{i}.xml", "en", "US", "x") for i in range(10)
     ]
-    read = FeedState(etag='"e"', body_hash="ab")
+    quiet = FeedState(etag='"e"', body_hash="ab", last_result="not_modified")
+    same = FeedState(body_hash="ab", last_result="unchanged")
+    busy = FeedState(etag='"e"', body_hash="ab", last_result="ok")
     synced = FeedState()  # a source's state before its first fetch: no body on record
     assert parsers(2, sources, {}) == 2
     assert parsers(2, sources, {s.name: synced for s in sources}) == 2
-    assert parsers(2, sources, {s.name: read for s in sources}) == 1
-    assert parsers(4, sources, {s.name: read for s in sources[:5]}) == 3  # half were read
-    assert parsers(4, sources, {s.name: read for s in sources[:4]}) == 4  # most were not
-    assert parsers(1, sources, {s.name: read for s in sources}) == 1
+    assert parsers(2, sources, {s.name: busy for s in sources}) == 2
+    assert parsers(2, sources, {s.name: quiet for s in sources}) == 1
+    assert parsers(2, sources, {s.name: same for s in sources}) == 1
+    assert parsers(4, sources, {s.name: quiet for s in sources[:5]}) == 3  # half bring a body
+    assert parsers(4, sources, {s.name: quiet for s in sources[:4]}) == 4  # most do
+    assert parsers(1, sources, {s.name: quiet for s in sources}) == 1
 
 
 def test_304_costs_no_parsing(scripted: SnapshotServer) -> None:
@@ -286,24 +291,34 @@ def test_interval_follows_the_publishing_rate(
     assert plan.interval_s == expected and plan.next_poll_at == NOW + timedelta(seconds=expected)
 
 
-def test_backoff_is_exponential_with_jitter_and_capped() -> None:
-    rng = random.Random(7)
-    score, failures, delays = 0.0, 0, []
-    for _ in range(12):
+def _backoff(policy: Policy, tries: int) -> list[Plan]:
+    """The plans of `tries` timeouts in a row, each planned from the last."""
+    rng, score, failures, plans = random.Random(7), 0.0, 0, []
+    for _ in range(tries):
         plan = plan_next(
             Outcome(True, "timeout"),
             now=NOW,
-            policy=POLICY,
+            policy=policy,
             failure_score=score,
             consecutive_failures=failures,
             rng=rng,
         )
         score, failures = plan.failure_score, plan.consecutive_failures
-        delays.append(plan.interval_s)
-    for n, delay in enumerate(delays[:5]):
-        assert 300 * 2**n * 0.75 <= delay <= 300 * 2**n * 1.25
-    assert max(delays) <= DAY_S
-    assert plan.slow_retry and plan.interval_s == DAY_S  # score 12 >= 10: once a day
+        plans.append(plan)
+    return plans
+
+
+def test_backoff_is_exponential_with_jitter_and_capped() -> None:
+    plans = _backoff(POLICY, 12)
+    ratios = [p.interval_s / (300 * 2**n) for n, p in enumerate(plans[:5])]
+    assert all(0.75 <= r <= 1.25 for r in ratios)  # doubling, within the jitter's band
+    assert len({round(r, 2) for r in ratios}) == 5  # and jittered: no two draws alike
+    assert plans[-1].slow_retry and plans[-1].interval_s == DAY_S  # score 12 >= 10: once a day
+    # Without the slow retry, the doubling itself stops at a day.
+    growing = _backoff(replace(POLICY, slow_retry_score=1000), 14)
+    assert not any(p.slow_retry for p in growing)
+    assert max(p.interval_s for p in growing) == DAY_S
+    assert [p.interval_s for p in growing[-3:]] == [DAY_S] * 3
 
 
 def test_failures_are_graded_and_the_budget_disables() -> None:

@@ -23,6 +23,7 @@ class FeedState:
     body_hash: str | None = None
     failure_score: float = 0.0
     consecutive_failures: int = 0
+    last_result: str | None = None  # how its last poll ended (`extractors.records.poll_result`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
     rows = con.execute(
         """
         SELECT source, etag, last_modified, final_url, body_hash,
-               coalesce(failure_score, 0), consecutive_failures
+               coalesce(failure_score, 0), consecutive_failures, last_result
         FROM feed_state
         """
     ).fetchall()
