@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,10 @@ netguard.install()
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "seeds" / "demo"
+_MANIFEST = json.loads((DEMO / "manifest.json").read_text(encoding="utf-8"))
+# What an ingest of the demo snapshot stores: every demo page, and every Telegram post with
+# text (seeds/demo/README.md): 51 + 9.
+DEMO_ARTICLES = len(_MANIFEST["pages"]) + sum(p["has_text"] for p in _MANIFEST["telegram"]["posts"])
 DATA = Path(__file__).resolve().parent / "data"
 # Third-party text (the corpus, the example articles) is never in the repository: it is read
 # from ../shared beside it. NEWSWATCH_SHARED points elsewhere (e.g. /nonexistent, to run the

@@ -31,6 +31,11 @@ def test_shipped_feeds_cover_outlets_and_languages() -> None:
 def test_shipped_watchlist_has_six_languages_per_topic() -> None:
     watchlist = load_watchlist(REPO / "seeds" / "watchlist.yaml")
     assert set(watchlist.topics) == {"venezuela", "ukraine", "taiwan", "iran"}
+    for name in watchlist.topics:
+        topic = watchlist.topic(name)
+        # its names, and its home country's institutions and office holders, in all six
+        assert set(topic.aliases) >= LANGUAGES, name
+        assert {lang for lang, phrases in topic.home.phrases.items() if phrases} >= LANGUAGES, name
 
 
 def test_demo_feeds_are_valid() -> None:

@@ -95,3 +95,5 @@ def test_every_corpus_feed_through_the_poller(tmp_path: Path) -> None:
     assert len(stored) == len(records)
     assert failures_without_reason == 0
     assert empty == [], f"well-formed feeds with entries that gave none: {empty}"
+    parsed = sum(len(p.parsed.entries) for p in polls if p.parsed is not None)
+    assert entries == parsed == 1583  # every entry parsed is stored

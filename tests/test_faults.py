@@ -112,12 +112,21 @@ def test_every_fault_survives_and_loses_nothing(runs: tuple[Settings, list[dict]
                 )
                 # Failed twice (once a run), kept for its last retry: never dropped.
                 assert (status, kind, attempts) == ("failed", fault.page_error, 2), fault.name
+        landed = {}
         for name in GOOD:  # the good sources beside the faults: every entry an article
             statuses = con.execute(
                 "SELECT DISTINCT status FROM entries WHERE source = ?", [name]
             ).fetchall()
             assert set(statuses) <= {("stored",), ("duplicate",)}, (name, statuses)
-            assert _one(con, "SELECT count(*) FROM articles WHERE source = ?", name)[0] >= 2
+            articles, entries = _one(
+                con,
+                "SELECT (SELECT count(*) FROM articles WHERE source = $1),"
+                " (SELECT count(*) FROM entries WHERE source = $1)",
+                name,
+            )
+            assert articles == entries, name
+            landed[name] = articles
+        assert landed == {"Demo Wire": 5, "Harbour Herald (demo)": 2}
 
 
 def test_backlog_drains_a_bounded_number_per_run(runs: tuple[Settings, list[dict]]) -> None:

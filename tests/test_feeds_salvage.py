@@ -213,4 +213,5 @@ def test_every_corpus_feed(capsys: pytest.CaptureFixture[str]) -> None:
             f"by format {dict(formats)}"
         )
     assert not lost, f"well-formed feeds with fetchable links yielded nothing: {lost}"
-    assert entries >= 0.9 * feedparser_total
+    # more than feedparser alone: what salvage recovers from the broken feeds on top
+    assert (entries, feedparser_total) == (1583, 1455)
