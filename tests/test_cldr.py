@@ -22,8 +22,10 @@ def written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     cldr._written.cache_clear()
 
 
-def test_written_tables_are_babels(written: Path) -> None:
+def test_written_tables_are_babels(written: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cldr.write_tables(written)
+    # from here on, the answers must come from the file: babel is not asked
+    monkeypatch.setattr(cldr, "_from_babel", lambda language: pytest.fail(f"{language}: babel"))
     for language in ("ru", "fa", "zh_Hant"):
         locale = Locale.parse(language)
         assert cldr.territories(language) == dict(locale.territories)
@@ -43,4 +45,5 @@ def test_missing_or_stale_tables_fall_back_to_babel(written: Path) -> None:
 
 def test_a_language_not_written_is_read_from_babel(written: Path) -> None:
     cldr.write_tables(written)
+    assert "ja" not in json.loads(written.read_text(encoding="utf-8"))["territories"]
     assert cldr.territories("ja")["IR"] == "イラン"

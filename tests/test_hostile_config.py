@@ -78,16 +78,26 @@ def test_feeds_path_that_is_not_a_file(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 @pytest.mark.parametrize(
-    "content", [b"\xff\xfe\x00binary", b"", b"topics: [unclosed\n", b"topics:\n  x: 5\n"]
+    ("content", "words"),
+    [
+        (b"\xff\xfe\x00binary", ["not UTF-8", "save the file as UTF-8"]),
+        (b"", [":1:", "the watchlist is empty", "topics:"]),
+        (b"topics: [unclosed\n", [":2:", "YAML syntax error"]),
+        (b"topics:\n  x: 5\n", [":2:", "topic 'x'", "has no aliases"]),
+    ],
 )
-def test_bad_watchlist(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes) -> None:
+def test_bad_watchlist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, words: list[str]
+) -> None:
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text("sources:\n" + GOOD_SOURCE, encoding="utf-8")
     watchlist = tmp_path / "watchlist.yaml"
     watchlist.write_bytes(content)
     argv = ["ingest", "--feeds", str(feeds), "--watchlist", str(watchlist)]
     line = _one_line_error(*_main([*argv, "--db", str(tmp_path / "n.duckdb")], capsys))
-    assert str(watchlist) in line
+    assert str(watchlist) in line  # the file, where in it, and what to do
+    for word in words:
+        assert word in line, line
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_python_version_finds_what_the_xpath_finds_on_every_corpus_page(
         assert python(tree) == expected
         trees, found = trees + 1, found + len(expected)
     assert trees >= 300
-    if key[0] != "RAW_TREE_PRUNE_XPATH":  # no corpus page has these two (generated pages do)
+    if key != ("RAW_TREE_PRUNE_XPATH", 1):  # no corpus page has this one (generated pages do)
         assert found > 0, "the corpus never exercises this expression"
 
 
@@ -79,7 +79,7 @@ _VOCABULARY = (
     "|mvp-post-add-box|mvp-post-add-wrap|infinite-scroll|infinitescroll|elementor-share-buttons"
     "|reply-to|x-reply-y|hidden|hide-me|a hidden|noprint|bottom|page-bottom|bottom-bar"
     "|padding-bottom-lg|link|permalink|main link|ad-slot|x ad y|dfpAd|related|elated|byline"
-    "|meta|content|article-body|entry-content|"
+    "|meta|content|article-body|entry-content|headline|author-name|story-body|postmeta|tag|"
 )
 _WORDS = _VOCABULARY.split("|")
 _STYLES = ["display:none", "display: none", "border: 1px", "color: red", "visibility: hidden"]
@@ -104,6 +104,7 @@ def _random_page(rng: random.Random) -> HtmlElement:
     def block(depth: int) -> str:
         tag = rng.choice(_TAGS)
         attrs = "".join(f' {k}="{v}"' for k, v in _random_attributes(rng))
+        attrs += ' href="/a"' if tag == "a" else ""  # links: what the tag and category paths read
         inner = "".join(block(depth + 1) for _ in range(rng.randint(0, 3) if depth < 4 else 0))
         return f"<{tag}{attrs}>text {inner}</{tag}>"
 
@@ -120,22 +121,26 @@ def test_python_versions_agree_with_the_xpaths_on_generated_pages() -> None:
             expected = speed._ORIGINAL[key[0]][key[1]](tree)
             assert speed._FASTER[key[0]][key[1]](tree) == expected, key
             found[key] += len(expected)
-    assert min(found.values()) > 20, found  # each expression matched often, both ways tested
+    # each expression matched often, so both ways were tested: the rarest 88 times (seeded)
+    assert min(found.values()) == 88, found
 
 
 def test_guarded_expressions_agree_with_the_originals() -> None:
     rng = random.Random(7)
     trees = [_random_page(rng) for _ in range(100)]
-    guarded = 0
+    found: dict[tuple[str, int], int] = {}
     for name, items in speed._ORIGINAL.items():
         for i, xpath in enumerate(items):
             faster = speed._FASTER[name][i]
             if not isinstance(faster, etree.XPath) or faster is xpath:
                 continue
-            guarded += 1
+            found[name, i] = 0
             for tree in trees:
-                assert faster(tree) == xpath(tree), (name, i)
-    assert guarded >= 5
+                expected = xpath(tree)
+                assert faster(tree) == expected, (name, i)
+                found[name, i] += len(expected)
+    assert len(found) == 14  # every guarded expression, each seen matching on the pages
+    assert min(found.values()) > 0, found
 
 
 def test_a_pattern_that_matches_nothing_keeps_its_call_unguarded() -> None:
