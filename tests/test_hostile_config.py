@@ -169,7 +169,13 @@ def test_locked_database_is_one_clear_line(locked_db: tuple[Path, int], tmp_path
     feeds = tmp_path / "feeds.yaml"
     feeds.write_text("sources:\n" + GOOD_SOURCE, encoding="utf-8")
     # The ingest's flow reports to the test harness's API instead of starting its own server.
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    # Half a second's wait, not the default 5: the message is checked here, the wait in
+    # tests/test_hand_run.py.
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "NEWSWATCH_LOCK_WAIT": "0.5",
+    }
     for argv in (
         ["sql", "select 1"],
         ["ingest", "--feeds", str(feeds), "--watchlist", str(WATCHLIST)],

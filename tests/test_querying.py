@@ -90,7 +90,9 @@ def test_sql_says_in_one_line_when_a_writer_holds_the_database(tmp_path: Path) -
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        result = run_newswatch("sql", "select 1", "--db", str(db))
+        # Half a second's wait, not the default 5: the message is checked here, the wait in
+        # tests/test_hand_run.py.
+        result = run_newswatch("sql", "select 1", "--db", str(db), "--wait", "0.5")
     finally:
         holder.communicate("done\n", timeout=60)
     assert result.returncode == 1 and result.stdout == ""
