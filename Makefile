@@ -15,9 +15,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 install: $(STAMP) $(ENGINE)
 
+# uv installs what pip would (the same resolution of pyproject.toml) in ~8 s where pip takes
+# ~45 s on this 2-core machine: a sixth of `make test`'s 5 minutes on a fresh clone.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	$(BIN)/python -m extractors.cldr  # CLDR's names, read once from babel (extractors/cldr.py)
 	touch $(STAMP)
 
