@@ -96,15 +96,18 @@ def recent_links(
         "a.id, a.story_id, coalesce(a.published, a.fetched_at) AS published, a.language,"
         " l.event_id, l.reason, l.entities, l.numbers"
     )
-    rows = _dicts(con.execute(f"SELECT {columns} {_RECENT_LINKS}", params))
-    # The vectors come as numpy arrays, in a query of their own over the same rows in the same
-    # order: as Python lists (fetchall) each one costs 384 float objects, ~10 KB (~100 MB for
-    # a window of 10,000 linked articles).
-    vectors = con.execute(f"SELECT l.vector {_RECENT_LINKS}", params).fetchnumpy()["vector"]
-    return rows, [np.asarray(v, dtype=np.float32) for v in vectors]
+    rows = _dicts(con.execute(f"SELECT {columns} {_RECENT_LINKS} {_IN_ORDER}", params))
+    # The vectors come as numpy arrays, in a query of their own over the same rows: as Python
+    # lists (fetchall) each one costs 384 float objects, ~10 KB (~100 MB for a window of
+    # 10,000 linked articles). Unsorted, and put in the rows' order here: sorted, DuckDB held
+    # every vector in its sort's buffers as well as in the result, ~16 MB more of the ingest
+    # process at a window of 3,300 vectors of 512 floats (bench/README.md, Pipeline, session 31).
+    vectors = con.execute(f"SELECT a.id, l.vector {_RECENT_LINKS}", params).fetchnumpy()
+    by_id = dict(zip(vectors["id"], vectors["vector"], strict=True))
+    return rows, [np.asarray(by_id[row["id"]], dtype=np.float32) for row in rows]
 
 
-# FROM ... ORDER BY of `recent_links`. The bounds on `fetched_at` and `linked_at` (an article
+# FROM ... WHERE of `recent_links`. The bounds on `fetched_at` and `linked_at` (an article
 # is fetched, then linked, after it is published, give or take a time zone: as
 # `warehouse.dedup.dedup_window`) let DuckDB skip the blocks of older rows, appended in that
 # order, so the query reads the window, not both tables (~100 ms a batch at 1M articles).
@@ -113,8 +116,8 @@ _RECENT_LINKS = """
     JOIN articles a ON a.id = l.article_id
     WHERE coalesce(a.published, a.fetched_at) >= $since AND l.embedder = $embedder
       AND a.fetched_at >= $since - INTERVAL 1 DAY AND l.linked_at >= $since - INTERVAL 1 DAY
-    ORDER BY coalesce(a.published, a.fetched_at), a.id
     """
+_IN_ORDER = "ORDER BY coalesce(a.published, a.fetched_at), a.id"
 
 
 @retry_conflicts
