@@ -17,12 +17,12 @@ What it measures, on synthetic warehouses of 100,000 and 1,000,000 stored articl
   as extraction is); then `waiting_entries`. Every stored article of the synthetic history
   has its event, event link and `events` row, as after the runs that stored it. The
   warehouse is written in the same blocks as the flow writes it (`Run.writing`: for the
-  dedup index, the sources, the polls, once a batch, at the end) through the run's
-  `warehouse.holding.HeldWriter`, which opens and closes the file around each block as
-  ingest does by default, or with `--hold` (`NEWSWATCH_HOLD_WAREHOUSE`) opens it once and
-  closes it at the end; entering and leaving the blocks (the opening, its migrations check,
-  each closing's checkpoint) are timed apart. Each step is
-  printed, so what grows shows. Extraction costs the same whatever the warehouse holds
+  dedup index, the sources, the polls, twice a batch (its pages, then their events), at the
+  end) through the run's `warehouse.holding.HeldWriter`, which opens and closes the file
+  around each block as ingest does by default, or with `--hold` (`NEWSWATCH_HOLD_WAREHOUSE`)
+  opens it once and closes it at the end; entering and leaving the blocks (the opening, its
+  migrations check, each closing's checkpoint) are timed apart. Each step is printed, so
+  what grows shows. Extraction costs the same whatever the warehouse holds
   (bench/pipeline.py measures it), and so does the network.
 - the digest of one day: `digest.build.read_day` (the warehouse's queries) and
   `build_digest`, for the last full day (2,000 articles, a quarter of them tagged).
@@ -390,12 +390,12 @@ def ingest(
             with t.step("store_pages"):
                 counts = load.store_pages(con, pages, watchlist.version, now, near, ids)
             assert counts["stored"] + counts["duplicates"] == len(batch), counts
-            with t.step(LINK):
-                linking = Precomputed(embedder, worker_embeddings(pages))
-                ours = ids.of_pages(pages) if first else None  # as load_pages reads them
-                work = read_link_work(con, linking, among=ours)
-                assert linking.has_all(work.texts_to_embed()), "the workers embedded them all"
-                store_computed_links(con, *compute_links(work, linking))
+        with opened() as con, t.step(LINK):  # link_pages: a block of its own
+            linking = Precomputed(embedder, worker_embeddings(pages))
+            ours = ids.of_pages(pages) if first else None  # as load_pages reads them
+            work = read_link_work(con, linking, among=ours)
+            assert linking.has_all(work.texts_to_embed()), "the workers embedded them all"
+            store_computed_links(con, *compute_links(work, linking))
     with opened() as con, t.step("waiting_entries"):  # finish
         queries.waiting_entries(con)
     with t.step(OPEN):

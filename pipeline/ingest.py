@@ -307,9 +307,7 @@ def page_batches(pending: Sequence[queries.PendingEntry]) -> list[list[list[quer
 
 
 def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) -> dict[str, int]:
-    """Log the batch's fetches, find near copies (the index keeps them for the run), store,
-    link events: in one block, unless linking must embed, which it does outside any block
-    (the file closed, or a reader who asks for a held file gets it)."""
+    """Log the batch's fetches, find near copies (kept for the run), store; then link them."""
     now = datetime.now(UTC)
     with run.writing() as con:
         load.record_page_fetches(con, run.summary.run_id, fetches)
@@ -317,31 +315,33 @@ def load_pages(run: Run, pages: Sequence[ProcessedPage], fetches: Fetches = ()) 
         ids = load.article_ids(con, pages, now)
         near = near_duplicates(con, run.stories, pages, now, ids)
         stored = load.store_pages(con, pages, run.watchlist.version, now, near, ids)
-        if not run.options.link_events:
-            return stored
-        embedder = Precomputed(default_embedder(), worker_embeddings(pages))
-        # Every stored article gets its event (issue 17): a run links all that lack one (a
-        # killed run's too) until it has stored an article, then each batch its own (finding
-        # them all searches the table: ~50 ms a batch at 1M articles).
-        ours = ids.of_pages(pages) if run.summary.articles_new else None
+    if run.options.link_events:
+        # Every stored article gets its event (issue 17): all that lack one (a killed run's
+        # too) until the run has stored an article, then each batch its own (finding them all
+        # searches the table: ~50 ms a batch at 1M articles).
+        link_pages(run, pages, ids.of_pages(pages) if run.summary.articles_new else None)
+    return stored
+
+
+def link_pages(run: Run, pages: Sequence[ProcessedPage], ours: list[str] | None) -> None:
+    """Link the stored articles of `ours` (None: all without an event) to events in a block of
+    their own: closing the one that stored them, DuckDB hands back what storing took (~40 MB
+    at 10,000 articles), on which linking's made the ingest's peak (bench/README.md, Pipeline,
+    session 31). Linking that must embed does so with the file closed (a reader may have it)."""
+    embedder = Precomputed(default_embedder(), worker_embeddings(pages))
+    with run.writing() as con:
         work = read_link_work(con, embedder, among=ours)
         if embedder.has_all(work.texts_to_embed()):  # the workers embedded them all
             links, counts = compute_links(work, embedder)
-            # The window's events (read for each batch: ~10 MB at 3,300 members) are let go
-            # of, their pages handed back, before the links are stored: held, they added to
-            # the memory DuckDB takes to derive the events and checkpoint, the block's peak.
-            del work
-            trim_heap()
+            trim_heap()  # the window's pages back (`compute_links` lets go of it)
             store_computed_links(con, links, counts)
             trim_heap()
-            return stored
+            return
     links, counts = compute_links(work, embedder)  # embedding: readers may have the file
-    del work  # as above
     trim_heap()
     with run.writing() as con:
         store_computed_links(con, links, counts)
     trim_heap()
-    return stored
 
 
 def count_failed_pages(run: Run, pages: Sequence[ProcessedPage], log: Log) -> None:
