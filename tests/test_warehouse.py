@@ -367,8 +367,13 @@ def test_a_warehouse_with_sources_upgrades_through_every_later_migration(tmp_pat
     with connect(path) as con:
         applied = con.execute("SELECT max(number) FROM schema_migrations").fetchone()
         row = con.execute("SELECT name, paused, dates FROM sources").fetchall()
+        indexes = con.execute(
+            "SELECT index_name FROM duckdb_indexes() WHERE table_name = 'articles'"
+        ).fetchall()
     assert applied == (max(n for n, _, _ in migrations()),)
     assert row == [("wire", False, "feed")]
+    # 011: the index on `published` that no query read, paid for at every stored batch
+    assert indexes == [("articles_content_hash",)]
 
 
 def test_a_long_statement_draws_no_progress_bar_on_the_output(

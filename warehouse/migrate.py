@@ -120,6 +120,7 @@ def natural_keys() -> dict[str, tuple[str, ...]]:
 _LAKE_REWRITES = (
     (re.compile(r"--[^\n]*"), ""),  # comments first, so that the patterns below see plain SQL
     (re.compile(r"\bCREATE\s+(?:UNIQUE\s+)?(?:SEQUENCE|INDEX)\b[^;]*;", re.I), ""),
+    (re.compile(r"\bDROP\s+INDEX\b[^;]*;", re.I), ""),
     (re.compile(r",\s*(?:PRIMARY\s+KEY|UNIQUE)\s*\([^)]*\)", re.I), ""),  # table constraints
     (re.compile(r"\s+PRIMARY\s+KEY\b|\s+UNIQUE\b", re.I), ""),  # column constraints
     (re.compile(r"\s+DEFAULT\s+nextval\s*\([^)]*\)", re.I), ""),
