@@ -343,9 +343,11 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
         for (int job = 0; job < ng * NH; job++) {
             int gi = job / NH, h = job % NH, t0 = group[gi], g = group[gi + 1] - t0;
             int s0 = sstart[t0], n = send[t0] - s0;
-            const float *qr[NW_Q];
-            for (int i = 0; i < NW_Q; i++)  /* fewer than four: the last one again */
-                qr[i] = q + (size_t)(t0 + (i < g ? i : g - 1)) * H + h * 32;
+            float qs[NW_Q][32]; /* the queries times the scale, once a job */
+            for (int i = 0; i < NW_Q; i++) { /* fewer than NW_Q: the last one again */
+                const float *qr = q + (size_t)(t0 + (i < g ? i : g - 1)) * H + h * 32;
+                for (int e = 0; e < 32; e++) qs[i][e] = qr[e] * scale;
+            }
             for (int c = 0; c < n; c += 16) {
                 __mmask16 in = n - c >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - c)) - 1);
                 __m512 acc[NW_Q];
@@ -353,16 +355,16 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
                 for (int e = 0; e < 32; e++) {
                     __m512 kv = _mm512_maskz_loadu_ps(in, kt + (size_t)(h * 32 + e) * T + s0 + c);
                     for (int i = 0; i < NW_Q; i++)
-                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(qr[i][e] * scale), kv, acc[i]);
+                        acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(qs[i][e]), kv, acc[i]);
                 }
                 for (int i = 0; i < NW_Q; i++) _mm512_store_ps(prob + (size_t)i * room + c, acc[i]);
             }
-            float inv[NW_Q];
             for (int i = 0; i < NW_Q; i++) {
                 float *p = prob + (size_t)i * room, mx = -1e30f, sum = 0.f;
                 for (int s = 0; s < n; s++) if (p[s] > mx) mx = p[s];
                 for (int s = 0; s < n; s++) { float ex = expf(p[s] - mx); p[s] = ex; sum += ex; }
-                inv[i] = 1.f / sum;
+                float inv = 1.f / sum;
+                for (int s = 0; s < n; s++) p[s] *= inv; /* the probabilities, once a row */
             }
             __m512 lo[NW_Q], hi[NW_Q];
             for (int i = 0; i < NW_Q; i++) lo[i] = hi[i] = _mm512_setzero_ps();
@@ -370,7 +372,7 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
                 const float *vh = v + (size_t)(s0 + s) * H + h * 32;
                 __m512 v0 = _mm512_loadu_ps(vh), v1 = _mm512_loadu_ps(vh + 16);
                 for (int i = 0; i < NW_Q; i++) {
-                    __m512 pv = _mm512_set1_ps(prob[(size_t)i * room + s] * inv[i]);
+                    __m512 pv = _mm512_set1_ps(prob[(size_t)i * room + s]);
                     lo[i] = _mm512_fmadd_ps(pv, v0, lo[i]);
                     hi[i] = _mm512_fmadd_ps(pv, v1, hi[i]);
                 }
