@@ -220,30 +220,29 @@ int nw_piece_chars(e5_model *m, const char *text, int is_query, int *chars, int 
 }
 """
 
-_NORM_FIND = "/* binary search normalization map; returns index or -1 */\n"
 # The tokenizer's search tries every piece length from each character and hashed each
 # candidate afresh (FNV-1a over its bytes): the hash of a span one character longer is the
-# last one taken on over that character's bytes, so it is grown instead. The same hashes, the
-# same pieces.
-_LOOKUP_HASHED = """/* newswatch: tok_lookup given the span's FNV-1a hash */
+# last one taken on over that character's bytes, so it is grown instead. The wheel's
+# `tok_lookup` becomes its probe given a hash (`nw_lookup_hashed`) and the hashing in front
+# of it; the search hands the probe its grown hash. The same hashes, the same pieces.
+_LOOKUP_HEAD = """static int tok_lookup(const tokenizer *t, const char *s, int n) {
+    uint32_t i = (uint32_t)(fnv1a(s, n) & t->ht_mask);
+"""
+_LOOKUP_SPLIT = """
+static int nw_lookup_hashed(const tokenizer *t, const char *s, int n, uint64_t h);
+static int tok_lookup(const tokenizer *t, const char *s, int n) {
+    return nw_lookup_hashed(t, s, n, fnv1a(s, n));
+}
+/* newswatch: the wheel's probe of its piece table, given the span's FNV-1a hash */
 static int nw_lookup_hashed(const tokenizer *t, const char *s, int n, uint64_t h) {
     uint32_t i = (uint32_t)(h & t->ht_mask);
-    for (;;) {
-        int v = t->ht[i];
-        if (v == 0) return -1;
-        int idx = v - 1;
-        int len = (int)(t->offs[idx + 1] - t->offs[idx]);
-        if (len == n && memcmp(t->blob + t->offs[idx], s, n) == 0) return idx;
-        i = (i + 1) & t->ht_mask;
-    }
-}
 """
 _SPANS_OLD = """        for (int e = i + 1; e <= n; e++) {
             int len = cs[e] - bi;
             if (len > t->max_piece_bytes) break;
             int idx = tok_lookup(t, buf + bi, len);
 """
-_SPANS_NEW = """        /* newswatch: FNV-1a, grown with the span */
+_SPANS_NEW = """        /* newswatch: FNV-1a (the wheel's fnv1a), grown with the span */
         uint64_t h = 1469598103934665603ULL;
         int hashed = 0;
         for (int e = i + 1; e <= n; e++) {
@@ -297,7 +296,7 @@ def edits(kernels: str) -> tuple[Edit, ...]:
         Edit("the inner layer's pool", _FORWARD, _POOL_STATE + _FORWARD),
         Edit("each layer's states pooled when asked", _LAYER_END, _LAYER_END + _POOL_CAPTURE),
         Edit("a chunk's first text", _CHUNK, "        nw_pool_seg0 = w0;\n" + _CHUNK),
-        Edit("a lookup given a span's hash", _NORM_FIND, _LOOKUP_HASHED + _NORM_FIND),
+        Edit("the piece table's probe given a span's hash", _LOOKUP_HEAD, _LOOKUP_SPLIT),
         Edit("the tokenizer's spans hashed as they grow", _SPANS_OLD, _SPANS_NEW),
         Edit("the entry point", _DIM, _DIM + _LAYER_API),
     )
