@@ -450,12 +450,13 @@ def test_long_text_is_fast(watchlist: Watchlist) -> None:
 # changed (0.853 on the 1,931-item set of the sixth round, split by outlet, weights fitted on
 # its train split with l2 3.0; session 13: Telegram posts read as ingest reads them, a
 # repeated headline counted once; session 19: places in Russia named after Ukraine's cities
-# excluded, names that are another word in lower case (`cased:`), then refitted; see
+# excluded, names that are another word in lower case (`cased:`), then refitted; session 34:
+# 0.855 and 13.5%, Russian aliases for Ukraine's soldiers and recruitment centres, refitted; see
 # bench/README.md), less a small margin for ties and float noise. The hard negatives tagged
-# `about` as printed then: 12.8% of 266, within issue 16's 15% bound; asserted as printed
-# plus the margin, so that a rise fails here.
-TEST_MACRO_F1 = 0.853
-TEST_HARD_ABOUT = 0.128
+# `about` as printed then: 13.5% of 266 (12.8% before session 34), within issue 16's 15%
+# bound; asserted as printed plus the margin, so that a rise fails here.
+TEST_MACRO_F1 = 0.855
+TEST_HARD_ABOUT = 0.135
 MARGIN = 0.01
 
 
