@@ -194,13 +194,20 @@ static void nw_rows_bf16(const float *X, int L, int nin) {
 }
 
 /* Output rows o0 .. o0 + ro - 1 (ro <= 16; the others zeros) as the tile unit reads B: a
- * block of 32 weights at a time, 16 lanes of two bfloat16 weights of one output row each */
-static void nw_weights_bf16(const block_q4_0 *W, int nb, int o0, int ro, uint32_t *panel) {
+ * block of 32 weights at a time, 16 lanes of two bfloat16 weights of one output row each.
+ * With each block, the same block of the `next` rows after these is asked for (the rows this
+ * thread converts next): spread over the conversion, the requests keep the line fill buffers
+ * busy but not full (asked for all at once before it, a tenth of the product waited on the
+ * requests themselves; session 34: a lead ~5% cheaper). */
+static void nw_weights_bf16(const block_q4_0 *W, int nb, int o0, int ro, uint32_t *panel,
+                            int next) {
     const __m128i nibble = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
     /* block by block: the 16 rows' 32 weights as bfloat16 pairs, transposed so that
      * a 32-bit lane holds two weights of one output row, as the tile unit reads B */
     for (int b = 0; b < nb; b++) {
         __m512i pairs[16];
+        for (int r = 0; r < next; r++)
+            _mm_prefetch((const char *)(W + (size_t)(o0 + 16 + r) * nb + b), _MM_HINT_T0);
         for (int r = 0; r < 16; r++) {
             if (r >= ro) { pairs[r] = _mm512_setzero_si512(); continue; }
             const block_q4_0 *wb = W + (size_t)(o0 + r) * nb + b;
@@ -248,9 +255,7 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, float *Y, int 
             for (int o0 = 0; o0 < nout; o0 += 16) {
                 int ro = nout - o0 < 16 ? nout - o0 : 16;
                 int next = nout - o0 - 16; /* the next group's rows: this thread's next */
-                if (next > 0)
-                    nw_prefetch_rows(W + (size_t)(o0 + 16) * nb, next < 16 ? next : 16, nb);
-                nw_weights_bf16(W, nb, o0, ro, panel);
+                nw_weights_bf16(W, nb, o0, ro, panel, next < 0 ? 0 : next < 16 ? next : 16);
                 __mmask16 keep = (__mmask16)((1u << ro) - 1);
                 __m512 bv = bias ? _mm512_maskz_loadu_ps(keep, bias + o0) : _mm512_setzero_ps();
                 for (int t0 = s0; t0 < s1; t0 += 32) { /* 32 tokens, two tiles of C, at a time */
