@@ -202,6 +202,13 @@ int nw_embed_layer(e5_model *m, const char **texts, int n, int is_query, int lay
     return rc;
 }
 
+/* newswatch: where the model's vocabulary table lies (a row of 4-bit weights a token): the
+ * part of the mapped model file that grows with the words a process embeds */
+void nw_word_table(const e5_model *m, const void **start, size_t *bytes) {
+    *start = m->word;
+    *bytes = (size_t)m->VOC * (size_t)m->nb_word * sizeof(block_q4_0);
+}
+
 /* newswatch: the content tokens e5_embed reads of `text` (its prefix included, the specials
  * not), and in chars[j] how many characters (code points) of the normalized text token j
  * covers: the word marker counts one, an unknown character one. Returns how many tokens
