@@ -283,6 +283,136 @@ static void nw_matmul_amx(const block_q4_0 *W, const float *bias, float *Y, int 
         _tile_release();
     }
 }
+
+/* 16 pairs (a[k], b[k]) of bfloat16, a[k] in the low half of lane k: as the tile unit reads
+ * B, two rows of the sum's inner index a lane */
+static inline __m512i nw_pairs_bf16(__m512 a, __m512 b) {
+    const __m512i weave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                           24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1,
+                                           16, 0);
+    return _mm512_permutexvar_epi16(weave, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+}
+
+/* The attention of heads of 32 on the tiles, a text's head at a time, in bfloat16 with sums
+ * in float: the scores of 16 queries by 16 keys are one product (a head's 32 dimensions are
+ * one step of the unit), the softmax runs in float on them, and the output of 16 queries is
+ * their probabilities (in bfloat16) by the values, 32 keys a step. The keys go to the unit
+ * as pairs of dimensions (`kp`: a row of pairs a key, for each pair of dimensions), the
+ * values as pairs of consecutive keys of a text (`vp`), zeros past a text's last key. */
+static void nw_attention_amx(const float *q, const float *kt, const float *v, float *ctx,
+                             const int *sstart, const int *send, int T, int H, int NH,
+                             float scale, int maxp) {
+    int hp = H / 2, tw = (T + 15) / 16 * 16 + 16; /* kp's rows: room for a last text's tile */
+    uint32_t *kp = (uint32_t *)aligned_alloc(64, sizeof(uint32_t) * (size_t)hp * tw);
+    int *first = (int *)malloc(sizeof(int) * ((size_t)T + 1)), nt = 0;
+    size_t *voff = (size_t *)malloc(sizeof(size_t) * ((size_t)T + 1)), pairs = 0;
+    for (int t = 0; t < T; t = send[t] > t ? send[t] : t + 1) {
+        first[nt] = t; /* each text's first token, and where its pairs of values begin */
+        voff[nt++] = pairs;
+        pairs += (size_t)((send[t] - sstart[t] + 1) / 2 + 15) / 16 * 16;
+    }
+    uint32_t *vp = (uint32_t *)aligned_alloc(64, sizeof(uint32_t) * (pairs * H + 16));
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < hp; p++) /* kp[p][s]: dimensions 2p and 2p + 1 of key s */
+        for (int s = 0; s < tw; s += 16) {
+            __mmask16 in = s >= T ? 0 : T - s >= 16 ? (__mmask16)0xFFFF
+                                                     : (__mmask16)((1u << (T - s)) - 1);
+            __m512 a = _mm512_maskz_loadu_ps(in, kt + (size_t)(2 * p) * T + s);
+            __m512 b = _mm512_maskz_loadu_ps(in, kt + (size_t)(2 * p + 1) * T + s);
+            _mm512_store_si512((void *)(kp + (size_t)p * tw + s), nw_pairs_bf16(a, b));
+        }
+#pragma omp parallel for schedule(static)
+    for (int ti = 0; ti < nt; ti++) { /* vp: a text's keys in pairs, rows of zeros to 16 */
+        int s0 = sstart[first[ti]], n = send[first[ti]] - s0;
+        int np = (n + 1) / 2, npp = (np + 15) / 16 * 16;
+        for (int pi = 0; pi < npp; pi++)
+            for (int d = 0; d < H; d += 16) {
+                const float *va = v + (size_t)(s0 + 2 * pi) * H + d, *vb = va + H;
+                __m512 a = 2 * pi < n ? _mm512_loadu_ps(va) : _mm512_setzero_ps();
+                __m512 b = 2 * pi + 1 < n ? _mm512_loadu_ps(vb) : _mm512_setzero_ps();
+                _mm512_storeu_si512((void *)(vp + (voff[ti] + pi) * H + d), nw_pairs_bf16(a, b));
+            }
+    }
+#pragma omp parallel
+    {
+        nw_tile_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.palette_id = 1;
+        for (int i = 0; i < 8; i++) { cfg.rows[i] = 16; cfg.colsb[i] = 64; }
+        _tile_loadconfig(&cfg); /* 0: scores; 1, 2: output; 3: queries, probabilities; 4-6: B */
+        int room = (maxp + 31) / 32 * 32;
+        uint16_t *qb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * 32 * (size_t)room);
+        float *sc = (float *)aligned_alloc(64, sizeof(float) * (size_t)room * room);
+        uint16_t *pb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * (size_t)room * room);
+        float out[2][256] __attribute__((aligned(64)));
+#pragma omp for schedule(static)
+        for (int job = 0; job < nt * NH; job++) {
+            int ti = job / NH, h = job % NH, s0 = sstart[first[ti]], n = send[first[ti]] - s0;
+            int n16 = (n + 15) / 16 * 16, n32 = (n + 31) / 32 * 32;
+            __m512 scv = _mm512_set1_ps(scale);
+            for (int r = 0; r < n16; r++) { /* the head's queries, scaled, in bfloat16 */
+                __m512i w = _mm512_setzero_si512();
+                if (r < n) {
+                    const float *qr = q + (size_t)(s0 + r) * H + h * 32;
+                    w = (__m512i)_mm512_cvtne2ps_pbh(_mm512_mul_ps(_mm512_loadu_ps(qr + 16), scv),
+                                                    _mm512_mul_ps(_mm512_loadu_ps(qr), scv));
+                }
+                _mm512_store_si512((void *)(qb + (size_t)r * 32), w);
+            }
+            for (int r0 = 0; r0 < n16; r0 += 16) { /* scores: 16 queries by 16 keys a product */
+                _tile_loadd(3, qb + (size_t)r0 * 32, 64);
+                for (int c0 = 0; c0 < n16; c0 += 16) {
+                    _tile_zero(0);
+                    _tile_loadd(4, kp + (size_t)(h * 16) * tw + s0 + c0, tw * 4);
+                    _tile_dpbf16ps(0, 3, 4);
+                    _tile_stored(0, sc + (size_t)r0 * n32 + c0, n32 * 4);
+                }
+            }
+            for (int r = 0; r < n16; r++) { /* softmax in float; probabilities in bfloat16 */
+                float *p = sc + (size_t)r * n32, mx = -1e30f, sum = 0.f;
+                uint16_t *pr = pb + (size_t)r * n32;
+                if (r >= n) { memset(pr, 0, sizeof(uint16_t) * n32); continue; }
+                for (int s = 0; s < n; s++) if (p[s] > mx) mx = p[s];
+                for (int s = 0; s < n; s++) { float ex = expf(p[s] - mx); p[s] = ex; sum += ex; }
+                float inv = 1.f / sum;
+                for (int s = 0; s < n; s++) p[s] *= inv;
+                for (int s = n; s < n32; s++) p[s] = 0.f;
+                for (int s = 0; s < n32; s += 32)
+                    _mm512_store_si512((void *)(pr + s),
+                                       (__m512i)_mm512_cvtne2ps_pbh(_mm512_load_ps(p + s + 16),
+                                                                    _mm512_load_ps(p + s)));
+            }
+            const uint32_t *vh = vp + voff[ti] * H + h * 32;
+            for (int r0 = 0; r0 < n16; r0 += 16) { /* output: probabilities by values */
+                _tile_zero(1);
+                _tile_zero(2);
+                for (int k0 = 0; k0 < n32; k0 += 32) {
+                    _tile_loadd(3, pb + (size_t)r0 * n32 + k0, n32 * 2);
+                    _tile_loadd(5, vh + (size_t)(k0 / 2) * H, H * 4);
+                    _tile_loadd(6, vh + (size_t)(k0 / 2) * H + 16, H * 4);
+                    _tile_dpbf16ps(1, 3, 5);
+                    _tile_dpbf16ps(2, 3, 6);
+                }
+                _tile_stored(1, out[0], 64);
+                _tile_stored(2, out[1], 64);
+                int rows = n - r0 < 16 ? n - r0 : 16;
+                for (int i = 0; i < rows; i++) {
+                    float *ch = ctx + (size_t)(s0 + r0 + i) * H + h * 32;
+                    _mm512_storeu_ps(ch, _mm512_load_ps(out[0] + i * 16));
+                    _mm512_storeu_ps(ch + 16, _mm512_load_ps(out[1] + i * 16));
+                }
+            }
+        }
+        free(qb);
+        free(sc);
+        free(pb);
+        _tile_release();
+    }
+    free(kp);
+    free(vp);
+    free(voff);
+    free(first);
+}
 #define NW_HAVE_AMX 1
 #endif
 
@@ -325,13 +455,20 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin, int8_t *RESTR
  * key's and each value's registers are loaded once for the four, where the loop of the
  * wheel (as events/engine.py edits it) loads them, and its running scores, once a query.
  * The same sums in the same order (over a head's 32 dimensions, then over keys), the same
- * softmax. `kt` holds the keys transposed (H x T). */
+ * softmax. `kt` holds the keys transposed (H x T). Where the layer's products ran on the
+ * tiles, the attention does too (`nw_attention_amx`). */
 #if defined(__AVX512F__)
 #define NW_HAVE_ATTENTION32 1
 #define NW_Q 4
 static void nw_attention32(const float *q, const float *kt, const float *v, float *ctx,
                            const int *sstart, const int *send, int T, int H, int NH,
                            float scale, int maxp) {
+#ifdef NW_HAVE_AMX
+    if (nw_tile_rows) { /* the tiles took this layer's products: the attention too */
+        nw_attention_amx(q, kt, v, ctx, sstart, send, T, H, NH, scale, maxp);
+        return;
+    }
+#endif
     int *group = (int *)malloc(sizeof(int) * ((size_t)T + 1)), ng = 0;
     for (int t = 0; t < T;) { /* runs of up to four tokens of one text */
         int u = t + 1;
