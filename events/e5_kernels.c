@@ -302,13 +302,16 @@ static inline __m512i nw_pairs_bf16(__m512 a, __m512 b) {
 static void nw_attention_amx(const float *q, const float *kt, const float *v, float *ctx,
                              const int *sstart, const int *send, int T, int H, int NH,
                              float scale, int maxp) {
+    (void)maxp; /* the longest text of the call sizes the buffers */
     int hp = H / 2, tw = (T + 15) / 16 * 16 + 16; /* kp's rows: room for a last text's tile */
     uint32_t *kp = (uint32_t *)aligned_alloc(64, sizeof(uint32_t) * (size_t)hp * tw);
     int *first = (int *)malloc(sizeof(int) * ((size_t)T + 1)), nt = 0;
     size_t *voff = (size_t *)malloc(sizeof(size_t) * ((size_t)T + 1)), pairs = 0;
+    int longest = 0;
     for (int t = 0; t < T; t = send[t] > t ? send[t] : t + 1) {
         first[nt] = t; /* each text's first token, and where its pairs of values begin */
         voff[nt++] = pairs;
+        longest = send[t] - sstart[t] > longest ? send[t] - sstart[t] : longest;
         pairs += (size_t)((send[t] - sstart[t] + 1) / 2 + 15) / 16 * 16;
     }
     uint32_t *vp = (uint32_t *)aligned_alloc(64, sizeof(uint32_t) * (pairs * H + 16));
@@ -340,10 +343,12 @@ static void nw_attention_amx(const float *q, const float *kt, const float *v, fl
         cfg.palette_id = 1;
         for (int i = 0; i < 8; i++) { cfg.rows[i] = 16; cfg.colsb[i] = 64; }
         _tile_loadconfig(&cfg); /* 0: scores; 1, 2: output; 3: queries, probabilities; 4-6: B */
-        int room = (maxp + 31) / 32 * 32;
-        uint16_t *qb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * 32 * (size_t)room);
-        float *sc = (float *)aligned_alloc(64, sizeof(float) * (size_t)room * room);
-        uint16_t *pb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * (size_t)room * room);
+        /* a text's scores and probabilities: 64 and 32 KB for one of 128 tokens (the heap's,
+         * where the 1 and 0.5 MB of the longest a model reads came from fresh pages a layer) */
+        size_t room = (size_t)(longest + 31) / 32 * 32;
+        uint16_t *qb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * 32 * room);
+        float *sc = (float *)aligned_alloc(64, sizeof(float) * room * room);
+        uint16_t *pb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * room * room);
         float out[2][256] __attribute__((aligned(64)));
 #pragma omp for schedule(static)
         for (int job = 0; job < nt * NH; job++) {
