@@ -13,6 +13,16 @@
  * additions (cosine 0.99998 on the test texts, tests/test_embed_engine.py).
  * Rows are taken four at a time: their expanded weights, seeds and scales (18 kB for the
  * widest matrix) stay in the first-level cache while every token goes through them. */
+/* A row of `n` scores turned into probabilities in place (max taken out, exponentials,
+ * normalised once): both attentions below */
+static inline void nw_softmax_row(float *p, int n) {
+    float mx = -1e30f, sum = 0.f;
+    for (int s = 0; s < n; s++) if (p[s] > mx) mx = p[s];
+    for (int s = 0; s < n; s++) { float ex = expf(p[s] - mx); p[s] = ex; sum += ex; }
+    float inv = 1.f / sum;
+    for (int s = 0; s < n; s++) p[s] *= inv;
+}
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VNNI__)
 /* Ask for `rows` rows of weights now, which the thread reads next: the product of this group
  * hides the wait for memory (perf: up to a third of the product waited on the first load of
@@ -301,8 +311,7 @@ static inline __m512i nw_pairs_bf16(__m512 a, __m512 b) {
  * values as pairs of consecutive keys of a text (`vp`), zeros past a text's last key. */
 static void nw_attention_amx(const float *q, const float *kt, const float *v, float *ctx,
                              const int *sstart, const int *send, int T, int H, int NH,
-                             float scale, int maxp) {
-    (void)maxp; /* the longest text of the call sizes the buffers */
+                             float scale) {
     int hp = H / 2, tw = (T + 15) / 16 * 16 + 16; /* kp's rows: room for a last text's tile */
     uint32_t *kp = (uint32_t *)aligned_alloc(64, sizeof(uint32_t) * (size_t)hp * tw);
     int *first = (int *)malloc(sizeof(int) * ((size_t)T + 1)), nt = 0;
@@ -343,8 +352,9 @@ static void nw_attention_amx(const float *q, const float *kt, const float *v, fl
         cfg.palette_id = 1;
         for (int i = 0; i < 8; i++) { cfg.rows[i] = 16; cfg.colsb[i] = 64; }
         _tile_loadconfig(&cfg); /* 0: scores; 1, 2: output; 3: queries, probabilities; 4-6: B */
-        /* a text's scores and probabilities: 64 and 32 KB for one of 128 tokens (the heap's,
-         * where the 1 and 0.5 MB of the longest a model reads came from fresh pages a layer) */
+        /* a text's scores and probabilities, sized by the call's longest text: 64 and 32 KB
+         * for one of 128 tokens (the heap's, where the 1 and 0.5 MB of the longest a model
+         * reads came from fresh pages a layer) */
         size_t room = (size_t)(longest + 31) / 32 * 32;
         uint16_t *qb = (uint16_t *)aligned_alloc(64, sizeof(uint16_t) * 32 * room);
         float *sc = (float *)aligned_alloc(64, sizeof(float) * room * room);
@@ -374,13 +384,10 @@ static void nw_attention_amx(const float *q, const float *kt, const float *v, fl
                 }
             }
             for (int r = 0; r < n16; r++) { /* softmax in float; probabilities in bfloat16 */
-                float *p = sc + (size_t)r * n32, mx = -1e30f, sum = 0.f;
+                float *p = sc + (size_t)r * n32;
                 uint16_t *pr = pb + (size_t)r * n32;
                 if (r >= n) { memset(pr, 0, sizeof(uint16_t) * n32); continue; }
-                for (int s = 0; s < n; s++) if (p[s] > mx) mx = p[s];
-                for (int s = 0; s < n; s++) { float ex = expf(p[s] - mx); p[s] = ex; sum += ex; }
-                float inv = 1.f / sum;
-                for (int s = 0; s < n; s++) p[s] *= inv;
+                nw_softmax_row(p, n);
                 for (int s = n; s < n32; s++) p[s] = 0.f;
                 for (int s = 0; s < n32; s += 32)
                     _mm512_store_si512((void *)(pr + s),
@@ -470,7 +477,7 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
                            float scale, int maxp) {
 #ifdef NW_HAVE_AMX
     if (nw_tile_rows) { /* the tiles took this layer's products: the attention too */
-        nw_attention_amx(q, kt, v, ctx, sstart, send, T, H, NH, scale, maxp);
+        nw_attention_amx(q, kt, v, ctx, sstart, send, T, H, NH, scale);
         return;
     }
 #endif
@@ -506,13 +513,7 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
                 }
                 for (int i = 0; i < NW_Q; i++) _mm512_store_ps(prob + (size_t)i * room + c, acc[i]);
             }
-            for (int i = 0; i < NW_Q; i++) {
-                float *p = prob + (size_t)i * room, mx = -1e30f, sum = 0.f;
-                for (int s = 0; s < n; s++) if (p[s] > mx) mx = p[s];
-                for (int s = 0; s < n; s++) { float ex = expf(p[s] - mx); p[s] = ex; sum += ex; }
-                float inv = 1.f / sum;
-                for (int s = 0; s < n; s++) p[s] *= inv; /* the probabilities, once a row */
-            }
+            for (int i = 0; i < NW_Q; i++) nw_softmax_row(prob + (size_t)i * room, n);
             __m512 lo[NW_Q], hi[NW_Q];
             for (int i = 0; i < NW_Q; i++) lo[i] = hi[i] = _mm512_setzero_ps();
             for (int s = 0; s < n; s++) {
@@ -542,4 +543,3 @@ static void nw_attention32(const float *q, const float *kt, const float *v, floa
 int nw_set_amx(int on) { (void)on; return 0; }
 static void nw_free_rows(void) {}
 #endif
-

@@ -256,6 +256,10 @@ _FILTERS = """
 /* newswatch: bit filters of the pieces' FNV-1a hashes (see events/engine.py) */
 #define NW_PREFIX_BITS 22 /* 512 KB: every prefix of every piece */
 #define NW_PIECE_BITS 21  /* 256 KB: every piece */
+#define NW_FNV_BASIS 1469598103934665603ULL /* the wheel's fnv1a, a byte at a time */
+static inline uint64_t nw_fnv_step(uint64_t h, uint8_t byte) {
+    return (h ^ byte) * 1099511628211ULL;
+}
 static inline uint32_t nw_fold(uint64_t h, int bits) {
     return (uint32_t)((h ^ (h >> 32)) & ((1u << bits) - 1));
 }
@@ -266,11 +270,11 @@ static void nw_filters_build(tokenizer *t) {
     t->nw_prefix = (uint64_t *)calloc((1u << NW_PREFIX_BITS) / 64, sizeof(uint64_t));
     t->nw_piece = (uint64_t *)calloc((1u << NW_PIECE_BITS) / 64, sizeof(uint64_t));
     for (int i = 0; i < t->n_pieces; i++) {
-        uint64_t h = 1469598103934665603ULL;
+        uint64_t h = NW_FNV_BASIS;
         uint32_t b = t->offs[i], end = t->offs[i + 1];
         if (b == end) continue;
         for (; b < end; b++) {
-            h = (h ^ (uint8_t)t->blob[b]) * 1099511628211ULL;
+            h = nw_fnv_step(h, (uint8_t)t->blob[b]);
             uint32_t k = nw_fold(h, NW_PREFIX_BITS);
             t->nw_prefix[k >> 6] |= 1ULL << (k & 63);
         }
@@ -300,13 +304,12 @@ _SPANS_OLD = """        for (int e = i + 1; e <= n; e++) {
             int idx = tok_lookup(t, buf + bi, len);
 """
 _SPANS_NEW = """        /* newswatch: FNV-1a (the wheel's fnv1a), grown with the span */
-        uint64_t h = 1469598103934665603ULL;
+        uint64_t h = NW_FNV_BASIS;
         int hashed = 0;
         for (int e = i + 1; e <= n; e++) {
             int len = cs[e] - bi;
             if (len > t->max_piece_bytes) break;
-            for (; hashed < len; hashed++)
-                h = (h ^ (uint8_t)buf[bi + hashed]) * 1099511628211ULL;
+            for (; hashed < len; hashed++) h = nw_fnv_step(h, (uint8_t)buf[bi + hashed]);
             if (!nw_bit(t->nw_prefix, nw_fold(h, NW_PREFIX_BITS))) break;  /* begins no piece */
             int idx = nw_bit(t->nw_piece, nw_fold(h, NW_PIECE_BITS))
                           ? nw_lookup_hashed(t, buf + bi, len, h) : -1;
